@@ -1,0 +1,195 @@
+"""``boxoffice`` subcommands. Each imports what it needs lazily, so ``boxoffice --help``
+and the apps start fast (python-escpos alone takes over a second to import)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _settings():
+    from config import load_settings
+
+    return load_settings()
+
+
+def _context(migrate: bool = True):
+    from core.app_context import build_context
+    from core.db import migrate as mig
+
+    ctx = build_context(_settings())
+    if migrate and not mig.is_current(ctx.engine):
+        mig.upgrade(ctx.engine)
+    return ctx
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    from config import config_path
+
+    s = _settings()
+    data = {"config_file": str(config_path()), "config_file_exists": config_path().is_file(),
+            **s.masked()}
+    print(json.dumps(data, indent=2, default=str))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from core.app_context import build_context
+    from core.db import migrate as mig
+
+    ctx = build_context(_settings())
+    before = mig.current_revision(ctx.engine)
+    mig.upgrade(ctx.engine, args.revision)
+    print(f"database at revision {mig.current_revision(ctx.engine)} (was {before or 'empty'})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from core import demo
+
+    ctx = _context()
+    summary = demo.seed(ctx.engine, ctx.settings.sales.currency)
+    _print_demo(summary, ctx)
+    if args.no_ui:
+        return 0
+    try:
+        from boxoffice_tui.app import run_cashier
+    except ImportError:
+        print("\n(the cashier app is not built yet; seeded only)")
+        return 0
+    return run_cashier(ctx)
+
+
+def _print_demo(summary: Any, ctx: Any) -> None:
+    print("Demo casino " + ("created" if summary.created else "already there") + ":")
+    print(f"  {summary.venues} rooms, {summary.seats} numbered seats")
+    for code, name, starts in summary.events:
+        print(f"  event {code:<14} {name:<22} {starts}")
+    print("Operators (login / PIN):")
+    for login, display, role, pin in summary.operators:
+        print(f"  {login:<8} {pin:<6} {role:<11} {display}")
+    url = ctx.engine.url.render_as_string(hide_password=True)
+    print(f"Database: {url}")
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from core import audit
+
+    ctx = _context()
+    checked, problems = audit.verify(ctx.engine)
+    for p in problems:
+        print(f"TAMPERED chain={p.chain} seq={p.seq}: {p.problem}")
+    print(f"{checked} audit rows checked, {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from core.worker import run_worker
+
+    return run_worker(_context(), once=args.once, interval_s=args.interval)
+
+
+def cmd_bench_holds(args: argparse.Namespace) -> int:
+    from core.bench.holds import run_bench
+
+    result = run_bench(_settings(), workers=args.workers, seconds=args.seconds,
+                       scenario=args.scenario, pgbench=not args.no_pgbench)
+    _emit(result, args.json)
+    return 0 if result.get("oversold", 0) == 0 else 1
+
+
+def _emit(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(k) for k in result)
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="boxoffice", description="Casino box office")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    cfg = sub.add_parser("config", help="settings")
+    cfg_sub = cfg.add_subparsers(dest="sub", required=True)
+    cfg_sub.add_parser("show", help="print the effective settings, secrets masked").set_defaults(
+        func=cmd_config_show)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="sub", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    demo = sub.add_parser("demo", help="seed the demo casino and open the cashier app")
+    demo.add_argument("--no-ui", action="store_true", help="seed and print a summary only")
+    demo.set_defaults(func=cmd_demo)
+
+    au = sub.add_parser("audit", help="audit log")
+    au_sub = au.add_subparsers(dest="sub", required=True)
+    au_sub.add_parser("verify", help="check every hash chain").set_defaults(func=cmd_audit_verify)
+
+    wk = sub.add_parser("worker", help="background jobs: hold sweeper, stuck-sale recovery")
+    wk.add_argument("--once", action="store_true")
+    wk.add_argument("--interval", type=float, default=2.0)
+    wk.set_defaults(func=cmd_worker)
+
+    bench = sub.add_parser("bench", help="benchmarks printing JSON")
+    b_sub = bench.add_subparsers(dest="sub", required=True)
+    bh = b_sub.add_parser("holds", help="concurrent holds against the configured database")
+    bh.add_argument("--workers", type=int, default=8)
+    bh.add_argument("--seconds", type=float, default=10.0)
+    bh.add_argument("--scenario", choices=["best", "random", "hot", "ga"], default="best")
+    bh.add_argument("--json", action="store_true")
+    bh.add_argument("--no-pgbench", action="store_true", help="skip the pgbench comparison")
+    bh.set_defaults(func=cmd_bench_holds)
+
+    _register_plugins(sub)
+    return p
+
+
+def _register_plugins(sub: Any) -> None:
+    """Faces built in other packages add their subcommands here, imported lazily."""
+    for module in ("boxoffice_cli.payments_cmds", "boxoffice_cli.printing_cmds",
+                   "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        mod.register(sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from config import ConfigError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"boxoffice: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from core.errors import BoxOfficeError
+
+        if isinstance(exc, BoxOfficeError):
+            print(f"boxoffice: {exc.code}: {exc.message('en')}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

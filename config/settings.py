@@ -1,0 +1,200 @@
+"""The settings model: a TOML file plus BOXOFFICE_* environment overrides.
+
+Precedence (highest first): explicit keyword arguments, environment variables
+(``BOXOFFICE_DATABASE__URL``), the TOML file, the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "boxoffice"
+
+
+class ConfigError(Exception):
+    """A configuration file or value that cannot be used; the message names the key."""
+
+
+def config_path() -> Path:
+    """Where the TOML file is read from: ``BOXOFFICE_CONFIG`` or the platform config dir."""
+    explicit = os.environ.get("BOXOFFICE_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
+
+
+class DatabaseSettings(BaseModel):
+    # None means: start the embedded PostgreSQL in the data dir and use it.
+    url: SecretStr | None = None
+    pool_size: int = Field(10, ge=1, le=200)
+    max_overflow: int = Field(10, ge=0, le=200)
+    lock_timeout_ms: int = Field(2000, ge=10, le=60_000)
+    statement_timeout_ms: int = Field(15_000, ge=100, le=600_000)
+    connect_timeout_s: int = Field(5, ge=1, le=120)
+
+
+class RedisSettings(BaseModel):
+    url: SecretStr | None = None
+    socket_timeout_s: float = Field(0.5, gt=0, le=30)
+
+
+class BreakerSettings(BaseModel):
+    window_size: int = Field(20, ge=1, le=1000)
+    minimum_calls: int = Field(10, ge=1, le=1000)
+    failure_rate_threshold: float = Field(50.0, gt=0, le=100)
+    slow_call_rate_threshold: float = Field(100.0, gt=0, le=100)
+    slow_call_duration_s: float = Field(5.0, gt=0)
+    wait_in_open_s: float = Field(30.0, gt=0)
+    half_open_permits: int = Field(3, ge=1, le=100)
+
+
+class GatewaySettings(BaseModel):
+    # "sandbox": the project's own local gateway server; "stripe": a real merchant account.
+    kind: Literal["sandbox", "stripe"] = "sandbox"
+    base_url: str | None = None
+    secret_key: SecretStr | None = None
+    connect_timeout_s: float = Field(3.0, gt=0, le=60)
+    read_timeout_s: float = Field(10.0, gt=0, le=120)
+    retry_attempts: int = Field(3, ge=1, le=10)
+    retry_timeout_s: float = Field(20.0, gt=0, le=300)
+    breaker: BreakerSettings = BreakerSettings()
+
+
+class PrinterSettings(BaseModel):
+    # tcp://host:9100, file:///dev/usb/lp0, usb://VID:PID, serial:///dev/ttyUSB0?baudrate=,
+    # preview://DIR; None means preview into the data dir.
+    url: str | None = None
+    profile: str = "TM-T20II"
+    paper_mm: Literal[58, 80] = 80
+    native_qr: bool = False
+
+
+class TerminalSettings(BaseModel):
+    name: str = Field("counter-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    kind: Literal["cashier", "kiosk", "monitor"] = "cashier"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    language: Literal["pt-BR", "en", "es"] = "pt-BR"
+    heartbeat_s: float = Field(5.0, gt=0, le=300)
+
+
+class HoldSettings(BaseModel):
+    counter_ttl_s: int = Field(600, ge=10, le=7200)
+    kiosk_ttl_s: int = Field(240, ge=10, le=7200)
+    extend_s: int = Field(300, ge=10, le=7200)
+    max_extensions: int = Field(1, ge=0, le=10)
+    # Expired holds are swept in batches so one sweep never holds many row locks.
+    sweep_batch: int = Field(500, ge=1, le=100_000)
+
+
+class SalesSettings(BaseModel):
+    max_seats_per_order: int = Field(10, ge=1, le=200)
+    currency: str = Field("BRL", min_length=3, max_length=3)
+    refund_approval_over_minor: int = Field(50_000, ge=0)
+    variance_approval_over_minor: int = Field(2_000, ge=0)
+
+    @field_validator("currency")
+    @classmethod
+    def _upper(cls, v: str) -> str:
+        if not v.isalpha():
+            raise ValueError("must be a three-letter ISO 4217 code")
+        return v.upper()
+
+
+class LoggingSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # None: <data_dir>/logs/boxoffice.jsonl
+    file: Path | None = None
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOXOFFICE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    redis: RedisSettings = RedisSettings()
+    gateway: GatewaySettings = GatewaySettings()
+    printer: PrinterSettings = PrinterSettings()
+    terminal: TerminalSettings = TerminalSettings()
+    holds: HoldSettings = HoldSettings()
+    sales: SalesSettings = SalesSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        path = config_path()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective settings as plain data, secrets shown as ``**********``."""
+        return _mask(self.model_dump(mode="python"))
+
+    @property
+    def log_file(self) -> Path:
+        return self.logging.file or self.terminal.data_dir / "logs" / "boxoffice.jsonl"
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "**********"
+    if isinstance(value, dict):
+        return {k: _mask(v) for k, v in value.items()}
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _describe(err: ValidationError) -> str:
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(p) for p in e["loc"]) or "(root)"
+        lines.append(f"  {key}: {e['msg']} (got {e.get('input')!r})"
+                     if e["type"] != "extra_forbidden" else f"  {key}: unknown setting")
+    return "\n".join(lines)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; any problem becomes a ConfigError that names the key."""
+    path = config_path()
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                tomllib.load(fh)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        where = f" (file {path}, env BOXOFFICE_*)" if path.exists() else " (env BOXOFFICE_*)"
+        raise ConfigError(f"invalid settings{where}:\n{_describe(exc)}") from None

@@ -1,0 +1,1 @@
+"""The box office domain: reservations, sales, payments, audit. No UI, no printer."""

@@ -1,0 +1,46 @@
+"""Composition root: builds what core needs from settings. Nothing is built at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from config import Settings, load_settings
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    """Published after commit so caches and open seat maps can refresh."""
+
+    event_id: int
+    kind: str  # held | released | expired | sold | extended
+    seat_ids: tuple[int, ...] = ()
+    ga_section_id: int | None = None
+
+
+@dataclass
+class CoreContext:
+    settings: Settings
+    engine: Engine
+    listeners: list[Callable[[SeatChange], Any]] = field(default_factory=list)
+
+    def publish(self, change: SeatChange) -> None:
+        for fn in list(self.listeners):
+            try:
+                fn(change)
+            except Exception:  # a listener (cache, pub/sub) must never undo a committed sale
+                import logging
+
+                logging.getLogger(__name__).exception("seat change listener failed")
+
+
+def build_context(settings: Settings | None = None, *, url: str | None = None,
+                  pool_size: int | None = None) -> CoreContext:
+    from core.db.engine import build_engine
+
+    settings = settings or load_settings()
+    return CoreContext(settings=settings,
+                       engine=build_engine(settings, url=url, pool_size=pool_size))

@@ -1,0 +1,101 @@
+"""Append-only audit log, hash-chained per terminal, and its verification.
+
+One chain per terminal (not one global chain) so that terminals never queue on one
+row to write their audit entries; each chain's head row records the last link, so a
+deleted tail is detected as well as a tampered or deleted row in the middle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from core.actors import GENESIS, Actor
+
+_HEAD = text(
+    "select seq, hash, floor(extract(epoch from now()) * 1000000)::bigint as at_us"
+    " from audit_heads where chain = :chain for update"
+)
+_NEW_HEAD = text(
+    "insert into audit_heads (chain, seq, hash) values (:chain, 0, :genesis)"
+    " on conflict (chain) do nothing"
+)
+_APPEND = text(
+    """
+    with h as (update audit_heads set seq = :seq, hash = :hash where chain = :chain)
+    insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
+    values (:chain, :seq, :at_us, :action, :payload, :prev_hash, :hash)
+    """
+)
+
+
+def link_hash(prev: bytes, seq: int, at_us: int, action: str, payload: str) -> bytes:
+    return hashlib.sha256(prev + f"|{seq}|{at_us}|{action}|".encode() + payload.encode()).digest()
+
+
+def canonical(actor: Actor, entity: str, entity_id: Any, data: dict[str, Any]) -> str:
+    return json.dumps(
+        {"terminal": actor.terminal_name, "operator": actor.operator_id, "entity": entity,
+         "id": str(entity_id), "data": data},
+        sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=False,
+    )
+
+
+def append(conn: Connection, actor: Actor, action: str, entity: str, entity_id: Any,
+           data: dict[str, Any]) -> None:
+    """Write one audit entry inside the caller's transaction."""
+    head = conn.execute(_HEAD, {"chain": actor.chain}).first()
+    if head is None:
+        conn.execute(_NEW_HEAD, {"chain": actor.chain, "genesis": GENESIS})
+        head = conn.execute(_HEAD, {"chain": actor.chain}).one()
+    seq = head.seq + 1
+    payload = canonical(actor, entity, entity_id, data)
+    digest = link_hash(head.hash, seq, head.at_us, action, payload)
+    conn.execute(_APPEND, {"chain": actor.chain, "seq": seq, "at_us": head.at_us,
+                           "action": action, "payload": payload, "prev_hash": head.hash,
+                           "hash": digest})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditProblem:
+    chain: str
+    seq: int | None
+    problem: str
+
+
+def verify(engine: Engine) -> tuple[int, list[AuditProblem]]:
+    """Walk every chain; return (rows checked, problems found)."""
+    problems: list[AuditProblem] = []
+    checked = 0
+    with engine.connect() as conn:
+        heads = {r.chain: (r.seq, bytes(r.hash)) for r in
+                 conn.execute(text("select chain, seq, hash from audit_heads"))}
+        chains = [r[0] for r in conn.execute(text("select distinct chain from audit_log"))]
+        for chain in sorted(set(chains) | set(heads)):
+            prev, expected_seq = GENESIS, 1
+            rows = conn.execution_options(yield_per=2000).execute(
+                text("select seq, at_us, action, payload, prev_hash, hash from audit_log"
+                     " where chain = :c order by seq"), {"c": chain})
+            for r in rows:
+                checked += 1
+                if r.seq != expected_seq:
+                    problems.append(AuditProblem(chain, expected_seq,
+                                                 f"rows {expected_seq}..{r.seq - 1} missing"))
+                elif bytes(r.prev_hash) != prev:
+                    problems.append(AuditProblem(chain, r.seq, "link to previous row broken"))
+                if link_hash(bytes(r.prev_hash), r.seq, r.at_us, r.action, r.payload) \
+                        != bytes(r.hash):
+                    problems.append(AuditProblem(chain, r.seq, "row content was altered"))
+                prev, expected_seq = bytes(r.hash), r.seq + 1
+            head = heads.get(chain)
+            if head is None:
+                problems.append(AuditProblem(chain, None, "chain head missing"))
+            elif head[0] != expected_seq - 1 or (head[0] and head[1] != prev):
+                problems.append(AuditProblem(
+                    chain, head[0], f"chain ends at {expected_seq - 1} but head says {head[0]}"
+                    " (rows deleted at the end)"))
+    return checked, problems

@@ -1,0 +1,63 @@
+"""Client-generated idempotency keys: a repeated command returns its first result.
+
+The key is inserted at the start of the unit of work: a concurrent duplicate waits on
+the unique index until the first commits (then reads its result) or rolls back (then
+acts itself). Failed commands leave no row, so a retry after an error acts again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from core.errors import BoxOfficeError
+
+# set_config(..., true) is SET LOCAL: the lock timeout lasts for this transaction only.
+# Folding it into the insert saves a round trip on every command.
+_BEGIN = text(
+    """
+    with cfg as (select set_config('lock_timeout', :lock_timeout, true) as v)
+    insert into command_log (key, command, request_hash, terminal_id)
+    select :key, :command, :request_hash, :terminal_id from cfg
+    on conflict (key) do nothing
+    returning key
+    """
+)
+_EXISTING = text("select command, request_hash, result from command_log where key = :key")
+_FINISH = text("update command_log set result = cast(:result as jsonb) where key = :key")
+
+
+def request_hash(command: str, params: dict[str, Any]) -> str:
+    blob = json.dumps([command, params], sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def as_key(key: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return key if isinstance(key, uuid.UUID) else uuid.UUID(str(key))
+    except ValueError:
+        raise BoxOfficeError("invalid_input", detail=f"idempotency key {key!r} is not a UUID") \
+            from None
+
+
+def begin_command(conn: Connection, key: uuid.UUID, command: str, params: dict[str, Any],
+                  terminal_id: int | None, lock_timeout_ms: int) -> dict[str, Any] | None:
+    """Claim ``key`` for this command; return the stored result if it already ran."""
+    rh = request_hash(command, params)
+    got = conn.execute(_BEGIN, {"lock_timeout": f"{lock_timeout_ms}ms", "key": key,
+                                "command": command, "request_hash": rh,
+                                "terminal_id": terminal_id}).first()
+    if got is not None:
+        return None
+    row = conn.execute(_EXISTING, {"key": key}).mappings().one()
+    if row["command"] != command or row["request_hash"] != rh:
+        raise BoxOfficeError("idempotency_conflict")
+    return dict(row["result"] or {})
+
+
+def finish_command(conn: Connection, key: uuid.UUID, result: dict[str, Any]) -> None:
+    conn.execute(_FINISH, {"key": key, "result": json.dumps(result, default=str)})

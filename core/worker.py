@@ -1,0 +1,38 @@
+"""The background worker: sweeps expired holds (and, once payments exist, recovers
+stuck sales) on a fixed interval until stopped."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from core.actors import system_actor
+from core.app_context import CoreContext
+from core.reservation import expire_holds
+
+log = logging.getLogger(__name__)
+
+# Other core modules register periodic jobs here (e.g. stuck-sale recovery).
+JOBS: list[Callable[[CoreContext], object]] = []
+
+
+def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    actor = system_actor(ctx.engine, "worker")
+    while not stop.is_set():
+        try:
+            n = expire_holds(ctx, actor)
+            if n:
+                log.info("expired holds", extra={"count": n})
+            for job in JOBS:
+                job(ctx)
+        except Exception:
+            log.exception("worker pass failed; retrying next interval")
+        if once:
+            break
+        stop.wait(interval_s)
+    return 0
