@@ -19,12 +19,23 @@ from core.errors import BoxOfficeError
 
 @contextmanager
 def unit_of_work(engine: Engine) -> Iterator[Connection]:
-    """Yield a connection inside a transaction; commit on success, roll back on error."""
-    after_commit: list[Callable[[], Any]] = []
+    """Yield a connection inside a transaction; commit on success, roll back on error.
+
+    The body may call ``conn.rollback()`` itself (the failure paths do, to release row
+    locks before diagnosing); the next statement then starts a fresh transaction.
+    """
+    hooks: list[Callable[[], Any]] = []
     try:
-        with engine.begin() as conn:
-            conn.info["after_commit"] = after_commit
-            yield conn
+        with engine.connect() as conn:
+            conn.info["after_commit"] = hooks
+            try:
+                yield conn
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                raise
+            finally:
+                conn.info.pop("after_commit", None)
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
@@ -35,7 +46,7 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
         raise
-    for fn in after_commit:
+    for fn in hooks:
         fn()
 
 
