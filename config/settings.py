@@ -73,6 +73,13 @@ class GatewaySettings(BaseModel):
     read_timeout_s: float = Field(10.0, gt=0, le=120)
     retry_attempts: int = Field(3, ge=1, le=10)
     retry_timeout_s: float = Field(20.0, gt=0, le=300)
+    # Backoff between attempts that replay the same idempotency key.
+    retry_wait_initial_s: float = Field(0.1, ge=0, le=30)
+    retry_wait_max_s: float = Field(2.0, ge=0, le=60)
+    # Connections kept open to the gateway (one client is shared by all threads).
+    max_connections: int = Field(32, ge=1, le=1000)
+    # Port of the sandbox the demo starts when no base_url is configured (0: any free port).
+    sandbox_port: int = Field(0, ge=0, le=65535)
     breaker: BreakerSettings = BreakerSettings()
 
 
@@ -107,6 +114,10 @@ class SalesSettings(BaseModel):
     currency: str = Field("BRL", min_length=3, max_length=3)
     refund_approval_over_minor: int = Field(50_000, ge=0)
     variance_approval_over_minor: int = Field(2_000, ge=0)
+    # A sale untouched for this long is taken over by recover_stuck_sales().
+    stuck_after_s: float = Field(60.0, ge=0, le=86_400)
+    # On a card decline: True gives the seats back, False keeps the hold for another card.
+    release_hold_on_decline: bool = False
 
     @field_validator("currency")
     @classmethod
@@ -114,6 +125,30 @@ class SalesSettings(BaseModel):
         if not v.isalpha():
             raise ValueError("must be a three-letter ISO 4217 code")
         return v.upper()
+
+
+class LeaseSpec(BaseModel):
+    """A lease a terminal takes by itself when it starts online (``[[sync.auto_leases]]``)."""
+
+    event: str = Field(min_length=1, max_length=40)  # event code, e.g. "SINATRA"
+    section: str = Field(min_length=1, max_length=32)  # section code, e.g. "ORQ"
+    quantity: int = Field(ge=1, le=10_000)
+
+
+class SyncSettings(BaseModel):
+    # None: <terminal.data_dir>/sync/journal.sqlite3
+    journal_path: Path | None = None
+    # Offline card sales (store-and-forward) are accepted only up to these amounts: the
+    # casino carries the risk of a decline at capture.
+    floor_limit_minor: int = Field(30_000, ge=0)
+    offline_card_total_minor: int = Field(150_000, ge=0)
+    # Hysteresis: this many failed probes in a row before going offline, this many good
+    # ones in a row before going back online.
+    offline_after_failures: int = Field(3, ge=1, le=100)
+    online_after_successes: int = Field(3, ge=1, le=100)
+    probe_interval_s: float = Field(2.0, gt=0, le=300)
+    probe_timeout_s: float = Field(2.0, gt=0, le=60)
+    auto_leases: list[LeaseSpec] = Field(default_factory=list)
 
 
 class LoggingSettings(BaseModel):
@@ -138,6 +173,7 @@ class Settings(BaseSettings):
     holds: HoldSettings = HoldSettings()
     sales: SalesSettings = SalesSettings()
     logging: LoggingSettings = LoggingSettings()
+    sync: SyncSettings = SyncSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -161,6 +197,10 @@ class Settings(BaseSettings):
     @property
     def log_file(self) -> Path:
         return self.logging.file or self.terminal.data_dir / "logs" / "boxoffice.jsonl"
+
+    @property
+    def journal_path(self) -> Path:
+        return self.sync.journal_path or self.terminal.data_dir / "sync" / "journal.sqlite3"
 
 
 def _mask(value: Any) -> Any:
