@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
 from config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from core.tickets.keys import TicketSigner
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,16 @@ class CoreContext:
     settings: Settings
     engine: Engine
     listeners: list[Callable[[SeatChange], Any]] = field(default_factory=list)
+    _signer: TicketSigner | None = field(default=None, init=False, repr=False)
+
+    def signer(self) -> TicketSigner:
+        """This terminal's ticket signer (core.tickets.TicketSigner): the key pair is made
+        on first use and its public key registered; cached afterwards."""
+        if self._signer is None:
+            from core.tickets.keys import terminal_signer
+
+            self._signer = terminal_signer(self.settings, self.engine)
+        return self._signer
 
     def publish(self, change: SeatChange) -> None:
         for fn in list(self.listeners):

@@ -1,0 +1,141 @@
+"""Per-terminal Ed25519 signing keys: made on first start, private key kept in the data
+dir (0600), public key registered centrally so gates can verify tickets offline."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from sqlalchemy import Connection, Engine, text
+
+from config import Settings
+from core.actors import register_terminal
+from core.errors import BoxOfficeError, register
+from core.tickets.token import DOMAIN
+from core.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+register("ticket_key_conflict",
+         "Signing key {key_id} is already registered to another terminal.",
+         "A chave de assinatura {key_id} já está registrada para outro terminal.")
+
+
+def key_id_for(public_raw: bytes) -> str:
+    """Four bytes of the key's hash: short enough for the QR, unique per terminal
+    (the ticket_keys primary key rejects the rare collision)."""
+    return hashlib.sha256(public_raw).digest()[:4].hex()
+
+
+def public_key_from_raw(raw: bytes) -> Ed25519PublicKey:
+    return Ed25519PublicKey.from_public_bytes(bytes(raw))
+
+
+@dataclass
+class TicketSigner:
+    """Signs ticket payloads with one terminal's private key."""
+
+    private_key: Ed25519PrivateKey
+    terminal_id: int | None = None
+
+    @property
+    def public_key(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    @property
+    def key_id(self) -> str:
+        return key_id_for(self.public_key)
+
+    def sign(self, payload: bytes) -> bytes:
+        return self.private_key.sign(DOMAIN + payload)
+
+
+def key_path(data_dir: Path, terminal_name: str) -> Path:
+    # One file per terminal name, so several terminals sharing a data dir (tests, a
+    # kiosk and a counter on one box) never share a key.
+    return Path(data_dir) / "keys" / f"ticket-signing-{terminal_name}.pem"
+
+
+def load_or_create_key(path: Path) -> TicketSigner:
+    """Read the private key, creating it (0600, exclusively) on first start."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.exists():
+        key = Ed25519PrivateKey.generate()
+        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process of this terminal won the race: use its key
+        else:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(pem)
+                fh.flush()
+                os.fsync(fh.fileno())
+            log.info("created ticket signing key", extra={"path": str(path)})
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        log.warning("ticket signing key was readable by others; fixing to 0600",
+                    extra={"path": str(path), "mode": oct(mode)})
+        path.chmod(0o600)
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return TicketSigner(key)
+
+
+_ADD_KEY = text(
+    "insert into ticket_keys (key_id, terminal_id, public_key) values (:kid, :tid, :pub)"
+    " on conflict (key_id) do nothing"
+)
+_KEY_OWNER = text("select terminal_id, public_key from ticket_keys where key_id = :kid")
+
+
+def ensure_key_row(conn: Connection, signer: TicketSigner, terminal_id: int) -> None:
+    """Make sure the signer's public key is known (idempotent, inside a transaction)."""
+    conn.execute(_ADD_KEY, {"kid": signer.key_id, "tid": terminal_id, "pub": signer.public_key})
+    row = conn.execute(_KEY_OWNER, {"kid": signer.key_id}).one()
+    if bytes(row.public_key) != signer.public_key:
+        raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id)
+
+
+def register_signer(engine: Engine, terminal_name: str, kind: str,
+                    signer: TicketSigner) -> int:
+    """Register the terminal (if new) and its current public key; return its id."""
+    tid = register_terminal(engine, terminal_name, kind)
+    with unit_of_work(engine) as conn:
+        ensure_key_row(conn, signer, tid)
+        owner = conn.execute(_KEY_OWNER, {"kid": signer.key_id}).one().terminal_id
+        if owner != tid:
+            raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id)
+        conn.execute(text("update ticket_keys set retired_at = now() where terminal_id = :tid"
+                          " and key_id <> :kid and retired_at is null"),
+                     {"tid": tid, "kid": signer.key_id})
+        conn.execute(text("update terminals set public_key = :pub, key_id = :kid where id = :tid"),
+                     {"pub": signer.public_key, "kid": signer.key_id, "tid": tid})
+    signer.terminal_id = tid
+    return tid
+
+
+def terminal_signer(settings: Settings, engine: Engine) -> TicketSigner:
+    """The configured terminal's signer, created and registered on first use."""
+    term = settings.terminal
+    signer = load_or_create_key(key_path(term.data_dir, term.name))
+    register_signer(engine, term.name, term.kind, signer)
+    return signer
+
+
+def load_public_keys(conn: Connection) -> dict[str, Ed25519PublicKey]:
+    """Every key that ever signed a ticket (retired ones too: their tickets stay valid)."""
+    return {r.key_id: public_key_from_raw(r.public_key)
+            for r in conn.execute(text("select key_id, public_key from ticket_keys"))}
