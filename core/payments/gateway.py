@@ -1,0 +1,111 @@
+"""What the saga needs from a card gateway, independent of who provides it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from core.errors import BoxOfficeError, register
+
+register("card_declined", "The card was declined.", "O cartão foi recusado.")
+register("insufficient_funds", "The card was declined: insufficient funds.",
+         "O cartão foi recusado: saldo insuficiente.")
+register("expired_card", "The card has expired.", "O cartão está vencido.")
+register("gateway_unavailable", "Card payments are unavailable right now; take cash.",
+         "Pagamento com cartão indisponível no momento; aceite dinheiro.")
+register("gateway_timeout", "The card gateway did not answer in time.",
+         "A operadora de cartão não respondeu a tempo.")
+register("gateway_error", "The card gateway refused the request ({detail}).",
+         "A operadora de cartão recusou o pedido ({detail}).")
+register("gateway_auth_failed", "The card gateway rejected our credentials.",
+         "A operadora de cartão recusou nossas credenciais.")
+register("payment_state_conflict", "The payment is {status}; cannot {action} it.",
+         "O pagamento está {status}; não é possível {action}.")
+
+# Codes that mean the gateway itself failed (not the card): these, and only these, are
+# retried with the same idempotency key and counted by the circuit breaker.
+TRANSIENT_CODES = frozenset({"gateway_unavailable", "gateway_timeout"})
+DECLINE_CODES = frozenset({"card_declined", "insufficient_funds", "expired_card"})
+
+
+class GatewayFailure(BoxOfficeError):
+    """The gateway could not be reached or failed (5xx, timeout, dropped connection).
+    The request may or may not have taken effect: replay it with the same key."""
+
+
+class CircuitOpen(GatewayFailure):
+    """Refused locally by the open circuit breaker: nothing was sent, so never retried."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("gateway_unavailable", circuit="open", breaker=name)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, GatewayFailure) and not isinstance(exc, CircuitOpen)
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A PaymentIntent as the gateway reports it. ``status`` uses Stripe's words:
+    requires_capture (authorized), succeeded (captured), canceled, requires_payment_method
+    (declined), processing."""
+
+    id: str
+    status: str
+    amount_minor: int
+    currency: str
+    amount_received_minor: int = 0
+    amount_refunded_minor: int = 0
+    payment_method: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundInfo:
+    id: str
+    intent_id: str
+    status: str
+    amount_minor: int
+
+
+class PaymentGateway(Protocol):
+    """Card operations. Every mutating call takes an idempotency key: repeating a call
+    with the same key and arguments returns the first answer and never acts twice.
+
+    Declines raise BoxOfficeError(card_declined | insufficient_funds | expired_card);
+    gateway trouble raises GatewayFailure(gateway_unavailable | gateway_timeout)."""
+
+    name: str
+
+    def authorize(self, amount_minor: int, currency: str, payment_method: str, *,
+                  idempotency_key: str, metadata: dict[str, str] | None = None) -> Intent: ...
+
+    def capture(self, intent_id: str, *, idempotency_key: str) -> Intent: ...
+
+    def void(self, intent_id: str, *, idempotency_key: str) -> Intent: ...
+
+    def refund(self, intent_id: str, amount_minor: int | None, *,
+               idempotency_key: str) -> RefundInfo: ...
+
+    def lookup(self, intent_id: str) -> Intent: ...
+
+    def breaker_state(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def intent_from_stripe(d: dict[str, Any]) -> Intent:
+    pm = d.get("payment_method")
+    refunded = 0
+    charge = d.get("latest_charge")
+    if isinstance(charge, dict):
+        refunded = int(charge.get("amount_refunded") or 0)
+    refunded = int(d.get("amount_refunded", refunded) or 0)
+    return Intent(
+        id=d["id"], status=d["status"], amount_minor=int(d["amount"]),
+        currency=str(d.get("currency", "")).upper(),
+        amount_received_minor=int(d.get("amount_received") or 0),
+        amount_refunded_minor=refunded,
+        payment_method=pm if isinstance(pm, str) or pm is None else pm.get("id"),
+        metadata=dict(d.get("metadata") or {}),
+    )
