@@ -118,10 +118,16 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
         chosen: list[Candidate] = []
         adjacent = False
         while True:
-            cands = [Candidate(*r) for r in conn.execute(
-                sql.PICK_WINDOW,
-                {"event_id": event_id, "section_ids": sections, "window": window})]
-            chosen, adjacent = choose_block(cands, quantity)
+            rows = conn.execute(sql.PICK_WINDOW, {"event_id": event_id,
+                                                  "section_ids": sections, "window": window})
+            cands, free = [], {}
+            for r in rows:
+                if r.seat_id is None:
+                    free[(r.section_id, r.row_label)] = set(r.free_row or ())
+                else:
+                    cands.append(Candidate(r.seat_id, r.section_id, r.row_label,
+                                           r.seat_number, r.quality_rank))
+            chosen, adjacent = choose_block(cands, quantity, free)
             if (adjacent and chosen) or len(cands) < window or window >= 1024:
                 break
             window *= 4

@@ -65,16 +65,29 @@ CLAIM_SEATS = text(
     """
 ).bindparams(bindparam("seat_ids", type_=ARRAY(BigInteger)))
 
-# Best available, step 1: lock a window of the best free seats nobody else is looking at.
+# Best available, step 1: lock a window of the best free seats nobody else is looking at,
+# and read every free seat of the rows that window touches (a snapshot, locked or not), so
+# the allocator can see the real free runs a block would leave behind, not just the window.
 PICK_WINDOW = text(
     f"""
-    select es.seat_id, es.section_id, es.row_label, es.seat_number, es.quality_rank
-    from event_seats es
-    where es.event_id = :event_id and es.section_id = any(:section_ids) and {FREE}
-      and exists (select 1 from events ev where ev.id = :event_id and {ON_SALE})
-    order by es.quality_rank, es.seat_id
-    limit :window
-    for update of es skip locked
+    with w as (
+      select es.seat_id, es.section_id, es.row_label, es.seat_number, es.quality_rank
+      from event_seats es
+      where es.event_id = :event_id and es.section_id = any(:section_ids) and {FREE}
+        and exists (select 1 from events ev where ev.id = :event_id and {ON_SALE})
+      order by es.quality_rank, es.seat_id
+      limit :window
+      for update of es skip locked
+    )
+    select w.seat_id, w.section_id, w.row_label, w.seat_number, w.quality_rank,
+           null::integer[] as free_row
+    from w
+    union all
+    select null, r.section_id, r.row_label, null, null,
+           (select array_agg(es.seat_number) from event_seats es
+            where es.event_id = :event_id and es.section_id = r.section_id
+              and es.row_label = r.row_label and {FREE})
+    from (select distinct section_id, row_label from w) r
     """
 ).bindparams(bindparam("section_ids", type_=ARRAY(Integer)))
 

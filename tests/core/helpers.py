@@ -85,3 +85,49 @@ def invariants(engine: Engine) -> list[str]:
             if rows:
                 problems.append(f"{name}: {rows[:5]}")
     return problems
+
+
+def make_event(engine: Engine, *, rows: int = 0, per_row: int = 0, ga_capacity: int = 0,
+               price: int = 1000) -> tuple[int, int | None, int | None]:
+    """A small room of its own (seated rows and/or one GA section), published and on sale.
+    Returns (event_id, seated_section_id, ga_section_id)."""
+    from core.actors import system_actor
+    from core.catalog import publish_event
+    from core.uow import unit_of_work
+
+    tag = uuid.uuid4().hex[:8].upper()
+    actor = system_actor(engine, "test-setup")
+    with unit_of_work(engine) as c:
+        venue = c.execute(text("insert into venues (code, name, timezone, stage_label) values"
+                               " (:c, :c, 'UTC', 'STAGE') returning id"), {"c": tag}).scalar_one()
+        seated = ga = None
+        if rows:
+            seated = c.execute(text(
+                "insert into sections (venue_id, code, name, kind, capacity, sort_order)"
+                " values (:v, 'S', 'Seated', 'seated', :cap, 0) returning id"),
+                {"v": venue, "cap": rows * per_row}).scalar_one()
+            c.execute(text(
+                "insert into seats (section_id, row_label, number, x, y, accessible, companion,"
+                " obstructed, quality_rank) values (:s, :r, :n, :n, :y, false, false, false,"
+                " :q)"),
+                [{"s": seated, "r": chr(65 + r), "n": n, "y": r,
+                  "q": r * 1000 + abs(2 * n - per_row - 1)}
+                 for r in range(rows) for n in range(1, per_row + 1)])
+        if ga_capacity:
+            ga = c.execute(text(
+                "insert into sections (venue_id, code, name, kind, capacity, sort_order)"
+                " values (:v, 'GA', 'Floor', 'ga', :cap, 1) returning id"),
+                {"v": venue, "cap": ga_capacity}).scalar_one()
+        ev = c.execute(text(
+            "insert into events (code, venue_id, name, starts_at, sales_start, sales_end, status,"
+            " currency, description) values (:c, :v, :c, now() + interval '2 days',"
+            " now() - interval '1 day', now() + interval '1 day', 'draft', 'BRL', '')"
+            " returning id"), {"c": tag, "v": venue}).scalar_one()
+        for sec in (seated, ga):
+            if sec is not None:
+                c.execute(text(
+                    "insert into price_tiers (event_id, section_id, name, base_minor, floor_minor,"
+                    " ceiling_minor, current_minor) values (:e, :s, 'T', :p, :p, :p, :p)"),
+                    {"e": ev, "s": sec, "p": price})
+        publish_event(c, actor, ev)
+    return ev, seated, ga

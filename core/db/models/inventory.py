@@ -35,6 +35,8 @@ class EventSeat(Base):
         # (no index writes, less bloat on the hottest table); holds find their seats
         # through hold_items, by primary key.
         Index("ix_event_seats_pick", "event_id", "section_id", "quality_rank"),
+        # Neighbour look-ups for orphan avoidance (which seats beside a block are free).
+        Index("ix_event_seats_row", "event_id", "section_id", "row_label", "seat_number"),
     )
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id"), primary_key=True)
     seat_id: Mapped[int] = mapped_column(ForeignKey("seats.id"), primary_key=True)

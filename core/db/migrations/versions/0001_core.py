@@ -327,6 +327,12 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", "seat_id", name=op.f("pk_event_seats")),
     )
     op.create_index(
+        "ix_event_seats_row",
+        "event_seats",
+        ["event_id", "section_id", "row_label", "seat_number"],
+        unique=False,
+    )
+    op.create_index(
         "ix_event_seats_pick",
         "event_seats",
         ["event_id", "section_id", "quality_rank"],
@@ -492,6 +498,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_hold_items_hold_id"), table_name="hold_items")
     op.drop_table("hold_items")
     op.drop_index("ix_event_seats_pick", table_name="event_seats")
+    op.drop_index("ix_event_seats_row", table_name="event_seats")
     op.drop_table("event_seats")
     op.drop_index(op.f("ix_seats_section_id"), table_name="seats")
     op.drop_table("seats")
