@@ -1,0 +1,232 @@
+"""Gate check-in: verify the token, then accept it at most once.
+
+Acceptance is one conditional UPDATE (``... where status = 'valid' ... returning``) that
+also writes the check-in row: two gates scanning the same ticket at the same instant
+both reach the row lock, the second re-reads the row after the first commits and finds
+it used, so exactly one is accepted. Only a rejection pays for a second query, to say
+why (revoked, already used at HH:MM at gate G, outside the event's day).
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import text
+
+from core.actors import Actor
+from core.app_context import CoreContext
+from core.errors import MESSAGES, register
+from core.idempotency import as_key, begin_command, finish_command
+from core.tickets.keys import load_public_keys
+from core.tickets.token import ParsedToken, TokenError, parse
+from core.uow import unit_of_work
+
+# Scans are accepted from this long before doors (or the start) until this long after
+# the start; outside it the ticket is for another day. A casino runs past midnight,
+# so a calendar-date comparison would reject the late show.
+OPENS_BEFORE = timedelta(hours=6)
+CLOSES_AFTER = timedelta(hours=6)
+
+REASONS: dict[str, tuple[str, str]] = {
+    "ok": ("Welcome: {place}.", "Bem-vindo: {place}."),
+    "malformed": ("Not a ticket code ({detail}).", "Não é um código de ingresso ({detail})."),
+    "bad_signature": ("Signature does not match: forged or damaged.",
+                      "Assinatura não confere: falsificado ou danificado."),
+    "unknown_key": ("Signed by an unknown key {key_id}.",
+                    "Assinado por uma chave desconhecida {key_id}."),
+    "revoked": ("Ticket {serial} was voided (refunded).",
+                "Ingresso {serial} foi cancelado (reembolsado)."),
+    "wrong_event": ("Ticket is for another event ({event}).",
+                    "Ingresso de outro evento ({event})."),
+    "wrong_day": ("Ticket is for {when}, not now.", "Ingresso para {when}, não agora."),
+    "already_used": ("Already used at {at} at gate {gate}.", "Já usado às {at} no portão {gate}."),
+    "unknown_ticket": ("Ticket {serial} is not on record.",
+                       "Ingresso {serial} não consta no sistema."),
+}
+for _code, (_en, _pt) in REASONS.items():
+    register(f"scan_{_code}", _en, _pt)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    accepted: bool
+    reason: str  # "ok" or a rejection code from REASONS
+    serial: int | None = None
+    event_id: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = "en") -> str:
+        en, pt = MESSAGES[f"scan_{self.reason}"]
+        template = pt if lang.lower().startswith("pt") else en
+        try:
+            return template.format(serial=self.serial, **self.details)
+        except (KeyError, IndexError):
+            return template
+
+    def line(self, lang: str = "en") -> str:
+        """One line for a gate's output: ``ACCEPT ...`` or ``REJECT <reason>: ...``."""
+        tag = "ACCEPT" if self.accepted else f"REJECT {self.reason}"
+        serial = f" [{self.serial}]" if self.serial is not None else ""
+        return f"{tag}: {self.message(lang)}{serial}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"accepted": self.accepted, "reason": self.reason, "serial": self.serial,
+                "event_id": self.event_id, "details": self.details}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ScanResult:
+        return cls(d["accepted"], d["reason"], d.get("serial"), d.get("event_id"),
+                   d.get("details") or {})
+
+
+def reject(reason: str, serial: int | None = None, event_id: int | None = None,
+           **details: Any) -> ScanResult:
+    return ScanResult(False, reason, serial, event_id, {k: str(v) for k, v in details.items()})
+
+
+def hhmm(ts: datetime, tz: str) -> str:
+    return ts.astimezone(ZoneInfo(tz)).strftime("%H:%M")
+
+
+def place_text(row: Any) -> str:
+    if row.seat_id is not None:
+        return f"{row.section_code} {row.row_label}-{row.seat_number}"
+    return f"{row.section_code} #{row.unit}"
+
+
+def verify_token(text_: str, keys: dict[str, Ed25519PublicKey]) -> ParsedToken | ScanResult:
+    """Parse and check the signature; a ScanResult means rejected."""
+    try:
+        p = parse(text_)
+    except TokenError as exc:
+        return reject(exc.reason, detail=exc.detail)
+    key = keys.get(p.claims.key_id)
+    if key is None:
+        return reject("unknown_key", p.claims.serial, p.claims.event_id, key_id=p.claims.key_id)
+    if not p.verify(key):
+        return reject("bad_signature")
+    return p
+
+
+_WINDOW = ("now() between coalesce(e.doors_at, e.starts_at) - make_interval(secs => :before)"
+           " and e.starts_at + make_interval(secs => :after)")
+_ACCEPT = text(
+    f"""
+    with u as (
+        update tickets t set status = 'used', used_at = now(), used_gate = :gate
+        from events e
+        where t.serial = :serial and t.event_id = :event_id and t.status = 'valid'
+          and e.id = t.event_id and {_WINDOW}
+        returning t.id, t.serial, t.event_id, t.used_at
+    ), c as (
+        insert into checkins (ticket_id, serial, event_id, gate, terminal_id, operator_id,
+                              offline, at)
+        select id, serial, event_id, :gate, :terminal_id, :operator_id, false, used_at from u
+    )
+    select u.serial, u.event_id, t.seat_id, t.unit, s.code as section_code,
+           es.row_label, es.seat_number
+    from u join tickets t on t.id = u.id
+    join sections s on s.id = t.section_id
+    left join event_seats es on es.event_id = t.event_id and es.seat_id = t.seat_id
+    """
+)
+_WHY = text(
+    f"""
+    select t.status, t.used_at, t.used_gate, t.event_id, v.timezone, e.starts_at,
+           e.code as event_code, ({_WINDOW}) as in_window
+    from tickets t join events e on e.id = t.event_id join venues v on v.id = e.venue_id
+    where t.serial = :serial
+    """
+)
+
+
+class GateChecker:
+    """Checks tickets in at one gate against the central database.
+
+    Public keys are cached and reloaded when an unknown key id appears (a terminal that
+    was registered after the gate started). Thread-safe: one instance can serve
+    several scanners.
+    """
+
+    def __init__(self, ctx: CoreContext, actor: Actor, gate: str, *,
+                 event_id: int | None = None, opens_before: timedelta = OPENS_BEFORE,
+                 closes_after: timedelta = CLOSES_AFTER) -> None:
+        self.ctx = ctx
+        self.actor = actor
+        self.gate = gate
+        self.event_id = event_id
+        self._before = opens_before.total_seconds()
+        self._after = closes_after.total_seconds()
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._lock = threading.Lock()
+        self._reload_keys()
+
+    def _reload_keys(self) -> None:
+        with self.ctx.engine.connect() as conn:
+            keys = load_public_keys(conn)
+        with self._lock:
+            self._keys = keys
+
+    def verify(self, token: str) -> ParsedToken | ScanResult:
+        out = verify_token(token, self._keys)
+        if isinstance(out, ScanResult) and out.reason == "unknown_key":
+            self._reload_keys()
+            out = verify_token(token, self._keys)
+        return out
+
+    def scan(self, token: str, key: uuid.UUID | str) -> ScanResult:
+        """Verify and check in one scanned token. ``key`` is the scan's idempotency key:
+        a gate that retries after a lost connection gets the first answer back."""
+        out = self.verify(token)
+        if isinstance(out, ScanResult):
+            return out
+        c = out.claims
+        if self.event_id is not None and c.event_id != self.event_id:
+            return reject("wrong_event", c.serial, c.event_id, event=c.event_id)
+        key = as_key(key)
+        with unit_of_work(self.ctx.engine) as conn:
+            done = begin_command(conn, key, "check_in", {"serial": c.serial, "gate": self.gate},
+                                 self.actor.terminal_id,
+                                 self.ctx.settings.database.lock_timeout_ms)
+            if done is not None:
+                return ScanResult.from_json(done)
+            params = {"serial": c.serial, "event_id": c.event_id, "gate": self.gate,
+                      "terminal_id": self.actor.terminal_id,
+                      "operator_id": self.actor.operator_id,
+                      "before": self._before, "after": self._after}
+            row = conn.execute(_ACCEPT, params).first()
+            if row is not None:
+                result = ScanResult(True, "ok", c.serial, c.event_id,
+                                    {"place": place_text(row)})
+            else:
+                result = self._why(conn, c.serial, c.event_id, params)
+            finish_command(conn, key, result.to_json())
+            return result
+
+    def _why(self, conn: Any, serial: int, event_id: int, params: dict[str, Any]) -> ScanResult:
+        w = conn.execute(_WHY, params).first()
+        if w is None:
+            return reject("unknown_ticket", serial, event_id)
+        if w.status == "void":
+            return reject("revoked", serial, event_id)
+        if w.status == "used":
+            return reject("already_used", serial, event_id, at=hhmm(w.used_at, w.timezone),
+                          gate=w.used_gate)
+        if w.event_id != event_id:
+            return reject("wrong_event", serial, event_id, event=w.event_code)
+        if not w.in_window:
+            when = w.starts_at.astimezone(ZoneInfo(w.timezone)).strftime("%d/%m %H:%M")
+            return reject("wrong_day", serial, event_id, when=f"{w.event_code} {when}")
+        return reject("unknown_ticket", serial, event_id)
+
+
+def check_in(ctx: CoreContext, actor: Actor, token: str, key: uuid.UUID | str, *, gate: str,
+             event_id: int | None = None) -> ScanResult:
+    """One-off check-in (a gate app scanning many tickets should keep a GateChecker)."""
+    return GateChecker(ctx, actor, gate, event_id=event_id).scan(token, key)

@@ -1,0 +1,216 @@
+"""Gates without the central database: a signed-key + revocation snapshot, a local
+record of what was accepted (so a ticket enters once per gate store), and the upload
+of those check-ins when the network is back."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import Engine, text
+
+from core.actors import Actor
+from core.app_context import CoreContext
+from core.idempotency import as_key, begin_command, finish_command
+from core.tickets.checkin import (
+    CLOSES_AFTER,
+    OPENS_BEFORE,
+    ScanResult,
+    hhmm,
+    reject,
+    verify_token,
+)
+from core.tickets.keys import public_key_from_raw
+from core.uow import unit_of_work
+
+SNAPSHOT_VERSION = 1
+
+
+def export_snapshot(engine: Engine) -> dict[str, Any]:
+    """Public keys, revoked serials and event times: everything a gate needs offline.
+    No secrets: it can be copied to a gate on a USB stick."""
+    with engine.connect() as conn:
+        keys = {r.key_id: base64.b64encode(bytes(r.public_key)).decode()
+                for r in conn.execute(text("select key_id, public_key from ticket_keys"))}
+        revoked = sorted(conn.execute(text("select serial from revocations")).scalars())
+        events = {
+            str(r.id): {"code": r.code, "name": r.name, "starts_at": r.starts_at.isoformat(),
+                        "doors_at": r.doors_at.isoformat() if r.doors_at else None,
+                        "timezone": r.timezone}
+            for r in conn.execute(text(
+                "select e.id, e.code, e.name, e.starts_at, e.doors_at, v.timezone from events e"
+                " join venues v on v.id = e.venue_id where e.status <> 'canceled'"))
+        }
+        generated = conn.execute(text("select now()")).scalar_one()
+    return {"version": SNAPSHOT_VERSION, "generated_at": generated.isoformat(), "keys": keys,
+            "revoked": revoked, "events": events}
+
+
+def write_snapshot(engine: Engine, path: Path) -> dict[str, Any]:
+    snap = export_snapshot(engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(snap, indent=1))
+    os.replace(tmp, path)  # a gate reading it mid-write sees the old or the new, never half
+    return snap
+
+
+_STORE_SCHEMA = """
+create table if not exists accepted (
+    serial integer primary key,
+    scan_key text not null,
+    gate text not null,
+    event_id integer not null,
+    at text not null,
+    uploaded integer not null default 0,
+    upload_result text
+)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class LocalCheckin:
+    serial: int
+    scan_key: str
+    gate: str
+    event_id: int
+    at: datetime
+
+
+class OfflineGate:
+    """Checks tickets in from a snapshot file. What it accepted is kept in a local SQLite
+    file (one row per serial, so a second scan at any gate sharing the file is refused,
+    even from another process)."""
+
+    def __init__(self, snapshot: dict[str, Any] | Path, store: Path, gate: str, *,
+                 event_id: int | None = None, opens_before: timedelta = OPENS_BEFORE,
+                 closes_after: timedelta = CLOSES_AFTER,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        snap = json.loads(Path(snapshot).read_text()) if isinstance(snapshot, Path) \
+            else snapshot
+        if snap.get("version") != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
+        self.keys: dict[str, Ed25519PublicKey] = {
+            k: public_key_from_raw(base64.b64decode(v)) for k, v in snap["keys"].items()}
+        self.revoked = set(snap["revoked"])
+        self.events = {int(k): v for k, v in snap["events"].items()}
+        self.gate = gate
+        self.event_id = event_id
+        self.before, self.after = opens_before, closes_after
+        self.clock = clock
+        store.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(store, isolation_level=None, check_same_thread=False,
+                                   timeout=30)
+        self._db.execute("pragma journal_mode=wal")
+        self._db.execute("pragma synchronous=full")
+        self._db.execute(_STORE_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def scan(self, token: str, key: uuid.UUID | str | None = None) -> ScanResult:
+        out = verify_token(token, self.keys)
+        if isinstance(out, ScanResult):
+            return out
+        c = out.claims
+        if c.serial in self.revoked:
+            return reject("revoked", c.serial, c.event_id)
+        ev = self.events.get(c.event_id)
+        if ev is None or (self.event_id is not None and c.event_id != self.event_id):
+            return reject("wrong_event", c.serial, c.event_id,
+                          event=ev["code"] if ev else c.event_id)
+        now = self.clock()
+        starts = datetime.fromisoformat(ev["starts_at"])
+        opens = datetime.fromisoformat(ev["doors_at"] or ev["starts_at"]) - self.before
+        if not opens <= now <= starts + self.after:
+            return reject("wrong_day", c.serial, c.event_id,
+                          when=f"{ev['code']} {hhmm(starts, ev['timezone'])}")
+        with self._lock:
+            cur = self._db.execute(
+                "insert or ignore into accepted (serial, scan_key, gate, event_id, at)"
+                " values (?, ?, ?, ?, ?)",
+                (c.serial, str(key or uuid.uuid4()), self.gate, c.event_id, now.isoformat()))
+            if cur.rowcount == 1:
+                return ScanResult(True, "ok", c.serial, c.event_id,
+                                  {"place": _place(c.seat_id, c.place_id, c.unit)})
+            at, gate = self._db.execute("select at, gate from accepted where serial = ?",
+                                        (c.serial,)).fetchone()
+        return reject("already_used", c.serial, c.event_id,
+                      at=hhmm(datetime.fromisoformat(at), ev["timezone"]), gate=gate)
+
+    def pending_uploads(self) -> list[LocalCheckin]:
+        with self._lock:
+            rows = self._db.execute("select serial, scan_key, gate, event_id, at from accepted"
+                                    " where uploaded = 0 order by at").fetchall()
+        return [LocalCheckin(r[0], r[1], r[2], r[3], datetime.fromisoformat(r[4]))
+                for r in rows]
+
+    def mark_uploaded(self, serial: int, result: str) -> None:
+        with self._lock:
+            self._db.execute("update accepted set uploaded = 1, upload_result = ?"
+                             " where serial = ?", (result, serial))
+
+
+def _place(seat_id: int | None, place_id: int, unit: int) -> str:
+    return f"seat #{seat_id}" if seat_id is not None else f"GA section {place_id} #{unit}"
+
+
+_OFFLINE_CHECKIN = text(
+    """
+    with u as (
+        update tickets set status = 'used', used_at = :at, used_gate = :gate
+        where serial = :serial and status = 'valid'
+        returning id, serial, event_id, used_at
+    )
+    insert into checkins (ticket_id, serial, event_id, gate, terminal_id, operator_id,
+                          offline, at)
+    select id, serial, event_id, :gate, :terminal_id, :operator_id, true, used_at from u
+    returning ticket_id
+    """
+)
+
+
+def record_offline_checkin(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
+                           local: LocalCheckin) -> str:
+    """Apply one check-in made offline. Returns ``recorded``, or the conflict found:
+    ``already_used`` (the same ticket also entered elsewhere: a double entry to look at),
+    ``revoked`` (refunded after the snapshot was taken) or ``unknown_ticket``."""
+    key = as_key(key)
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "offline_checkin", {"serial": local.serial},
+                             actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return str(done["result"])
+        row = conn.execute(_OFFLINE_CHECKIN, {
+            "serial": local.serial, "at": local.at, "gate": local.gate,
+            "terminal_id": actor.terminal_id, "operator_id": actor.operator_id}).first()
+        if row is not None:
+            result = "recorded"
+        else:
+            status = conn.execute(text("select status from tickets where serial = :s"),
+                                  {"s": local.serial}).scalar()
+            result = {"used": "already_used", "void": "revoked"}.get(status or "",
+                                                                     "unknown_ticket")
+        finish_command(conn, key, {"result": result})
+        return result
+
+
+def upload_offline_checkins(ctx: CoreContext, actor: Actor, gate: OfflineGate) -> dict[str, int]:
+    """Send every local check-in not uploaded yet; return counts per outcome."""
+    counts: dict[str, int] = {}
+    for local in gate.pending_uploads():
+        result = record_offline_checkin(ctx, actor, local.scan_key, local)
+        gate.mark_uploaded(local.serial, result)
+        counts[result] = counts.get(result, 0) + 1
+    return counts
