@@ -30,6 +30,9 @@ class CoreContext:
     engine: Engine
     listeners: list[Callable[[SeatChange], Any]] = field(default_factory=list)
     _signer: TicketSigner | None = field(default=None, init=False, repr=False)
+    # The card gateway (core.payments.PaymentGateway); built from settings on first use,
+    # or given (tests, benchmark) to share one sandbox.
+    gateway: Any = field(default=None, repr=False)
 
     def signer(self) -> TicketSigner:
         """This terminal's ticket signer (core.tickets.TicketSigner): the key pair is made
@@ -39,6 +42,14 @@ class CoreContext:
 
             self._signer = terminal_signer(self.settings, self.engine)
         return self._signer
+
+    def payment_gateway(self) -> Any:
+        """The card gateway (core.payments.PaymentGateway), built on first use."""
+        if self.gateway is None:
+            from core.payments import build_gateway
+
+            self.gateway = build_gateway(self.settings)
+        return self.gateway
 
     def publish(self, change: SeatChange) -> None:
         for fn in list(self.listeners):
