@@ -1,0 +1,208 @@
+"""Taking and returning leases: seats or a GA quota set aside for one terminal's
+offline sales, so an offline terminal never sells a place anyone else can sell."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, Engine
+
+import core.leases.errors  # noqa: F401  (registers the error codes)
+from core import audit
+from core.actors import Actor
+from core.app_context import CoreContext, SeatChange
+from core.errors import BoxOfficeError
+from core.idempotency import as_key, begin_command, finish_command
+from core.leases import sql
+from core.leases.results import LeasedSeat, LeaseInfo, LeaseReturn
+from core.reservation.diagnose import explain_claim_failure, explain_event
+from core.uow import after_commit, unit_of_work
+
+SUPERVISORS = ("supervisor", "admin")
+
+
+def _may_act_for(actor: Actor, terminal_id: int) -> None:
+    if terminal_id != actor.terminal_id and actor.role not in SUPERVISORS \
+            and actor.channel != "system":
+        raise BoxOfficeError("not_authorized", role="supervisor")
+
+
+def take_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int, *,
+               terminal_id: int | None = None, seat_ids: Sequence[int] | None = None,
+               section_id: int | None = None, quantity: int | None = None) -> LeaseInfo:
+    """Lease chosen seats (``seat_ids``), or ``quantity`` of the best free seats of a
+    seated ``section_id``, or a ``quantity`` quota of a GA ``section_id``, to
+    ``terminal_id`` (default: the actor's own terminal; another one needs a supervisor).
+    All or nothing."""
+    key = as_key(key)
+    terminal_id = terminal_id or actor.terminal_id
+    _may_act_for(actor, terminal_id)
+    ids = sorted({int(s) for s in seat_ids}) if seat_ids else []
+    if seat_ids is not None and len(ids) != len(list(seat_ids)):
+        raise BoxOfficeError("invalid_input", detail="A seat was listed twice.")
+    if not ids and (section_id is None or not quantity or quantity < 1):
+        raise BoxOfficeError("invalid_input",
+                             detail="Give seat ids, or a section and a quantity of at least 1.")
+    params = {"event_id": event_id, "terminal_id": terminal_id, "seats": ids,
+              "section_id": section_id, "quantity": quantity}
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "take_lease", params, actor.terminal_id,
+                             ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return LeaseInfo.from_json(done)
+        lease_id = uuid.uuid4()
+        info = _take_in(conn, actor, lease_id, terminal_id, event_id, ids, section_id,
+                        quantity)
+        finish_command(conn, key, info.to_json())
+        change = SeatChange(event_id, "leased", tuple(s.seat_id for s in info.seats),
+                            info.section_id if info.kind == "ga" else None)
+        after_commit(conn, lambda: ctx.publish(change))
+        return info
+
+
+def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: int,
+             event_id: int, ids: list[int], section_id: int | None,
+             quantity: int | None) -> LeaseInfo:
+    kind = _section_kind(conn, event_id, section_id) if not ids and section_id else "seats"
+    # The lease row first: its seats reference it.
+    head = conn.execute(sql.INSERT_LEASE, {
+        "lease_id": lease_id, "terminal_id": terminal_id, "event_id": event_id, "kind": kind,
+        "section_id": section_id if kind == "ga" else None,
+        "ga_quota": quantity if kind == "ga" else 0, "ga_price": None, "ga_tier": None,
+        "operator_id": actor.operator_id}).first()
+    if head is None:
+        conn.rollback()
+        raise BoxOfficeError("unknown_event", event_id=event_id)
+    ga_price = ga_tier = None
+    rows: list = []
+    if ids:
+        rows = conn.execute(sql.LEASE_CHOSEN, {"event_id": event_id, "seat_ids": ids,
+                                               "n": len(ids), "lease_id": lease_id}).all()
+        if len(rows) != len(ids):
+            conn.rollback()
+            raise explain_claim_failure(conn, event_id, ids)
+    elif kind == "seats":
+        rows = conn.execute(sql.LEASE_BEST, {"event_id": event_id, "section_id": section_id,
+                                             "n": quantity, "lease_id": lease_id}).all()
+        if len(rows) != quantity:
+            conn.rollback()
+            raise explain_event(conn, event_id, section_ids=[section_id]) or \
+                BoxOfficeError("sold_out", wanted=quantity)
+    else:
+        got = conn.execute(sql.LEASE_GA, {"event_id": event_id, "section_id": section_id,
+                                          "n": quantity}).first()
+        if got is None:
+            conn.rollback()
+            raise explain_event(conn, event_id, ga_section_id=section_id) or \
+                BoxOfficeError("sold_out", wanted=quantity)
+        ga_price, ga_tier = int(got.current_minor), int(got.tier_id)
+        conn.execute(sql.SET_GA_PRICE, {"lease_id": lease_id, "price": ga_price,
+                                        "tier": ga_tier})
+    seats = tuple(LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
+                             int(r.current_minor), r.tier_id) for r in rows)
+    info = LeaseInfo(lease_id=lease_id, terminal_id=terminal_id, event_id=event_id, kind=kind,
+                     currency=head.currency, status="active", seats=seats,
+                     section_id=section_id if kind == "ga" else None,
+                     ga_quota=quantity if kind == "ga" else 0,
+                     ga_unit_price_minor=ga_price, ga_tier_id=ga_tier)
+    audit.append(conn, actor, "take_lease", "lease", lease_id,
+                 {"terminal_id": terminal_id, "event_id": event_id, "kind": kind,
+                  "seats": [s.seat_id for s in seats], "ga_quota": info.ga_quota,
+                  "section_id": info.section_id})
+    return info
+
+
+def _section_kind(conn: Connection, event_id: int, section_id: int) -> str:
+    from sqlalchemy import text
+
+    row = conn.execute(text("select s.kind from sections s join events e on"
+                            " e.venue_id = s.venue_id where s.id = :s and e.id = :e"),
+                       {"s": section_id, "e": event_id}).first()
+    if row is None:
+        conn.rollback()
+        raise explain_event(conn, event_id) or BoxOfficeError("unknown_section",
+                                                              section_id=section_id)
+    return "seats" if row.kind == "seated" else "ga"
+
+
+def return_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
+                 lease_id: uuid.UUID | str, *, revoke: bool = False) -> LeaseReturn:
+    """Give the unsold part of a lease back to general sale and end the lease.
+
+    The terminal does this after its replay. ``revoke`` is a supervisor's forced end
+    (e.g. the terminal is lost): sales the terminal replays later from a revoked lease
+    become sync conflicts for a supervisor instead of overselling."""
+    key = as_key(key)
+    lease_id = as_key(lease_id)
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "revoke_lease" if revoke else "return_lease",
+                             {"lease_id": str(lease_id)}, actor.terminal_id,
+                             ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return LeaseReturn.from_json(done)
+        lease = lock_lease(conn, lease_id)
+        if revoke:
+            if actor.role not in SUPERVISORS and actor.channel != "system":
+                raise BoxOfficeError("not_authorized", role="supervisor")
+        else:
+            _may_act_for(actor, lease.terminal_id)
+        if lease.status != "active":
+            result = LeaseReturn(lease_id, lease.status, 0)
+            finish_command(conn, key, result.to_json())
+            return result
+        freed: list[int] = []
+        if lease.kind == "seats":
+            freed = [r[0] for r in conn.execute(sql.RETURN_SEATS, {
+                "lease_id": lease_id, "event_id": lease.event_id})]
+            n = len(freed)
+        else:
+            n = lease.ga_quota - lease.ga_sold
+            conn.execute(sql.RETURN_GA, {"n": n, "event_id": lease.event_id,
+                                         "section_id": lease.section_id})
+        status = "revoked" if revoke else "returned"
+        conn.execute(sql.END_LEASE, {"status": status, "n": n, "lease_id": lease_id})
+        audit.append(conn, actor, "revoke_lease" if revoke else "return_lease",
+                     "lease", lease_id, {"returned_units": n, "seats": sorted(freed)})
+        result = LeaseReturn(lease_id, status, n)
+        finish_command(conn, key, result.to_json())
+        change = SeatChange(lease.event_id, "released", tuple(sorted(freed)),
+                            lease.section_id if lease.kind == "ga" else None)
+        after_commit(conn, lambda: ctx.publish(change))
+        return result
+
+
+def lock_lease(conn: Connection, lease_id: uuid.UUID):  # type: ignore[no-untyped-def]
+    row = conn.execute(sql.LOCK_LEASE, {"lease_id": lease_id}).first()
+    if row is None:
+        raise BoxOfficeError("unknown_lease", lease_id=str(lease_id))
+    return row
+
+
+def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:
+    """The lease as the central database sees it now (seat states included)."""
+    lease_id = as_key(lease_id)
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        l_ = conn.execute(text(
+            "select id, terminal_id, event_id, kind, section_id, ga_quota, ga_sold,"
+            " ga_unit_price_minor, ga_tier_id, currency, status from leases where id = :i"),
+            {"i": lease_id}).first()
+        if l_ is None:
+            raise BoxOfficeError("unknown_lease", lease_id=str(lease_id))
+        seats = tuple(
+            LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
+                       int(r.unit_price_minor), r.tier_id,
+                       r.status if r.ours or r.status != "leased" else "available")
+            for r in conn.execute(sql.LEASE_SEATS, {"lease_id": lease_id}))
+    return LeaseInfo(lease_id=l_.id, terminal_id=l_.terminal_id, event_id=l_.event_id,
+                     kind=l_.kind, currency=l_.currency, status=l_.status, seats=seats,
+                     section_id=l_.section_id, ga_quota=l_.ga_quota, ga_sold=l_.ga_sold,
+                     ga_unit_price_minor=l_.ga_unit_price_minor, ga_tier_id=l_.ga_tier_id)
+
+
+def active_leases(engine: Engine, terminal_id: int) -> list[LeaseInfo]:
+    with engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(sql.ACTIVE_LEASES, {"terminal_id": terminal_id})]
+    return [lease_info(engine, i) for i in ids]

@@ -1,0 +1,213 @@
+"""The terminal's local journal: SQLite in WAL mode with synchronous=FULL.
+
+Every command is appended (and fsynced by the commit) before the terminal acts on it,
+each with the idempotency key it will carry to the central database, so replaying the
+journal in order after a crash or an outage applies each command exactly once (the
+central ``command_log`` returns the first result of a key already applied).
+
+SQLite is the standard library's crash-safe single-file store; nothing else here needs
+a server, and a kill -9 at any point leaves either the whole transaction or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.errors import BoxOfficeError
+
+_SCHEMA = """
+create table if not exists commands (
+  seq integer primary key autoincrement,
+  key text not null unique,
+  command text not null,
+  payload text not null,
+  created_at real not null,
+  status text not null default 'pending' check (status in ('pending','applied','flagged')),
+  attempts integer not null default 0,
+  last_error text,
+  result text,
+  applied_at real,
+  reported integer not null default 0
+);
+create index if not exists ix_commands_status on commands (status, seq);
+create table if not exists leases (
+  lease_id text primary key,
+  event_id integer not null,
+  info text not null,
+  ga_sold_local integer not null default 0,
+  status text not null default 'active' check (status in ('active','returning','returned'))
+);
+create table if not exists lease_seats (
+  lease_id text not null references leases (lease_id),
+  seat_id integer not null,
+  sold_key text,
+  primary key (lease_id, seat_id)
+);
+create table if not exists stored_cards (
+  order_id text primary key,
+  sale_key text not null unique,
+  amount_minor integer not null,
+  currency text not null,
+  card_ref text not null,
+  status text not null default 'stored'
+    check (status in ('stored','captured','declined')),
+  gateway_ref text,
+  reason text
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    seq: int
+    key: uuid.UUID
+    command: str
+    payload: dict[str, Any]
+    created_at: float
+    status: str
+    attempts: int
+    last_error: dict[str, Any] | None
+
+
+class Journal:
+    """One journal file per terminal; safe to share between the app's threads."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None,
+                                       check_same_thread=False, timeout=10.0)
+            mode = self._db.execute("pragma journal_mode=wal").fetchone()[0]
+            if mode.lower() != "wal":
+                raise sqlite3.OperationalError(f"journal_mode is {mode}, not wal")
+            # FULL: each commit is fsynced before it returns, so an appended command
+            # survives a power cut, not only a killed process.
+            self._db.execute("pragma synchronous=full")
+            self._db.execute("pragma foreign_keys=on")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One atomic, durable step (BEGIN IMMEDIATE ... COMMIT)."""
+        with self._lock:
+            try:
+                self._db.execute("begin immediate")
+            except sqlite3.Error as exc:
+                raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("rollback")
+                raise
+            try:
+                self._db.execute("commit")
+            except sqlite3.Error as exc:
+                self._db.execute("rollback")
+                raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+
+    # --- commands ---------------------------------------------------------------------
+
+    def append_in(self, db: sqlite3.Connection, command: str, payload: dict[str, Any],
+                  key: uuid.UUID | None = None) -> uuid.UUID:
+        key = key or uuid.uuid4()
+        db.execute("insert into commands (key, command, payload, created_at)"
+                   " values (?, ?, ?, ?)",
+                   (str(key), command, json.dumps(payload, default=str), time.time()))
+        return key
+
+    def append(self, command: str, payload: dict[str, Any],
+               key: uuid.UUID | None = None) -> uuid.UUID:
+        with self.transaction() as db:
+            return self.append_in(db, command, payload, key)
+
+    def pending(self, limit: int | None = None) -> list[Entry]:
+        q = ("select seq, key, command, payload, created_at, status, attempts, last_error"
+             " from commands where status = 'pending' order by seq")
+        if limit:
+            q += f" limit {int(limit)}"
+        with self._lock:
+            return [_entry(r) for r in self._db.execute(q)]
+
+    def entries(self, status: str | None = None) -> list[Entry]:
+        q = ("select seq, key, command, payload, created_at, status, attempts, last_error"
+             " from commands")
+        args: tuple = ()
+        if status:
+            q += " where status = ?"
+            args = (status,)
+        with self._lock:
+            return [_entry(r) for r in self._db.execute(q + " order by seq", args)]
+
+    def mark_applied(self, seq: int, result: dict[str, Any] | None) -> None:
+        with self.transaction() as db:
+            db.execute("update commands set status = 'applied', result = ?, applied_at = ?,"
+                       " attempts = attempts + 1 where seq = ? and status = 'pending'",
+                       (json.dumps(result, default=str), time.time(), seq))
+
+    def mark_flagged(self, seq: int, error: dict[str, Any]) -> None:
+        """A command that can no longer apply: kept, with the reason, for a supervisor."""
+        with self.transaction() as db:
+            db.execute("update commands set status = 'flagged', last_error = ?,"
+                       " attempts = attempts + 1 where seq = ?", (json.dumps(error), seq))
+
+    def mark_reported(self, seq: int) -> None:
+        with self.transaction() as db:
+            db.execute("update commands set reported = 1 where seq = ?", (seq,))
+
+    def unreported_flags(self) -> list[Entry]:
+        with self._lock:
+            return [_entry(r) for r in self._db.execute(
+                "select seq, key, command, payload, created_at, status, attempts, last_error"
+                " from commands where status = 'flagged' and reported = 0 order by seq")]
+
+    def note_attempt(self, seq: int, error: dict[str, Any]) -> None:
+        with self.transaction() as db:
+            db.execute("update commands set attempts = attempts + 1, last_error = ?"
+                       " where seq = ?", (json.dumps(error), seq))
+
+    def result_of(self, key: uuid.UUID) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("select result from commands where key = ?",
+                                   (str(key),)).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def depth(self) -> int:
+        with self._lock:
+            return int(self._db.execute(
+                "select count(*) from commands where status = 'pending'").fetchone()[0])
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self._db.execute("select status, count(*) from commands group by status")
+            out = {"pending": 0, "applied": 0, "flagged": 0}
+            out.update({r[0]: int(r[1]) for r in rows})
+            return out
+
+    def oldest_pending_at(self) -> float | None:
+        with self._lock:
+            row = self._db.execute(
+                "select min(created_at) from commands where status = 'pending'").fetchone()
+        return row[0] if row and row[0] is not None else None
+
+
+def _entry(r: tuple) -> Entry:
+    return Entry(seq=r[0], key=uuid.UUID(r[1]), command=r[2], payload=json.loads(r[3]),
+                 created_at=r[4], status=r[5], attempts=r[6],
+                 last_error=json.loads(r[7]) if r[7] else None)

@@ -1,0 +1,119 @@
+"""Replaying the journal in order against the central database, exactly once.
+
+Each journaled command carries its idempotency key; the central service commits the
+key with its effect, so a command applied before a crash returns its first result when
+replayed. A command that can no longer apply is flagged (kept, reported to supervisors)
+and the replay goes on; a transient failure (database gone, lock timeout) stops the
+replay, leaving the command pending for the next attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError
+
+from core.actors import Actor
+from core.app_context import CoreContext
+from core.errors import BoxOfficeError
+from core.leases import (
+    PERMANENT,
+    LeasedSale,
+    confirm_leased_sale,
+    record_conflict,
+    return_lease,
+    set_card_outcome,
+)
+from sync.journal import Entry, Journal
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, Entry], Any]  # (done, total, entry)
+
+
+@dataclass
+class ReplayReport:
+    applied: int = 0
+    flagged: int = 0
+    remaining: int = 0
+    stopped_by: str | None = None
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _apply(ctx: CoreContext, actor: Actor, entry: Entry) -> dict[str, Any]:
+    p = entry.payload
+    if entry.command == "confirm_leased_sale":
+        sale = LeasedSale.from_json(p)
+        who = Actor(actor.terminal_id, actor.terminal_name, sale.operator_id, actor.role,
+                    actor.channel)
+        return confirm_leased_sale(ctx, who, entry.key, sale).to_json()
+    if entry.command == "return_lease":
+        return return_lease(ctx, actor, entry.key, p["lease_id"]).to_json()
+    if entry.command == "saf_card_outcome":
+        return set_card_outcome(ctx, actor, entry.key, p["order_id"],
+                                captured=p["captured"], gateway_ref=p.get("gateway_ref"),
+                                reason=p.get("reason"))
+    raise BoxOfficeError("invalid_input", detail=f"unknown journaled command {entry.command}")
+
+
+def replay(ctx: CoreContext, actor: Actor, journal: Journal, *,
+           progress: Progress | None = None,
+           on_applied: Callable[[Entry, dict[str, Any]], Any] | None = None) -> ReplayReport:
+    report = ReplayReport()
+    todo = journal.pending()
+    for i, entry in enumerate(todo):
+        try:
+            result = _apply(ctx, actor, entry)
+        except BoxOfficeError as exc:
+            if exc.code in PERMANENT:
+                journal.mark_flagged(entry.seq, exc.to_dict())
+                report.flagged += 1
+                _report_flag(ctx, actor, journal, entry, exc)
+            else:
+                journal.note_attempt(entry.seq, exc.to_dict())
+                report.stopped_by = exc.code
+                break
+        except DBAPIError as exc:
+            journal.note_attempt(entry.seq, {"code": "database_unavailable",
+                                             "details": {"error": str(exc)[:200]}})
+            report.stopped_by = "database_unavailable"
+            break
+        else:
+            journal.mark_applied(entry.seq, result)
+            report.applied += 1
+            report.results.append(result)
+            if on_applied is not None:
+                on_applied(entry, result)
+        if progress is not None:
+            progress(i + 1, len(todo), entry)
+    report.remaining = journal.depth()
+    return report
+
+
+def _report_flag(ctx: CoreContext, actor: Actor, journal: Journal, entry: Entry,
+                 exc: BoxOfficeError) -> None:
+    try:
+        record_conflict(ctx, actor, entry.key, entry.command, entry.payload, exc)
+        journal.mark_reported(entry.seq)
+    except (BoxOfficeError, DBAPIError):
+        log.warning("could not report sync conflict %s yet", entry.key)
+
+
+def report_flags(ctx: CoreContext, actor: Actor, journal: Journal) -> int:
+    """Send flags the central database has not seen yet (after an outage)."""
+    n = 0
+    for entry in journal.unreported_flags():
+        err = entry.last_error or {}
+        exc = BoxOfficeError(err.get("code", "invalid_input"),
+                             **(err.get("details") or {"detail": "flagged"}))
+        _report_flag(ctx, actor, journal, entry, exc)
+        n += 1
+    return n
+
+
+def new_key() -> uuid.UUID:
+    return uuid.uuid4()
