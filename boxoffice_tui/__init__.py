@@ -1,0 +1,1 @@
+"""Textual faces of the box office: the cashier app and the supervisor monitor."""

@@ -1,0 +1,145 @@
+"""UI strings in pt-BR and English; core error messages come from ``core.errors``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_STRINGS: dict[str, tuple[str, str]] = {
+    # key: (English, Brazilian Portuguese)
+    "app_title": ("Box office", "Bilheteria"),
+    "monitor_title": ("Supervisor monitor", "Monitor do supervisor"),
+    "operator": ("Operator", "Operador"),
+    "pin": ("PIN", "PIN"),
+    "sign_in": ("Sign in", "Entrar"),
+    "sign_in_title": ("Sign in to {terminal}", "Entrar em {terminal}"),
+    "sign_out": ("Sign out", "Sair"),
+    "open_shift": ("Open shift", "Abrir turno"),
+    "opening_float": ("Opening float (cash in drawer)", "Fundo de troco (dinheiro na gaveta)"),
+    "shift": ("Shift", "Turno"),
+    "no_shift": ("no shift", "sem turno"),
+    "online": ("online", "online"),
+    "offline": ("OFFLINE", "OFFLINE"),
+    "db_lost": ("Database connection lost: retrying. Sales are paused until it is back.",
+                "Conexão com o banco perdida: tentando de novo. Vendas pausadas até voltar."),
+    "events": ("Events", "Eventos"),
+    "filter": ("Type to filter events", "Digite para filtrar eventos"),
+    "col_when": ("When", "Quando"),
+    "col_event": ("Event", "Evento"),
+    "col_room": ("Room", "Sala"),
+    "col_avail": ("Free / held / sold", "Livres / reserv. / vend."),
+    "col_price": ("Price", "Preço"),
+    "open_event": ("Open", "Abrir"),
+    "back": ("Back", "Voltar"),
+    "move": ("Move", "Mover"),
+    "toggle": ("Pick seat", "Marcar"),
+    "hold": ("Hold picked", "Reservar"),
+    "best": ("Best N", "Melhores N"),
+    "more": ("One more", "Mais um"),
+    "less": ("One less", "Menos um"),
+    "extend": ("Extend hold", "Prorrogar"),
+    "clear": ("Clear cart", "Limpar"),
+    "cash": ("Cash", "Dinheiro"),
+    "card": ("Card", "Cartão"),
+    "orders": ("Orders", "Pedidos"),
+    "x_report": ("X report", "Relatório X"),
+    "close_shift": ("Close shift", "Fechar turno"),
+    "help": ("Help", "Ajuda"),
+    "language": ("English/Português", "Português/English"),
+    "quit": ("Quit", "Sair"),
+    "cart": ("Cart", "Carrinho"),
+    "cart_empty": ("Empty. Space picks a seat, Enter holds; 1-9 holds the best N.",
+                   "Vazio. Espaço marca, Enter reserva; 1-9 reserva os N melhores."),
+    "picked": ("{n} picked: Enter holds them", "{n} marcado(s): Enter reserva"),
+    "total": ("Total", "Total"),
+    "expires_in": ("Hold expires in {mmss}", "Reserva expira em {mmss}"),
+    "hold_expired": ("The hold expired; the seats went back on sale.",
+                     "A reserva expirou; os assentos voltaram à venda."),
+    "extended": ("Hold extended.", "Reserva prorrogada."),
+    "released": ("Cart cleared.", "Carrinho limpo."),
+    "card_unavailable": ("Card unavailable, cash only: {reason}",
+                         "Cartão indisponível, só dinheiro: {reason}"),
+    "legend": ("Legend", "Legenda"),
+    "lg_available": ("free", "livre"),
+    "lg_mine": ("in cart", "no carrinho"),
+    "lg_picked": ("picked", "marcado"),
+    "lg_held": ("held elsewhere", "reservado"),
+    "lg_sold": ("sold", "vendido"),
+    "lg_blocked": ("blocked", "bloqueado"),
+    "lg_accessible": ("wheelchair", "cadeirante"),
+    "lg_companion": ("companion", "acompanhante"),
+    "ga_title": ("General admission", "Entrada geral"),
+    "ga_left": ("{n} places left", "{n} lugares restantes"),
+    "ga_hint": ("Type a quantity (1-9) or +/- to hold places.",
+                "Digite a quantidade (1-9) ou +/- para reservar."),
+    "cash_title": ("Cash payment", "Pagamento em dinheiro"),
+    "tendered": ("Tendered", "Recebido"),
+    "change": ("Change", "Troco"),
+    "due": ("Due", "A pagar"),
+    "confirm": ("Confirm", "Confirmar"),
+    "cancel": ("Cancel", "Cancelar"),
+    "not_enough": ("Tendered is less than the total.", "Valor recebido menor que o total."),
+    "card_title": ("Card payment", "Pagamento com cartão"),
+    "card_progress": ("Waiting for the card terminal / gateway...",
+                      "Aguardando o cartão / operadora..."),
+    "card_number": ("Card (test) number or token", "Número (teste) ou token do cartão"),
+    "sale_done": ("Sale {number} complete: {total}", "Venda {number} concluída: {total}"),
+    "printed": ("Tickets sent to the printer.", "Ingressos enviados à impressora."),
+    "print_problem": ("Printer: {state}. The sale is safe; tickets will print when it is back.",
+                      "Impressora: {state}. A venda está salva; os ingressos saem quando voltar."),
+    "declined": ("Card declined: {reason}", "Cartão recusado: {reason}"),
+    "search_orders": ("Serial, QR, order number or name", "Serial, QR, nº do pedido ou nome"),
+    "reprint": ("Reprint", "Reimprimir"),
+    "refund": ("Refund", "Estornar"),
+    "exchange": ("Exchange", "Trocar"),
+    "approval": ("Supervisor approval", "Aprovação do supervisor"),
+    "supervisor": ("Supervisor", "Supervisor"),
+    "reason": ("Reason", "Motivo"),
+    "approve": ("Approve", "Aprovar"),
+    "refunded": ("Order {number} refunded: {amount}", "Pedido {number} estornado: {amount}"),
+    "reprinted": ("Reprint queued (marked DUPLICATE).", "Reimpressão enviada (marcada 2ª VIA)."),
+    "exchange_hint": ("The order was refunded; pick the new seats and sell them.",
+                      "O pedido foi estornado; escolha os novos assentos e venda."),
+    "counted": ("Counted cash (blind count)", "Dinheiro contado (contagem cega)"),
+    "variance": ("Variance", "Diferença"),
+    "shift_closed": ("Shift closed. Variance {variance}.", "Turno fechado. Diferença {variance}."),
+    "not_available": ("{what} is not available on this installation yet.",
+                      "{what} ainda não está disponível nesta instalação."),
+    "unexpected": ("Unexpected error ({kind}); it was logged. Try again.",
+                   "Erro inesperado ({kind}); foi registrado. Tente de novo."),
+    "help_title": ("Keys", "Teclas"),
+    "col_serial": ("Order", "Pedido"),
+    "col_customer": ("Customer", "Cliente"),
+    "col_status": ("Status", "Situação"),
+    "col_total": ("Total", "Total"),
+    "sales_per_min": ("Sales per minute (last hour)", "Vendas por minuto (última hora)"),
+    "revenue": ("Revenue today by tender", "Receita de hoje por forma"),
+    "occupancy": ("Occupancy", "Ocupação"),
+    "terminals": ("Terminals", "Terminais"),
+    "open_holds": ("Open holds", "Reservas abertas"),
+    "approvals": ("Pending approvals", "Aprovações pendentes"),
+    "alerts": ("Alerts", "Alertas"),
+    "no_alerts": ("No alerts.", "Sem alertas."),
+    "refresh": ("Refresh", "Atualizar"),
+    "approved": ("Approved.", "Aprovado."),
+    "unknown_key": ("Unknown operator or wrong PIN.", "Operador ou PIN incorretos."),
+    "amount": ("Amount", "Valor"),
+}
+
+_lang = ["pt-BR"]
+
+
+def set_language(lang: str) -> None:
+    _lang[0] = "pt-BR" if lang.lower().startswith("pt") else "en"
+
+
+def language() -> str:
+    return _lang[0]
+
+
+def t(key: str, **kw: Any) -> str:
+    en, pt = _STRINGS.get(key, (key, key))
+    template = pt if _lang[0] == "pt-BR" else en
+    try:
+        return template.format(**kw)
+    except (KeyError, IndexError):
+        return template

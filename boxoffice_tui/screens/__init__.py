@@ -1,0 +1,1 @@
+"""Screens of the cashier app and the monitor."""

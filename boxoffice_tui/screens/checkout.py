@@ -1,0 +1,183 @@
+"""Checkout: cash with a keypad and the change shown large, or card through the gateway
+with progress and the outcome."""
+
+from __future__ import annotations
+
+import uuid
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Digits, Footer, Input, Label, LoadingIndicator, Static
+
+from boxoffice_tui.base import BaseModal, error_text
+from boxoffice_tui.i18n import t
+from boxoffice_tui.services import SaleOutcome
+from boxoffice_tui.widgets.keypad import Keypad
+from core.errors import BoxOfficeError
+from core.money import format_minor
+from core.reservation import HoldResult
+
+
+def _digits_amount(minor: int) -> str:
+    units, cents = divmod(abs(minor), 100)
+    return f"{'-' if minor < 0 else ''}{units},{cents:02d}"
+
+
+class CashScreen(BaseModal):
+    """Type the tendered amount in cents (2-5-0-0-0 = 250,00) or use the keypad."""
+
+    BINDINGS = [
+        Binding("enter", "confirm", "confirm", priority=True),
+        Binding("escape", "cancel", "cancel"),
+        Binding("equals_sign", "exact", "exact", key_display="="),
+        Binding("backspace", "key('backspace')", "⌫", show=False),
+        *[Binding(str(n), f"key('{n}')", str(n), show=False) for n in range(10)],
+    ]
+
+    def __init__(self, hold: HoldResult) -> None:
+        super().__init__()
+        self.hold = hold
+        self.entry = ""
+        self.busy = False
+        self._key = uuid.uuid4()  # a retry after a lost answer repeats the same sale
+
+    @property
+    def tendered(self) -> int:
+        return int(self.entry or "0")
+
+    def compose(self) -> ComposeResult:
+        lang = self.bo.lang
+        with Vertical(classes="dialog", id="cash-box"):
+            yield Label(t("cash_title"), classes="title")
+            due = format_minor(self.hold.total_minor, self.hold.currency, lang)
+            yield Static(f"{t('due')}: [b]{due}[/b]", id="due")
+            with Horizontal(id="cash-row"):
+                with Vertical(id="cash-left"):
+                    yield Static("", id="tendered")
+                    yield Label(t("change"))
+                    yield Digits("0,00", id="change")
+                yield Keypad()
+            yield Static("", id="cash-error", classes="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._show()
+
+    def _show(self) -> None:
+        lang = self.bo.lang
+        self.query_one("#tendered", Static).update(
+            f"{t('tendered')}: [b]{format_minor(self.tendered, self.hold.currency, lang)}[/b]")
+        change = self.tendered - self.hold.total_minor
+        self.query_one("#change", Digits).update(_digits_amount(max(0, change)))
+
+    def action_key(self, key: str) -> None:
+        if self.busy:
+            return
+        if key == "backspace":
+            self.entry = self.entry[:-1]
+        elif len(self.entry) < 9:
+            self.entry = (self.entry + key).lstrip("0")
+        self._show()
+
+    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
+        self.action_key(event.key)
+
+    def action_exact(self) -> None:
+        self.entry = str(self.hold.total_minor)
+        self._show()
+
+    def action_confirm(self) -> None:
+        if self.busy:
+            return
+        if self.tendered < self.hold.total_minor:
+            self.query_one("#cash-error", Static).update(t("not_enough"))
+            return
+        self.busy = True
+        self.query_one("#cash-error", Static).update("…")
+        self.call_core(self.bo.services.pay_cash, self._key, self.hold, self.tendered,
+                       done=self._done, failed=self._failed, group="pay", exclusive=True)
+
+    def _done(self, outcome: SaleOutcome) -> None:
+        self.dismiss(outcome)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.busy = False
+        self.query_one("#cash-error", Static).update(error_text(exc))
+        if isinstance(exc, BoxOfficeError) and exc.code in ("hold_expired", "hold_not_active"):
+            self.dismiss("hold_lost")
+
+
+class CardScreen(BaseModal):
+    BINDINGS = [
+        Binding("enter", "confirm", "confirm", priority=True),
+        Binding("escape", "cancel", "cancel"),
+    ]
+
+    def __init__(self, hold: HoldResult, card: str = "pm_card_visa") -> None:
+        super().__init__()
+        self.hold = hold
+        self.card = card
+        self.state = "ready"  # ready | waiting | approved | declined | failed
+        self.outcome: SaleOutcome | None = None
+        self._key = uuid.uuid4()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="card-box"):
+            yield Label(t("card_title"), classes="title")
+            due = format_minor(self.hold.total_minor, self.hold.currency, self.bo.lang)
+            yield Static(f"{t('due')}: [b]{due}[/b]")
+            yield Label(t("card_number"))
+            yield Input(self.card, id="card-input")
+            yield LoadingIndicator(id="card-progress")
+            yield Static("", id="card-result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#card-progress").display = False
+        self.query_one("#card-input", Input).focus()
+
+    def action_cancel(self) -> None:
+        if self.state == "waiting":
+            return  # the gateway call finishes (or times out) on its own
+        if self.state == "approved":
+            self.dismiss(self.outcome)
+        elif self.state in ("declined", "failed"):
+            self.dismiss("declined" if self.state == "declined" else None)
+        else:
+            self.dismiss(None)
+
+    def action_confirm(self) -> None:
+        if self.state in ("approved", "declined", "failed"):
+            self.action_cancel()
+            return
+        if self.state == "waiting":
+            return
+        self.state = "waiting"
+        self.query_one("#card-progress").display = True
+        self.query_one("#card-result", Static).update(t("card_progress"))
+        card = self.query_one("#card-input", Input).value.strip() or self.card
+        self.call_core(self.bo.services.pay_card, self._key, self.hold, card,
+                       done=self._done, failed=self._failed, group="pay", exclusive=True)
+
+    def _done(self, outcome: SaleOutcome) -> None:
+        self.state = "approved"
+        self.outcome = outcome
+        self.query_one("#card-progress").display = False
+        brand = f" {outcome.card_brand or ''} ****{outcome.card_last4}" \
+            if outcome.card_last4 else ""
+        self.query_one("#card-result", Static).update(
+            "[b]✔ " + t("sale_done", number=outcome.order_number,
+                        total=format_minor(outcome.total_minor, outcome.currency,
+                                           self.bo.lang)) + brand + "[/b]")
+
+    def _failed(self, exc: BaseException) -> None:
+        self.query_one("#card-progress").display = False
+        declined = isinstance(exc, BoxOfficeError) and exc.code.startswith("card_")
+        self.state = "declined" if declined else "failed"
+        msg = error_text(exc)
+        if declined:
+            msg = t("declined", reason=msg)
+        self.query_one("#card-result", Static).update("[b]✖ " + msg + "[/b]")

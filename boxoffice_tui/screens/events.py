@@ -1,0 +1,127 @@
+"""Today's and upcoming events: date, room, availability bar, prices; type to filter."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Input
+
+from boxoffice_tui.base import BaseScreen
+from boxoffice_tui.i18n import t
+from boxoffice_tui.widgets.status import TerminalHeader
+from core.money import format_minor
+from core.reservation import EventInfo
+
+BAR = 12
+
+
+def availability_bar(free: int, held: int, sold: int, width: int = BAR) -> Text:
+    """free █, held ▒, sold ░: readable without colour."""
+    total = max(1, free + held + sold)
+    n_sold = round(sold * width / total)
+    n_held = round(held * width / total)
+    if held and not n_held:
+        n_held = 1
+    n_free = max(0, width - n_sold - n_held)
+    bar = Text()
+    bar.append("█" * n_free, "green")
+    bar.append("▒" * n_held, "yellow")
+    bar.append("░" * n_sold, "red")
+    bar.append(f" {free}/{held}/{sold}")
+    return bar
+
+
+class EventsScreen(BaseScreen):
+    BINDINGS = [
+        Binding("enter", "open", "open_event", priority=True),
+        Binding("f3", "app.orders", "orders"),
+        Binding("f8", "app.x_report", "x_report"),
+        Binding("f10", "app.close_shift", "close_shift"),
+        Binding("escape", "clear_filter", "back", show=False),
+        Binding("down", "focus_table", "move", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[EventInfo] = []
+
+    def compose(self) -> ComposeResult:
+        yield TerminalHeader()
+        yield Input(placeholder=t("filter"), id="event-filter")
+        yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self._columns()
+        self.query_one("#event-filter", Input).focus()
+        self.reload()
+        self.set_interval(5.0, self.reload)
+
+    def _columns(self) -> None:
+        table = self.query_one("#events", DataTable)
+        table.clear(columns=True)
+        for key in ("col_when", "col_event", "col_room", "col_avail", "col_price"):
+            table.add_column(t(key), key=key)
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        self.query_one("#event-filter", Input).placeholder = t("filter")
+        self._columns()
+        self._fill()
+
+    def reload(self) -> None:
+        self.call_core(self.bo.services.events, done=self._loaded, group="events",
+                       exclusive=True, quiet=True)
+
+    def _loaded(self, events: list[EventInfo]) -> None:
+        self.events = events
+        self._fill()
+
+    def _fill(self) -> None:
+        table = self.query_one("#events", DataTable)
+        flt = self.query_one("#event-filter", Input).value.strip().lower()
+        current = None
+        if table.row_count and table.cursor_row < table.row_count:
+            current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        table.clear()
+        for e in self.events:
+            hay = f"{e.code} {e.name} {e.venue}".lower()
+            if flt and flt not in hay:
+                continue
+            when = self.bo.format_when(e.starts_at)
+            lo, hi = e.min_price_minor, e.max_price_minor
+            price = "" if lo is None else format_minor(lo, e.currency, self.bo.lang)
+            if hi is not None and hi != lo:
+                price += " – " + format_minor(hi, e.currency, self.bo.lang)
+            name = e.name + (" ⏸" if e.status == "paused" else "")
+            table.add_row(when, name, e.venue, availability_bar(e.available, e.held, e.sold),
+                          price, key=str(e.id))
+        if current is not None:
+            idx = table.get_row_index(current) if current in table.rows else 0
+            table.move_cursor(row=idx)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._fill()
+
+    def action_clear_filter(self) -> None:
+        self.query_one("#event-filter", Input).value = ""
+
+    def action_focus_table(self) -> None:
+        self.query_one("#events", DataTable).focus()
+
+    def selected(self) -> EventInfo | None:
+        table = self.query_one("#events", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return next((e for e in self.events if str(e.id) == key), None)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        ev = self.selected()
+        if ev is not None:
+            self.bo.open_event(ev)

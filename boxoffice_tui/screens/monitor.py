@@ -1,0 +1,146 @@
+"""The supervisor's monitor: live sales, revenue, occupancy, terminals, holds,
+approvals and alerts. Read-only except approvals. Widgets are updated in place every
+couple of seconds from a worker, so nothing is rebuilt and nothing flickers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, Vertical
+from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+
+from boxoffice_tui.base import BaseScreen
+from boxoffice_tui.i18n import t
+from boxoffice_tui.screens.dialogs import SupervisorDialog
+from boxoffice_tui.widgets.status import TerminalHeader
+from core.money import format_minor
+
+REFRESH_S = 2.0
+
+
+def _age(s: float | None) -> str:
+    if s is None:
+        return "—"
+    s = int(s)
+    return f"{s}s" if s < 120 else f"{s // 60}m"
+
+
+class MonitorScreen(BaseScreen):
+    BINDINGS = [
+        Binding("r", "refresh", "refresh"),
+        Binding("a", "approve", "approve"),
+        Binding("ctrl+q", "app.quit", "quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: Any = None
+        self.refreshes = 0
+
+    def compose(self) -> ComposeResult:
+        yield TerminalHeader()
+        with Grid(id="monitor-grid"):
+            with Vertical(classes="panel", id="p-sales"):
+                yield Label(t("sales_per_min"), classes="title", id="l-sales")
+                yield Sparkline([0], id="spark")
+                yield Static("", id="sales-now")
+                yield Label(t("revenue"), classes="title", id="l-revenue")
+                yield Static("", id="revenue")
+            with Vertical(classes="panel", id="p-occ"):
+                yield Label(t("occupancy"), classes="title", id="l-occ")
+                yield DataTable(id="occupancy", cursor_type="none")
+            with Vertical(classes="panel", id="p-term"):
+                yield Label(t("terminals"), classes="title", id="l-term")
+                yield DataTable(id="terminals", cursor_type="none")
+            with Vertical(classes="panel", id="p-holds"):
+                yield Label(t("open_holds"), classes="title", id="l-holds")
+                yield DataTable(id="holds", cursor_type="none")
+            with Vertical(classes="panel", id="p-appr"):
+                yield Label(t("approvals"), classes="title", id="l-appr")
+                yield DataTable(id="approvals", cursor_type="row")
+            with Vertical(classes="panel", id="p-alerts"):
+                yield Label(t("alerts"), classes="title", id="l-alerts")
+                yield Static(t("no_alerts"), id="alerts")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#occupancy", DataTable).add_columns("", "%", "sold/cap")
+        self.query_one("#terminals", DataTable).add_columns(
+            "", "kind", "operator", "beat", "state", "queue", "printer", "card")
+        self.query_one("#holds", DataTable).add_columns("terminal", "event", "qty", "left")
+        self.query_one("#approvals", DataTable).add_columns("kind", "by", "amount", "detail")
+        self.action_refresh()
+        self.set_interval(REFRESH_S, self.action_refresh)
+
+    def action_refresh(self) -> None:
+        self.call_core(self.bo.services.monitor_snapshot, done=self.show, group="monitor",
+                       exclusive=True, quiet=True)
+
+    def show(self, snap: Any) -> None:
+        self.snapshot = snap
+        self.refreshes += 1
+        lang = self.bo.lang
+        cur = snap.currency
+        self.query_one("#spark", Sparkline).data = snap.sales_per_minute or [0]
+        last = snap.sales_per_minute[-1] if snap.sales_per_minute else 0
+        total_hour = sum(snap.sales_per_minute)
+        self.query_one("#sales-now", Static).update(f"{last}/min · {total_hour}/h")
+        rev = "\n".join(f"{k:<10}{format_minor(v, cur, lang):>16}"
+                        for k, v in snap.revenue_by_tender.items()) or "—"
+        total = sum(snap.revenue_by_tender.values())
+        self.query_one("#revenue", Static).update(
+            rev + f"\n[b]{'total':<10}{format_minor(total, cur, lang):>16}[/b]")
+
+        occ = self.query_one("#occupancy", DataTable)
+        occ.clear()
+        for o in snap.occupancy:
+            occ.add_row(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}")
+
+        terms = self.query_one("#terminals", DataTable)
+        terms.clear()
+        for tr in snap.terminals:
+            st = tr.state
+            style = "bold red" if tr.stale else ""
+            online = "STALE" if tr.stale else ("on" if st.get("online", True) else "OFF")
+            terms.add_row(Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),
+                          Text(_age(tr.age_s), style), Text(online, style),
+                          str(st.get("queue_depth", 0)), str(st.get("printer", "—")),
+                          str(st.get("breaker", "—")))
+
+        holds = self.query_one("#holds", DataTable)
+        holds.clear()
+        for h in snap.open_holds:
+            mm, ss = divmod(h.expires_in_s, 60)
+            holds.add_row(h.terminal, h.event_code, str(h.quantity), f"{mm:02d}:{ss:02d}")
+
+        appr = self.query_one("#approvals", DataTable)
+        appr.clear()
+        for a in snap.approvals:
+            amount = format_minor(a.amount_minor, cur, lang) if a.amount_minor else ""
+            appr.add_row(a.kind, a.requested_by, amount, a.detail, key=a.id)
+
+        alerts = snap.alerts
+        self.query_one("#alerts", Static).update(
+            "\n".join(f"⚠ {a}" for a in alerts) if alerts else t("no_alerts"))
+
+    def action_approve(self) -> None:
+        table = self.query_one("#approvals", DataTable)
+        if not table.row_count or self.snapshot is None:
+            return
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        appr = next((a for a in self.snapshot.approvals if a.id == key), None)
+        if appr is None:
+            return
+
+        def approved(res: Any) -> None:
+            if res:
+                self.call_core(self.bo.services.approve, appr.id, res[0],
+                               done=lambda _: (self.bo.notify(t("approved")),
+                                               self.action_refresh()), group="approve")
+
+        self.bo.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
+                            approved)

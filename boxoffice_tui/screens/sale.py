@@ -1,0 +1,391 @@
+"""Selling one event: the seat map (or GA quantities), the cart with its hold countdown,
+and the way to checkout. Seats sold elsewhere show up within a poll (0.5 s)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Static
+
+from boxoffice_tui.base import BaseScreen, error_text
+from boxoffice_tui.i18n import t
+from boxoffice_tui.services import SaleOutcome, SeatMapData, Services
+from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, legend_text
+from boxoffice_tui.widgets.status import TerminalHeader
+from core.errors import BoxOfficeError
+from core.money import format_minor
+from core.reservation import Availability, EventInfo, HoldResult, SectionInfo
+
+POLL_S = 0.5
+
+
+class SaleScreen(BaseScreen):
+    BINDINGS = [
+        Binding("escape", "back", "back"),
+        Binding("enter", "hold", "hold"),
+        Binding("1", "best(1)", "best", key_display="1-9"),
+        *[Binding(str(n), f"best({n})", "best", show=False) for n in range(2, 10)],
+        Binding("plus,equals_sign", "more", "more", key_display="+"),
+        Binding("minus", "less", "less", key_display="-"),
+        Binding("t", "extend", "extend"),
+        Binding("delete,x", "clear", "clear", key_display="Del"),
+        Binding("f5", "cash", "cash"),
+        Binding("f6", "card", "card"),
+        Binding("f3", "app.orders", "orders"),
+    ]
+
+    def __init__(self, event: EventInfo) -> None:
+        super().__init__()
+        self.event = event
+        self.data: SeatMapData | None = None
+        self.hold: HoldResult | None = None
+        self.extensions = 0
+        self.clock_offset = timedelta(0)  # database clock minus local clock
+        self.ga_section: SectionInfo | None = None
+        self.ga_left = 0
+        self.last_sale: SaleOutcome | None = None
+        self.expired_shown = False
+        self.polls = 0
+
+    @property
+    def svc(self) -> Services:
+        return self.bo.services
+
+    def compose(self) -> ComposeResult:
+        yield TerminalHeader()
+        with Horizontal(id="sale-body"):
+            with Vertical(id="map-pane"):
+                yield Static(self._title(), id="event-title")
+                yield SeatMap(id="seatmap")
+                yield Static("", id="ga-panel")
+                yield Static("", id="seat-info")
+                yield Static(self._legend(), id="legend")
+            with Vertical(id="cart-pane"):
+                yield Static(t("cart"), id="cart-title", classes="title")
+                yield Static(t("cart_empty"), id="cart-lines")
+                yield Static("", id="cart-total")
+                yield Static("", id="countdown")
+                yield Static("", id="card-state")
+                yield Static("", id="last-sale")
+        yield Footer()
+
+    def _title(self) -> str:
+        e = self.event
+        return f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at)}"
+
+    def _legend(self) -> Text:
+        txt = Text()
+        for sym, kind in legend_text():
+            txt.append(sym, SYMBOLS[kind][1])
+            txt.append(f" {t('lg_' + kind)}  ")
+        return txt
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#ga-panel").display = False
+        self.query_one(SeatMap).focus()
+        self.call_core(self.svc.seat_map, self.event.id, done=self._loaded, group="load")
+        self.set_interval(POLL_S, self.poll)
+        self.set_interval(1.0, self.tick)
+        self.refresh_card_state()
+
+    def retranslate(self) -> None:
+        super().retranslate()
+        self.query_one("#legend", Static).update(self._legend())
+        self.query_one("#cart-title", Static).update(t("cart"))
+        self._render_cart()
+
+    # --- loading and live updates ------------------------------------------------------
+    def _loaded(self, data: SeatMapData) -> None:
+        self.data = data
+        if data.event is not None:
+            self.event = data.event
+        self._sync_clock(data.availability)
+        smap = self.query_one(SeatMap)
+        if data.layout:
+            smap.load(data.layout, data.availability, data.stage)
+        else:
+            smap.display = False
+            self.query_one("#ga-panel").display = True
+            self.ga_section = next((s for s in data.sections if s.kind == "ga"), None)
+            self._update_ga(data.availability)
+        self._render_cart()
+
+    def _sync_clock(self, avail: Availability) -> None:
+        self.clock_offset = avail.as_of - self.bo.now()
+
+    def poll(self) -> None:
+        if self.data is None:
+            return
+        self.call_core(self.svc.availability, self.event.id, done=self.apply_availability,
+                       group="poll", exclusive=True, quiet=True)
+
+    def apply_availability(self, avail: Availability) -> None:
+        self.polls += 1
+        self._sync_clock(avail)
+        smap = self.query_one(SeatMap)
+        if smap.display and smap.seat_count:
+            smap.apply(avail)
+            if self.hold is not None and self.hold.seat_ids and any(
+                    avail.states[smap._index[s]] == "A" for s in self.hold.seat_ids
+                    if s in smap._index):
+                # The database says our hold lapsed (expired holds read as free).
+                self._expired()
+        else:
+            self._update_ga(avail)
+
+    def _update_ga(self, avail: Availability) -> None:
+        sec = self.ga_section
+        if sec is None:
+            return
+        ga = next((g for g in avail.ga if g.section_id == sec.id), None)
+        self.ga_left = ga.available if ga else 0
+        price = format_minor(sec.price_minor or 0, self.event.currency, self.bo.lang)
+        self.query_one("#ga-panel", Static).update(
+            f"[b]{t('ga_title')}: {sec.name}[/b]\n{price}\n\n"
+            f"{t('ga_left', n=self.ga_left)}\n\n{t('ga_hint')}")
+
+    # --- cart ----------------------------------------------------------------------------
+    def _render_cart(self) -> None:
+        h = self.hold
+        lines = self.query_one("#cart-lines", Static)
+        total = self.query_one("#cart-total", Static)
+        smap = self.query_one(SeatMap)
+        if h is None:
+            picked = smap.picked if smap.display else ()
+            lines.update(t("picked", n=len(picked)) if picked else t("cart_empty"))
+            total.update("")
+            self.query_one("#countdown", Static).update("")
+            return
+        out = []
+        for ln in h.lines:
+            price = format_minor(ln.unit_price_minor * ln.qty, h.currency, self.bo.lang)
+            if ln.seat_id is not None and smap.seat_count:
+                label = smap.seat_ref(ln.seat_id).label
+            else:
+                label = f"{self.ga_section.code if self.ga_section else 'GA'} × {ln.qty}"
+            out.append(f"{label:<13}{price:>13}")
+        if smap.display and smap.picked:
+            out.append(t("picked", n=len(smap.picked)))
+        lines.update("\n".join(out))
+        total.update(f"[b]{t('total')}: {format_minor(h.total_minor, h.currency, self.bo.lang)}"
+                     "[/b]")
+        self.tick()
+
+    def remaining(self) -> int | None:
+        if self.hold is None:
+            return None
+        now_db = self.bo.now() + self.clock_offset
+        return int((self.hold.expires_at - now_db).total_seconds())
+
+    def tick(self) -> None:
+        left = self.remaining()
+        cd = self.query_one("#countdown", Static)
+        if left is None:
+            cd.update("")
+            return
+        if left <= 0:
+            self._expired()
+            return
+        mm, ss = divmod(left, 60)
+        cd.update(t("expires_in", mmss=f"{mm:02d}:{ss:02d}"))
+        cd.set_class(left < 60, "warning")
+
+    def _expired(self) -> None:
+        self.hold = None
+        self.extensions = 0
+        self.query_one(SeatMap).set_mine(())
+        self.query_one("#countdown", Static).update(t("hold_expired"))
+        self.bo.notify(t("hold_expired"), severity="warning")
+        self.expired_shown = True
+        self._render_cart()
+        self.query_one("#countdown", Static).update(t("hold_expired"))
+        self.poll()
+
+    def _held(self, hold: HoldResult) -> None:
+        self.hold = hold
+        self.extensions = 0
+        self.expired_shown = False
+        smap = self.query_one(SeatMap)
+        if smap.seat_count:
+            smap.set_state(hold.seat_ids, "H")
+            smap.set_mine(hold.seat_ids)
+            smap.clear_picked()
+        self._render_cart()
+
+    def _hold_failed(self, exc: BaseException) -> None:
+        self.bo.show_error(exc)
+        self.poll()
+
+    def on_seat_map_selection_changed(self, event: SeatMap.SelectionChanged) -> None:
+        if event.lost:
+            labels = ", ".join(self.query_one(SeatMap).seat_ref(s).label for s in event.lost)
+            self.bo.notify(BoxOfficeError("seat_unavailable", seat_ids=labels).message(
+                self.bo.lang), severity="warning")
+        self._render_cart()
+
+    def on_seat_map_cursor_moved(self, event: SeatMap.CursorMoved) -> None:
+        seat = event.seat
+        if seat is None or self.data is None:
+            return
+        sec = next((s for s in self.data.sections if s.id == seat.section_id), None)
+        price = format_minor(sec.price_minor, self.event.currency, self.bo.lang) \
+            if sec and sec.price_minor is not None else ""
+        kind = self.query_one(SeatMap).state_of(seat.seat_id)
+        self.query_one("#seat-info", Static).update(
+            f"{seat.label}  {price}  {SYMBOLS[kind][0]} {t('lg_' + kind)}")
+
+    # --- actions -------------------------------------------------------------------------
+    def _replace_hold(self, make: str, *args: object) -> None:
+        """Release the current hold (if any) and take a new one, in one worker so the
+        two steps cannot interleave with another key press."""
+        old = self.hold
+        svc = self.svc
+
+        def job() -> HoldResult:
+            if old is not None:
+                svc.release(uuid.uuid4(), old.hold_id)
+            return getattr(svc, make)(uuid.uuid4(), self.event.id, *args)
+
+        if old is not None:
+            self.hold = None
+            self.query_one(SeatMap).set_mine(())
+        self.call_core(job, done=self._held, failed=self._hold_failed, group="hold",
+                       exclusive=False)
+
+    def action_hold(self) -> None:
+        smap = self.query_one(SeatMap)
+        if not smap.display:
+            return
+        picked = set(smap.picked)
+        if not picked:
+            if smap.cursor is not None and self.hold is None:
+                smap.action_toggle()
+                picked = set(smap.picked)
+            if not picked:
+                return
+        seats = sorted(picked | set(self.hold.seat_ids if self.hold else ()))
+        self._replace_hold("hold_seats", seats)
+
+    def _quantity(self) -> int:
+        return self.hold.quantity if self.hold else 0
+
+    def _ask(self, n: int) -> None:
+        if n <= 0:
+            self.action_clear()
+            return
+        if self.query_one(SeatMap).display:
+            self._replace_hold("hold_best", n)
+        elif self.ga_section is not None:
+            self._replace_hold("hold_ga", self.ga_section.id, n)
+
+    def action_best(self, n: int) -> None:
+        self._ask(n)
+
+    def action_more(self) -> None:
+        self._ask(self._quantity() + 1)
+
+    def action_less(self) -> None:
+        self._ask(self._quantity() - 1)
+
+    def action_extend(self) -> None:
+        if self.hold is None:
+            return
+        hold = self.hold
+
+        def done(state: object) -> None:
+            if self.hold is not None and self.hold.hold_id == hold.hold_id:
+                self.hold = HoldResult(**{**{f: getattr(hold, f) for f in hold.__slots__},
+                                          "expires_at": state.expires_at})  # type: ignore
+                self.extensions += 1
+                self.bo.notify(t("extended"))
+                self.tick()
+
+        self.call_core(self.svc.extend, uuid.uuid4(), hold.hold_id, done=done, group="hold")
+
+    def action_clear(self) -> None:
+        smap = self.query_one(SeatMap)
+        smap.clear_picked()
+        hold = self.hold
+        if hold is None:
+            self._render_cart()
+            return
+        self.hold = None
+        smap.set_mine(())
+        smap.set_state(hold.seat_ids, "A")
+        self._render_cart()
+        self.call_core(self.svc.release, uuid.uuid4(), hold.hold_id,
+                       done=lambda _: self.bo.notify(t("released")), group="hold")
+
+    def action_back(self) -> None:
+        if self.hold is not None:
+            self.call_core(self.svc.release, uuid.uuid4(), self.hold.hold_id, group="hold",
+                           quiet=True)
+            self.hold = None
+        self.dismiss()
+
+    def refresh_card_state(self) -> None:
+        br = self.bo.breaker
+        txt = "" if br.card_allowed else t("card_unavailable", reason=br.reason or br.state)
+        self.query_one("#card-state", Static).update(txt)
+
+    def action_cash(self) -> None:
+        if self.hold is None:
+            self.bo.bell()
+            return
+        from boxoffice_tui.screens.checkout import CashScreen
+
+        self.bo.push_screen(CashScreen(self.hold), self._paid)
+
+    def action_card(self) -> None:
+        if self.hold is None:
+            self.bo.bell()
+            return
+        br = self.bo.breaker
+        if not br.card_allowed:
+            self.bo.notify(t("card_unavailable", reason=br.reason or br.state),
+                           severity="error")
+            return
+        from boxoffice_tui.screens.checkout import CardScreen
+
+        self.bo.push_screen(CardScreen(self.hold), self._paid)
+
+    def _paid(self, outcome: SaleOutcome | str | None) -> None:
+        if outcome is None:
+            return
+        hold = self.hold
+        self.hold = None
+        smap = self.query_one(SeatMap)
+        smap.set_mine(())
+        if isinstance(outcome, str):  # the payment failed and the saga let the hold go
+            if hold is not None:
+                smap.set_state(hold.seat_ids, "A")
+            self._render_cart()
+            self.poll()
+            return
+        if hold is not None:
+            smap.set_state(hold.seat_ids, "S")
+        self.last_sale = outcome
+        total = format_minor(outcome.total_minor, outcome.currency, self.bo.lang)
+        msg = t("sale_done", number=outcome.order_number, total=total)
+        if outcome.change_minor:
+            msg += f" · {t('change')} " + format_minor(outcome.change_minor, outcome.currency,
+                                                        self.bo.lang)
+        self.query_one("#last-sale", Static).update(msg)
+        self.bo.notify(msg)
+        if outcome.print_state not in ("ok", "idle", "online", "ready", "none"):
+            self.bo.notify(t("print_problem", state=outcome.print_state), severity="warning")
+        self._render_cart()
+        self.poll()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+__all__ = ["SaleScreen", "error_text"]

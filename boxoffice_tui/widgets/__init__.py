@@ -1,0 +1,1 @@
+"""Widgets shared by the cashier app, the monitor and the kiosk."""

@@ -1,0 +1,27 @@
+"""Each running app reports that it is alive, and what it sees, into ``terminals``.
+
+The monitor reads ``last_heartbeat`` (database clock, so terminals with skewed clocks
+still compare fairly) and the ``state`` document: screen, operator, shift, printer,
+breaker, queue depth. A failed beat is the caller's signal that the database is gone.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from core.uow import unit_of_work
+
+_BEAT = text(
+    "update terminals set last_heartbeat = now(), state = cast(:state as jsonb)"
+    " where id = :id"
+)
+
+
+def beat(engine: Engine, terminal_id: int, state: dict[str, Any]) -> None:
+    """Write the heartbeat; raises ``BoxOfficeError('database_unavailable')`` when the
+    database cannot be reached."""
+    with unit_of_work(engine) as conn:
+        conn.execute(_BEAT, {"id": terminal_id, "state": json.dumps(state, default=str)})

@@ -1,0 +1,264 @@
+"""Read models for the supervisor's monitor (and the few lookups the counter screens need).
+
+Each function is one short read on its own connection; none takes row locks, so the
+monitor can refresh every couple of seconds without slowing the seat table. Tables that
+other parts add (payments, shifts, approvals) are read only when they exist, so the
+monitor works on any schema revision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+
+from core.reservation import upcoming_events
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalRow:
+    name: str
+    kind: str
+    last_heartbeat: datetime | None
+    age_s: float | None
+    state: dict[str, Any]
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OpenHold:
+    hold_id: str
+    terminal: str
+    event_code: str
+    quantity: int
+    total_minor: int
+    currency: str
+    expires_in_s: int
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    event_id: int
+    code: str
+    name: str
+    capacity: int
+    sold: int
+    held: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.sold / self.capacity if self.capacity else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Approval:
+    id: str
+    kind: str
+    requested_by: str
+    amount_minor: int | None
+    detail: str
+    created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    sales_per_minute: list[int]
+    revenue_by_tender: dict[str, int]
+    currency: str
+    occupancy: list[Occupancy]
+    terminals: list[TerminalRow]
+    open_holds: list[OpenHold]
+    approvals: list[Approval]
+    alerts: list[str] = field(default_factory=list)
+    as_of: datetime | None = None
+
+
+_SALES_PER_MINUTE = text(
+    """
+    select coalesce(n, 0) from generate_series(0, :minutes - 1) as g(i)
+    left join (select floor(extract(epoch from (now() - created_at)) / 60)::int as i, count(*) as n
+               from orders where created_at > now() - make_interval(mins => :minutes)
+               group by 1) o using (i)
+    order by g.i desc
+    """
+)
+_REVENUE_FROM_ORDERS = text(
+    """
+    select case when payment_ref like 'cash%' then 'cash'
+                when payment_ref like 'card%' or payment_ref like 'pi_%' then 'card'
+                else split_part(payment_ref, ':', 1) end as tender,
+           sum(total_minor) as minor
+    from orders where created_at >= date_trunc('day', now()) and status <> 'canceled'
+    group by 1 order by 1
+    """
+)
+_TERMINALS = text(
+    """
+    select name, kind, last_heartbeat, extract(epoch from now() - last_heartbeat) as age, state
+    from terminals where kind <> 'system' order by name
+    """
+)
+_OPEN_HOLDS = text(
+    """
+    select h.id, t.name, e.code, coalesce(sum(hi.qty), 0) as qty, h.total_minor, h.currency,
+           greatest(0, extract(epoch from h.expires_at - now()))::int as left_s
+    from holds h join terminals t on t.id = h.terminal_id join events e on e.id = h.event_id
+    left join hold_items hi on hi.hold_id = h.id
+    where h.status = 'active' and h.expires_at > now()
+    group by h.id, t.name, e.code order by h.expires_at limit 200
+    """
+)
+_EXISTS = text("select to_regclass(:name) is not null")
+_NOW = text("select now()")
+
+
+def _exists(conn: Connection, table: str) -> bool:
+    return bool(conn.execute(_EXISTS, {"name": table}).scalar_one())
+
+
+def sales_per_minute(conn: Connection, minutes: int = 60) -> list[int]:
+    """Orders per minute, oldest first, the last ``minutes`` minutes."""
+    return [int(r[0]) for r in conn.execute(_SALES_PER_MINUTE, {"minutes": minutes})]
+
+
+def revenue_by_tender(conn: Connection) -> dict[str, int]:
+    if _exists(conn, "payments"):
+        try:
+            rows = conn.execute(text(
+                "select p.method, sum(p.amount_minor) from payments p"
+                " where p.created_at >= date_trunc('day', now())"
+                " and p.status in ('captured','authorized','paid','settled')"
+                " group by 1 order by 1")).all()
+            if rows:
+                return {str(r[0]): int(r[1]) for r in rows}
+        except Exception:  # a schema we do not know yet: fall back to orders
+            conn.rollback()
+    return {str(r.tender): int(r.minor) for r in conn.execute(_REVENUE_FROM_ORDERS)}
+
+
+def terminals(conn: Connection, stale_after_s: float) -> list[TerminalRow]:
+    out = []
+    for r in conn.execute(_TERMINALS):
+        age = float(r.age) if r.age is not None else None
+        out.append(TerminalRow(r.name, r.kind, r.last_heartbeat, age, dict(r.state or {}),
+                               age is None or age > stale_after_s))
+    return out
+
+
+def open_holds(conn: Connection) -> list[OpenHold]:
+    return [OpenHold(str(r.id), r.name, r.code, int(r.qty), int(r.total_minor), r.currency,
+                     int(r.left_s)) for r in conn.execute(_OPEN_HOLDS)]
+
+
+def pending_approvals(conn: Connection) -> list[Approval]:
+    if not _exists(conn, "approvals"):
+        return []
+    try:
+        rows = conn.execute(text(
+            "select * from approvals where status = 'pending' order by created_at limit 100")
+        ).mappings().all()
+    except Exception:
+        conn.rollback()
+        return []
+    return [Approval(str(r.get("id")), str(r.get("kind", "")),
+                     str(r.get("requested_by", r.get("terminal_id", ""))),
+                     r.get("amount_minor"), str(r.get("reason", r.get("detail", "")) or ""),
+                     r.get("created_at")) for r in rows]
+
+
+def alerts(terms: list[TerminalRow]) -> list[str]:
+    """Plain-language alerts derived from what terminals report."""
+    out = []
+    for t in terms:
+        if t.stale and t.last_heartbeat is not None:
+            out.append(f"terminal {t.name} silent for {int(t.age_s or 0)} s")
+        breaker = str(t.state.get("breaker", "")).lower()
+        if breaker == "open" and not t.stale:
+            out.append(f"{t.name}: card payments unavailable (circuit open)")
+        printer = str(t.state.get("printer", "")).lower()
+        if printer and printer not in ("ok", "online", "idle", "ready", "") and not t.stale:
+            out.append(f"{t.name}: printer {printer}")
+        variance = t.state.get("variance_minor")
+        if isinstance(variance, int) and variance != 0 and t.state.get("variance_alert"):
+            out.append(f"{t.name}: cash variance {variance}")
+    return out
+
+
+def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL") -> Snapshot:
+    """Everything the monitor shows, read in one connection."""
+    with engine.connect() as conn:
+        spm = sales_per_minute(conn)
+        rev = revenue_by_tender(conn)
+        terms = terminals(conn, stale_after_s)
+        holds = open_holds(conn)
+        approvals = pending_approvals(conn)
+        now = conn.execute(_NOW).scalar_one()
+    occ = [Occupancy(e.id, e.code, e.name, e.capacity, e.sold, e.held)
+           for e in upcoming_events(engine)]
+    return Snapshot(spm, rev, currency, occ, terms, holds, approvals, alerts(terms), now)
+
+
+# --- lookups for the counter screens -------------------------------------------------------
+
+_STAGE = text(
+    "select v.stage_label, v.name from events e join venues v on v.id = e.venue_id"
+    " where e.id = :event_id"
+)
+
+
+def stage_label(engine: Engine, event_id: int) -> str:
+    with engine.connect() as conn:
+        row = conn.execute(_STAGE, {"event_id": event_id}).first()
+    return row[0] if row else "STAGE"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSummary:
+    order_id: str
+    number: int
+    event_code: str
+    event_name: str
+    customer_name: str | None
+    status: str
+    total_minor: int
+    currency: str
+    seats: str
+    created_at: datetime
+
+
+_FIND_ORDERS = text(
+    """
+    select o.id, o.number, e.code, e.name, o.customer_name, o.status, o.total_minor,
+           o.currency, o.created_at,
+           coalesce(string_agg(coalesce(sec.code || ' ' || s.row_label || s.number::text,
+                                        sec.code || ' x' || ol.qty::text), ', '
+                               order by ol.id), '') as seats
+    from orders o join events e on e.id = o.event_id
+    left join order_lines ol on ol.order_id = o.id
+    left join sections sec on sec.id = ol.section_id
+    left join seats s on s.id = ol.seat_id
+    where (cast(:number as bigint) is not null and o.number = cast(:number as bigint))
+       or (cast(:oid as text) is not null and o.id::text = cast(:oid as text))
+       or (:name <> '' and o.customer_name ilike :name)
+       or (:serial <> '' and o.id in (select order_id from order_lines
+                                       where id::text = :serial))
+    group by o.id, e.code, e.name order by o.created_at desc limit 50
+    """
+)
+
+
+def find_orders(engine: Engine, query: str) -> list[OrderSummary]:
+    """Orders by number, id, customer name (substring) or order-line id. Ticket serials
+    and QR tokens are resolved by the tickets module when it is installed (the caller
+    passes the order id it finds)."""
+    q = query.strip()
+    number = int(q) if q.isdigit() and len(q) < 12 else None
+    params = {"number": number, "oid": q if len(q) == 36 else None,
+              "name": f"%{q}%" if q and not q.isdigit() else "",
+              "serial": q if q.isdigit() else ""}
+    with engine.connect() as conn:
+        rows = conn.execute(_FIND_ORDERS, params).all()
+    return [OrderSummary(str(r.id), int(r.number), r.code, r.name, r.customer_name, r.status,
+                         int(r.total_minor), r.currency, r.seats, r.created_at) for r in rows]
