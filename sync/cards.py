@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,3 +27,30 @@ class StoredCardProcessor(Protocol):
 
 def charge_key(order_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(order_id, "saf-charge")
+
+
+class GatewayCardProcessor:
+    """Stored card payments charged through the project's card gateway
+    (core.payments.PaymentGateway): authorize, then capture, each with its own
+    idempotency key derived from the order's."""
+
+    def __init__(self, gateway: Any) -> None:
+        self.gateway = gateway
+
+    def charge_stored(self, key: uuid.UUID, amount_minor: int, currency: str,
+                      card_ref: str) -> ChargeOutcome:
+        from core.errors import BoxOfficeError
+        from core.payments import DECLINE_CODES
+
+        try:
+            intent = self.gateway.authorize(amount_minor, currency, card_ref,
+                                            idempotency_key=f"{key}:auth",
+                                            metadata={"store_and_forward": "1"})
+        except BoxOfficeError as exc:
+            if exc.code in DECLINE_CODES:
+                return ChargeOutcome(False, None, exc.code)
+            raise
+        if intent.status == "requires_payment_method":
+            return ChargeOutcome(False, intent.id, "card_declined")
+        done = self.gateway.capture(intent.id, idempotency_key=f"{key}:capture")
+        return ChargeOutcome(True, done.id, None)

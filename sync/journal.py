@@ -44,6 +44,7 @@ create table if not exists leases (
   event_id integer not null,
   info text not null,
   ga_sold_local integer not null default 0,
+  serials_used integer not null default 0,
   status text not null default 'active' check (status in ('active','returning','returned'))
 );
 create table if not exists lease_seats (
@@ -85,6 +86,7 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._depth = 0
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None,
                                        check_same_thread=False, timeout=10.0)
@@ -105,17 +107,28 @@ class Journal:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable step (BEGIN IMMEDIATE ... COMMIT)."""
+        """One atomic, durable step (BEGIN IMMEDIATE ... COMMIT). Nested use joins the
+        outer transaction (same thread, the lock is re-entrant)."""
         with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield self._db
+                finally:
+                    self._depth -= 1
+                return
             try:
                 self._db.execute("begin immediate")
             except sqlite3.Error as exc:
                 raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+            self._depth = 1
             try:
                 yield self._db
             except BaseException:
                 self._db.execute("rollback")
                 raise
+            finally:
+                self._depth = 0
             try:
                 self._db.execute("commit")
             except sqlite3.Error as exc:

@@ -128,6 +128,17 @@ class LeaseBook:
                 return got
         raise BoxOfficeError("lease_exhausted", left=max(lease.remaining for lease in leases))
 
+    def take_serials(self, db: sqlite3.Connection, lease: LocalLease, n: int) -> list[int]:
+        """The next ``n`` unused ticket serials of the lease's reserved block."""
+        lid = str(lease.info.lease_id)
+        used = int(db.execute("select serials_used from leases where lease_id = ?",
+                              (lid,)).fetchone()[0])
+        block = sorted(lease.info.serials)
+        if used + n > len(block):
+            raise BoxOfficeError("lease_exhausted", left=len(block) - used)
+        db.execute("update leases set serials_used = ? where lease_id = ?", (used + n, lid))
+        return block[used:used + n]
+
     def set_status(self, db: sqlite3.Connection, lease_id: uuid.UUID, status: str) -> None:
         db.execute("update leases set status = ? where lease_id = ?", (status, str(lease_id)))
 

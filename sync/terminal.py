@@ -29,7 +29,7 @@ from sync.connectivity import ConnectivityWatch, Probe, database_probe, http_pro
 from sync.journal import Journal
 from sync.leasebook import LeaseBook
 from sync.replay import Progress, ReplayReport, replay, report_flags
-from sync.tickets import sign_offline_tickets
+from sync.tickets import local_signer, sign_offline_tickets
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,7 @@ class OfflineTerminal:
         self._push_lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], Any]] = []
         self.last_push: PushReport | None = None
+        self.last_reconnect: PushReport | None = None
         self._was_offline = False
 
     # --- state -------------------------------------------------------------------------
@@ -158,6 +159,7 @@ class OfflineTerminal:
                    seat_ids: list[int] | None = None, section_id: int | None = None,
                    quantity: int | None = None) -> LeaseInfo:
         """Online only: set seats or a GA quota aside for this terminal's offline sales."""
+        self.ctx.signer()  # registers this terminal's public key, so gates trust its tickets
         info = take_lease(self.ctx, self.actor, key, event_id, seat_ids=seat_ids,
                           section_id=section_id, quantity=quantity)
         self.leases.save(info)
@@ -245,10 +247,9 @@ class OfflineTerminal:
                     raise BoxOfficeError("offline_card_total_reached", limit=format_minor(
                         limits.offline_card_total_minor, info.currency, self._lang()))
                 risk = stored + total
-            tickets = sign_offline_tickets(self.ctx, self.actor.terminal_id, order_id,
-                                           event_id, sold, info.section_id, ga_qty,
-                                           info.ga_unit_price_minor, info.ga_tier_id,
-                                           info.currency)
+            serials = self.leases.take_serials(db, lease, len(sold) + ga_qty)
+            tickets = sign_offline_tickets(local_signer(self.ctx.settings), serials, order_id,
+                                           event_id, sold, info.section_id, ga_qty)
             sale = LeasedSale(order_id=order_id, lease_id=info.lease_id, event_id=event_id,
                               total_minor=total, currency=info.currency,
                               payment_method="card_saf" if method == "card" else "cash",
@@ -360,7 +361,7 @@ class OfflineTerminal:
         """Back online: replay, charge stored cards, return what the leases did not sell
         (then take the configured leases again for the next outage)."""
         try:
-            rep = self.push()
+            rep = self.last_reconnect = self.push()
             if rep.replay.stopped_by is None:
                 self._was_offline = False
                 if return_leases and self.return_on_reconnect:

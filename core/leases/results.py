@@ -35,6 +35,7 @@ class LeaseInfo:
     ga_sold: int = 0
     ga_unit_price_minor: int | None = None
     ga_tier_id: int | None = None
+    serials: tuple[int, ...] = ()
 
     @property
     def units(self) -> int:
@@ -50,6 +51,7 @@ class LeaseInfo:
         d = dict(d)
         d["lease_id"] = uuid.UUID(d["lease_id"])
         d["seats"] = tuple(LeasedSeat(**s) for s in d.get("seats", ()))
+        d["serials"] = tuple(d.get("serials", ()))
         return cls(**d)
 
 

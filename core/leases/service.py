@@ -99,13 +99,16 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
         ga_price, ga_tier = int(got.current_minor), int(got.tier_id)
         conn.execute(sql.SET_GA_PRICE, {"lease_id": lease_id, "price": ga_price,
                                         "tier": ga_tier})
+    units = len(rows) if kind == "seats" else int(quantity or 0)
+    serials = conn.execute(sql.RESERVE_SERIALS, {"n": units, "lease_id": lease_id}).scalar_one()
     seats = tuple(LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
                              int(r.current_minor), r.tier_id) for r in rows)
     info = LeaseInfo(lease_id=lease_id, terminal_id=terminal_id, event_id=event_id, kind=kind,
                      currency=head.currency, status="active", seats=seats,
                      section_id=section_id if kind == "ga" else None,
                      ga_quota=quantity if kind == "ga" else 0,
-                     ga_unit_price_minor=ga_price, ga_tier_id=ga_tier)
+                     ga_unit_price_minor=ga_price, ga_tier_id=ga_tier,
+                     serials=tuple(int(x) for x in serials))
     audit.append(conn, actor, "take_lease", "lease", lease_id,
                  {"terminal_id": terminal_id, "event_id": event_id, "kind": kind,
                   "seats": [s.seat_id for s in seats], "ga_quota": info.ga_quota,
@@ -187,7 +190,8 @@ def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:
 
         l_ = conn.execute(text(
             "select id, terminal_id, event_id, kind, section_id, ga_quota, ga_sold,"
-            " ga_unit_price_minor, ga_tier_id, currency, status from leases where id = :i"),
+            " ga_unit_price_minor, ga_tier_id, currency, status, serials from leases"
+            " where id = :i"),
             {"i": lease_id}).first()
         if l_ is None:
             raise BoxOfficeError("unknown_lease", lease_id=str(lease_id))
@@ -199,7 +203,8 @@ def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:
     return LeaseInfo(lease_id=l_.id, terminal_id=l_.terminal_id, event_id=l_.event_id,
                      kind=l_.kind, currency=l_.currency, status=l_.status, seats=seats,
                      section_id=l_.section_id, ga_quota=l_.ga_quota, ga_sold=l_.ga_sold,
-                     ga_unit_price_minor=l_.ga_unit_price_minor, ga_tier_id=l_.ga_tier_id)
+                     ga_unit_price_minor=l_.ga_unit_price_minor, ga_tier_id=l_.ga_tier_id,
+                     serials=tuple(int(x) for x in l_.serials or ()))
 
 
 def active_leases(engine: Engine, terminal_id: int) -> list[LeaseInfo]:

@@ -96,11 +96,20 @@ INSERT_LEASE = text(
     """
     insert into leases (id, terminal_id, event_id, kind, section_id, ga_quota, ga_sold,
                         ga_unit_price_minor, ga_tier_id, currency, status, operator_id,
-                        returned_units)
+                        returned_units, serials)
     select :lease_id, :terminal_id, :event_id, :kind, :section_id, :ga_quota, 0,
-           :ga_price, :ga_tier, e.currency, 'active', :operator_id, 0
+           :ga_price, :ga_tier, e.currency, 'active', :operator_id, 0, '{}'::bigint[]
     from events e where e.id = :event_id
     returning created_at, currency
+    """
+)
+
+# One ticket serial per leased unit, from the tickets' own sequence.
+RESERVE_SERIALS = text(
+    """
+    update leases set serials = (select array_agg(nextval('ticket_serial_seq'))
+                                 from generate_series(1, :n))
+    where id = :lease_id returning serials
     """
 )
 
@@ -112,7 +121,7 @@ LOCK_LEASE = text(
     """
     select l.id, l.terminal_id, l.event_id, l.kind, l.section_id, l.ga_quota, l.ga_sold,
            l.ga_unit_price_minor, l.ga_tier_id, l.currency, l.status, l.created_at,
-           e.status as event_status
+           l.serials, e.status as event_status
     from leases l join events e on e.id = l.event_id
     where l.id = :lease_id
     for update of l

@@ -39,7 +39,7 @@ def make_terminal(ctx: CoreContext, db_url: str, proxy: TcpProxy | None, tmp: Pa
     url = proxied_url(db_url, proxy) if proxy else db_url
     base = {"sync__offline_after_failures": 1, "sync__online_after_successes": 1,
             "sync__probe_timeout_s": 1.0, "database__connect_timeout_s": 1,
-            "database__lock_timeout_ms": 1000}
+            "database__lock_timeout_ms": 1000, "terminal__name": name}
     base.update(overrides)
     settings = make_settings(url, tmp / name, **base)
     tctx = build_context(settings, url=url)

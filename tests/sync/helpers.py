@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, text
 
-from tests.core.helpers import event_id, invariants, section_id, seats_of
+from tests.core.helpers import event_id, invariants, seats_of, section_id
 
-__all__ = ["event_id", "lease_invariants", "section_id", "seats_of", "sold_per_seat"]
+__all__ = ["event_id", "lease_invariants", "seats_of", "section_id", "sold_per_seat"]
 
 
 def lease_invariants(engine: Engine) -> list[str]:

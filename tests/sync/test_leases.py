@@ -11,7 +11,7 @@ from core.errors import BoxOfficeError
 from core.leases import LeasedSale, confirm_leased_sale, lease_info, return_lease, take_lease
 from core.reservation import availability, hold_seats
 from tests.conftest import make_actor
-from tests.sync.helpers import event_id, lease_invariants, section_id, seats_of
+from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id
 
 
 def test_take_sell_return_seats(ctx):

@@ -17,7 +17,7 @@ from sqlalchemy import (
     String,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.models.base import Base, created_at_column
@@ -47,6 +47,9 @@ class Lease(Base):
     created_at: Mapped[datetime] = created_at_column()
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     returned_units: Mapped[int] = mapped_column(Integer, default=0)
+    # Ticket serials reserved when the lease was taken (one per seat or GA unit), so an
+    # offline terminal signs tickets whose serials nobody else can use.
+    serials: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
 
 
 class LeaseSeat(Base):
