@@ -18,6 +18,16 @@ log = logging.getLogger(__name__)
 JOBS: list[Callable[[CoreContext], object]] = []
 
 
+def _recover_stuck_sales(ctx: CoreContext) -> object:
+    # Imported per pass so the worker module stays light to import.
+    from core.sales import recover_stuck_sales
+
+    return recover_stuck_sales(ctx)
+
+
+JOBS.append(_recover_stuck_sales)
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -17,7 +17,7 @@ from sqlalchemy import (
     String,
     Uuid,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db.models.base import Base, created_at_column
@@ -25,6 +25,9 @@ from core.db.models.base import Base, created_at_column
 SALE_STATES = ("authorizing", "authorized", "voiding", "capturing", "reversing",
                "completed", "declined", "voided", "reversed", "failed")
 OPEN_SALE_STATES = ("authorizing", "authorized", "voiding", "capturing", "reversing")
+# States in which the sale still needs its hold; a sale being voided has let go of it, so
+# the cashier can take the same hold in cash at once.
+HOLD_IN_USE_STATES = ("authorizing", "authorized", "capturing")
 
 
 class Shift(Base):
@@ -58,7 +61,7 @@ class Sale(Base):
         CheckConstraint("state in ('" + "','".join(SALE_STATES) + "')", name="state"),
         # At most one sale in flight per hold: a double click cannot authorize twice.
         Index("uq_sales_hold_in_flight", "hold_id", unique=True,
-              postgresql_where="state in ('" + "','".join(OPEN_SALE_STATES) + "')"),
+              postgresql_where="state in ('" + "','".join(HOLD_IN_USE_STATES) + "')"),
         Index("ix_sales_open", "updated_at",
               postgresql_where="state in ('" + "','".join(OPEN_SALE_STATES) + "')"),
     )
@@ -83,6 +86,8 @@ class Sale(Base):
     change_minor: Mapped[int | None] = mapped_column(BigInteger)
     error_code: Mapped[str | None] = mapped_column(String(40))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The CheckoutResult returned to the caller, so a repeated key gets the same answer.
+    result: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
 

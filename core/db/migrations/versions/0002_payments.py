@@ -106,6 +106,7 @@ def upgrade() -> None:
         sa.Column("change_minor", sa.BigInteger(), nullable=True),
         sa.Column("error_code", sa.String(length=40), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("result", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(
             "created_at",
             sa.DateTime(timezone=True),
@@ -151,7 +152,7 @@ def upgrade() -> None:
         "sales",
         ["hold_id"],
         unique=True,
-        postgresql_where="state in ('authorizing','authorized','voiding','capturing','reversing')",
+        postgresql_where="state in ('authorizing','authorized','capturing')",
     )
     op.create_table(
         "refunds",
@@ -294,7 +295,7 @@ def downgrade() -> None:
     op.drop_index(
         "uq_sales_hold_in_flight",
         table_name="sales",
-        postgresql_where="state in ('authorizing','authorized','voiding','capturing','reversing')",
+        postgresql_where="state in ('authorizing','authorized','capturing')",
     )
     op.drop_index(op.f("ix_sales_shift_id"), table_name="sales")
     op.drop_index(op.f("ix_sales_order_id"), table_name="sales")

@@ -1,0 +1,278 @@
+"""Refunds (whole orders or single lines) and exchanges.
+
+The database side (lines refunded, places back on sale, tickets voided, cash out of the
+drawer, approval, audit) commits in one transaction; a card refund is then asked of the
+gateway with a key derived from the refund id, and a refund the gateway could not take
+yet stays ``pending`` until the recovery sweeper gets it through.
+
+Approval: a supervisor's PIN is needed above ``sales.refund_approval_over_minor`` and
+always for an order sold in another shift (or outside any shift, e.g. at a kiosk).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from core import audit
+from core.actors import Actor, system_actor
+from core.app_context import CoreContext
+from core.errors import BoxOfficeError
+from core.idempotency import as_key
+from core.payments.gateway import GatewayFailure
+from core.sales import errors as _errors  # noqa: F401  (registers codes)
+from core.sales import tickets_bridge
+from core.sales.approvals import REFUND_REASONS, SupervisorPin, check_reason, record_approval
+from core.sales.approvals import verify_supervisor as _verify
+from core.sales.inventory import return_lines_in
+from core.sales.saga import CheckoutResult, Tender, checkout
+from core.sales.shifts import add_cash, open_shift_id
+from core.uow import unit_of_work
+
+_BY_KEY = text("select * from refunds where key = :key")
+_LOCK_ORDER = text("select * from orders where id = :id for update")
+_SALE_OF_ORDER = text(
+    "select id, tender, intent_id from sales where order_id = :id and state = 'completed'"
+)
+_LINES = text(
+    "select id, qty, unit_price_minor, status from order_lines where order_id = :id order by id"
+)
+_INSERT = text(
+    """
+    insert into refunds (id, key, order_id, sale_id, line_ids, method, status, amount_minor,
+                         currency, reason_code, shift_id, approval_id, terminal_id, operator_id)
+    values (:id, :key, :order_id, :sale_id, :line_ids, :method, :status, :amount, :currency,
+            :reason, :shift_id, :approval_id, :terminal_id, :operator_id)
+    """
+)
+_PAYMENT = text(
+    """
+    insert into payments (refund_id, order_id, shift_id, kind, method, status, amount_minor,
+                          currency, idempotency_key)
+    values (:refund_id, :order_id, :shift_id, 'refund', :method, :status, :amount, :currency,
+            :key)
+    """
+)
+_DONE = text(
+    "update refunds set status = 'succeeded', gateway_ref = :ref, updated_at = now()"
+    " where id = :id and status = 'pending' returning id"
+)
+_PENDING = text(
+    "select id from refunds where status = 'pending'"
+    " and updated_at <= now() - make_interval(secs => :age) order by updated_at limit 200"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RefundResult:
+    refund_id: uuid.UUID
+    order_id: uuid.UUID
+    line_ids: tuple[int, ...]
+    amount_minor: int
+    currency: str
+    method: str
+    status: str  # succeeded | pending (card refund waiting for the gateway)
+    reason_code: str
+    approval_id: uuid.UUID | None
+    gateway_ref: str | None = None
+    tickets_voided: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(refund_id=str(self.refund_id), order_id=str(self.order_id),
+                 approval_id=str(self.approval_id) if self.approval_id else None)
+        return d
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeResult:
+    refund: RefundResult
+    sale: CheckoutResult
+
+    @property
+    def difference_minor(self) -> int:
+        """What the customer paid (positive) or got back (negative) on balance."""
+        return self.sale.amount_minor - self.refund.amount_minor
+
+
+def _gateway_key(refund_id: uuid.UUID) -> str:
+    return f"bo-refund-{refund_id}"
+
+
+def refund_needs_approval(ctx: CoreContext, actor: Actor, order_id: uuid.UUID | str,
+                          line_ids: list[int] | None = None) -> str | None:
+    """Why a refund of these lines would need a supervisor (None: it does not)."""
+    order_id = as_key(order_id)
+    with ctx.engine.connect() as conn:
+        order = conn.execute(text("select * from orders where id = :id"),
+                             {"id": order_id}).mappings().first()
+        if order is None:
+            raise BoxOfficeError("unknown_order", order_id=str(order_id))
+        lines = _pick_lines(conn, order_id, line_ids)
+        return _approval_reason(ctx, conn, actor, order, lines)
+
+
+def _pick_lines(conn: Connection, order_id: uuid.UUID, line_ids: list[int] | None) -> list:
+    rows = conn.execute(_LINES, {"id": order_id}).all()
+    if line_ids is not None:
+        wanted = set(line_ids)
+        if not wanted <= {r.id for r in rows}:
+            raise BoxOfficeError("invalid_input", detail="a line does not belong to the order")
+        rows = [r for r in rows if r.id in wanted]
+    rows = [r for r in rows if r.status == "sold"]
+    if not rows:
+        raise BoxOfficeError("nothing_to_refund")
+    return rows
+
+
+def _approval_reason(ctx: CoreContext, conn: Connection, actor: Actor, order: Any,
+                     lines: list) -> str | None:
+    amount = sum(r.qty * int(r.unit_price_minor) for r in lines)
+    shift = open_shift_id(conn, actor.terminal_id)
+    if order["shift_id"] is None or order["shift_id"] != shift:
+        return "another shift"
+    if amount > ctx.settings.sales.refund_approval_over_minor:
+        return "amount over limit"
+    return None
+
+
+def refund(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.UUID | str, *,
+           reason_code: str, line_ids: list[int] | None = None,
+           approver: SupervisorPin | None = None) -> RefundResult:
+    """Refund the order (or ``line_ids``): tickets voided and places back on sale in the
+    same transaction; card money back through the gateway, cash out of this terminal's
+    open drawer."""
+    key = as_key(key)
+    order_id = as_key(order_id)
+    check_reason(reason_code, REFUND_REASONS)
+    with ctx.engine.connect() as conn:
+        existing = conn.execute(_BY_KEY, {"key": key}).mappings().first()
+    if existing is not None:
+        if existing["order_id"] != order_id:
+            raise BoxOfficeError("idempotency_conflict")
+        return _finish_card(ctx, actor, _result(existing))
+    supervisor = _verify(ctx.engine, actor, approver) if approver else None
+    with unit_of_work(ctx.engine) as conn:
+        order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().first()
+        if order is None:
+            raise BoxOfficeError("unknown_order", order_id=str(order_id))
+        lines = _pick_lines(conn, order_id, line_ids)
+        why = _approval_reason(ctx, conn, actor, order, lines)
+        if why is not None and supervisor is None:
+            raise BoxOfficeError("approval_required", why=why)
+        sale = conn.execute(_SALE_OF_ORDER, {"id": order_id}).first()
+        method = "card" if sale is not None and sale.tender == "card" else "cash"
+        shift_id = open_shift_id(conn, actor.terminal_id)
+        if method == "cash" and shift_id is None:
+            raise BoxOfficeError("no_open_shift")
+        rid = uuid.uuid4()
+        approval_id = None
+        back = return_lines_in(conn, ctx, order_id, [r.id for r in lines])
+        if supervisor is not None:
+            approval_id = record_approval(conn, actor, supervisor, "refund", reason_code,
+                                          "order", order_id, back.amount_minor)
+        left = conn.execute(text("select count(*) from order_lines where order_id = :id"
+                                 " and status = 'sold'"), {"id": order_id}).scalar_one()
+        conn.execute(text("update orders set status = :s where id = :id"),
+                     {"s": "partially_refunded" if left else "refunded", "id": order_id})
+        voided = tickets_bridge.void(conn, actor, order_id, list(back.line_ids),
+                                     f"refund: {reason_code}")
+        status = "pending" if method == "card" else "succeeded"
+        conn.execute(_INSERT, {
+            "id": rid, "key": key, "order_id": order_id,
+            "sale_id": sale.id if sale is not None else None, "line_ids": list(back.line_ids),
+            "method": method, "status": status, "amount": back.amount_minor,
+            "currency": order["currency"], "reason": reason_code, "shift_id": shift_id,
+            "approval_id": approval_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id})
+        conn.execute(_PAYMENT, {"refund_id": rid, "order_id": order_id, "shift_id": shift_id,
+                                "method": method, "status": status,
+                                "amount": back.amount_minor, "currency": order["currency"],
+                                "key": _gateway_key(rid)})
+        if method == "cash":
+            assert shift_id is not None
+            add_cash(conn, shift_id, "refund", -back.amount_minor, refund_id=rid)
+        audit.append(conn, actor, "refund", "order", order_id,
+                     {"refund_id": str(rid), "lines": list(back.line_ids),
+                      "amount_minor": back.amount_minor, "method": method,
+                      "reason": reason_code, "approval_id": approval_id,
+                      "tickets_voided": voided})
+        result = RefundResult(rid, order_id, back.line_ids, back.amount_minor,
+                              order["currency"], method, status, reason_code, approval_id,
+                              tickets_voided=voided)
+    return _finish_card(ctx, actor, result)
+
+
+def _result(row: Any) -> RefundResult:
+    return RefundResult(row["id"], row["order_id"], tuple(row["line_ids"]),
+                        int(row["amount_minor"]), row["currency"], row["method"],
+                        row["status"], row["reason_code"], row["approval_id"],
+                        row["gateway_ref"])
+
+
+def _finish_card(ctx: CoreContext, actor: Actor, result: RefundResult) -> RefundResult:
+    if result.method != "card" or result.status != "pending":
+        return result
+    with ctx.engine.connect() as conn:
+        intent_id = conn.execute(
+            text("select s.intent_id from refunds r join sales s on s.id = r.sale_id"
+                 " where r.id = :id"), {"id": result.refund_id}).scalar_one()
+    try:
+        info = ctx.payment_gateway().refund(intent_id, result.amount_minor,
+                                            idempotency_key=_gateway_key(result.refund_id))
+    except GatewayFailure:
+        return result  # stays pending; the sweeper retries with the same key
+    with unit_of_work(ctx.engine) as conn:
+        if conn.execute(_DONE, {"ref": info.id, "id": result.refund_id}).first() is not None:
+            conn.execute(text("update payments set status = 'succeeded', gateway_ref = :ref"
+                              " where idempotency_key = :k"),
+                         {"ref": info.id, "k": _gateway_key(result.refund_id)})
+            audit.append(conn, actor, "refund_settled", "refund", result.refund_id,
+                         {"gateway_ref": info.id, "amount_minor": result.amount_minor})
+    return RefundResult(**{**{f: getattr(result, f) for f in RefundResult.__slots__},
+                           "status": "succeeded", "gateway_ref": info.id})
+
+
+def retry_pending_refunds(ctx: CoreContext, *, older_than_s: float = 0.0) -> int:
+    """Card refunds the gateway has not confirmed yet: ask again with the same key."""
+    with ctx.engine.connect() as conn:
+        ids = [r.id for r in conn.execute(_PENDING, {"age": older_than_s})]
+    if not ids:
+        return 0
+    actor = system_actor(ctx.engine, "sale-recovery")
+    done = 0
+    for rid in ids:
+        with ctx.engine.connect() as conn:
+            row = conn.execute(text("select * from refunds where id = :id"),
+                               {"id": rid}).mappings().one()
+        if _finish_card(ctx, actor, _result(row)).status == "succeeded":
+            done += 1
+    return done
+
+
+def exchange(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.UUID | str,
+             new_hold_id: uuid.UUID | str, tender: Tender, *, line_ids: list[int] | None = None,
+             reason_code: str = "exchange",
+             approver: SupervisorPin | None = None) -> ExchangeResult:
+    """Swap tickets: sell the new hold, then refund the old lines, as one command.
+
+    The new sale goes first, so a failed payment leaves the customer's old tickets
+    untouched; the refund cannot then fail on a missing approval, which is checked
+    before anything happens. Both steps use keys derived from ``key``, so repeating
+    the exchange repeats neither."""
+    key = as_key(key)
+    order_id = as_key(order_id)
+    check_reason(reason_code, REFUND_REASONS)
+    with ctx.engine.connect() as conn:
+        done = conn.execute(_BY_KEY, {"key": uuid.uuid5(key, "refund")}).first()
+    if done is None:
+        why = refund_needs_approval(ctx, actor, order_id, line_ids)
+        if why is not None and approver is None:
+            raise BoxOfficeError("approval_required", why=why)
+    sale = checkout(ctx, actor, uuid.uuid5(key, "sale"), new_hold_id, tender)
+    ref = refund(ctx, actor, uuid.uuid5(key, "refund"), order_id, reason_code=reason_code,
+                 line_ids=line_ids, approver=approver)
+    return ExchangeResult(ref, sale)

@@ -1,0 +1,579 @@
+"""The sale saga: hold -> authorize -> confirm (+ tickets) -> capture.
+
+The ``sales`` row is the saga's write-ahead log: its state is committed before every
+call to the gateway and again after the answer, so a process killed at any point leaves
+a row that says what may have happened. Every gateway call of a sale uses a key derived
+from the sale id, so replaying a step (a retry, a resumed checkout, the recovery sweeper)
+asks the gateway the same question and gets the same answer instead of acting twice.
+
+States (-> normal path, ~> compensation):
+  authorizing -> authorized -> capturing -> completed
+  authorizing ~> declined                      (card refused; hold kept or released)
+  authorizing ~> voiding ~> voided             (gateway trouble: outcome unknown)
+  authorized  ~> voiding ~> voided             (confirm failed: authorization cancelled)
+  capturing   ~> reversing ~> reversed         (capture refused: order cancelled,
+                                                tickets voided, money returned)
+Each transition is a compare-and-set on ``version``: if the recovery sweeper took a sale
+over, the live call sees it and follows the row instead of acting on stale state.
+
+Policy: a checkout repeated with the same key resumes the sale forward. The recovery
+sweeper (a stuck sale: its process died or gave up) compensates everything that stopped
+before the order was confirmed, and finishes (captures) everything confirmed after it,
+because by then the customer may hold printed tickets.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import uuid
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from core import audit
+from core.actors import Actor, system_actor
+from core.app_context import CoreContext, SeatChange
+from core.errors import BoxOfficeError
+from core.idempotency import as_key
+from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway
+from core.reservation import confirm_in, release_hold
+from core.reservation.holds import lock_hold
+from core.reservation.results import OrderResult
+from core.sales import errors as _errors  # noqa: F401  (registers codes)
+from core.sales import tickets_bridge
+from core.sales.shifts import add_cash
+from core.uow import after_commit, unit_of_work
+
+log = logging.getLogger(__name__)
+
+TERMINAL_STATES = ("completed", "declined", "voided", "reversed", "failed")
+# Test seam for the crash tests: the process kills itself (SIGKILL) at the named step.
+CRASH_ENV = "BOXOFFICE_TEST_CRASH_AT"
+
+
+@dataclass(frozen=True, slots=True)
+class CardTender:
+    payment_method: str
+    brand: str | None = None
+    last4: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CashTender:
+    tendered_minor: int
+
+
+Tender = CardTender | CashTender
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutResult:
+    sale_id: uuid.UUID
+    order: OrderResult
+    tender: str
+    amount_minor: int
+    currency: str
+    change_minor: int = 0
+    tendered_minor: int | None = None
+    intent_id: str | None = None
+    brand: str | None = None
+    last4: str | None = None
+    # True while the card capture waits for the gateway (the worker finishes it).
+    capture_pending: bool = False
+    ticket_serials: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["sale_id"] = str(self.sale_id)
+        d["order"] = self.order.to_json()
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CheckoutResult:
+        return cls(**{**d, "sale_id": uuid.UUID(d["sale_id"]),
+                      "order": OrderResult.from_json(d["order"]),
+                      "ticket_serials": tuple(d.get("ticket_serials") or ())})
+
+
+# --- SQL ---------------------------------------------------------------------------------
+
+_INSERT_SALE = text(
+    """
+    insert into sales (id, key, hold_id, terminal_id, operator_id, shift_id, channel, tender,
+                       state, version, amount_minor, currency, payment_method, brand, last4,
+                       tendered_minor, change_minor, attempts)
+    values (:id, :key, :hold_id, :terminal_id, :operator_id, :shift_id, :channel, :tender,
+            :state, 0, :amount, :currency, :pm, :brand, :last4, :tendered, :change, 0)
+    on conflict do nothing
+    returning id
+    """
+)
+_BY_KEY = text("select * from sales where key = :key")
+_BY_ID = text("select * from sales where id = :id")
+_CAS = text(
+    """
+    update sales set state = :state, version = version + 1, updated_at = now(),
+        intent_id = coalesce(:intent_id, intent_id), order_id = coalesce(:order_id, order_id),
+        error_code = coalesce(:error_code, error_code), result = coalesce(cast(:result as jsonb),
+        result), attempts = attempts + :attempt
+    where id = :id and version = :version
+    returning *
+    """
+)
+_PAYMENT = text(
+    """
+    insert into payments (sale_id, order_id, shift_id, kind, method, status, amount_minor,
+                          currency, gateway_ref, idempotency_key, brand, last4)
+    values (:sale_id, :order_id, :shift_id, 'charge', :method, :status, :amount, :currency,
+            :ref, :key, :brand, :last4)
+    on conflict (idempotency_key) do update set status = excluded.status,
+        gateway_ref = excluded.gateway_ref, order_id = coalesce(excluded.order_id,
+        payments.order_id)
+    """
+)
+_STUCK = text(
+    """
+    select id from sales
+    where state in ('authorizing','authorized','voiding','capturing','reversing')
+      and updated_at <= now() - make_interval(secs => :age)
+      and (cast(:terminal_id as integer) is null or terminal_id = :terminal_id)
+    order by updated_at limit :limit
+    """
+)
+_CANCEL_ORDER = text(
+    "update orders set status = 'canceled' where id = :id and status <> 'canceled'"
+    " returning event_id"
+)
+
+
+class _TakenOver(Exception):
+    """Another process moved the sale on; re-read the row."""
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _key(sale_id: uuid.UUID, step: str) -> str:
+    return f"bo-sale-{sale_id}-{step}"
+
+
+def _metadata(sale: Any) -> dict[str, str]:
+    # Only values stored on the row: a replay after a crash must send identical params.
+    return {"sale_id": str(sale.id), "hold_id": str(sale.hold_id),
+            "terminal_id": str(sale.terminal_id)}
+
+
+def _cas(conn: Connection, sale: Any, state: str, *, intent_id: str | None = None,
+         order_id: uuid.UUID | None = None, error_code: str | None = None,
+         result: dict[str, Any] | None = None, attempt: int = 0) -> Any:
+    import json
+
+    row = conn.execute(_CAS, {
+        "id": sale.id, "version": sale.version, "state": state, "intent_id": intent_id,
+        "order_id": order_id, "error_code": error_code,
+        "result": json.dumps(result, default=str) if result is not None else None,
+        "attempt": attempt}).first()
+    if row is None:
+        raise _TakenOver()
+    return row
+
+
+def _move(ctx: CoreContext, actor: Actor, sale: Any, state: str, **kw: Any) -> Any:
+    with unit_of_work(ctx.engine) as conn:
+        row = _cas(conn, sale, state, **kw)
+        audit.append(conn, actor, f"sale_{state}", "sale", sale.id,
+                     {k: v for k, v in {"from": sale.state, "intent": kw.get("intent_id"),
+                                        "error": kw.get("error_code")}.items() if v})
+        return row
+
+
+def _reload(ctx: CoreContext, sale_id: uuid.UUID) -> Any:
+    with ctx.engine.connect() as conn:
+        return conn.execute(_BY_ID, {"id": sale_id}).one()
+
+
+# --- entry points ------------------------------------------------------------------------
+
+
+def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid.UUID | str,
+             tender: Tender, *, customer_name: str | None = None,
+             release_on_decline: bool | None = None) -> CheckoutResult:
+    """Sell the hold for ``tender``. Card declines raise card_declined /
+    insufficient_funds / expired_card (the hold is kept for another card unless
+    ``release_on_decline``); gateway trouble raises gateway_unavailable / gateway_timeout
+    and the authorization, if one was made, is voided (now or by the recovery sweeper).
+    Repeating the call with the same key returns the same result or resumes the sale."""
+    key = as_key(key)
+    hold_id = as_key(hold_id)
+    if release_on_decline is None:
+        release_on_decline = ctx.settings.sales.release_hold_on_decline
+    with ctx.engine.connect() as conn:
+        existing = conn.execute(_BY_KEY, {"key": key}).first()
+    if existing is not None:
+        _same_request(existing, hold_id, tender)
+        return _drive(ctx, actor, existing, release_on_decline, customer_name, live=True)
+    if isinstance(tender, CashTender):
+        return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name)
+    gateway: PaymentGateway = ctx.payment_gateway()
+    if gateway.breaker_state() == "open":
+        # Fail before anything is written or sent: the UI switches to cash at once.
+        raise BoxOfficeError("gateway_unavailable", circuit="open")
+    sale = _begin_card(ctx, actor, key, hold_id, tender)
+    return _drive(ctx, actor, sale, release_on_decline, customer_name, live=True)
+
+
+def _same_request(sale: Any, hold_id: uuid.UUID, tender: Tender) -> None:
+    kind = "cash" if isinstance(tender, CashTender) else "card"
+    if sale.hold_id != hold_id or sale.tender != kind:
+        raise BoxOfficeError("idempotency_conflict")
+
+
+def _sale_params(ctx: CoreContext, conn: Connection, actor: Actor, hold_id: uuid.UUID,
+                 cash: bool) -> tuple[Any, uuid.UUID | None]:
+    if actor.channel == "kiosk":
+        if cash:
+            raise BoxOfficeError("cash_not_accepted")
+        shift_id = None
+    else:
+        from core.sales.shifts import require_open_shift
+
+        shift_id = require_open_shift(conn, actor)
+    h = lock_hold(conn, actor, hold_id)
+    if h.status != "active":
+        raise BoxOfficeError("hold_not_active", status=h.status)
+    if h.expired:
+        raise BoxOfficeError("hold_expired")
+    return h, shift_id
+
+
+def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
+                tender: CardTender) -> Any:
+    with unit_of_work(ctx.engine) as conn:
+        h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=False)
+        sale_id = uuid.uuid4()
+        got = conn.execute(_INSERT_SALE, {
+            "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "shift_id": shift_id,
+            "channel": "kiosk" if actor.channel == "kiosk" else "counter", "tender": "card",
+            "state": "authorizing", "amount": int(h.total_minor), "currency": h.currency,
+            "pm": tender.payment_method, "brand": tender.brand, "last4": tender.last4,
+            "tendered": None, "change": None}).first()
+        if got is None:
+            twin = conn.execute(_BY_KEY, {"key": key}).first()
+            if twin is None:
+                raise BoxOfficeError("sale_in_progress")
+            return twin
+        audit.append(conn, actor, "sale_authorizing", "sale", sale_id,
+                     {"hold_id": str(hold_id), "amount_minor": int(h.total_minor),
+                      "currency": h.currency, "tender": "card", "brand": tender.brand,
+                      "last4": tender.last4})
+        return conn.execute(_BY_ID, {"id": sale_id}).one()
+
+
+def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
+                   tender: CashTender, customer_name: str | None) -> CheckoutResult:
+    """Cash needs no external call: everything commits in one transaction."""
+    with unit_of_work(ctx.engine) as conn:
+        h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
+        total = int(h.total_minor)
+        if tender.tendered_minor < total:
+            raise BoxOfficeError("tender_insufficient", tendered=tender.tendered_minor,
+                                 total=total)
+        change = tender.tendered_minor - total
+        sale_id = uuid.uuid4()
+        got = conn.execute(_INSERT_SALE, {
+            "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "shift_id": shift_id, "channel": "counter",
+            "tender": "cash", "state": "completed", "amount": total, "currency": h.currency,
+            "pm": None, "brand": None, "last4": None, "tendered": tender.tendered_minor,
+            "change": change}).first()
+        if got is None:
+            raise BoxOfficeError("sale_in_progress")
+        order = confirm_in(conn, actor, hold_id, f"cash:{sale_id}", shift_id=shift_id,
+                           customer_name=customer_name, expected_total_minor=total)
+        serials = tickets_bridge.issue(conn, ctx, actor, order)
+        assert shift_id is not None
+        # The drawer gains the total: tendered in, change out.
+        add_cash(conn, shift_id, "sale", total, sale_id=sale_id)
+        conn.execute(_PAYMENT, {"sale_id": sale_id, "order_id": order.order_id,
+                                "shift_id": shift_id, "method": "cash", "status": "captured",
+                                "amount": total, "currency": h.currency, "ref": None,
+                                "key": _key(sale_id, "cash"), "brand": None, "last4": None})
+        result = CheckoutResult(sale_id, order, "cash", total, h.currency, change_minor=change,
+                                tendered_minor=tender.tendered_minor, ticket_serials=serials)
+        conn.execute(text("update sales set order_id = :o, result = cast(:r as jsonb)"
+                          " where id = :id"),
+                     {"o": order.order_id, "r": _json(result.to_json()), "id": sale_id})
+        audit.append(conn, actor, "sale_completed", "sale", sale_id,
+                     {"tender": "cash", "order_id": str(order.order_id), "total_minor": total,
+                      "tendered_minor": tender.tendered_minor, "change_minor": change})
+        _publish_sold(ctx, conn, order)
+        return result
+
+
+def _json(d: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(d, default=str)
+
+
+def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> None:
+    change = SeatChange(order.event_id, "sold",
+                        tuple(ln.seat_id for ln in order.lines if ln.seat_id is not None))
+    after_commit(conn, lambda: ctx.publish(change))
+
+
+# --- the state machine -------------------------------------------------------------------
+
+
+def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
+           customer_name: str | None, *, live: bool) -> CheckoutResult:
+    """Advance ``sale`` until it reaches a terminal state (or must wait for the gateway).
+    ``live``: the customer is still there, so a stopped sale goes forward; the recovery
+    sweeper (live=False) compensates what stopped before confirmation."""
+    gateway: PaymentGateway = ctx.payment_gateway()
+    failure: BoxOfficeError | None = None
+    while True:
+        try:
+            state = sale.state
+            if state == "completed":
+                return CheckoutResult.from_json(sale.result)
+            if state in ("declined", "voided", "reversed", "failed"):
+                raise failure or BoxOfficeError(
+                    sale.error_code if sale.error_code in DECLINE_CODES else "sale_failed",
+                    reason=sale.error_code or state)
+            if state == "authorizing":
+                sale, failure = _authorize(ctx, actor, gateway, sale, release_on_decline,
+                                           compensate=not live)
+            elif state == "authorized":
+                if live:
+                    sale, failure = _confirm(ctx, actor, sale, customer_name)
+                else:
+                    sale = _move(ctx, actor, sale, "voiding", error_code="abandoned")
+            elif state == "voiding":
+                sale = _void(ctx, actor, gateway, sale)
+            elif state == "capturing":
+                sale, pending = _capture(ctx, actor, gateway, sale)
+                if pending is not None:
+                    return pending
+            elif state == "reversing":
+                sale = _reverse(ctx, actor, gateway, sale)
+        except _TakenOver:
+            sale = _reload(ctx, sale.id)
+        except GatewayFailure as exc:
+            # The gateway is down in the middle of a compensation: the sale stays where it
+            # is (committed) and the sweeper finishes it; the caller learns why.
+            raise (failure or exc) from exc
+
+
+def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any,
+               release_on_decline: bool, *, compensate: bool) -> tuple[Any, Any]:
+    try:
+        intent = gateway.authorize(int(sale.amount_minor), sale.currency, sale.payment_method,
+                                   idempotency_key=_key(sale.id, "authorize"),
+                                   metadata=_metadata(sale))
+    except GatewayFailure as exc:
+        # Outcome unknown (the charge may have been made and the answer lost): let go of
+        # the hold for the cashier and void whatever the key created, now or later.
+        return _move(ctx, actor, sale, "voiding", error_code=exc.code, attempt=1), exc
+    except BoxOfficeError as exc:
+        if exc.code not in DECLINE_CODES:
+            return _move(ctx, actor, sale, "voiding", error_code=exc.code, attempt=1), exc
+        row = _move(ctx, actor, sale, "declined", error_code=exc.code, attempt=1)
+        if release_on_decline or compensate:
+            _release(ctx, actor, sale)
+        return row, exc
+    _crash_point("before_record_authorize")
+    row = _move(ctx, actor, sale, "authorized", intent_id=intent.id, attempt=1)
+    _crash_point("after_authorize")
+    if intent.status != "requires_capture":
+        return _move(ctx, actor, row, "voiding", error_code=f"intent_{intent.status}"), \
+            BoxOfficeError("sale_failed", reason=intent.status)
+    return row, None
+
+
+def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
+             customer_name: str | None) -> tuple[Any, Any]:
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            order = confirm_in(conn, actor, sale.hold_id, sale.intent_id,
+                               shift_id=sale.shift_id, customer_name=customer_name,
+                               expected_total_minor=int(sale.amount_minor))
+            serials = tickets_bridge.issue(conn, ctx, actor, order)
+            result = CheckoutResult(sale.id, order, "card", int(sale.amount_minor),
+                                    sale.currency, intent_id=sale.intent_id, brand=sale.brand,
+                                    last4=sale.last4, ticket_serials=serials)
+            conn.execute(_PAYMENT, {"sale_id": sale.id, "order_id": order.order_id,
+                                    "shift_id": sale.shift_id, "method": "card",
+                                    "status": "authorized", "amount": int(sale.amount_minor),
+                                    "currency": sale.currency, "ref": sale.intent_id,
+                                    "key": _key(sale.id, "authorize"), "brand": sale.brand,
+                                    "last4": sale.last4})
+            row = _cas(conn, sale, "capturing", order_id=order.order_id,
+                       result=result.to_json())
+            _publish_sold(ctx, conn, order)
+    except _TakenOver:
+        raise
+    except BoxOfficeError as exc:
+        # The seats could not be sold (hold expired, taken...): cancel the authorization.
+        return _move(ctx, actor, sale, "voiding", error_code=exc.code), exc
+    _crash_point("after_confirm")
+    return row, None
+
+
+def _void(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any) -> Any:
+    intent: Intent | None = None
+    intent_id = sale.intent_id
+    if intent_id is None:
+        # We never learnt the outcome: replaying the authorization with its key returns the
+        # intent the gateway made (or makes one now, which we cancel at once).
+        try:
+            intent = gateway.authorize(int(sale.amount_minor), sale.currency,
+                                       sale.payment_method,
+                                       idempotency_key=_key(sale.id, "authorize"),
+                                       metadata=_metadata(sale))
+            intent_id = intent.id
+        except GatewayFailure:
+            raise
+        except BoxOfficeError as exc:
+            # Declined (or refused outright): no money was ever held.
+            return _move(ctx, actor, sale, "voided", error_code=sale.error_code or exc.code)
+    if intent is None or intent.status == "requires_capture":
+        try:
+            intent = gateway.void(intent_id, idempotency_key=_key(sale.id, "void"))
+        except BoxOfficeError as exc:
+            if exc.code != "payment_state_conflict":
+                raise
+            intent = gateway.lookup(intent_id)
+    if intent.status == "succeeded":
+        # Captured after all (should not happen before confirm): give the money back.
+        gateway.refund(intent_id, None, idempotency_key=_key(sale.id, "refund"))
+    return _move(ctx, actor, sale, "voided", intent_id=intent_id)
+
+
+def _capture(ctx: CoreContext, actor: Actor, gateway: PaymentGateway,
+             sale: Any) -> tuple[Any, CheckoutResult | None]:
+    try:
+        gateway.capture(sale.intent_id, idempotency_key=_key(sale.id, "capture"))
+    except GatewayFailure:
+        # Retried already; the order stands on a valid authorization and the sweeper
+        # captures it when the gateway is back.
+        return sale, replace(CheckoutResult.from_json(sale.result), capture_pending=True)
+    except BoxOfficeError as exc:
+        intent = gateway.lookup(sale.intent_id)
+        if intent.status != "succeeded":
+            # Refused for good (authorization cancelled or expired): undo the sale.
+            return _begin_reverse(ctx, actor, sale, exc.code), None
+    with unit_of_work(ctx.engine) as conn:
+        row = _cas(conn, sale, "completed")
+        conn.execute(text("update payments set status = 'captured' where idempotency_key = :k"),
+                     {"k": _key(sale.id, "authorize")})
+        audit.append(conn, actor, "sale_completed", "sale", sale.id,
+                     {"intent": sale.intent_id, "order_id": str(sale.order_id)})
+    return row, None
+
+
+def _begin_reverse(ctx: CoreContext, actor: Actor, sale: Any, reason: str) -> Any:
+    """Cancel the order and void its tickets; the money goes back in ``_reverse``."""
+    with unit_of_work(ctx.engine) as conn:
+        row = _cas(conn, sale, "reversing", error_code=reason)
+        cancel_order_in(conn, ctx, actor, sale.order_id, reason=f"payment failed: {reason}")
+        audit.append(conn, actor, "sale_reversing", "sale", sale.id, {"reason": reason})
+    return row
+
+
+def cancel_order_in(conn: Connection, ctx: CoreContext, actor: Actor, order_id: uuid.UUID,
+                    *, reason: str) -> None:
+    from core.sales.inventory import return_lines_in
+
+    ev = conn.execute(_CANCEL_ORDER, {"id": order_id}).first()
+    if ev is None:
+        return
+    return_lines_in(conn, ctx, order_id, None)
+    tickets_bridge.void(conn, actor, order_id, None, reason)
+
+
+def _reverse(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any) -> Any:
+    intent = gateway.lookup(sale.intent_id)
+    if intent.status == "requires_capture":
+        gateway.void(sale.intent_id, idempotency_key=_key(sale.id, "void"))
+    elif intent.status == "succeeded" and intent.amount_refunded_minor < \
+            intent.amount_received_minor:
+        gateway.refund(sale.intent_id, None, idempotency_key=_key(sale.id, "refund"))
+    with unit_of_work(ctx.engine) as conn:
+        row = _cas(conn, sale, "reversed")
+        conn.execute(text("update payments set status = 'reversed' where idempotency_key = :k"),
+                     {"k": _key(sale.id, "authorize")})
+        audit.append(conn, actor, "sale_reversed", "sale", sale.id, {"intent": sale.intent_id})
+    return row
+
+
+def _release(ctx: CoreContext, actor: Actor, sale: Any) -> None:
+    try:
+        release_hold(ctx, actor, uuid.uuid5(sale.id, "release"), sale.hold_id)
+    except BoxOfficeError as exc:
+        log.info("hold not released after failed sale", extra={"code": exc.code})
+
+
+# --- recovery ------------------------------------------------------------------------------
+
+
+@dataclass
+class RecoveryReport:
+    examined: int = 0
+    completed: int = 0
+    voided: int = 0
+    reversed: int = 0
+    declined: int = 0
+    still_stuck: int = 0
+    refunds_retried: int = 0
+
+    def to_json(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def recover_stuck_sales(ctx: CoreContext, *, older_than_s: float | None = None,
+                        terminal_id: int | None = None, limit: int = 500) -> RecoveryReport:
+    """Finish or compensate sales nobody is driving any more (killed process, gateway
+    down), asking the gateway what really happened by replaying each step's key. Run by
+    ``boxoffice worker`` every pass and at terminal start (``terminal_id``)."""
+    age = ctx.settings.sales.stuck_after_s if older_than_s is None else older_than_s
+    report = RecoveryReport()
+    actor = system_actor(ctx.engine, "sale-recovery")
+    with ctx.engine.connect() as conn:
+        ids = [r.id for r in conn.execute(_STUCK, {"age": age, "terminal_id": terminal_id,
+                                                   "limit": limit})]
+    for sid in ids:
+        report.examined += 1
+        sale = _reload(ctx, sid)
+        try:
+            # Claim it: bump the version so a live caller notices and stops acting.
+            with unit_of_work(ctx.engine) as conn:
+                sale = _cas(conn, sale, sale.state)
+        except _TakenOver:
+            continue
+        try:
+            _drive(ctx, actor, sale, True, None, live=False)
+        except GatewayFailure:
+            report.still_stuck += 1
+            continue
+        except BoxOfficeError:
+            pass
+        except Exception:
+            log.exception("recovering sale failed", extra={"sale_id": str(sid)})
+            report.still_stuck += 1
+            continue
+        final = _reload(ctx, sid).state
+        if final in ("completed", "voided", "reversed", "declined"):
+            setattr(report, final, getattr(report, final) + 1)
+        else:
+            report.still_stuck += 1
+    from core.sales.refunds import retry_pending_refunds
+
+    report.refunds_retried = retry_pending_refunds(ctx, older_than_s=age)
+    return report

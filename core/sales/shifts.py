@@ -1,0 +1,300 @@
+"""Shifts and their cash drawer: open with a float, blind count at close, variance
+approval, X (mid-shift) and Z (closing) reports by tender.
+
+A shift belongs to a cashier terminal (one open at a time); kiosks have no drawer and
+sell card-only without a shift.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from core import audit
+from core.actors import Actor
+from core.app_context import CoreContext
+from core.errors import BoxOfficeError
+from core.idempotency import as_key, begin_command, finish_command
+from core.sales import errors as _errors  # noqa: F401  (registers codes)
+from core.sales.approvals import (
+    VARIANCE_REASONS,
+    SupervisorPin,
+    check_reason,
+    record_approval,
+    verify_supervisor,
+)
+from core.uow import unit_of_work
+
+_OPEN_SHIFT = text(
+    "select id, operator_id, status, currency from shifts where terminal_id = :t"
+    " and status = 'open'"
+)
+_LOCK_SHIFT = text("select * from shifts where id = :id for update")
+_INSERT_SHIFT = text(
+    "insert into shifts (id, terminal_id, operator_id, status, currency, opening_float_minor)"
+    " values (:id, :t, :op, 'open', :cur, :float) on conflict do nothing returning opened_at"
+)
+_MOVE = text(
+    "insert into cash_movements (shift_id, kind, amount_minor, sale_id, refund_id)"
+    " values (:shift_id, :kind, :amount, :sale_id, :refund_id)"
+)
+_EXPECTED = text("select coalesce(sum(amount_minor), 0) from cash_movements where shift_id = :id")
+_SALES_BY_TENDER = text(
+    "select tender, count(*) as n, coalesce(sum(amount_minor), 0) as total from sales"
+    " where shift_id = :id and state in ('completed', 'capturing') group by tender"
+)
+_REFUNDS_BY_TENDER = text(
+    "select method, count(*) as n, coalesce(sum(amount_minor), 0) as total from refunds"
+    " where shift_id = :id group by method"
+)
+_CASH_BY_KIND = text(
+    "select kind, coalesce(sum(amount_minor), 0) as total from cash_movements"
+    " where shift_id = :id group by kind"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftInfo:
+    shift_id: uuid.UUID
+    terminal_id: int
+    operator_id: int
+    status: str
+    currency: str
+    opening_float_minor: int
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shift_id"] = str(self.shift_id)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ShiftInfo:
+        return cls(**{**d, "shift_id": uuid.UUID(d["shift_id"])})
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftClose:
+    """The answer to a blind count: the expected figure is shown only now."""
+
+    shift_id: uuid.UUID
+    status: str  # closed | pending_approval
+    expected_cash_minor: int
+    counted_cash_minor: int
+    variance_minor: int
+    needs_approval: bool
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["shift_id"] = str(self.shift_id)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ShiftClose:
+        return cls(**{**d, "shift_id": uuid.UUID(d["shift_id"])})
+
+
+@dataclass(frozen=True, slots=True)
+class TenderTotals:
+    sales_count: int = 0
+    sales_minor: int = 0
+    refunds_count: int = 0
+    refunds_minor: int = 0
+
+    @property
+    def net_minor(self) -> int:
+        return self.sales_minor - self.refunds_minor
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftReport:
+    kind: str  # X | Z
+    shift_id: uuid.UUID
+    terminal_id: int
+    operator_id: int
+    status: str
+    currency: str
+    opened_at: datetime
+    closed_at: datetime | None
+    opening_float_minor: int
+    by_tender: dict[str, TenderTotals] = field(default_factory=dict)
+    cash_by_kind: dict[str, int] = field(default_factory=dict)
+    expected_cash_minor: int = 0
+    counted_cash_minor: int | None = None
+    variance_minor: int | None = None
+
+
+def open_shift_id(conn: Connection, terminal_id: int) -> uuid.UUID | None:
+    row = conn.execute(_OPEN_SHIFT, {"t": terminal_id}).first()
+    return row.id if row else None
+
+
+def require_open_shift(conn: Connection, actor: Actor) -> uuid.UUID:
+    sid = open_shift_id(conn, actor.terminal_id)
+    if sid is None:
+        raise BoxOfficeError("no_open_shift")
+    return sid
+
+
+def add_cash(conn: Connection, shift_id: uuid.UUID, kind: str, amount_minor: int, *,
+             sale_id: uuid.UUID | None = None, refund_id: uuid.UUID | None = None) -> None:
+    conn.execute(_MOVE, {"shift_id": shift_id, "kind": kind, "amount": amount_minor,
+                         "sale_id": sale_id, "refund_id": refund_id})
+
+
+def current_shift(ctx: CoreContext, actor: Actor) -> ShiftInfo | None:
+    with ctx.engine.connect() as conn:
+        row = conn.execute(
+            text("select * from shifts where terminal_id = :t and status <> 'closed'"),
+            {"t": actor.terminal_id}).mappings().first()
+    return _info(row) if row else None
+
+
+def open_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
+               opening_float_minor: int) -> ShiftInfo:
+    """Open this terminal's drawer with ``opening_float_minor`` in it."""
+    key = as_key(key)
+    if actor.operator_id is None:
+        raise BoxOfficeError("invalid_input", detail="a shift needs a signed-in operator")
+    if opening_float_minor < 0:
+        raise BoxOfficeError("invalid_input", detail="the opening float cannot be negative")
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "open_shift", {"float": opening_float_minor},
+                             actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return ShiftInfo.from_json(done)
+        sid = uuid.uuid4()
+        cur = ctx.settings.sales.currency
+        if conn.execute(_INSERT_SHIFT, {"id": sid, "t": actor.terminal_id,
+                                        "op": actor.operator_id, "cur": cur,
+                                        "float": opening_float_minor}).first() is None:
+            raise BoxOfficeError("shift_already_open")
+        add_cash(conn, sid, "float", opening_float_minor)
+        info = ShiftInfo(sid, actor.terminal_id, actor.operator_id, "open", cur,
+                         opening_float_minor)
+        audit.append(conn, actor, "open_shift", "shift", sid,
+                     {"opening_float_minor": opening_float_minor, "currency": cur})
+        finish_command(conn, key, info.to_json())
+        return info
+
+
+def close_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, counted_cash_minor: int,
+                *, approver: SupervisorPin | None = None,
+                reason_code: str | None = None) -> ShiftClose:
+    """Blind count: the cashier's count is recorded before the expected figure is shown.
+    A variance above ``sales.variance_approval_over_minor`` leaves the shift
+    ``pending_approval`` (the count cannot be changed) unless a supervisor approves now."""
+    key = as_key(key)
+    supervisor = verify_supervisor(ctx.engine, actor, approver) if approver else None
+    if supervisor is not None:
+        check_reason(reason_code or "", VARIANCE_REASONS)
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "close_shift", {"counted": counted_cash_minor},
+                             actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return ShiftClose.from_json(done)
+        row = conn.execute(
+            text("select id from shifts where terminal_id = :t and status <> 'closed'"),
+            {"t": actor.terminal_id}).first()
+        if row is None:
+            raise BoxOfficeError("no_open_shift")
+        shift = conn.execute(_LOCK_SHIFT, {"id": row.id}).mappings().one()
+        if shift["status"] == "pending_approval":
+            raise BoxOfficeError("count_already_entered")
+        expected = int(conn.execute(_EXPECTED, {"id": shift["id"]}).scalar_one())
+        variance = counted_cash_minor - expected
+        over = abs(variance) > ctx.settings.sales.variance_approval_over_minor
+        result = _close(conn, ctx, actor, shift["id"], expected, counted_cash_minor, variance,
+                        over, supervisor, reason_code)
+        finish_command(conn, key, result.to_json())
+        return result
+
+
+def approve_variance(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
+                     shift_id: uuid.UUID | str, approver: SupervisorPin,
+                     reason_code: str) -> ShiftClose:
+    """A supervisor accepts the variance of a counted shift and closes it."""
+    key = as_key(key)
+    shift_id = as_key(shift_id)
+    check_reason(reason_code, VARIANCE_REASONS)
+    supervisor = verify_supervisor(ctx.engine, actor, approver)
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, "approve_variance", {"shift_id": str(shift_id)},
+                             actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return ShiftClose.from_json(done)
+        shift = conn.execute(_LOCK_SHIFT, {"id": shift_id}).mappings().first()
+        if shift is None:
+            raise BoxOfficeError("unknown_shift", shift_id=str(shift_id))
+        if shift["status"] != "pending_approval":
+            raise BoxOfficeError("shift_not_open", status=shift["status"])
+        result = _close(conn, ctx, actor, shift_id, int(shift["expected_cash_minor"]),
+                        int(shift["counted_cash_minor"]), int(shift["variance_minor"]), True,
+                        supervisor, reason_code)
+        finish_command(conn, key, result.to_json())
+        return result
+
+
+def _close(conn: Connection, ctx: CoreContext, actor: Actor, shift_id: uuid.UUID,
+           expected: int, counted: int, variance: int, needs: bool, supervisor: Any,
+           reason_code: str | None) -> ShiftClose:
+    approval_id = None
+    if needs and supervisor is not None:
+        approval_id = record_approval(conn, actor, supervisor, "shift_variance",
+                                      reason_code or "other", "shift", shift_id, variance)
+    status = "pending_approval" if needs and approval_id is None else "closed"
+    conn.execute(
+        text("update shifts set status = :s, expected_cash_minor = :e, counted_cash_minor = :c,"
+             " variance_minor = :v, approval_id = :a,"
+             " closed_at = case when :s = 'closed' then now() else null end where id = :id"),
+        {"s": status, "e": expected, "c": counted, "v": variance, "a": approval_id,
+         "id": shift_id})
+    audit.append(conn, actor, "close_shift" if status == "closed" else "count_shift", "shift",
+                 shift_id, {"expected_minor": expected, "counted_minor": counted,
+                            "variance_minor": variance, "approval_id": approval_id})
+    return ShiftClose(shift_id, status, expected, counted, variance,
+                      needs and approval_id is None)
+
+
+def x_report(ctx: CoreContext, shift_id: uuid.UUID | str) -> ShiftReport:
+    """Mid-shift totals by tender (the drawer stays open)."""
+    return _report(ctx, as_key(shift_id), "X")
+
+
+def z_report(ctx: CoreContext, shift_id: uuid.UUID | str) -> ShiftReport:
+    """The closing report of a closed shift, with count and variance."""
+    rep = _report(ctx, as_key(shift_id), "Z")
+    if rep.status != "closed":
+        raise BoxOfficeError("shift_not_open", status=rep.status)
+    return rep
+
+
+def _report(ctx: CoreContext, shift_id: uuid.UUID, kind: str) -> ShiftReport:
+    with ctx.engine.connect() as conn:
+        s = conn.execute(text("select * from shifts where id = :id"),
+                         {"id": shift_id}).mappings().first()
+        if s is None:
+            raise BoxOfficeError("unknown_shift", shift_id=str(shift_id))
+        totals: dict[str, dict[str, int]] = {"card": {}, "cash": {}}
+        for r in conn.execute(_SALES_BY_TENDER, {"id": shift_id}):
+            totals[r.tender].update(sales_count=r.n, sales_minor=int(r.total))
+        for r in conn.execute(_REFUNDS_BY_TENDER, {"id": shift_id}):
+            totals[r.method].update(refunds_count=r.n, refunds_minor=int(r.total))
+        cash = {r.kind: int(r.total) for r in conn.execute(_CASH_BY_KIND, {"id": shift_id})}
+    return ShiftReport(
+        kind=kind, shift_id=shift_id, terminal_id=s["terminal_id"],
+        operator_id=s["operator_id"], status=s["status"], currency=s["currency"],
+        opened_at=s["opened_at"], closed_at=s["closed_at"],
+        opening_float_minor=int(s["opening_float_minor"]),
+        by_tender={k: TenderTotals(**v) for k, v in totals.items()},
+        cash_by_kind=cash, expected_cash_minor=sum(cash.values()),
+        counted_cash_minor=s["counted_cash_minor"], variance_minor=s["variance_minor"],
+    )
+
+
+def _info(row: Any) -> ShiftInfo:
+    return ShiftInfo(row["id"], row["terminal_id"], row["operator_id"], row["status"],
+                     row["currency"], int(row["opening_float_minor"]))

@@ -1,0 +1,26 @@
+"""The single place where the sale saga touches ticket issuing (core.tickets, owned by the
+ticketing part): confirm issues, refunds and reversals void, in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Connection
+
+from core.actors import Actor
+from core.app_context import CoreContext
+from core.reservation.results import OrderResult
+
+
+def issue(conn: Connection, ctx: CoreContext, actor: Actor,
+          order: OrderResult) -> tuple[int, ...]:
+    from core.tickets import issue_tickets_in
+
+    return tuple(t.serial for t in issue_tickets_in(conn, actor, order, ctx.signer()))
+
+
+def void(conn: Connection, actor: Actor, order_id: uuid.UUID, line_ids: list[int] | None,
+         reason: str) -> int:
+    from core.tickets import void_tickets_in
+
+    return void_tickets_in(conn, actor, order_id, line_ids, reason)
