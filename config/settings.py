@@ -90,6 +90,13 @@ class PrinterSettings(BaseModel):
     profile: str = "TM-T20II"
     paper_mm: Literal[58, 80] = 80
     native_qr: bool = False
+    # Socket/device timeout for one write; a printer that takes longer counts as offline.
+    timeout_s: float = Field(5.0, gt=0, le=120)
+    # Backoff between retries of a job the printer refused: doubles up to the maximum.
+    retry_initial_s: float = Field(1.0, gt=0, le=600)
+    retry_max_s: float = Field(30.0, gt=0, le=3600)
+    # Where the spool database lives; None: <data_dir>/spool.
+    spool_dir: Path | None = None
 
 
 class TerminalSettings(BaseModel):

@@ -1,0 +1,6 @@
+"""Thermal printing: ticket and receipt layouts -> ESC/POS bytes (python-escpos) ->
+a persistent spooler -> a transport chosen by URL (tcp, file, usb, serial, preview).
+
+Nothing heavy is imported here: python-escpos is loaded only when bytes are rendered.
+The apps use ``printing.spooler.Spooler``; see docs/printing.md.
+"""

@@ -1,0 +1,61 @@
+"""Documents -> ESC/POS bytes through python-escpos's ``Dummy`` printer.
+
+python-escpos is imported lazily (it takes over a second) and its capabilities cache
+is pointed at a fixed folder, because by default each process makes a new temp dir.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from printing.document import QR, Document, Feed, Rule, Text, dots_for
+from printing.qr import centered, module_px_for, qr_image
+
+
+def escpos_env(cache_dir: Path | None = None) -> None:
+    """Set ESCPOS_CAPABILITIES_PICKLE_DIR before escpos is first imported."""
+    folder = cache_dir or Path(tempfile.gettempdir()) / "boxoffice-escpos-cache"
+    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(folder))
+    Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]).mkdir(parents=True, exist_ok=True)
+
+
+def dummy(profile: str) -> Any:
+    escpos_env()
+    from escpos.printer import Dummy
+
+    # Always pass a profile: without one escpos ignores alignment (with a warning).
+    return Dummy(profile=profile)
+
+
+def render_escpos(doc: Document, *, profile: str = "TM-T20II", native_qr: bool = False) -> bytes:
+    p = dummy(profile)
+    p.hw("INIT")
+    for b in doc.blocks:
+        if isinstance(b, Text):
+            p.set(align=b.align, bold=b.bold, font="b" if b.small else "a",
+                  normal_textsize=not b.big, double_width=b.big, double_height=b.big)
+            p.textln(b.text)
+        elif isinstance(b, Rule):
+            p.set(align="left", bold=False, font="a", normal_textsize=True)
+            p.textln(b.char * doc.columns)
+        elif isinstance(b, QR):
+            p.set(align="center", normal_textsize=True)
+            if native_qr:
+                from escpos.constants import QR_ECLEVEL_M
+
+                p.qr(b.data, ec=QR_ECLEVEL_M, size=module_px_for(doc.paper_mm), native=True)
+            else:
+                img = centered(qr_image(b.data, module_px=module_px_for(doc.paper_mm),
+                                        border=2), dots_for(doc.paper_mm))
+                p.image(img, impl="bitImageRaster")
+        elif isinstance(b, Feed):
+            p.ln(b.lines)
+    p.set(align="left", bold=False, font="a", normal_textsize=True)
+    if doc.kick_drawer:
+        p.cashdraw(2)
+    if doc.cut:
+        p.cut()
+    return bytes(p.output)
