@@ -99,6 +99,15 @@ class SpoolerState:
     last_error: str | None
     retry_in_s: float | None
     printer_url: str
+    lang: str = "pt-BR"
+
+    # Both ``spooler.state()`` and ``str(spooler.state)`` are in use by the apps that
+    # reached the spooler first; the state answers to both.
+    def __call__(self) -> SpoolerState:
+        return self
+
+    def __str__(self) -> str:
+        return self.message(self.lang)
 
     @property
     def waiting(self) -> int:
@@ -118,8 +127,15 @@ class SpoolerState:
         return "Impressora pronta" if pt else "Printer ready"
 
 
-def _columns(cur: sqlite3.Cursor) -> list[str]:
-    return [d[0] for d in cur.description]
+class PendingJobs(list[JobInfo]):
+    """The unprinted jobs; ``int()`` of it is the queue depth, and calling it returns
+    itself (``spooler.pending()`` and ``int(spooler.pending)`` both work)."""
+
+    def __call__(self) -> PendingJobs:
+        return self
+
+    def __int__(self) -> int:
+        return len(self)
 
 
 class Spooler:
@@ -199,18 +215,54 @@ class Spooler:
         self._changed()
         return [int(i) for i in ids if i is not None]
 
+    def print_order(self, order_id: uuid.UUID, receipt: Any | None = "auto", *,
+                    lang: str | None = None) -> list[int]:
+        """Queue an order's tickets from the database, with its receipt: ``"auto"``
+        builds it from the sale's payment record (cash kicks the drawer), None skips it,
+        or pass a ``printing.model.ReceiptData``."""
+        from core.tickets.views import payment_summary, ticket_views
+        from printing.model import receipt_for
+
+        if self.ctx is None:
+            raise ValueError("print_order needs a Spooler built with ctx=")
+        views = [v for v in ticket_views(self.ctx.engine, order_id=order_id)
+                 if v.status == "valid"]
+        if receipt == "auto":
+            pay = payment_summary(self.ctx.engine, order_id) if views else None
+            receipt = None if pay is None else receipt_for(
+                views, "cash" if pay.tender == "cash" else "card",
+                tendered_minor=pay.tendered_minor, card_brand=pay.brand,
+                card_last4=pay.last4, payment_ref=pay.reference,
+                lang=lang or self.settings.terminal.language)
+        return self.submit_order(views, receipt, lang=lang)
+
+    def reprint_order(self, order_id: uuid.UUID, key: uuid.UUID | str | None = None, *,
+                      supervisor: Any | None = None, actor: Any | None = None,
+                      reason: str = "") -> list[int]:
+        """DUPLICATE copies of every valid ticket of the order (see ``reprint``). One
+        ``key`` covers the whole order: a retried call reprints nothing twice."""
+        from core.tickets.views import ticket_views
+
+        if self.ctx is None:
+            raise ValueError("reprint_order needs a Spooler built with ctx=")
+        base = uuid.UUID(str(key)) if key is not None else uuid.uuid4()
+        return [self.reprint(v.serial, uuid.uuid5(base, str(v.serial)), supervisor=supervisor,
+                             actor=actor, reason=reason)
+                for v in ticket_views(self.ctx.engine, order_id=order_id)
+                if v.status == "valid"]
+
     def reprint(self, serial: int, key: uuid.UUID | str, *, supervisor: Any | None = None,
-                reason: str = "", lang: str | None = None) -> int:
+                actor: Any | None = None, reason: str = "", lang: str | None = None) -> int:
         """Queue a DUPLICATE of a ticket. Core authorizes, counts and audits it (the
         second and later duplicates need a signed-in supervisor); raises BoxOfficeError
         ``supervisor_required`` / ``ticket_not_printable`` otherwise."""
         from core.tickets.views import authorize_reprint
         from printing.layout import ticket_document
 
-        if self.ctx is None or self.actor is None:
-            raise ValueError("reprint needs a Spooler built with ctx= and actor=")
-        view = authorize_reprint(self.ctx, self.actor, key, serial, supervisor=supervisor,
-                                 reason=reason)
+        if self.ctx is None:
+            raise ValueError("reprint needs a Spooler built with ctx=")
+        view = authorize_reprint(self.ctx, actor or self._terminal_actor(), key, serial,
+                                 supervisor=supervisor, reason=reason)
         doc = ticket_document(view, paper_mm=self.settings.printer.paper_mm,
                               lang=lang or self.settings.terminal.language,
                               duplicate=view.reprint_count)
@@ -233,13 +285,14 @@ class Spooler:
 
     # -- reading ------------------------------------------------------------------------
 
-    def pending(self) -> list[JobInfo]:
+    @property
+    def pending(self) -> PendingJobs:
         """Jobs not printed yet (queued, printing, failed), oldest first."""
         with self._lock:
             cur = self._db.execute(
                 "select id, kind, serial, duplicate, state, attempts, last_error, created_at,"
                 " printed_at from jobs where state <> 'printed' order by id")
-            return [JobInfo(*r) for r in cur.fetchall()]
+            return PendingJobs(JobInfo(*r) for r in cur.fetchall())
 
     def job(self, job_id: int) -> JobInfo | None:
         with self._lock:
@@ -248,7 +301,13 @@ class Spooler:
                 " printed_at from jobs where id = ?", (job_id,)).fetchone()
         return JobInfo(*r) if r else None
 
+    @property
     def state(self) -> SpoolerState:
+        """The current state (also callable: ``spooler.state()``); ``str()`` of it is the
+        status line in the terminal's language."""
+        return self._state()
+
+    def _state(self) -> SpoolerState:
         with self._lock:
             counts = dict(self._db.execute(
                 "select state, count(*) from jobs where state <> 'printed' group by state"))
@@ -261,12 +320,24 @@ class Spooler:
                 printing=counts.get("printing", 0), failed=counts.get("failed", 0),
                 tickets_waiting=tickets, last_error=self._last_error,
                 retry_in_s=max(0.0, retry) if retry is not None else None,
-                printer_url=self.transport.url)
+                printer_url=self.transport.url, lang=self.settings.terminal.language)
 
     def flush_reports(self) -> None:
         """Count printed copies on the tickets now (the worker also does it when idle)."""
-        if self.ctx is not None and self.actor is not None:
+        if self.ctx is not None:
             self._report_printed()
+
+    def _terminal_actor(self) -> Any:
+        """This terminal as the actor of print counts and reprints, registered on first
+        need (not at start: the spooler must start while the database is down)."""
+        if self.actor is None:
+            from core.actors import Actor, register_terminal
+
+            term = self.settings.terminal
+            tid = register_terminal(self.ctx.engine, term.name, term.kind)
+            self.actor = Actor(tid, term.name,
+                               channel="kiosk" if term.kind == "kiosk" else "counter")
+        return self.actor
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued or printing (tests, shutdown); False on timeout."""
@@ -286,6 +357,9 @@ class Spooler:
             self._thread = threading.Thread(target=self._run, name="print-spooler",
                                             daemon=True)
             self._thread.start()
+
+    def stop(self) -> None:
+        self.close()
 
     def close(self, timeout: float = 10.0) -> None:
         with self._cond:
@@ -310,7 +384,7 @@ class Spooler:
         if self.on_change is None:
             return
         try:
-            self.on_change(self.state())
+            self.on_change(self._state())
         except Exception:  # a broken status bar must not stop printing
             log.exception("spooler on_change callback failed")
 
@@ -391,7 +465,7 @@ class Spooler:
         self._changed()
 
     def _unreported(self) -> bool:
-        if self.ctx is None or self.actor is None:
+        if self.ctx is None:
             return False
         return self._db.execute("select exists (select 1 from jobs where state = 'printed'"
                                 " and reported = 0)").fetchone()[0] == 1
@@ -408,7 +482,7 @@ class Spooler:
         for job_id, serial, key in rows:
             try:
                 if serial is not None:
-                    record_printed(self.ctx, self.actor, key, [serial])
+                    record_printed(self.ctx, self._terminal_actor(), key, [serial])
             except Exception as exc:
                 log.warning("could not count printed ticket; will retry",
                             extra={"serial": serial, "error": str(exc)})
@@ -417,3 +491,10 @@ class Spooler:
                 return
             with self._lock:
                 self._db.execute("update jobs set reported = 1 where id = ?", (job_id,))
+
+
+def start_spooler(ctx: Any, settings: Settings | None = None, *,
+                  on_change: Callable[[SpoolerState], Any] | None = None,
+                  actor: Any | None = None) -> Spooler:
+    """The spooler an app runs: the configured printer, counting prints through core."""
+    return Spooler(settings or ctx.settings, on_change=on_change, ctx=ctx, actor=actor)

@@ -24,8 +24,11 @@ from core.tickets.offline import (
 )
 from core.tickets.token import TicketClaims, TokenError, parse
 from core.tickets.views import (
+    PaymentSummary,
     TicketView,
     authorize_reprint,
+    find_order_id,
+    payment_summary,
     record_printed,
     ticket_views,
     ticket_views_in,
@@ -35,6 +38,7 @@ __all__ = [
     "GateChecker",
     "IssuedTicket",
     "OfflineGate",
+    "PaymentSummary",
     "ScanResult",
     "TicketClaims",
     "TicketSigner",
@@ -43,11 +47,13 @@ __all__ = [
     "authorize_reprint",
     "check_in",
     "export_snapshot",
+    "find_order_id",
     "format_serial",
     "issue_tickets_in",
     "load_or_create_key",
     "load_public_keys",
     "parse",
+    "payment_summary",
     "record_offline_checkin",
     "record_printed",
     "register_signer",

@@ -165,3 +165,43 @@ def authorize_reprint(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, seri
                       "supervisor": supervisor.login if supervisor else None})
         finish_command(conn, key, {"serial": serial})
         return ticket_views_in(conn, serials=[serial])[0]
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSummary:
+    """How an order was paid, for its receipt (from the sale saga's record)."""
+
+    tender: str  # cash | card
+    brand: str | None
+    last4: str | None
+    tendered_minor: int | None
+    change_minor: int | None
+    reference: str | None
+
+
+def payment_summary(engine: Engine, order_id: uuid.UUID) -> PaymentSummary | None:
+    with engine.connect() as conn:
+        row = conn.execute(text(
+            "select tender, brand, last4, tendered_minor, change_minor, intent_id from sales"
+            " where order_id = :o order by created_at desc limit 1"), {"o": order_id}).first()
+    if row is None:
+        return None
+    return PaymentSummary(row.tender, row.brand, row.last4, row.tendered_minor,
+                          row.change_minor, row.intent_id)
+
+
+def find_order_id(engine: Engine, query: str) -> uuid.UUID | None:
+    """The order a scanned ticket code or a typed serial belongs to (for order search)."""
+    from core.tickets.token import TokenError, parse
+
+    q = query.strip()
+    try:
+        serial = parse(q).claims.serial
+    except TokenError:
+        digits = q.replace(" ", "")
+        if not digits.isdigit() or len(digits) > 15:
+            return None
+        serial = int(digits)
+    with engine.connect() as conn:
+        return conn.execute(text("select order_id from tickets where serial = :s"),
+                            {"s": serial}).scalar()

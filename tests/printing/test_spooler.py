@@ -158,3 +158,23 @@ def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
         audits = c.execute(text("select payload from audit_log where action = 'reprint_ticket'"
                                 " and payload like :p"), {"p": f'%"{view.serial}"%'}).all()
     assert count == 2 and len(audits) == 2 and "carla" in audits[1].payload
+
+
+def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_path):
+    order, _ = sell(ctx, counter, seats=2)
+    folder = tmp_path / "app"
+    sp = Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx, start=False)
+    try:
+        ids = sp.print_order(order.order_id)  # no sale record here: tickets only
+        assert len(ids) == 2
+        assert int(sp.pending) == 2 and len(sp.pending()) == 2
+        assert sp.state().tickets_waiting == 2 and sp.state.queued == 2
+        assert "2" in str(sp.state)  # the status line, in the terminal's language
+        sp.start()
+        assert sp.wait_idle(30)
+        assert int(sp.pending) == 0 and str(sp.state) == "Impressora pronta"
+        dup = sp.reprint_order(order.order_id, uuid.uuid4())
+        assert len(dup) == 2 and sp.wait_idle(30)
+    finally:
+        sp.close()
+    assert len(list(folder.glob("*DUPLICATE1.png"))) == 2
