@@ -53,6 +53,7 @@ create table if not exists lease_seats (
   sold_key text,
   primary key (lease_id, seat_id)
 );
+create table if not exists meta (k text primary key, v text not null);
 create table if not exists stored_cards (
   order_id text primary key,
   sale_key text not null unique,
@@ -134,6 +135,16 @@ class Journal:
             except sqlite3.Error as exc:
                 self._db.execute("rollback")
                 raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+
+    def remember_terminal_id(self, terminal_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("insert into meta (k, v) values ('terminal_id', ?)"
+                       " on conflict (k) do update set v = excluded.v", (str(terminal_id),))
+
+    def terminal_id(self) -> int | None:
+        with self._lock:
+            row = self._db.execute("select v from meta where k = 'terminal_id'").fetchone()
+        return int(row[0]) if row else None
 
     # --- commands ---------------------------------------------------------------------
 

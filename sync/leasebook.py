@@ -42,6 +42,9 @@ class LocalLease:
 class LeaseBook:
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        # Parsed lease documents by id: they only change through save(), and parsing one
+        # (with its serial block) per sale made appends O(lease size).
+        self._infos: dict[str, LeaseInfo] = {}
 
     def save(self, info: LeaseInfo) -> None:
         """Remember a lease taken (or re-read) from the central database. Seats already
@@ -58,6 +61,7 @@ class LeaseBook:
             if info.kind == "ga":
                 db.execute("update leases set ga_sold_local = max(ga_sold_local, ?)"
                            " where lease_id = ?", (info.ga_sold, str(info.lease_id)))
+            self._infos.pop(str(info.lease_id), None)
 
     def all(self, statuses: tuple[str, ...] = ("active", "returning")) -> list[LocalLease]:
         with self.journal.transaction() as db:
@@ -72,14 +76,18 @@ class LeaseBook:
             return self._load(db, str(lease_id))
 
     def _load(self, db: sqlite3.Connection, lease_id: str) -> LocalLease | None:
-        row = db.execute("select info, ga_sold_local, status from leases where lease_id = ?",
-                         (lease_id,)).fetchone()
+        info = self._infos.get(lease_id)
+        row = db.execute(
+            "select ga_sold_local, status, case when ? then null else info end from leases"
+            " where lease_id = ?", (info is not None, lease_id)).fetchone()
         if row is None:
             return None
+        if info is None:
+            info = self._infos[lease_id] = LeaseInfo.from_json(json.loads(row[2]))
         sold = frozenset(r[0] for r in db.execute(
             "select seat_id from lease_seats where lease_id = ? and sold_key is not null",
-            (lease_id,)))
-        return LocalLease(LeaseInfo.from_json(json.loads(row[0])), row[2], sold, int(row[1]))
+            (lease_id,))) if info.kind == "seats" else frozenset()
+        return LocalLease(info, row[1], sold, int(row[0]))
 
     # --- inside a sale's transaction ---------------------------------------------------
 

@@ -110,6 +110,8 @@ class OfflineTerminal:
         }
 
     def _notify(self) -> None:
+        if not self._listeners:
+            return
         state = self.status()
         for fn in list(self._listeners):
             try:

@@ -115,9 +115,10 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         hold_id=hold_id, total_minor=total, currency=lease.currency, payment_ref=payment_ref,
         lines=tuple(OrderLineResult(r.id, r.section_id, r.seat_id, r.qty,
                                     int(r.unit_price_minor), r.tier_id) for r in rows))
-    tickets.record_offline_tickets(conn, actor, result, sale)
+    serials = tickets.record_offline_tickets(conn, actor, result, sale)
     audit.append(conn, actor, "confirm_leased_sale", "order", sale.order_id,
                  {"number": result.number, "lease_id": str(lease.id), "seats": seats,
+                  "ticket_serials": serials,
                   "ga_qty": sale.ga_qty, "total_minor": total, "currency": lease.currency,
                   "payment": sale.payment_method, "sold_at_terminal": sale.sold_at})
     return result

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from core import audit
 from core.actors import Actor
 from core.errors import BoxOfficeError
 from core.leases.results import LeasedSale
@@ -24,6 +23,8 @@ from core.tickets import parse, void_tickets_in
 from core.tickets.keys import public_key_from_raw
 from core.tickets.token import KIND_GA, KIND_SEAT, TokenError
 
+# Registered keys never change (a new key gets a new id): cache them per process.
+_key_cache: dict[tuple[str, int], Any] = {}
 _KEY = text("select public_key from ticket_keys where key_id = :kid and terminal_id = :tid")
 _SERIALS_FREE = text(
     "select cast(:serials as bigint[]) <@ l.serials as reserved,"
@@ -45,10 +46,11 @@ def _bad(detail: str) -> BoxOfficeError:
 
 
 def record_offline_tickets(conn: Connection, actor: Actor, order: OrderResult,
-                           sale: LeasedSale) -> int:
-    """Record the tickets the terminal signed and printed offline; returns how many."""
+                           sale: LeasedSale) -> list[int]:
+    """Record the tickets the terminal signed and printed offline; returns their serials
+    (the sale's audit entry names them)."""
     if not sale.tickets:
-        return 0
+        return []
     keys: dict[str, Any] = {}
     slots: dict[tuple[int | None, int], Any] = {}
     for ln in order.lines:
@@ -64,10 +66,14 @@ def record_offline_tickets(conn: Connection, actor: Actor, order: OrderResult,
             raise _bad(exc.detail) from None
         c = parsed.claims
         if c.key_id not in keys:
-            row = conn.execute(_KEY, {"kid": c.key_id, "tid": actor.terminal_id}).first()
-            if row is None:
-                raise _bad(f"key {c.key_id} is not this terminal's")
-            keys[c.key_id] = public_key_from_raw(row.public_key)
+            cached = _key_cache.get((c.key_id, actor.terminal_id))
+            if cached is None:
+                row = conn.execute(_KEY, {"kid": c.key_id, "tid": actor.terminal_id}).first()
+                if row is None:
+                    raise _bad(f"key {c.key_id} is not this terminal's")
+                cached = _key_cache[(c.key_id, actor.terminal_id)] = public_key_from_raw(
+                    row.public_key)
+            keys[c.key_id] = cached
         if not parsed.verify(keys[c.key_id]):
             raise _bad(f"bad signature on serial {c.serial}")
         seat = c.place_id if c.kind == KIND_SEAT else None
@@ -89,9 +95,7 @@ def record_offline_tickets(conn: Connection, actor: Actor, order: OrderResult,
     if not ok.reserved or not ok.unused:
         raise _bad("serials not reserved by this lease, or used already")
     conn.execute(_INSERT, rows)
-    audit.append(conn, actor, "issue_tickets", "order", order.order_id,
-                 {"serials": serials, "key_id": rows[0]["key_id"], "offline": True})
-    return len(rows)
+    return serials
 
 
 def revoke_order_tickets(conn: Connection, actor: Actor, order_id: uuid.UUID,

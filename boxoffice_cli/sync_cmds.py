@@ -1,0 +1,223 @@
+"""``boxoffice sync ...``, ``boxoffice lease ...`` and ``boxoffice bench sync``: the
+offline journal, leases and their benchmark from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+
+def _terminal(with_cards: bool = False) -> Any:
+    from config import load_settings
+    from core.actors import Actor, register_terminal
+    from core.app_context import build_context
+    from core.errors import BoxOfficeError
+    from sync.terminal import OfflineTerminal
+
+    settings = load_settings()
+    ctx = build_context(settings)
+    cards = None
+    g = settings.gateway
+    if with_cards and (g.base_url or g.kind == "stripe"):
+        from sync.cards import GatewayCardProcessor
+
+        cards = GatewayCardProcessor(ctx.payment_gateway())
+    term = settings.terminal
+    try:
+        tid = register_terminal(ctx.engine, term.name, term.kind)
+    except BoxOfficeError:
+        tid = _cached_terminal_id(settings)
+    actor = Actor(terminal_id=tid, terminal_name=term.name)
+    t = OfflineTerminal(ctx, actor, cards=cards)
+    t.journal.remember_terminal_id(tid)
+    return t
+
+
+def _cached_terminal_id(settings: Any) -> int:
+    """Offline, the terminal's id comes from its journal (kept from the last online run)."""
+    from core.errors import BoxOfficeError
+    from sync.journal import Journal
+
+    tid = Journal(settings.journal_path).terminal_id()
+    if tid is None:
+        raise BoxOfficeError("database_unavailable")
+    return tid
+
+
+def _fmt_age(s: float | None) -> str:
+    if s is None:
+        return "-"
+    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m{int(s % 60):02d}s"
+
+
+def cmd_sync_status(args: argparse.Namespace) -> int:
+    t = _terminal()
+    t.watch.probe_once()
+    st = t.status()
+    if args.json:
+        print(json.dumps(st, default=str))
+        return 0
+    print(f"terminal      {t.actor.terminal_name} (journal {t.journal.path})")
+    print(f"online        {'yes' if st['online'] else 'NO (offline)'}  links: "
+          + ", ".join(f"{k}={'up' if v else 'down'}" for k, v in st["links"].items()))
+    print(f"queue depth   {st['queue_depth']} unsent, {st['flagged']} flagged for a supervisor")
+    print(f"oldest unsent {_fmt_age(st['oldest_unsent_s'])}")
+    print(f"offline cards {st['offline_card_total_minor']} (minor units, not yet charged)")
+    if not st["leases"]:
+        print("leases        none")
+    for lease in st["leases"]:
+        print(f"lease         {lease['lease_id']} event {lease['event_id']} {lease['kind']}"
+              f" {lease['remaining']}/{lease['units']} left ({lease['status']})")
+    return 0
+
+
+def cmd_sync_push(args: argparse.Namespace) -> int:
+    t = _terminal(with_cards=True)
+    total = t.journal.depth()
+    if args.plain:
+        def progress(done: int, n: int, entry: Any) -> None:
+            print(f"{done}/{n} {entry.command} {entry.key}", flush=True)
+
+        rep = t.push(progress=progress)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("{task.description}")) as bar:
+            task = bar.add_task("", total=total)
+
+            def progress(done: int, n: int, entry: Any) -> None:
+                bar.update(task, completed=done, total=n, description=entry.command)
+
+            rep = t.push(progress=progress)
+    r = rep.replay
+    print(f"applied {r.applied}, flagged {r.flagged}, still queued {r.remaining}"
+          + (f", stopped: {r.stopped_by}" if r.stopped_by else "")
+          + (f"; cards charged {rep.charged}, declined {rep.declined}"
+             if rep.charged or rep.declined else ""))
+    return 0 if r.stopped_by is None else 1
+
+
+def _event_section(t: Any, event: str, section: str | None) -> tuple[int, int | None]:
+    from sqlalchemy import text
+
+    from core.errors import BoxOfficeError
+
+    with t.ctx.engine.connect() as conn:
+        ev = conn.execute(text("select id, venue_id from events where code = :c"),
+                          {"c": event}).first()
+        if ev is None:
+            raise BoxOfficeError("invalid_input", detail=f"no event with code {event}")
+        if section is None:
+            return ev.id, None
+        sid = conn.execute(text("select id from sections where venue_id = :v and code = :c"),
+                           {"v": ev.venue_id, "c": section}).scalar()
+        if sid is None:
+            raise BoxOfficeError("invalid_input", detail=f"no section {section} in {event}")
+        return ev.id, sid
+
+
+def _supervisor(t: Any, args: argparse.Namespace) -> Any:
+    from dataclasses import replace
+
+    from core.actors import authenticate, require_role
+
+    op = authenticate(t.ctx.engine, args.supervisor, args.pin)
+    require_role(op, "supervisor", "admin")
+    return replace(t.actor, operator_id=op.id, role=op.role)
+
+
+def cmd_lease_take(args: argparse.Namespace) -> int:
+    from core.actors import register_terminal
+    from core.leases import take_lease
+
+    t = _terminal()
+    event_id, section_id = _event_section(t, args.event, args.section)
+    seats = [int(s) for s in args.seats.split(",")] if args.seats else None
+    key = uuid.uuid4()
+    if args.for_terminal:
+        actor = _supervisor(t, args)
+        target = register_terminal(t.ctx.engine, args.for_terminal, "cashier")
+        info = take_lease(t.ctx, actor, key, event_id, terminal_id=target, seat_ids=seats,
+                          section_id=section_id, quantity=args.quantity)
+        print(f"lease {info.lease_id} for {args.for_terminal}: {info.units} place(s);"
+              " that terminal picks it up on its next start")
+        return 0
+    info = t.take_lease(key, event_id, seat_ids=seats, section_id=section_id,
+                        quantity=args.quantity)
+    print(f"lease {info.lease_id}: {info.units} place(s) of event {args.event}"
+          f" ({info.kind}) set aside for {t.actor.terminal_name}")
+    return 0
+
+
+def cmd_lease_return(args: argparse.Namespace) -> int:
+    from core.leases import return_lease
+
+    t = _terminal()
+    if args.revoke:
+        if not args.lease:
+            print("boxoffice: --revoke needs --lease", file=sys.stderr)
+            return 2
+        res = return_lease(t.ctx, _supervisor(t, args), uuid.uuid4(), args.lease, revoke=True)
+        print(f"lease {res.lease_id} {res.status}: {res.returned_units} place(s) back on sale")
+        return 0
+    n = t.return_leases()
+    rep = t.last_push
+    print(f"{n} lease(s) queued for return"
+          + (f"; {rep.replay.applied} command(s) applied" if rep else " (offline: on reconnect)"))
+    return 0
+
+
+def cmd_bench_sync(args: argparse.Namespace) -> int:
+    from config import load_settings
+    from sync.bench import run_bench
+
+    result = run_bench(load_settings(), commands=args.commands)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            print(f"{k:<22} {v}")
+    return 0 if result["lost"] == 0 and result["duplicated"] == 0 else 1
+
+
+def register(sub: Any) -> None:
+    sy = sub.add_parser("sync", help="offline journal: status and replay")
+    sy_sub = sy.add_subparsers(dest="sub", required=True)
+    st = sy_sub.add_parser("status", help="online?, queue depth, oldest unsent, leases")
+    st.add_argument("--json", action="store_true")
+    st.set_defaults(func=cmd_sync_status)
+    pu = sy_sub.add_parser("push", help="replay the journal now")
+    pu.add_argument("--plain", action="store_true", help="one line per command, no bar")
+    pu.set_defaults(func=cmd_sync_push)
+
+    le = sub.add_parser("lease", help="seats or a GA quota set aside for offline sales")
+    le_sub = le.add_subparsers(dest="sub", required=True)
+    tk = le_sub.add_parser("take", help="take a lease (online)")
+    tk.add_argument("--event", required=True, help="event code, e.g. SINATRA")
+    tk.add_argument("--section", help="section code (with --quantity)")
+    tk.add_argument("--quantity", type=int, help="best seats, or GA places, of the section")
+    tk.add_argument("--seats", help="comma-separated seat ids")
+    tk.add_argument("--for-terminal", help="lease for another terminal (supervisor)")
+    tk.add_argument("--supervisor", help="supervisor login")
+    tk.add_argument("--pin", help="supervisor PIN")
+    tk.set_defaults(func=cmd_lease_take)
+    rt = le_sub.add_parser("return", help="return the unsold part of this terminal's leases")
+    rt.add_argument("--lease", help="lease id (with --revoke)")
+    rt.add_argument("--revoke", action="store_true", help="end a lease of any terminal")
+    rt.add_argument("--supervisor", help="supervisor login")
+    rt.add_argument("--pin", help="supervisor PIN")
+    rt.set_defaults(func=cmd_lease_return)
+
+    bench = sub.choices.get("bench")
+    if bench is not None:
+        b_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+        bs = b_sub.add_parser("sync", help="journal appends, fsync limit, replay rate")
+        bs.add_argument("--commands", type=int, default=1000)
+        bs.add_argument("--json", action="store_true")
+        bs.set_defaults(func=cmd_bench_sync)
+
+
