@@ -98,7 +98,7 @@ def cmd_bench_holds(args: argparse.Namespace) -> int:
     from core.bench.holds import run_bench
 
     result = run_bench(_settings(), workers=args.workers, seconds=args.seconds,
-                       scenario=args.scenario, pgbench=not args.no_pgbench)
+                       scenario=args.scenario, pgbench_too=not args.no_pgbench)
     _emit(result, args.json)
     return 0 if result.get("oversold", 0) == 0 else 1
 

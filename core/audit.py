@@ -31,6 +31,15 @@ _APPEND = text(
     values (:chain, :seq, :at_us, :action, :payload, :prev_hash, :hash)
     """
 )
+# The same, also recording the command's result: one round trip less on every command.
+_APPEND_AND_FINISH = text(
+    """
+    with h as (update audit_heads set seq = :seq, hash = :hash where chain = :chain),
+    c as (update command_log set result = cast(:result as jsonb) where key = :key)
+    insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
+    values (:chain, :seq, :at_us, :action, :payload, :prev_hash, :hash)
+    """
+)
 
 
 def link_hash(prev: bytes, seq: int, at_us: int, action: str, payload: str) -> bytes:
@@ -46,8 +55,9 @@ def canonical(actor: Actor, entity: str, entity_id: Any, data: dict[str, Any]) -
 
 
 def append(conn: Connection, actor: Actor, action: str, entity: str, entity_id: Any,
-           data: dict[str, Any]) -> None:
-    """Write one audit entry inside the caller's transaction."""
+           data: dict[str, Any], *, finish: tuple[Any, dict[str, Any]] | None = None) -> None:
+    """Write one audit entry inside the caller's transaction. ``finish=(key, result)``
+    also stores the idempotent command's result in the same statement."""
     head = conn.execute(_HEAD, {"chain": actor.chain}).first()
     if head is None:
         conn.execute(_NEW_HEAD, {"chain": actor.chain, "genesis": GENESIS})
@@ -55,9 +65,14 @@ def append(conn: Connection, actor: Actor, action: str, entity: str, entity_id: 
     seq = head.seq + 1
     payload = canonical(actor, entity, entity_id, data)
     digest = link_hash(head.hash, seq, head.at_us, action, payload)
-    conn.execute(_APPEND, {"chain": actor.chain, "seq": seq, "at_us": head.at_us,
-                           "action": action, "payload": payload, "prev_hash": head.hash,
-                           "hash": digest})
+    params = {"chain": actor.chain, "seq": seq, "at_us": head.at_us, "action": action,
+              "payload": payload, "prev_hash": head.hash, "hash": digest}
+    if finish is None:
+        conn.execute(_APPEND, params)
+    else:
+        params["key"] = finish[0]
+        params["result"] = json.dumps(finish[1], default=str)
+        conn.execute(_APPEND_AND_FINISH, params)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 
@@ -47,6 +48,12 @@ def _claim(conn: Connection, ctx: CoreContext, actor: Actor, hold_id: uuid.UUID,
     }).all()
 
 
+def _claim_error(conn: Connection, event_id: int, ids: list[int], rows: list) -> BoxOfficeError:
+    if rows and rows[0].seat_id is None:
+        return BoxOfficeError("seat_unavailable", seat_ids=list(rows[0].busy) or ids)
+    return explain_claim_failure(conn, event_id, ids)
+
+
 def _channel(actor: Actor) -> str:
     return "kiosk" if actor.channel == "kiosk" else "counter"
 
@@ -63,12 +70,10 @@ def _result(hold_id: uuid.UUID, event_id: int, rows: list, adjacent: bool = True
 
 def _finish_hold(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                  result: HoldResult, action: str) -> HoldResult:
-    data = result.to_json()
     audit.append(conn, actor, action, "hold", result.hold_id,
                  {"event_id": result.event_id, "seats": list(result.seat_ids),
                   "qty": result.quantity, "total_minor": result.total_minor,
-                  "currency": result.currency})
-    finish_command(conn, key, data)
+                  "currency": result.currency}, finish=(key, result.to_json()))
     change = SeatChange(result.event_id, "held", result.seat_ids,
                         next((ln.section_id for ln in result.lines if ln.seat_id is None), None))
     after_commit(conn, lambda: ctx.publish(change))
@@ -89,11 +94,28 @@ def hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
             return HoldResult.from_json(done)
         hold_id = uuid.uuid4()
         rows = _claim(conn, ctx, actor, hold_id, event_id, ids)
-        if len(rows) != len(ids):
+        if len(rows) != len(ids) or rows[0].seat_id is None:
             conn.rollback()
-            raise explain_claim_failure(conn, event_id, ids)
+            raise _claim_error(conn, event_id, ids, rows)
         return _finish_hold(conn, ctx, actor, key, _result(hold_id, event_id, rows),
                             "hold_seats")
+
+
+_SECTIONS_CACHE: dict[int, tuple[float, list[int]]] = {}
+_SECTIONS_TTL_S = 60.0
+
+
+def _seated_sections(conn: Connection, event_id: int) -> list[int]:
+    """A room's seated sections, cached briefly: they do not change while an event sells,
+    and skipping the query saves a round trip on every best-available hold."""
+    now = time.monotonic()
+    hit = _SECTIONS_CACHE.get(event_id)
+    if hit is not None and now - hit[0] < _SECTIONS_TTL_S:
+        return hit[1]
+    found = [r[0] for r in conn.execute(sql.SEATED_SECTIONS, {"event_id": event_id})]
+    if found:
+        _SECTIONS_CACHE[event_id] = (now, found)
+    return found
 
 
 def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
@@ -109,7 +131,7 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
         if done is not None:
             return HoldResult.from_json(done)
         if sections is None:
-            sections = [r[0] for r in conn.execute(sql.SEATED_SECTIONS, {"event_id": event_id})]
+            sections = _seated_sections(conn, event_id)
             if not sections:
                 conn.rollback()
                 raise explain_event(conn, event_id) or BoxOfficeError(
@@ -138,9 +160,9 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
         hold_id = uuid.uuid4()
         ids = sorted(c.seat_id for c in chosen)
         rows = _claim(conn, ctx, actor, hold_id, event_id, ids)
-        if len(rows) != len(ids):  # a section without a price tier
+        if len(rows) != len(ids) or rows[0].seat_id is None:  # e.g. no price tier
             conn.rollback()
-            raise explain_claim_failure(conn, event_id, ids)
+            raise _claim_error(conn, event_id, ids, rows)
         return _finish_hold(conn, ctx, actor, key, _result(hold_id, event_id, rows, adjacent),
                             "hold_best")
 

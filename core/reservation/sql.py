@@ -58,10 +58,22 @@ CLAIM_SEATS = text(
       select :hold_id, :event_id, p.section_id, p.seat_id, 1, p.current_minor, p.tier_id
       from priced p where exists (select 1 from h)
     )
-    select p.seat_id, p.section_id, p.tier_id, p.current_minor, h.expires_at, h.total_minor,
-           h.currency
-    from priced p, h
-    order by p.seat_id
+    select * from (
+      select p.seat_id, p.section_id, p.tier_id, p.current_minor, h.expires_at,
+             h.total_minor, h.currency, null::bigint[] as busy
+      from priced p, h
+      union all
+      -- Nothing claimed, yet the event is on sale and every seat is in it: the usual
+      -- loss to another buyer. Say which seats are taken in this same round trip.
+      select null, null, null, null, null, null, null,
+             array(select es.seat_id from event_seats es
+                   where es.event_id = :event_id and es.seat_id = any(:seat_ids)
+                     and not {FREE} order by es.seat_id)
+      where not exists (select 1 from h) and exists (select 1 from ev)
+        and (select count(*) from event_seats es
+             where es.event_id = :event_id and es.seat_id = any(:seat_ids)) = :n
+    ) r
+    order by r.seat_id nulls last
     """
 ).bindparams(bindparam("seat_ids", type_=ARRAY(BigInteger)))
 

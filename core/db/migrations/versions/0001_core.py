@@ -335,7 +335,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_event_seats_pick",
         "event_seats",
-        ["event_id", "section_id", "quality_rank"],
+        ["event_id", "quality_rank", "seat_id"],
         unique=False,
     )
     op.create_table(

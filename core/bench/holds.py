@@ -1,0 +1,293 @@
+"""``boxoffice bench holds``: N workers hammer the hold services; pgbench runs the same SQL.
+
+Scenarios: best (best-available pairs), random (two random chosen seats), hot (two of ten
+hot seats, mostly lost to other buyers), ga (three GA units). Each run creates its own
+rooms and events (status canceled afterwards, so the apps never show them): run it
+against a scratch database. Oversold is counted in the database afterwards.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+from config import Settings
+from core.actors import Actor, register_terminal, system_actor
+from core.bench import pgbench
+from core.catalog import publish_event
+from core.errors import BoxOfficeError
+from core.reservation import hold_best_available, hold_general_admission, hold_seats
+from core.uow import unit_of_work
+
+SCENARIOS = ("best", "random", "hot", "ga")
+ROOM_ROWS, ROOM_PER_ROW = 30, 40  # 1,200 seats per event, like the showroom
+# Upper bound on holds per second used to size the seat pool so it never runs dry.
+_MAX_RATE = 4000
+
+
+@dataclass
+class Pool:
+    events: list[int]
+    sections: dict[int, int]
+    seats: dict[int, list[int]] = field(default_factory=dict)
+    ga_section: int | None = None
+
+
+def _make_pool(engine: Engine, scenario: str, n_events: int, tag: str) -> Pool:
+    actor = system_actor(engine, "bench-setup")
+    with unit_of_work(engine) as c:
+        venue = c.execute(text("insert into venues (code, name, timezone, stage_label) values"
+                               " (:c, :c, 'UTC', 'STAGE') returning id"), {"c": tag}).scalar_one()
+        kind, cap = ("ga", 10_000_000) if scenario == "ga" else ("seated", ROOM_ROWS * ROOM_PER_ROW)
+        sec = c.execute(text("insert into sections (venue_id, code, name, kind, capacity,"
+                             " sort_order) values (:v, 'S', 'S', :k, :cap, 0) returning id"),
+                        {"v": venue, "k": kind, "cap": cap}).scalar_one()
+        if kind == "seated":
+            c.execute(text(
+                "insert into seats (section_id, row_label, number, x, y, accessible, companion,"
+                " obstructed, quality_rank) select :s, 'R' || r, n, n, r, false, false, false,"
+                " r * 1000 + abs(2 * n - :w - 1) from generate_series(1, :rows) r,"
+                " generate_series(1, :w) n"), {"s": sec, "rows": ROOM_ROWS, "w": ROOM_PER_ROW})
+        events = []
+        for i in range(n_events):
+            ev = c.execute(text(
+                "insert into events (code, venue_id, name, starts_at, sales_start, sales_end,"
+                " status, currency, description) values (:c, :v, :c, now() + interval '1 day',"
+                " now() - interval '1 day', now() + interval '1 day', 'draft', 'BRL', 'bench')"
+                " returning id"), {"c": f"{tag}-{i}", "v": venue}).scalar_one()
+            c.execute(text("insert into price_tiers (event_id, section_id, name, base_minor,"
+                           " floor_minor, ceiling_minor, current_minor) values (:e, :s, 'T',"
+                           " 5000, 5000, 5000, 5000)"), {"e": ev, "s": sec})
+            publish_event(c, actor, ev)
+            events.append(ev)
+        pool = Pool(events, {ev: sec for ev in events})
+        if kind == "seated":
+            for ev in events:
+                pool.seats[ev] = [r[0] for r in c.execute(text(
+                    "select seat_id from event_seats where event_id = :e order by seat_id"),
+                    {"e": ev})]
+        else:
+            pool.ga_section = sec
+    return pool
+
+
+def _retire(engine: Engine, tag: str) -> None:
+    with unit_of_work(engine) as c:
+        c.execute(text("update events set status = 'canceled' where code like :t"),
+                  {"t": f"{tag}-%"})
+
+
+def _oversold(engine: Engine, events: list[int]) -> int:
+    with engine.connect() as c:
+        seats = c.execute(text(
+            """
+            select count(*) from (
+              select hi.event_id, hi.seat_id from hold_items hi join holds h on h.id = hi.hold_id
+              where hi.event_id = any(:e) and hi.seat_id is not null
+                and (h.status = 'confirmed' or (h.status = 'active' and h.expires_at > now()))
+              group by hi.event_id, hi.seat_id having count(*) > 1) x
+            """), {"e": events}).scalar_one()
+        mismatched = c.execute(text(
+            """
+            select count(*) from event_seats es where es.event_id = any(:e)
+              and es.status = 'held' and not exists (select 1 from hold_items hi
+              where hi.hold_id = es.hold_id and hi.seat_id = es.seat_id)
+            """), {"e": events}).scalar_one()
+        ga = c.execute(text(
+            "select coalesce(sum(greatest(held + sold + leased - capacity, 0)), 0)"
+            " from ga_inventory where event_id = any(:e)"), {"e": events}).scalar_one()
+    return int(seats + mismatched + ga)
+
+
+def _op(scenario: str, settings_ctx: Any, actor: Actor, pool: Pool, rng: random.Random,
+        hot: list[int]) -> Any:
+    ev = rng.choice(pool.events)
+    if scenario == "best":
+        return hold_best_available(settings_ctx, actor, uuid.uuid4(), ev, 2)
+    if scenario == "random":
+        return hold_seats(settings_ctx, actor, uuid.uuid4(), ev, rng.sample(pool.seats[ev], 2))
+    if scenario == "hot":
+        return hold_seats(settings_ctx, actor, uuid.uuid4(), pool.events[0], rng.sample(hot, 2))
+    return hold_general_admission(settings_ctx, actor, uuid.uuid4(), ev, pool.sections[ev], 3)
+
+
+def _python_run(ctx: Any, scenario: str, workers: int, seconds: float, pool: Pool,
+                tag: str) -> dict[str, Any]:
+    actors = [Actor(register_terminal(ctx.engine, f"{tag}-w{i}", "cashier"), f"{tag}-w{i}")
+              for i in range(workers)]
+    hot = pool.seats[pool.events[0]][:10] if scenario == "hot" else []
+    lat: list[list[float]] = [[] for _ in range(workers)]
+    wins = [0] * workers
+    errors: dict[str, int] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(workers + 1)
+    stop_at = [0.0]
+
+    def work(i: int) -> None:
+        rng = random.Random(i)
+        barrier.wait()
+        while time.perf_counter() < stop_at[0]:
+            t0 = time.perf_counter()
+            try:
+                _op(scenario, ctx, actors[i], pool, rng, hot)
+                wins[i] += 1
+            except BoxOfficeError as e:
+                with lock:
+                    errors[e.code] = errors.get(e.code, 0) + 1
+            lat[i].append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+    for t in threads:
+        t.start()
+    stop_at[0] = time.perf_counter() + seconds
+    t_start = time.perf_counter()
+    barrier.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - t_start
+    all_lat = sorted(x for part in lat for x in part)
+    attempts = len(all_lat)
+    return {
+        "attempts_per_s": round(attempts / elapsed, 1),
+        "holds_per_s": round(sum(wins) / elapsed, 1),
+        "p50_ms": round(statistics.median(all_lat) * 1000, 2) if all_lat else None,
+        "p99_ms": round(all_lat[int(0.99 * (attempts - 1))] * 1000, 2) if all_lat else None,
+        "rejected": errors,
+    }
+
+
+def _pg_script(scenario: str, chain_prefix: str) -> str:
+    """The same statements our hold transaction sends, as a pgbench script."""
+    from core import audit, idempotency
+    from core.reservation import sql
+
+    def strip(q: Any) -> str:
+        # pgbench reads one statement per line: drop comments, then fold the lines.
+        return " ".join(re.sub(r"--[^\n]*", "", str(q)).split())
+
+    chain = f"('{chain_prefix}' || :client_id)"
+    begin = strip(idempotency._BEGIN).replace(":key", "gen_random_uuid()").replace(
+        ":lock_timeout", "'2000ms'").replace(":command", f"'{scenario}'").replace(
+        ":request_hash", "'x'").replace(":terminal_id", ":tid").replace(
+        "returning key", "returning key as k")
+    head = strip(audit._HEAD).replace(":chain", chain)
+    # One statement for the append + result, hashing in SQL (ours hashes in Python).
+    append = (
+        "with h as (select seq, hash from audit_heads where chain = " + chain + "),"
+        " n as (select seq + 1 as seq, hash as prev, sha256(hash || convert_to('|' ||"
+        " (seq + 1) || '|1|hold|{}', 'UTF8')) as hash from h),"
+        " u as (update audit_heads a set seq = n.seq, hash = n.hash from n where a.chain = "
+        + chain + "), c as (update command_log set result = '{}'::jsonb where key = :k)"
+        " insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)"
+        " select " + chain + ", n.seq, 1, 'hold', '{}', n.prev, n.hash from n;")
+    claim = strip(sql.CLAIM_SEATS).replace(":operator_id", "null").replace(
+        ":channel", "'counter'").replace(":terminal_id", ":tid").replace(":ttl", "600")
+    lines = ["\\set tid random(:t_lo, :t_hi)"]
+    if scenario in ("best", "random", "ga"):
+        lines.append("\\set event_id random(:ev_lo, :ev_hi)")
+    lines += ["BEGIN;", begin + "\n\\gset"]
+    if scenario == "best":
+        pick = strip(sql.PICK_WINDOW).replace(
+            ":section_ids", "('{' || :sec || '}')::int[]").replace(":window", "16")
+        lines.append("select coalesce('{' || string_agg(seat_id::text, ',') || '}', '{}') as"
+                     " seat_ids, gen_random_uuid() as hold_id from (select seat_id from ("
+                     + pick + ") p where seat_id is not null order by quality_rank limit 2) x"
+                     "\n\\gset")
+    elif scenario == "random":
+        lines.append("select '{' || (:seat_lo + floor(random() * :span))::bigint || ',' ||"
+                     " (:seat_lo + floor(random() * :span))::bigint || '}' as seat_ids,"
+                     " gen_random_uuid() as hold_id\n\\gset")
+    elif scenario == "hot":
+        lines.append("\\set event_id :ev_lo")
+        lines.append("select '{' || (:seat_lo + floor(random() * 10))::bigint || ',' ||"
+                     " (:seat_lo + floor(random() * 10))::bigint || '}' as seat_ids,"
+                     " gen_random_uuid() as hold_id\n\\gset")
+    if scenario == "ga":
+        lines.append("select gen_random_uuid() as hold_id\n\\gset")
+        ga = strip(sql.CLAIM_GA).replace(":operator_id", "null").replace(
+            ":channel", "'counter'").replace(":terminal_id", ":tid").replace(
+            ":ttl", "600").replace(":section_id", ":sec").replace(":n", "3")
+        lines.append(ga + ";")
+    else:
+        lines.append(claim.replace(":n", "2") + ";")
+    lines += [head + "\n\\gset", append, "END;"]
+    return "\n".join(lines) + "\n"
+
+
+_FOR_UPDATE_SCRIPT = """\\set tid random(:t_lo, :t_hi)
+\\set s1 :seat_lo + random(0, 9)
+\\set s2 :seat_lo + random(0, 9)
+BEGIN;
+select status from event_seats where event_id = :ev_lo and seat_id in (:s1, :s2) order by seat_id for update;
+update event_seats set status = 'held', hold_id = gen_random_uuid(), hold_expires_at = now() + interval '10 minutes', version = version + 1 where event_id = :ev_lo and seat_id in (:s1, :s2) and status = 'available';
+END;
+"""  # noqa: E501
+
+
+def _pgbench_run(ctx: Any, exe: str, scenario: str, workers: int, seconds: float,
+                 n_events: int, tag: str) -> dict[str, Any]:
+    pool = _make_pool(ctx.engine, scenario, n_events, tag)
+    tids = [register_terminal(ctx.engine, f"{tag}-{i}", "cashier") for i in range(workers)]
+    url = ctx.engine.url.render_as_string(hide_password=False)
+    first = pool.events[0]
+    seats = pool.seats.get(first, [0])
+    variables = {"t_lo": min(tids), "t_hi": max(tids), "ev_lo": min(pool.events),
+                 "ev_hi": max(pool.events), "sec": pool.sections[first],
+                 "seat_lo": seats[0], "span": len(seats)}
+    try:
+        out = {"pgbench_tps": round(pgbench.run_script(
+            exe, url, _pg_script(scenario, f"{tag}-"), clients=workers, seconds=seconds,
+            variables=variables), 1)}
+        if scenario == "hot":
+            pool2 = _make_pool(ctx.engine, scenario, 1, tag + "U")
+            variables.update(ev_lo=pool2.events[0], seat_lo=pool2.seats[pool2.events[0]][0])
+            out["pgbench_for_update_tps"] = round(pgbench.run_script(
+                exe, url, _FOR_UPDATE_SCRIPT, clients=workers, seconds=seconds,
+                variables=variables), 1)
+            _retire(ctx.engine, tag + "U")
+    finally:
+        _retire(ctx.engine, tag)
+    return out
+
+
+def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0,
+              scenario: str = "best", pgbench_too: bool = True) -> dict[str, Any]:
+    from core.app_context import build_context
+    from core.db import migrate
+
+    if scenario not in SCENARIOS:
+        raise BoxOfficeError("invalid_input", detail=f"scenario must be one of {SCENARIOS}")
+    ctx = build_context(settings, pool_size=workers + 2)
+    if not migrate.is_current(ctx.engine):
+        migrate.upgrade(ctx.engine)
+    seats_needed = int(_MAX_RATE * seconds * 3)
+    n_events = 1 if scenario in ("hot", "ga") else max(2, seats_needed //
+                                                        (ROOM_ROWS * ROOM_PER_ROW) + 1)
+    tag = f"BENCH{uuid.uuid4().hex[:6].upper()}"
+    pool = _make_pool(ctx.engine, scenario, n_events, tag)
+    try:
+        result: dict[str, Any] = {"scenario": scenario, "workers": workers,
+                                  "seconds": seconds}
+        result.update(_python_run(ctx, scenario, workers, seconds, pool, tag))
+        result["oversold"] = _oversold(ctx.engine, pool.events)
+    finally:
+        _retire(ctx.engine, tag)
+    exe = pgbench.find_pgbench() if pgbench_too else None
+    if exe:
+        result.update(_pgbench_run(ctx, exe, scenario, workers, seconds, n_events, tag + "P"))
+        # The hot scenario's work is answering buyers, most of whom lose: compare attempts.
+        ours = result["attempts_per_s"] if scenario == "hot" else result["holds_per_s"]
+        result["ratio"] = round(ours / result["pgbench_tps"], 3) if result["pgbench_tps"] else None
+        if result.get("pgbench_for_update_tps"):
+            result["ratio_vs_for_update"] = round(ours / result["pgbench_for_update_tps"], 2)
+        result["pgbench"] = exe
+    ctx.engine.dispose()
+    return result
