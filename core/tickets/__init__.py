@@ -1,7 +1,7 @@
 """Ticket tokens and gate check-in: signed when a sale confirms, voided on refunds,
 verified (online or from an offline snapshot) and checked in once at the gate."""
 
-from core.tickets.checkin import GateChecker, ScanResult, check_in
+from core.tickets.checkin import GateChecker, ScanResult, check_in, resolve_event
 from core.tickets.issue import (
     IssuedTicket,
     format_serial,
@@ -57,6 +57,7 @@ __all__ = [
     "record_offline_checkin",
     "record_printed",
     "register_signer",
+    "resolve_event",
     "terminal_signer",
     "ticket_views",
     "ticket_views_in",

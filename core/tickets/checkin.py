@@ -10,6 +10,7 @@ why (revoked, already used at HH:MM at gate G, outside the event's day).
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,6 +33,9 @@ from core.uow import unit_of_work
 # so a calendar-date comparison would reject the late show.
 OPENS_BEFORE = timedelta(hours=6)
 CLOSES_AFTER = timedelta(hours=6)
+# An unknown key id reloads the keys (a terminal registered after the gate started),
+# but not more often than this: a stream of forged codes must not become a query each.
+KEY_RELOAD_MIN_S = 10.0
 
 REASONS: dict[str, tuple[str, str]] = {
     "ok": ("Welcome: {place}.", "Bem-vindo: {place}."),
@@ -165,6 +169,7 @@ class GateChecker:
         self._after = closes_after.total_seconds()
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._lock = threading.Lock()
+        self._loaded_at = 0.0
         self._reload_keys()
 
     def _reload_keys(self) -> None:
@@ -172,10 +177,12 @@ class GateChecker:
             keys = load_public_keys(conn)
         with self._lock:
             self._keys = keys
+            self._loaded_at = time.monotonic()
 
     def verify(self, token: str) -> ParsedToken | ScanResult:
         out = verify_token(token, self._keys)
-        if isinstance(out, ScanResult) and out.reason == "unknown_key":
+        if isinstance(out, ScanResult) and out.reason == "unknown_key" \
+                and time.monotonic() - self._loaded_at >= KEY_RELOAD_MIN_S:
             self._reload_keys()
             out = verify_token(token, self._keys)
         return out
@@ -230,3 +237,15 @@ def check_in(ctx: CoreContext, actor: Actor, token: str, key: uuid.UUID | str, *
              event_id: int | None = None) -> ScanResult:
     """One-off check-in (a gate app scanning many tickets should keep a GateChecker)."""
     return GateChecker(ctx, actor, gate, event_id=event_id).scan(token, key)
+
+
+def resolve_event(engine: Any, code_or_id: str) -> int:
+    """An event id from its code (``COMEDIA-HOJE``) or its number."""
+    from core.errors import BoxOfficeError
+
+    with engine.connect() as conn:
+        eid = conn.execute(text("select id from events where code = :c or id::text = :c"),
+                           {"c": code_or_id.strip()}).scalar()
+    if eid is None:
+        raise BoxOfficeError("unknown_event", event_id=code_or_id)
+    return int(eid)

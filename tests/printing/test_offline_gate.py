@@ -1,0 +1,54 @@
+"""Offline gates: snapshot verification, revocations, once-only locally, upload."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from core.tickets import OfflineGate, upload_offline_checkins, void_tickets_in, write_snapshot
+from core.uow import unit_of_work
+from tests.printing.conftest import sell
+
+
+def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, counter,
+                                                                        tmp_path):
+    order, tickets = sell(ctx, counter, seats=3)
+    with unit_of_work(ctx.engine) as conn:
+        void_tickets_in(conn, counter, order.order_id, [tickets[2].line_id], "refund")
+    snap = write_snapshot(ctx.engine, tmp_path / "snap.json")
+    assert tickets[2].serial in snap["revoked"] and "private" not in str(snap).lower()
+    store = tmp_path / "gate.sqlite3"
+    gates = [OfflineGate(tmp_path / "snap.json", store, f"P{i}") for i in range(8)]
+    barrier = threading.Barrier(8)
+    results: list = [None] * 8
+
+    def scan(i: int) -> None:
+        barrier.wait()
+        results[i] = gates[i].scan(tickets[0].token, uuid.uuid4())
+
+    threads = [threading.Thread(target=scan, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sum(r.accepted for r in results) == 1
+    assert {r.reason for r in results if not r.accepted} == {"already_used"}
+    assert gates[0].scan(tickets[2].token).reason == "revoked"
+    assert gates[0].scan(tickets[1].token).accepted
+    # The gate's own clock decides the day offline.
+    later = OfflineGate(snap, tmp_path / "other.sqlite3", "X",
+                        clock=lambda: datetime.now(UTC) + timedelta(days=2))
+    assert later.scan(tickets[1].token).reason == "wrong_day"
+    # Back online: the two entries are recorded centrally; a second upload adds nothing.
+    assert upload_offline_checkins(ctx, counter, gates[0]) == {"recorded": 2}
+    assert upload_offline_checkins(ctx, counter, gates[0]) == {}
+    with ctx.engine.connect() as c:
+        rows = c.execute(text("select status, offline from tickets t join checkins k on"
+                              " k.ticket_id = t.id where t.order_id = :o"),
+                         {"o": order.order_id}).all()
+    assert sorted(rows) == [("used", True), ("used", True)]
+    for g in [*gates, later]:
+        g.close()
