@@ -199,7 +199,8 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     with Spooler(settings) as sp:
         sp.submit_documents([printer_test_document(
             paper_mm=settings.printer.paper_mm, lang=settings.terminal.language,
-            terminal=settings.terminal.name, url=sp.transport.url)])
+            terminal=settings.terminal.name, url=sp.transport.url,
+            columns=settings.printer.columns)])
         done = sp.wait_idle(args.wait)
         st = sp.state()
     print(f"{st.printer_url}: {st.message('en')}" + ("" if done else

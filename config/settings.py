@@ -97,6 +97,8 @@ class PrinterSettings(BaseModel):
     retry_max_s: float = Field(30.0, gt=0, le=3600)
     # Where the spool database lives; None: <data_dir>/spool.
     spool_dir: Path | None = None
+    # Characters per line in font A; None: 32 on 58 mm, 48 on 80 mm (Epson TM-T88: 42).
+    columns: int | None = Field(None, ge=20, le=80)
 
 
 class TerminalSettings(BaseModel):

@@ -30,6 +30,16 @@ def dummy(profile: str) -> Any:
     return Dummy(profile=profile)
 
 
+def _print_width(p: Any, paper_mm: int) -> int:
+    """Dots per line: the paper's, or fewer if the profile says so (TM-T88: 512)."""
+    try:
+        pixels = p.profile.profile_data["media"]["width"]["pixels"]
+    except (KeyError, TypeError, AttributeError):
+        pixels = None
+    paper = dots_for(paper_mm)
+    return min(paper, int(pixels)) if isinstance(pixels, int) else paper
+
+
 def render_escpos(doc: Document, *, profile: str = "TM-T20II", native_qr: bool = False) -> bytes:
     p = dummy(profile)
     p.hw("INIT")
@@ -49,7 +59,7 @@ def render_escpos(doc: Document, *, profile: str = "TM-T20II", native_qr: bool =
                 p.qr(b.data, ec=QR_ECLEVEL_M, size=module_px_for(doc.paper_mm), native=True)
             else:
                 img = centered(qr_image(b.data, module_px=module_px_for(doc.paper_mm),
-                                        border=2), dots_for(doc.paper_mm))
+                                        border=2), _print_width(p, doc.paper_mm))
                 p.image(img, impl="bitImageRaster")
         elif isinstance(b, Feed):
             p.ln(b.lines)

@@ -42,9 +42,9 @@ def _headline(text: str, cols: int, align: Align = "center") -> Text:
 
 
 def ticket_document(t: TicketView, *, paper_mm: int = 80, lang: str = "pt-BR",
-                    duplicate: int = 0) -> Document:
+                    duplicate: int = 0, columns: int | None = None) -> Document:
     """One ticket. ``duplicate`` > 0 prints the DUPLICATE banner with that copy number."""
-    cols = columns_for(paper_mm)
+    cols = columns or columns_for(paper_mm)
     big_cols = cols // 2
     starts = _local(t.starts_at, t.timezone)
     blocks: list[Block] = []
@@ -88,9 +88,10 @@ def ticket_document(t: TicketView, *, paper_mm: int = 80, lang: str = "pt-BR",
                     duplicate=duplicate, meta={"event": t.event_code, "place": place_of(t)})
 
 
-def receipt_document(r: ReceiptData, *, paper_mm: int = 80, lang: str = "pt-BR") -> Document:
+def receipt_document(r: ReceiptData, *, paper_mm: int = 80, lang: str = "pt-BR",
+                     columns: int | None = None) -> Document:
     """The sale receipt; a cash sale also opens the drawer."""
-    cols = columns_for(paper_mm)
+    cols = columns or columns_for(paper_mm)
     money = lambda m: format_minor(m, r.currency, lang)  # noqa: E731
     starts = _local(r.starts_at, r.timezone)
     blocks: list[Block] = [
@@ -129,9 +130,9 @@ def receipt_document(r: ReceiptData, *, paper_mm: int = 80, lang: str = "pt-BR")
 
 
 def printer_test_document(*, paper_mm: int = 80, lang: str = "pt-BR", terminal: str = "",
-                  url: str = "") -> Document:
+                          url: str = "", columns: int | None = None) -> Document:
     """A page to check a printer: widths, accents, a QR and the cut."""
-    cols = columns_for(paper_mm)
+    cols = columns or columns_for(paper_mm)
     blocks: list[Block] = [
         _headline(label("test_page", lang), cols),
         Text(f"{terminal} {paper_mm} mm / {cols} col", "center"),

@@ -185,10 +185,10 @@ class Spooler:
         from printing.layout import receipt_document, ticket_document
 
         lang = lang or self.settings.terminal.language
-        mm = self.settings.printer.paper_mm
-        docs = [ticket_document(t, paper_mm=mm, lang=lang) for t in order_tickets]
+        mm, cols = self.settings.printer.paper_mm, self.settings.printer.columns
+        docs = [ticket_document(t, paper_mm=mm, lang=lang, columns=cols) for t in order_tickets]
         if receipt is not None:
-            docs.append(receipt_document(receipt, paper_mm=mm, lang=lang))
+            docs.append(receipt_document(receipt, paper_mm=mm, lang=lang, columns=cols))
         order_ref = str(order_tickets[0].order_id) if order_tickets else None
         return self.submit_documents(docs, order_ref=order_ref)
 
@@ -265,7 +265,8 @@ class Spooler:
                                  supervisor=supervisor, reason=reason)
         doc = ticket_document(view, paper_mm=self.settings.printer.paper_mm,
                               lang=lang or self.settings.terminal.language,
-                              duplicate=view.reprint_count)
+                              duplicate=view.reprint_count,
+                              columns=self.settings.printer.columns)
         return self.submit_documents([doc], order_ref=str(view.order_id))[0]
 
     def retry_now(self) -> None:

@@ -99,3 +99,14 @@ def test_seat_and_event_appear_on_paper(ctx, sale):
                          {"e": v.event_id}).scalar_one()
     assert name in texts and f"Seat {v.seat_number}" in texts and v.serial_text in texts
     assert uuid.UUID(str(v.order_id))
+
+
+@pytest.mark.parametrize(("profile", "width_bytes"), [("TM-T20II", 72), ("TM-T88V", 64)])
+def test_qr_raster_fits_the_profiles_print_width(sale, profile, width_bytes):
+    doc = ticket_document(sale[0], paper_mm=80, columns=42 if profile == "TM-T88V" else None)
+    data = render_escpos(doc, profile=profile)
+    i = data.index(RASTER) + len(RASTER) + 1  # GS v 0 m xL xH yL yH
+    assert data[i] + 256 * data[i + 1] == width_bytes
+    if profile == "TM-T88V":
+        assert all(len(b.text) <= 42 for b in doc.blocks
+                   if getattr(b, "text", None) and not b.small)
