@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -21,13 +22,17 @@ from boxoffice_tui.base import error_text
 from boxoffice_tui.commands import EventCommands, OrderCommands
 from boxoffice_tui.i18n import language, set_language, t
 from boxoffice_tui.services import BreakerView, Services
-from core.actors import OperatorInfo
-from core.app_context import CoreContext
 from core.errors import BoxOfficeError
-from core.reservation import EventInfo
+from core.money import format_minor
 
 log = logging.getLogger("boxoffice_tui")
 Clock = Callable[[], datetime]
+
+if TYPE_CHECKING:
+    from config import Settings
+    from core.actors import OperatorInfo
+    from core.app_context import CoreContext
+    from core.reservation import EventInfo
 
 
 def _utcnow() -> datetime:
@@ -37,8 +42,8 @@ def _utcnow() -> datetime:
 class BoxOfficeApp(App):
     CSS_PATH = "boxoffice.tcss"
     title_key = "app_title"
-    BINDINGS = [Binding("f1", "help", "help", show=False),
-                Binding("ctrl+l", "language", "language", show=False)]
+    BINDINGS = [Binding("f1", "help", "help"),
+                Binding("ctrl+l", "language", "language")]
 
     def __init__(self, services: Services, *, clock: Clock = _utcnow,
                  language_code: str | None = None, heartbeat: bool = True) -> None:
@@ -50,8 +55,15 @@ class BoxOfficeApp(App):
         self.cached_events: list[EventInfo] = []
         self.heartbeat_enabled = heartbeat
         self.last_error: str | None = None
-        set_language(language_code or services.ctx.settings.terminal.language)
+        self.warm_up: Callable[[], Any] | None = None
+        self._last_status_line = ""
+        set_language(language_code or services.settings.terminal.language)
         self.title = t(self.title_key)
+
+    def on_load(self) -> None:
+        from boxoffice_tui.base import translate_bindings
+
+        translate_bindings(self)
 
     # --- shared helpers ----------------------------------------------------------------
     @property
@@ -70,7 +82,7 @@ class BoxOfficeApp(App):
         parts = []
         pr = self.services.printer_state()
         if pr not in ("none", ""):
-            parts.append(f"🖶 {pr}")
+            parts.append(pr)
         if self.breaker.state not in ("unknown", "closed"):
             parts.append(f"{t('card')}: {self.breaker.state}")
         return "  ".join(parts)
@@ -107,7 +119,11 @@ class BoxOfficeApp(App):
         self.notify(self.last_error, severity="error", timeout=6)
 
     def on_mount(self) -> None:
-        hb = self.services.ctx.settings.terminal.heartbeat_s
+        if self.warm_up is not None:
+            warm = self.warm_up
+            self.call_after_refresh(lambda: self.run_worker(
+                warm, thread=True, group="warm-up", exit_on_error=False))
+        hb = self.services.settings.terminal.heartbeat_s
         if self.heartbeat_enabled:
             self.set_interval(hb, self.beat)
             self.call_after_refresh(self.beat)
@@ -115,11 +131,13 @@ class BoxOfficeApp(App):
 
     def terminal_state(self) -> dict[str, Any]:
         op = self.services.operator
-        spooler = self.services.extras.get("spooler")
+        svc = self.services
+        online = svc.printer_online()
         return {"screen": type(self.screen).__name__, "operator": op.login if op else None,
-                "shift": str(self.services.shift.shift_id) if self.services.shift else None,
-                "online": True, "printer": self.services.printer_state(),
-                "queue_depth": int(getattr(spooler, "pending", 0) or 0) if spooler else 0,
+                "shift": str(svc.shift.shift_id) if svc.shift else None, "online": True,
+                "printer": "none" if online is None and "spooler" not in svc.extras else
+                ("offline" if online is False else "ok"),
+                "printer_text": svc.printer_state(), "queue_depth": svc.queue_depth(),
                 "breaker": self.breaker.state, "lang": self.lang}
 
     def beat(self) -> None:
@@ -140,11 +158,16 @@ class BoxOfficeApp(App):
                         exit_on_error=False)
 
     def poll_breaker(self) -> None:
+        """Breaker and printer state, once a second (both are in-process reads)."""
         try:
             br = self.services.breaker()
+            line = self.status_line()
         except Exception:
-            log.exception("breaker state read failed")
+            log.exception("breaker/printer state read failed")
             return
+        if line != self._last_status_line:
+            self._last_status_line = line
+            self.refresh_status()
         if br != self.breaker:
             self.breaker = br
             self.refresh_status()
@@ -161,8 +184,11 @@ class BoxOfficeApp(App):
             self.push_screen(HelpScreen())
 
     def action_language(self) -> None:
+        from boxoffice_tui.base import translate_bindings
+
         set_language("en" if self.lang == "pt-BR" else "pt-BR")
         self.title = t(self.title_key)
+        translate_bindings(self)
         for screen in self.screen_stack:
             fn = getattr(screen, "retranslate", None)
             if fn is not None:
@@ -221,7 +247,7 @@ class CashierApp(BoxOfficeApp):
     def action_x_report(self) -> None:
         from boxoffice_tui.screens.dialogs import ReportDialog, report_text
 
-        cur = self.services.ctx.settings.sales.currency
+        cur = self.services.settings.sales.currency
         self.screen.call_core(  # type: ignore[attr-defined]
             self.services.x_report,
             done=lambda rep: self.push_screen(
@@ -236,28 +262,29 @@ class CashierApp(BoxOfficeApp):
             report_text,
         )
 
-        cur = self.services.ctx.settings.sales.currency
+        cur = self.services.settings.sales.currency
         svc = self.services
 
-        def closed(rep: dict[str, Any]) -> None:
-            self.push_screen(ReportDialog(t("close_shift"), report_text(rep, cur, self.lang)),
-                             lambda _: self._after_close())
+        def show(rep: dict[str, Any]) -> None:
+            if rep.get("status") == "closed":
+                self.push_screen(ReportDialog(t("close_shift"), report_text(rep, cur, self.lang)),
+                                 lambda _: self._after_close())
+                return
+            # Over the variance threshold: a supervisor approves on this terminal.
+            def approved(res: Any) -> None:
+                if res:
+                    self.screen.call_core(  # type: ignore[attr-defined]
+                        svc.approve_variance, uuid.uuid4(), rep["shift_id"], res.login,
+                        res.pin, res.reason, done=show, group="close")
 
-        def close(counted: int, key: Any, approver: OperatorInfo | None) -> None:
-            def failed(exc: BaseException) -> None:
-                if isinstance(exc, BoxOfficeError) and exc.code == "not_authorized" \
-                        and approver is None:
-                    self.push_screen(SupervisorDialog(t("variance"), with_reason=False),
-                                     lambda res: res and close(counted, key, res[0]))
-                else:
-                    self.show_error(exc)
-
-            self.screen.call_core(svc.close_shift, counted, key, approver,  # type: ignore
-                                  done=closed, failed=failed, group="close")
+            variance = format_minor(int(rep.get("variance_minor") or 0), cur, self.lang)
+            self.push_screen(SupervisorDialog(f"{t('variance')} {variance}",
+                                              reasons="variance"), approved)
 
         def counted(res: Any) -> None:
             if res:
-                close(res[0], res[1], None)
+                self.screen.call_core(svc.close_shift, res[0], res[1],  # type: ignore
+                                      done=show, group="close")
 
         self.push_screen(CloseShiftDialog(), counted)
 
@@ -283,20 +310,20 @@ class MonitorApp(BoxOfficeApp):
 # --- entry points ------------------------------------------------------------------------
 
 
-def _prepare(ctx: CoreContext, kind: str) -> Services:
+def _prepare(ctx: CoreContext | Callable[[], CoreContext], settings: Settings,
+             kind: str) -> Services:
     from boxoffice_tui.logsetup import configure
 
-    settings = ctx.settings
     configure(Path(settings.log_file), settings.logging.level)
-    return Services(ctx, settings.terminal.name if kind == "cashier"
-                    else f"{settings.terminal.name}-monitor", kind=kind)
+    name = settings.terminal.name if kind == "cashier" else f"{settings.terminal.name}-monitor"
+    return Services(ctx, name, kind=kind, settings=settings)
 
 
 def start_peripherals(svc: Services) -> list[Callable[[], Any]]:
     """Start the printer spooler and, when no real gateway is configured, the sandbox
     gateway; returns the stop functions. Missing modules are simply skipped."""
     stops: list[Callable[[], Any]] = []
-    settings = svc.ctx.settings
+    settings = svc.settings
     try:
         from printing import spooler as spooler_mod  # type: ignore[import-not-found]
 
@@ -304,32 +331,32 @@ def start_peripherals(svc: Services) -> list[Callable[[], Any]]:
         if start is not None:
             sp = start(svc.ctx, settings)
             svc.extras["spooler"] = sp
-            stops.append(getattr(sp, "stop", lambda: None))
+            stops.append(getattr(sp, "close", lambda: None))
     except ModuleNotFoundError:
         pass
     except Exception:
         log.exception("printer spooler did not start")
-    if settings.gateway.kind == "sandbox" and not settings.gateway.base_url:
-        try:
-            from core.payments import sandbox  # type: ignore[attr-defined]
-
-            start = getattr(sandbox, "start_background", None)
-            if start is not None:
-                server = start()
-                svc.extras["sandbox"] = server
-                stops.append(getattr(server, "stop", lambda: None))
-        except (ModuleNotFoundError, ImportError):
-            pass
-        except Exception:
-            log.exception("sandbox gateway did not start")
+    ctx = svc.ctx  # built here, in the warm-up worker
+    try:
+        # With kind = "sandbox" and no base_url this starts the sandbox gateway in-process.
+        gw = ctx.payment_gateway()
+        stops.append(getattr(gw, "close", lambda: None))
+    except Exception:
+        log.exception("card gateway not available; cash only")
     return stops
 
 
-def run_cashier(ctx: CoreContext) -> int:
-    svc = _prepare(ctx, "cashier")
-    stops = start_peripherals(svc)
+def _run_with_peripherals(app: BoxOfficeApp) -> int:
+    stops: list[Callable[[], Any]] = []
+
+    def warm_up() -> None:
+        # Build the context (engine, migrations check), the gateway and the spooler in a
+        # worker while the sign-in screen is already on screen.
+        stops.extend(start_peripherals(app.services))
+
+    app.warm_up = warm_up
     try:
-        CashierApp(svc).run()
+        app.run()
     finally:
         for stop in reversed(stops):
             with contextlib.suppress(Exception):
@@ -337,7 +364,26 @@ def run_cashier(ctx: CoreContext) -> int:
     return 0
 
 
+def run_cashier(ctx: CoreContext) -> int:
+    """Open the cashier app on an existing context (``boxoffice demo``)."""
+    return _run_with_peripherals(CashierApp(_prepare(ctx, ctx.settings, "cashier")))
+
+
+def run_cashier_settings(settings: Settings) -> int:
+    """``boxoffice cashier``: the first screen draws before the database is reached."""
+    return _run_with_peripherals(CashierApp(_prepare(lambda: context_for(settings), settings,
+                                                     "cashier")))
+
+
+def context_for(settings: Settings) -> CoreContext:
+    from core.app_context import build_context
+    from core.db import migrate
+
+    ctx = build_context(settings)
+    if not migrate.is_current(ctx.engine):
+        migrate.upgrade(ctx.engine)
+    return ctx
+
+
 def run_monitor(ctx: CoreContext) -> int:
-    svc = _prepare(ctx, "monitor")
-    MonitorApp(svc).run()
-    return 0
+    return MonitorApp(_prepare(ctx, ctx.settings, "monitor")).run() or 0

@@ -74,8 +74,8 @@ class CoreCalls:
 
 
 class BaseScreen(CoreCalls, Screen):
-    BINDINGS = [Binding("f1", "app.help", "help"),
-                Binding("ctrl+l", "app.language", "language")]
+    # Help and the language switch are app bindings, so they come last in the footer.
+    BINDINGS: list[Binding] = []
 
     def on_mount(self) -> None:
         translate_bindings(self)

@@ -10,30 +10,35 @@ from __future__ import annotations
 
 import importlib
 import logging
+import threading
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
-from core.actors import Actor, OperatorInfo, authenticate, register_terminal, require_role
-from core.app_context import CoreContext
 from core.errors import BoxOfficeError, register
-from core.reservation import (
-    Availability,
-    EventInfo,
-    HoldResult,
-    HoldState,
-    SeatInfo,
-    SectionInfo,
-    availability,
-    extend_hold,
-    hold_best_available,
-    hold_general_admission,
-    hold_seats,
-    release_hold,
-    seat_layout,
-    sections,
-    upcoming_events,
-)
+
+if TYPE_CHECKING:
+    from config import Settings
+    from core.actors import Actor, OperatorInfo
+    from core.app_context import CoreContext
+    from core.monitor import CompactLayout
+    from core.reservation import (
+        Availability,
+        EventInfo,
+        HoldResult,
+        HoldState,
+        SectionInfo,
+    )
+
+
+def _res() -> Any:
+    """core.reservation, imported on first use: the sign-in screen draws before SQLAlchemy
+    and the database driver are loaded (cold start)."""
+    import core.reservation
+
+    return core.reservation
+
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +67,7 @@ class ShiftInfo:
 @dataclass(frozen=True, slots=True)
 class SeatMapData:
     event: EventInfo | None
-    layout: list[SeatInfo]
+    layout: CompactLayout
     sections: list[SectionInfo]
     stage: str
     availability: Availability
@@ -78,6 +83,24 @@ class SaleOutcome:
     print_state: str = "ok"
     card_brand: str | None = None
     card_last4: str | None = None
+    refunded_minor: int = 0
+    print_jobs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeRequest:
+    """An approved exchange waiting for the new seats to be sold."""
+
+    order_id: str
+    order_number: int
+    reason: str
+    login: str = ""
+    pin: str = field(default="", repr=False)
+
+    def supervisor(self) -> Any:
+        from core.sales import SupervisorPin
+
+        return SupervisorPin(self.login, self.pin) if self.login else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,21 +113,68 @@ class BreakerView:
         return self.state != "open"
 
 
-@dataclass
 class Services:
-    ctx: CoreContext
-    terminal_name: str
-    kind: str = "cashier"
-    terminal_id: int | None = None
-    operator: OperatorInfo | None = None
-    shift: ShiftInfo | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    """``ctx`` may be a CoreContext or a function that builds one; the latter runs on
+    first use (in a worker), so the app can draw before the database is reached."""
+
+    def __init__(self, ctx: CoreContext | Callable[[], CoreContext], terminal_name: str,
+                 kind: str = "cashier", settings: Settings | None = None) -> None:
+        self._ctx: CoreContext | None = None
+        self._factory: Callable[[], CoreContext] | None = None
+        if callable(ctx) and not hasattr(ctx, "engine"):
+            self._factory = ctx
+        else:
+            self._ctx = ctx  # type: ignore[assignment]
+        if settings is None:
+            if self._ctx is None:
+                from config import load_settings
+
+                settings = load_settings()
+            else:
+                settings = self._ctx.settings
+        self.settings: Settings = settings
+        self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self.terminal_name = terminal_name
+        self.kind = kind
+        self.terminal_id: int | None = None
+        self.operator: OperatorInfo | None = None
+        self.shift: ShiftInfo | None = None
+        self.extras: dict[str, Any] = {}
+
+    @property
+    def ready(self) -> bool:
+        return self._ctx is not None
+
+    @property
+    def ctx(self) -> CoreContext:
+        if self._ctx is None:
+            with self._lock:
+                if self._ctx is None:
+                    assert self._factory is not None
+                    self._ctx = self._factory()
+        return self._ctx
 
     # --- session ---------------------------------------------------------------------
     def start(self) -> None:
         """Register the terminal (creates its audit chain) and finish interrupted sales."""
-        self.terminal_id = register_terminal(self.ctx.engine, self.terminal_name, self.kind)
-        sales = _optional("core.payments.saga") or _optional("core.payments")
+        from core.actors import register_terminal
+
+        with self._start_lock:  # sign-in, heartbeat and the warm-up may all arrive at once
+            if self.terminal_id is not None:
+                return
+            self.terminal_id = register_terminal(self.ctx.engine, self.terminal_name,
+                                                 self.kind)
+            signer = getattr(self.ctx, "signer", None)
+            if signer is not None and self.kind == "cashier":
+                # Built here, outside any transaction: built lazily inside the sale's
+                # transaction it registers the key in a second transaction that waits on
+                # the first one's audit-chain row lock until the statement timeout.
+                try:
+                    signer()
+                except Exception:
+                    log.exception("ticket signing key not ready")
+        sales = _optional("core.sales")
         recover = getattr(sales, "recover_stuck_sales", None) if sales else None
         if recover is not None:
             try:
@@ -114,6 +184,8 @@ class Services:
 
     @property
     def actor(self) -> Actor:
+        from core.actors import Actor
+
         if self.terminal_id is None:
             self.start()
         assert self.terminal_id is not None
@@ -125,6 +197,8 @@ class Services:
     def sign_in(self, login: str, pin: str) -> OperatorInfo:
         if self.terminal_id is None:
             self.start()
+        from core.actors import authenticate
+
         self.operator = authenticate(self.ctx.engine, login.strip(), pin.strip())
         self.shift = self.current_shift()
         return self.operator
@@ -134,6 +208,8 @@ class Services:
         self.shift = None
 
     def verify_supervisor(self, login: str, pin: str) -> OperatorInfo:
+        from core.actors import authenticate, require_role
+
         op = authenticate(self.ctx.engine, login.strip(), pin.strip())
         require_role(op, "supervisor", "admin")
         return op
@@ -168,173 +244,219 @@ class Services:
             raise BoxOfficeError("no_shift")
         if fn is None or self.shift.local_only:
             raise BoxOfficeError("feature_missing", what="X report")
-        return _plain(fn(self.ctx, self.actor, self.shift.shift_id))
+        return report_dict(fn(self.ctx, self.shift.shift_id))
 
-    def close_shift(self, counted_minor: int, key: uuid.UUID,
-                    approver: OperatorInfo | None = None) -> dict[str, Any]:
+    def close_shift(self, counted_minor: int, key: uuid.UUID) -> dict[str, Any]:
+        """Blind count. The result says ``needs_approval`` when the variance is over the
+        threshold; then ``approve_variance`` closes it with a supervisor's PIN."""
         mod = self._shifts()
         fn = getattr(mod, "close_shift", None) if mod else None
         if self.shift is None:
             raise BoxOfficeError("no_shift")
         if fn is None or self.shift.local_only:
             raise BoxOfficeError("feature_missing", what="Shift close")
-        kwargs: dict[str, Any] = {}
-        if approver is not None:
-            kwargs["approved_by"] = approver.id
-        result = _plain(fn(self.ctx, self.actor, key, self.shift.shift_id, counted_minor,
-                           **kwargs))
-        self.shift = None
+        result = _plain(fn(self.ctx, self.actor, key, counted_minor))
+        if result.get("status") == "closed":
+            self.shift = None
+        return result
+
+    def approve_variance(self, key: uuid.UUID, shift_id: str, login: str, pin: str,
+                         reason: str) -> dict[str, Any]:
+        mod = self._shifts()
+        fn = getattr(mod, "approve_variance", None) if mod else None
+        if fn is None:
+            raise BoxOfficeError("feature_missing", what="Variance approval")
+        from core.sales.approvals import SupervisorPin
+
+        result = _plain(fn(self.ctx, self.actor, key, uuid.UUID(str(shift_id)),
+                           SupervisorPin(login, pin), reason))
+        if result.get("status") == "closed":
+            self.shift = None
         return result
 
     # --- catalogue and seats ---------------------------------------------------------
     def events(self) -> list[EventInfo]:
-        return upcoming_events(self.ctx.engine)
+        return _res().upcoming_events(self.ctx.engine)
 
     def seat_map(self, event_id: int) -> SeatMapData:
-        from core.monitor import stage_label
+        from core.monitor import compact_layout, stage_label
 
         eng = self.ctx.engine
-        ev = next((e for e in upcoming_events(eng) if e.id == event_id), None)
-        return SeatMapData(ev, seat_layout(eng, event_id), sections(eng, event_id),
-                           stage_label(eng, event_id), availability(eng, event_id))
+        return SeatMapData(None, compact_layout(eng, event_id), _res().sections(eng, event_id),
+                           stage_label(eng, event_id), _res().availability(eng, event_id))
 
     def availability(self, event_id: int) -> Availability:
-        return availability(self.ctx.engine, event_id)
+        return _res().availability(self.ctx.engine, event_id)
 
     def hold_seats(self, key: uuid.UUID, event_id: int, seat_ids: list[int]) -> HoldResult:
-        return hold_seats(self.ctx, self.actor, key, event_id, seat_ids)
+        return _res().hold_seats(self.ctx, self.actor, key, event_id, seat_ids)
 
     def hold_best(self, key: uuid.UUID, event_id: int, quantity: int) -> HoldResult:
-        return hold_best_available(self.ctx, self.actor, key, event_id, quantity)
+        return _res().hold_best_available(self.ctx, self.actor, key, event_id, quantity)
 
     def hold_ga(self, key: uuid.UUID, event_id: int, section_id: int,
                 quantity: int) -> HoldResult:
-        return hold_general_admission(self.ctx, self.actor, key, event_id, section_id, quantity)
+        return _res().hold_general_admission(self.ctx, self.actor, key, event_id, section_id,
+                                             quantity)
 
     def release(self, key: uuid.UUID, hold_id: uuid.UUID) -> HoldState:
-        return release_hold(self.ctx, self.actor, key, hold_id)
+        return _res().release_hold(self.ctx, self.actor, key, hold_id)
 
     def extend(self, key: uuid.UUID, hold_id: uuid.UUID) -> HoldState:
-        return extend_hold(self.ctx, self.actor, key, hold_id)
+        return _res().extend_hold(self.ctx, self.actor, key, hold_id)
 
     # --- payments --------------------------------------------------------------------
     def breaker(self) -> BreakerView:
-        mod = _optional("core.payments")
-        fn = getattr(mod, "breaker_state", None) if mod else None
-        if fn is None:
-            gw = self.extras.get("gateway")
-            br = getattr(gw, "breaker", None)
-            if br is None:
-                return BreakerView("unknown", "")
-            return BreakerView(str(getattr(br, "state", "unknown")).lower(),
-                               str(getattr(br, "reason", "") or ""))
-        st = fn(self.ctx)
-        if isinstance(st, BreakerView):
-            return st
-        state = str(getattr(st, "state", st)).lower().replace("-", "_")
-        state = state.rsplit(".", 1)[-1]
-        return BreakerView(state, str(getattr(st, "reason", "") or ""))
+        """The card gateway's circuit as this terminal sees it. Only a gateway that was
+        already built is asked (building one may start the sandbox server)."""
+        if self._ctx is None:
+            return BreakerView("unknown", "")
+        gw = getattr(self._ctx, "gateway", None)
+        if gw is None:
+            return BreakerView("unknown", "")
+        br = getattr(gw, "breaker", None)
+        state = str(gw.breaker_state() if hasattr(gw, "breaker_state") else
+                    getattr(br, "state", "unknown")).lower()
+        reason = ""
+        if state == "open":
+            wait = getattr(br, "wait_in_open_s", None)
+            reason = "payment gateway failing" + (f"; retry in ≤{int(wait)} s" if wait else "")
+        return BreakerView(state, reason)
 
     def pay_cash(self, key: uuid.UUID, hold: HoldResult, tendered_minor: int,
-                 customer_name: str | None = None) -> SaleOutcome:
-        change = tendered_minor - hold.total_minor
-        if change < 0:
-            raise BoxOfficeError("invalid_input", detail="tendered < total")
-        mod = _optional("core.payments")
-        checkout = getattr(mod, "checkout", None) if mod else None
-        if checkout is None:
-            from core.reservation import confirm_sale
+                 customer_name: str | None = None,
+                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+        from core.sales import CashTender
 
-            order = confirm_sale(self.ctx, self.actor, key, hold.hold_id, f"cash:{key}",
-                                 shift_id=self.shift.shift_id if self.shift and
-                                 not self.shift.local_only else None,
-                                 customer_name=customer_name,
-                                 expected_total_minor=hold.total_minor)
-            outcome = SaleOutcome(order.number, str(order.order_id), order.total_minor,
-                                  order.currency, change)
-        else:
-            res = checkout(self.ctx, self.actor, key, hold.hold_id, method="cash",
-                           tendered_minor=tendered_minor, customer_name=customer_name,
-                           shift_id=self.shift.shift_id if self.shift else None)
-            outcome = _outcome(res, change)
-        return self._print(outcome)
+        return self._checkout(key, hold, CashTender(tendered_minor), customer_name, exchange)
 
     def pay_card(self, key: uuid.UUID, hold: HoldResult, card: str,
-                 customer_name: str | None = None) -> SaleOutcome:
-        mod = _optional("core.payments")
-        checkout = getattr(mod, "checkout", None) if mod else None
-        if checkout is None:
-            raise BoxOfficeError("feature_missing", what="Card payment")
-        res = checkout(self.ctx, self.actor, key, hold.hold_id, method="card",
-                       payment_method=card, customer_name=customer_name,
-                       shift_id=self.shift.shift_id if self.shift else None)
-        return self._print(_outcome(res, 0))
+                 customer_name: str | None = None,
+                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+        from core.sales import CardTender
+
+        return self._checkout(key, hold, CardTender(payment_method=card), customer_name,
+                              exchange)
+
+    def _checkout(self, key: uuid.UUID, hold: HoldResult, tender: Any,
+                  customer_name: str | None, exchange: ExchangeRequest | None) -> SaleOutcome:
+        """The sale saga (hold -> authorize -> confirm -> capture), then printing. An
+        exchange sells the new hold and refunds the old order as one command."""
+        from core import sales
+
+        if exchange is None:
+            res = sales.checkout(self.ctx, self.actor, key, hold.hold_id, tender,
+                                 customer_name=customer_name)
+            refunded = 0
+        else:
+            ex = sales.exchange(self.ctx, self.actor, key, uuid.UUID(exchange.order_id),
+                                hold.hold_id, tender, reason_code=exchange.reason,
+                                approver=exchange.supervisor())
+            res, refunded = ex.sale, ex.refund.amount_minor
+        order = res.order
+        outcome = SaleOutcome(order.number, str(order.order_id), res.amount_minor, res.currency,
+                              res.change_minor, "ok", res.brand, res.last4, refunded)
+        return self._print(outcome)
+
+    def release_on_decline(self) -> bool:
+        return bool(getattr(self.settings.sales, "release_hold_on_decline", False))
 
     # --- printing --------------------------------------------------------------------
     def _print(self, outcome: SaleOutcome) -> SaleOutcome:
         spooler = self.extras.get("spooler")
         if spooler is None:
-            return outcome
+            return replace(outcome, print_state="none")
         try:
-            spooler.print_order(uuid.UUID(outcome.order_id))
-            state = str(getattr(spooler, "state", "ok"))
-        except Exception as exc:  # the sale is committed; printing catches up later
+            jobs = spooler.print_order(uuid.UUID(outcome.order_id), lang=_lang())
+            state = spooler.state.message(_lang())
+        except Exception as exc:  # the sale is committed; the spooler catches up later
             log.exception("print after sale failed")
             state = exc.message(_lang()) if isinstance(exc, BoxOfficeError) else "offline"
-        return SaleOutcome(**{**_asdict(outcome), "print_state": state})
+            jobs = []
+        return replace(outcome, print_state=state, print_jobs=tuple(jobs))
 
     def printer_state(self) -> str:
         spooler = self.extras.get("spooler")
-        return str(getattr(spooler, "state", "none")) if spooler else "none"
+        if spooler is None:
+            return "none"
+        try:
+            return spooler.state.message(_lang())
+        except Exception:
+            return "?"
+
+    def printer_online(self) -> bool | None:
+        spooler = self.extras.get("spooler")
+        return None if spooler is None else spooler.state.online
+
+    def queue_depth(self) -> int:
+        spooler = self.extras.get("spooler")
+        return int(spooler.pending) if spooler is not None else 0
 
     # --- orders ----------------------------------------------------------------------
     def find_orders(self, query: str) -> list[Any]:
+        """By order number, customer name, ticket serial or a scanned QR token."""
         from core.monitor import find_orders
 
         q = query.strip()
-        tickets = _optional("core.tickets")
-        resolve = getattr(tickets, "find_order_id", None) if tickets else None
-        if resolve is not None and q:
-            try:
-                oid = resolve(self.ctx.engine, q)
-            except BoxOfficeError:
-                oid = None
-            if oid:
-                q = str(oid)
-        return find_orders(self.ctx.engine, q)
+        oid = self._order_from_ticket(q)
+        return find_orders(self.ctx.engine, str(oid) if oid else q)
 
-    def refund(self, key: uuid.UUID, order_id: str, approver: OperatorInfo,
-               reason: str) -> dict[str, Any]:
-        mod = _optional("core.payments") or _optional("core.sales")
-        fn = getattr(mod, "refund", None) if mod else None
-        if fn is None:
-            raise BoxOfficeError("feature_missing", what="Refund")
-        return _plain(fn(self.ctx, self.actor, key, uuid.UUID(order_id),
-                         approved_by=approver.id, reason=reason))
+    def _order_from_ticket(self, q: str) -> uuid.UUID | None:
+        if not q:
+            return None
+        try:
+            from core.tickets.views import ticket_views
+        except ImportError:
+            return None
+        digits = q.replace(" ", "")
+        # Serials are printed as 9 digits in groups of three; order numbers are shorter.
+        serial: int | None = int(digits) if digits.isdigit() and len(digits) >= 9 else None
+        if serial is None and len(q) > 20:
+            try:  # a scanned QR token: its (signed) claims carry the serial
+                from core.tickets.token import parse
 
-    def exchange(self, key: uuid.UUID, order_id: str, approver: OperatorInfo,
-                 reason: str) -> dict[str, Any]:
-        mod = _optional("core.payments") or _optional("core.sales")
-        fn = getattr(mod, "exchange", None) if mod else None
-        if fn is None:
-            return self.refund(key, order_id, approver, reason)
-        return _plain(fn(self.ctx, self.actor, key, uuid.UUID(order_id),
-                         approved_by=approver.id, reason=reason))
+                serial = int(parse(q).claims.serial)
+            except Exception:
+                serial = None
+        if serial is None:
+            return None
+        try:
+            views = ticket_views(self.ctx.engine, serials=[serial])
+        except Exception:
+            return None
+        return views[0].order_id if views else None
 
-    def reprint(self, order_id: str, approver: OperatorInfo | None = None) -> str:
+    def refund_needs_approval(self, order_id: str) -> str | None:
+        from core.sales import refund_needs_approval
+
+        return refund_needs_approval(self.ctx, self.actor, uuid.UUID(order_id))
+
+    def refund(self, key: uuid.UUID, order_id: str, approval: Any) -> dict[str, Any]:
+        """``approval`` carries the reason code and, when needed, the supervisor's login
+        and PIN; core checks the PIN again and records the approval with the refund."""
+        from core import sales
+
+        res = sales.refund(self.ctx, self.actor, key, uuid.UUID(order_id),
+                           reason_code=approval.reason,
+                           approver=_supervisor_pin(approval))
+        return _plain(res)
+
+    def reprint(self, order_id: str, approval: Any | None = None) -> str:
         spooler = self.extras.get("spooler")
-        fn = getattr(spooler, "reprint_order", None) if spooler else None
-        if fn is None:
-            raise BoxOfficeError("feature_missing", what="Reprint")
-        fn(uuid.UUID(order_id))
-        return str(getattr(spooler, "state", "ok"))
+        if spooler is None:
+            raise BoxOfficeError("feature_missing", what="Printer")
+        sup = approval.operator if approval is not None and approval.login else None
+        spooler.reprint_order(uuid.UUID(order_id), uuid.uuid4(), supervisor=sup,
+                              actor=self.actor, reason=getattr(approval, "reason", "") or "")
+        return spooler.state.message(_lang())
 
-    def approve(self, approval_id: str, approver: OperatorInfo) -> Any:
-        mod = _optional("core.payments") or _optional("core.sales")
-        fn = getattr(mod, "approve", None) if mod else None
-        if fn is None:
-            raise BoxOfficeError("feature_missing", what="Approvals")
-        return fn(self.ctx, self.actor, approval_id, approver.id)
+    def approve(self, approval_id: str, approval: Any) -> Any:
+        """Approve what waits on the monitor (a counted shift's variance)."""
+        from core.sales import approve_variance
+
+        return _plain(approve_variance(self.ctx, self.actor, uuid.uuid4(),
+                                       uuid.UUID(approval_id), _supervisor_pin(approval),
+                                       approval.reason or "other"))
 
     # --- health ----------------------------------------------------------------------
     def heartbeat(self, state: dict[str, Any]) -> None:
@@ -358,8 +480,12 @@ def _lang() -> str:
     return language()
 
 
-def _asdict(o: Any) -> dict[str, Any]:
-    return {f: getattr(o, f) for f in o.__slots__}
+def _supervisor_pin(approval: Any) -> Any:
+    if approval is None or not getattr(approval, "login", ""):
+        return None
+    from core.sales import SupervisorPin
+
+    return SupervisorPin(approval.login, approval.pin)
 
 
 def _plain(v: Any) -> dict[str, Any]:
@@ -372,6 +498,20 @@ def _plain(v: Any) -> dict[str, Any]:
     return {"result": v}
 
 
+def report_dict(rep: Any) -> dict[str, Any]:
+    """A shift report as plain nested data for the report dialog."""
+    if isinstance(rep, dict):
+        return rep
+    out: dict[str, Any] = {}
+    for k in getattr(rep, "__dataclass_fields__", {}):
+        v = getattr(rep, k)
+        if isinstance(v, dict):
+            v = {kk: (_plain(vv) if hasattr(vv, "__dataclass_fields__") else vv)
+                 for kk, vv in v.items()}
+        out[k] = v
+    return out
+
+
 def _shift_info(s: Any) -> ShiftInfo:
     if isinstance(s, ShiftInfo):
         return s
@@ -379,16 +519,3 @@ def _shift_info(s: Any) -> ShiftInfo:
     sid = get("shift_id") or get("id")
     return ShiftInfo(uuid.UUID(str(sid)), int(get("opening_float_minor", 0) or 0),
                      str(get("currency", "BRL") or "BRL"))
-
-
-def _outcome(res: Any, change: int) -> SaleOutcome:
-    get = res.get if isinstance(res, dict) else lambda k, d=None: getattr(res, k, d)
-    order = get("order")
-    number = get("order_number") or get("number") or getattr(order, "number", 0)
-    oid = get("order_id") or getattr(order, "order_id", "")
-    total = get("total_minor") or getattr(order, "total_minor", 0)
-    cur = get("currency") or getattr(order, "currency", "BRL")
-    return SaleOutcome(int(number or 0), str(oid), int(total or 0), str(cur),
-                       int(get("change_minor", change) or change), "ok",
-                       get("card_brand") or get("brand"), get("card_last4") or get("last4"))
-

@@ -4,6 +4,7 @@ with progress and the outcome."""
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,11 +13,16 @@ from textual.widgets import Digits, Footer, Input, Label, LoadingIndicator, Stat
 
 from boxoffice_tui.base import BaseModal, error_text
 from boxoffice_tui.i18n import t
-from boxoffice_tui.services import SaleOutcome
+from boxoffice_tui.services import ExchangeRequest, SaleOutcome
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
 from core.money import format_minor
-from core.reservation import HoldResult
+
+if TYPE_CHECKING:
+    from core.reservation import HoldResult
+
+
+DECLINES = frozenset({"card_declined", "insufficient_funds", "expired_card"})
 
 
 def _digits_amount(minor: int) -> str:
@@ -35,9 +41,10 @@ class CashScreen(BaseModal):
         *[Binding(str(n), f"key('{n}')", str(n), show=False) for n in range(10)],
     ]
 
-    def __init__(self, hold: HoldResult) -> None:
+    def __init__(self, hold: HoldResult, exchange: ExchangeRequest | None = None) -> None:
         super().__init__()
         self.hold = hold
+        self.exchange = exchange
         self.entry = ""
         self.busy = False
         self._key = uuid.uuid4()  # a retry after a lost answer repeats the same sale
@@ -97,7 +104,8 @@ class CashScreen(BaseModal):
         self.busy = True
         self.query_one("#cash-error", Static).update("…")
         self.call_core(self.bo.services.pay_cash, self._key, self.hold, self.tendered,
-                       done=self._done, failed=self._failed, group="pay", exclusive=True)
+                       exchange=self.exchange, done=self._done, failed=self._failed,
+                       group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.dismiss(outcome)
@@ -115,12 +123,15 @@ class CardScreen(BaseModal):
         Binding("escape", "cancel", "cancel"),
     ]
 
-    def __init__(self, hold: HoldResult, card: str = "pm_card_visa") -> None:
+    def __init__(self, hold: HoldResult, card: str = "pm_card_visa",
+                 exchange: ExchangeRequest | None = None) -> None:
         super().__init__()
         self.hold = hold
+        self.exchange = exchange
         self.card = card
         self.state = "ready"  # ready | waiting | approved | declined | failed
         self.outcome: SaleOutcome | None = None
+        self.error_code: str | None = None
         self._key = uuid.uuid4()
 
     def compose(self) -> ComposeResult:
@@ -160,7 +171,8 @@ class CardScreen(BaseModal):
         self.query_one("#card-result", Static).update(t("card_progress"))
         card = self.query_one("#card-input", Input).value.strip() or self.card
         self.call_core(self.bo.services.pay_card, self._key, self.hold, card,
-                       done=self._done, failed=self._failed, group="pay", exclusive=True)
+                       exchange=self.exchange, done=self._done, failed=self._failed,
+                       group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.state = "approved"
@@ -175,8 +187,9 @@ class CardScreen(BaseModal):
 
     def _failed(self, exc: BaseException) -> None:
         self.query_one("#card-progress").display = False
-        declined = isinstance(exc, BoxOfficeError) and exc.code.startswith("card_")
+        declined = isinstance(exc, BoxOfficeError) and exc.code in DECLINES
         self.state = "declined" if declined else "failed"
+        self.error_code = exc.code if isinstance(exc, BoxOfficeError) else type(exc).__name__
         msg = error_text(exc)
         if declined:
             msg = t("declined", reason=msg)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,50 +13,68 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from boxoffice_tui.base import BaseModal, error_text
-from boxoffice_tui.i18n import language, t
-from core.actors import OperatorInfo
+from boxoffice_tui.i18n import t
 from core.money import format_minor, parse_minor
 
-REASONS = (
-    ("customer_request", "Customer request", "Pedido do cliente"),
-    ("event_changed", "Event changed or canceled", "Evento alterado ou cancelado"),
-    ("wrong_sale", "Sold by mistake", "Venda errada"),
-    ("duplicate", "Duplicate charge", "Cobrança duplicada"),
-    ("damaged_ticket", "Ticket damaged or lost", "Ingresso danificado ou perdido"),
-)
+REFUND_REASONS = ("customer_request", "event_canceled", "event_changed", "duplicate_sale",
+                  "wrong_seat", "exchange", "service_issue", "other")
+VARIANCE_REASONS = ("counting_error", "change_error", "missing_cash", "surplus_cash", "other")
+
+if TYPE_CHECKING:
+    from core.actors import OperatorInfo
+
+
+def _reasons(kind: str) -> tuple[str, ...]:
+    """Reason codes come from core when the sales module is installed."""
+    try:
+        from core.sales import approvals
+    except ImportError:
+        return REFUND_REASONS if kind == "refund" else VARIANCE_REASONS
+    return approvals.REFUND_REASONS if kind == "refund" else approvals.VARIANCE_REASONS
 
 
 class SupervisorDialog(BaseModal):
-    """A supervisor signs on this terminal; dismisses with (OperatorInfo, reason code)."""
+    """A supervisor signs on this terminal. Dismisses with an ``Approval`` (the PIN is
+    checked here for immediate feedback and again by core, which records the approval)."""
 
     BINDINGS = [Binding("enter", "approve", "approve", priority=True),
                 Binding("escape", "cancel", "cancel")]
 
-    def __init__(self, what: str, with_reason: bool = True) -> None:
+    def __init__(self, what: str, with_reason: bool = True, reasons: str = "refund",
+                 need_pin: bool = True) -> None:
         super().__init__()
         self.what = what
         self.with_reason = with_reason
+        self.need_pin = need_pin
+        self.reasons = _reasons(reasons)
 
     def compose(self) -> ComposeResult:
-        pt = language() == "pt-BR"
         with Vertical(classes="dialog", id="approval-box"):
             yield Label(f"{t('approval')}: {self.what}", classes="title")
             if self.with_reason:
                 yield Label(t("reason"))
-                yield Select([(pt_ if pt else en, code) for code, en, pt_ in REASONS],
-                             value=REASONS[0][0], allow_blank=False, id="reason")
-            yield Label(t("supervisor"))
-            yield Input(id="sup-login", placeholder="carla")
-            yield Label(t("pin"))
-            yield Input(id="sup-pin", password=True, restrict=r"[0-9]*", max_length=12)
+                yield Select([(code.replace("_", " "), code) for code in self.reasons],
+                             value=self.reasons[0], allow_blank=False, id="reason")
+            if self.need_pin:
+                yield Label(t("supervisor"))
+                yield Input(id="sup-login", placeholder="carla")
+                yield Label(t("pin"))
+                yield Input(id="sup-pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="approval-error", classes="error")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#sup-login", Input).focus()
+        if self.need_pin:
+            self.query_one("#sup-login", Input).focus()
+        else:
+            self.query_one("#reason", Select).focus()
 
     def action_approve(self) -> None:
+        if not self.need_pin:
+            reason = str(self.query_one("#reason", Select).value)
+            self.dismiss(Approval(None, reason, ""))
+            return
         login = self.query_one("#sup-login", Input)
         pin = self.query_one("#sup-pin", Input)
         if self.focused is login and not pin.value:
@@ -63,8 +83,10 @@ class SupervisorDialog(BaseModal):
         if not login.value or not pin.value:
             return
         reason = str(self.query_one("#reason", Select).value) if self.with_reason else ""
-        self.call_core(self.bo.services.verify_supervisor, login.value, pin.value,
-                       done=lambda op: self.dismiss((op, reason)), failed=self._failed,
+        creds = (login.value, pin.value)
+        self.call_core(self.bo.services.verify_supervisor, *creds,
+                       done=lambda op: self.dismiss(Approval(op, reason, *creds)),
+                       failed=self._failed,
                        group="approve", exclusive=True)
 
     def _failed(self, exc: BaseException) -> None:
@@ -88,22 +110,21 @@ class ReportDialog(BaseModal):
         yield Footer()
 
 
-def report_text(report: dict[str, Any], currency: str, lang: str) -> str:
-    """A shift report as aligned lines; *_minor values are shown as money."""
+def report_text(report: dict[str, Any], currency: str, lang: str, indent: int = 0) -> str:
+    """A report as aligned lines; ``*_minor`` values are shown as money."""
     lines = []
+    pad = "  " * indent
     for k, v in report.items():
         if isinstance(v, dict):
-            lines.append(f"{k}:")
-            for k2, v2 in v.items():
-                val = format_minor(v2, currency, lang) if isinstance(v2, int) and \
-                    (k.endswith("_minor") or k2.endswith("_minor") or k.startswith("by_")) \
-                    else str(v2)
-                lines.append(f"  {k2:<22}{val:>16}")
+            lines.append(f"{pad}{k}:")
+            lines.append(report_text(v, currency, lang, indent + 1))
             continue
-        if isinstance(v, int) and k.endswith("_minor"):
+        if isinstance(v, int) and not isinstance(v, bool) and k.endswith("_minor"):
             v = format_minor(v, currency, lang)
             k = k[: -len("_minor")]
-        lines.append(f"{k:<24}{v!s:>16}")
+        if isinstance(v, datetime):
+            v = v.astimezone().strftime("%d/%m %H:%M")
+        lines.append(f"{pad}{k:<{26 - 2 * indent}}{v!s:>18}")
     return "\n".join(lines)
 
 
@@ -140,4 +161,9 @@ class CloseShiftDialog(BaseModal):
         self.dismiss((counted, self._key))
 
 
-OperatorApproval = tuple[OperatorInfo, str]
+@dataclass(frozen=True, slots=True)
+class Approval:
+    operator: OperatorInfo | None
+    reason: str
+    login: str
+    pin: str = field(repr=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,9 +13,11 @@ from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
-from core.reservation import EventInfo
 
 BAR = 12
+
+if TYPE_CHECKING:
+    from core.reservation import EventInfo
 
 
 def availability_bar(free: int, held: int, sold: int, width: int = BAR) -> Text:

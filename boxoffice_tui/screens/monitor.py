@@ -138,7 +138,7 @@ class MonitorScreen(BaseScreen):
 
         def approved(res: Any) -> None:
             if res:
-                self.call_core(self.bo.services.approve, appr.id, res[0],
+                self.call_core(self.bo.services.approve, appr.id, res,
                                done=lambda _: (self.bo.notify(t("approved")),
                                                self.action_refresh()), group="approve")
 

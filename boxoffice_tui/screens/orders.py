@@ -13,7 +13,9 @@ from textual.widgets import DataTable, Footer, Input, Static
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
+from boxoffice_tui.services import ExchangeRequest
 from boxoffice_tui.widgets.status import TerminalHeader
+from core.errors import BoxOfficeError
 from core.money import format_minor
 
 
@@ -30,6 +32,7 @@ class OrdersScreen(BaseScreen):
         super().__init__()
         self.initial = query
         self.orders: list[Any] = []
+        self.last_refund: dict[str, Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
@@ -82,16 +85,27 @@ class OrdersScreen(BaseScreen):
         return next((o for o in self.orders if o.order_id == key), None)
 
     def action_reprint(self) -> None:
+        """The first duplicate is the cashier's call; core asks for a supervisor from the
+        second on (then this asks for the PIN and tries again)."""
         order = self.selected()
         if order is None:
             return
+        svc = self.bo.services
+
+        def failed(exc: BaseException) -> None:
+            if isinstance(exc, BoxOfficeError) and exc.code == "supervisor_required":
+                self.bo.push_screen(SupervisorDialog(f"{t('reprint')} #{order.number}",
+                                                     with_reason=False), approved)
+            else:
+                self.bo.show_error(exc)
 
         def approved(res: Any) -> None:
             if res:
-                self.call_core(self.bo.services.reprint, order.order_id, res[0],
+                self.call_core(svc.reprint, order.order_id, res,
                                done=lambda _: self.bo.notify(t("reprinted")), group="reprint")
 
-        self.bo.push_screen(SupervisorDialog(f"{t('reprint')} #{order.number}"), approved)
+        self.call_core(svc.reprint, order.order_id, None, failed=failed,
+                       done=lambda _: self.bo.notify(t("reprinted")), group="reprint")
 
     def action_refund(self) -> None:
         self._approved_action("refund")
@@ -100,25 +114,41 @@ class OrdersScreen(BaseScreen):
         self._approved_action("exchange")
 
     def _approved_action(self, kind: str) -> None:
+        """Ask core whether a supervisor must approve (another shift, amount over the
+        limit); the dialog asks for the reason and, only then, the supervisor's PIN."""
         order = self.selected()
         if order is None:
             return
-        key = uuid.uuid4()
         svc = self.bo.services
-        fn = svc.refund if kind == "refund" else svc.exchange
+
+        def ask(why: str | None) -> None:
+            title = f"{t(kind)} #{order.number}" + (f" ({why})" if why else "")
+            self.bo.push_screen(SupervisorDialog(title, need_pin=why is not None),
+                                lambda res: res and self._go(kind, order, res))
+
+        self.call_core(svc.refund_needs_approval, order.order_id, done=ask, group="refund")
+
+    def _go(self, kind: str, order: Any, approval: Any) -> None:
+        svc = self.bo.services
+        if kind == "exchange":
+            ev = next((e for e in self.bo.cached_events if e.code == order.event_code), None)
+            if ev is None:
+                self.bo.notify(t("not_available", what=order.event_code), severity="error")
+                return
+            from boxoffice_tui.screens.sale import SaleScreen
+
+            req = ExchangeRequest(order.order_id, order.number, approval.reason,
+                                  approval.login, approval.pin)
+            self.bo.notify(t("exchange_hint"))
+            self.bo.push_screen(SaleScreen(ev, exchange=req))
+            return
 
         def finished(result: dict[str, Any]) -> None:
-            amount = result.get("amount_minor", result.get("refunded_minor", order.total_minor))
+            amount = int(result.get("amount_minor", order.total_minor))
+            self.last_refund = result
             self.bo.notify(t("refunded", number=order.number,
-                             amount=format_minor(int(amount), order.currency, self.bo.lang)))
-            if kind == "exchange":
-                self.bo.notify(t("exchange_hint"))
+                             amount=format_minor(amount, order.currency, self.bo.lang)))
             self.search()
 
-        def approved(res: Any) -> None:
-            if res:
-                op, reason = res
-                self.call_core(fn, key, order.order_id, op, reason, done=finished,
-                               group="refund", exclusive=True)
-
-        self.bo.push_screen(SupervisorDialog(f"{t(kind)} #{order.number}"), approved)
+        self.call_core(svc.refund, uuid.uuid4(), order.order_id, approval, done=finished,
+                       group="refund", exclusive=True)

@@ -4,7 +4,9 @@ and the way to checkout. Seats sold elsewhere show up within a poll (0.5 s)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,14 +16,16 @@ from textual.widgets import Footer, Static
 
 from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.i18n import t
-from boxoffice_tui.services import SaleOutcome, SeatMapData, Services
+from boxoffice_tui.services import ExchangeRequest, SaleOutcome, SeatMapData, Services
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, legend_text
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
-from core.reservation import Availability, EventInfo, HoldResult, SectionInfo
 
 POLL_S = 0.5
+
+if TYPE_CHECKING:
+    from core.reservation import Availability, EventInfo, HoldResult, SectionInfo
 
 
 class SaleScreen(BaseScreen):
@@ -39,9 +43,10 @@ class SaleScreen(BaseScreen):
         Binding("f3", "app.orders", "orders"),
     ]
 
-    def __init__(self, event: EventInfo) -> None:
+    def __init__(self, event: EventInfo, exchange: ExchangeRequest | None = None) -> None:
         super().__init__()
         self.event = event
+        self.exchange = exchange
         self.data: SeatMapData | None = None
         self.hold: HoldResult | None = None
         self.extensions = 0
@@ -76,7 +81,10 @@ class SaleScreen(BaseScreen):
 
     def _title(self) -> str:
         e = self.event
-        return f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at)}"
+        title = f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at)}"
+        if self.exchange is not None:
+            title = f"[reverse] {t('exchange')} #{self.exchange.order_number} [/] " + title
+        return title
 
     def _legend(self) -> Text:
         txt = Text()
@@ -300,8 +308,7 @@ class SaleScreen(BaseScreen):
 
         def done(state: object) -> None:
             if self.hold is not None and self.hold.hold_id == hold.hold_id:
-                self.hold = HoldResult(**{**{f: getattr(hold, f) for f in hold.__slots__},
-                                          "expires_at": state.expires_at})  # type: ignore
+                self.hold = replace(hold, expires_at=state.expires_at)  # type: ignore
                 self.extensions += 1
                 self.bo.notify(t("extended"))
                 self.tick()
@@ -340,7 +347,7 @@ class SaleScreen(BaseScreen):
             return
         from boxoffice_tui.screens.checkout import CashScreen
 
-        self.bo.push_screen(CashScreen(self.hold), self._paid)
+        self.bo.push_screen(CashScreen(self.hold, exchange=self.exchange), self._paid)
 
     def action_card(self) -> None:
         if self.hold is None:
@@ -353,7 +360,7 @@ class SaleScreen(BaseScreen):
             return
         from boxoffice_tui.screens.checkout import CardScreen
 
-        self.bo.push_screen(CardScreen(self.hold), self._paid)
+        self.bo.push_screen(CardScreen(self.hold, exchange=self.exchange), self._paid)
 
     def _paid(self, outcome: SaleOutcome | str | None) -> None:
         if outcome is None:
@@ -362,8 +369,14 @@ class SaleScreen(BaseScreen):
         self.hold = None
         smap = self.query_one(SeatMap)
         smap.set_mine(())
-        if isinstance(outcome, str):  # the payment failed and the saga let the hold go
-            if hold is not None:
+        if isinstance(outcome, str):
+            if outcome == "declined" and not self.svc.release_on_decline() and hold:
+                # The hold is kept for another card or cash.
+                self.hold = hold
+                smap.set_mine(hold.seat_ids)
+                self._render_cart()
+                return
+            if hold is not None:  # the hold was lost (expired, or released by the saga)
                 smap.set_state(hold.seat_ids, "A")
             self._render_cart()
             self.poll()
@@ -373,12 +386,18 @@ class SaleScreen(BaseScreen):
         self.last_sale = outcome
         total = format_minor(outcome.total_minor, outcome.currency, self.bo.lang)
         msg = t("sale_done", number=outcome.order_number, total=total)
+        if outcome.refunded_minor:
+            msg += " · " + t("refunded", number=self.exchange.order_number if self.exchange
+                             else "", amount=format_minor(outcome.refunded_minor,
+                                                          outcome.currency, self.bo.lang))
+            self.exchange = None
+            self.query_one("#event-title", Static).update(self._title())
         if outcome.change_minor:
             msg += f" · {t('change')} " + format_minor(outcome.change_minor, outcome.currency,
                                                         self.bo.lang)
         self.query_one("#last-sale", Static).update(msg)
         self.bo.notify(msg)
-        if outcome.print_state not in ("ok", "idle", "online", "ready", "none"):
+        if self.svc.printer_online() is False:
             self.bo.notify(t("print_problem", state=outcome.print_state), severity="warning")
         self._render_cart()
         self.poll()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -12,8 +13,10 @@ from textual.widgets import Button, Footer, Input, Label, Static
 from boxoffice_tui.base import BaseModal, BaseScreen, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.status import TerminalHeader
-from core.actors import OperatorInfo
 from core.money import parse_minor
+
+if TYPE_CHECKING:
+    from core.actors import OperatorInfo
 
 
 class SignInScreen(BaseScreen):

@@ -9,8 +9,9 @@ map reads without colour (monochrome terminals, colour-blind cashiers, screensho
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.segment import Segment
 from rich.style import Style
@@ -21,7 +22,10 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from core.reservation import Availability, SeatInfo
+if TYPE_CHECKING:
+    from core.monitor import CompactLayout
+    from core.reservation import Availability
+
 
 GUTTER = 7  # row label column, kept in place while the map scrolls sideways
 STAGE_LINES = 2
@@ -102,45 +106,47 @@ class SeatMap(ScrollView, can_focus=True):
         self.version = 0  # bumped on every applied change (tests and the bench wait on it)
 
     # --- data ------------------------------------------------------------------------
-    def load(self, layout: Sequence[SeatInfo], avail: Availability, stage: str = "STAGE",
+    def load(self, layout: CompactLayout, avail: Availability, stage: str = "STAGE",
              mine: Iterable[int] = ()) -> None:
         self._stage = stage
-        if not layout:
+        if not len(layout):
             self._seat_ids = ()
             self._rows = self._cols = 0
             self.virtual_size = Size(GUTTER, STAGE_LINES)
             self.refresh()
             return
-        by_id = {s.seat_id: s for s in layout}
+        # Both come in seat-id order from the database; the availability string indexes
+        # the layout arrays directly.
         self._seat_ids = tuple(avail.seat_ids)
+        if self._seat_ids != layout.seat_ids:
+            raise ValueError("layout and availability disagree on the seats")
         self._index = {sid: i for i, sid in enumerate(self._seat_ids)}
-        min_x = min(s.x for s in layout)
-        min_y = min(s.y for s in layout)
+        min_x = min(layout.x)
+        min_y = min(layout.y)
         n = len(self._seat_ids)
-        self._col, self._row = [0] * n, [0] * n
-        self._kind_flag, self._labels, self._sections = [""] * n, [""] * n, [0] * n
-        for i, sid in enumerate(self._seat_ids):
-            s = by_id[sid]
-            self._col[i] = s.x - min_x
-            self._row[i] = s.y - min_y
-            self._kind_flag[i] = ("accessible" if s.accessible else
-                                  "companion" if s.companion else "available")
-            self._labels[i] = f"{s.section_code} {s.row_label}{s.number}"
-            self._sections[i] = s.section_id
+        self._col = [x - min_x for x in layout.x]
+        self._row = [y - min_y for y in layout.y]
+        kinds = ("available", "accessible", "companion", "accessible")
+        self._kind_flag = [kinds[int(f)] for f in layout.flags]
+        codes = layout.section_codes
+        rl, num, secs = layout.row_label, layout.number, layout.section_id
+        self._labels = [f"{codes.get(secs[i], '')} {rl[i]}{num[i]}" for i in range(n)]
+        self._sections = list(secs)
         self._cols = max(self._col) + 1
         self._rows = max(self._row) + 1
         cells: list[list[int]] = [[] for _ in range(self._rows)]
-        for i in range(n):
-            cells[self._row[i]].append(i)
+        for i, r in enumerate(self._row):
+            cells[r].append(i)
+        col = self._col
         for lst in cells:
-            lst.sort(key=self._col.__getitem__)
+            lst.sort(key=col.__getitem__)
         self._row_cells = cells
-        self._row_cols = [[self._col[i] for i in lst] for lst in cells]
+        self._row_cols = [[col[i] for i in lst] for lst in cells]
         self._row_label = [""] * self._rows
         for r, lst in enumerate(cells):
             if lst:
-                s = by_id[self._seat_ids[lst[0]]]
-                self._row_label[r] = f"{s.section_code[:3]} {s.row_label}"
+                i = lst[0]
+                self._row_label[r] = f"{codes.get(secs[i], '')[:3]} {rl[i]}"
         self._states = list(avail.states)
         self._mine = {self._index[s] for s in mine if s in self._index}
         self._picked = set()
@@ -295,13 +301,12 @@ class SeatMap(ScrollView, can_focus=True):
 
     # --- cursor ----------------------------------------------------------------------
     def _first_free(self) -> int | None:
-        best = None
-        for i, st in enumerate(self._states):
-            if st == "A":
-                key = (self._row[i], self._col[i])
-                if best is None or key < (self._row[best], self._col[best]):
-                    best = i
-        return best if best is not None else (0 if self._states else None)
+        states = self._states
+        for cells in self._row_cells:
+            for i in cells:
+                if states[i] == "A":
+                    return i
+        return 0 if states else None
 
     def _set_cursor(self, i: int | None) -> None:
         old = self.cursor

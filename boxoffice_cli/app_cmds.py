@@ -1,0 +1,164 @@
+"""``boxoffice cashier``, ``boxoffice monitor`` and ``boxoffice bench seatmap``.
+
+Imports are lazy so ``boxoffice --help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+
+def _context() -> Any:
+    from boxoffice_cli.main import _context as ctx
+
+    return ctx()
+
+
+def cmd_cashier(args: argparse.Namespace) -> int:
+    from boxoffice_cli.main import _settings
+    from boxoffice_tui.app import run_cashier_settings
+
+    return run_cashier_settings(_settings())
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    from boxoffice_tui.app import run_monitor
+
+    return run_monitor(_context())
+
+
+# --- bench seatmap ---------------------------------------------------------------------------
+
+
+def _scratch_db(admin_url: str) -> tuple[str, str]:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"bo_bench_seatmap_{uuid.uuid4().hex[:8]}"
+    libpq = make_url(admin_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    return name, url
+
+
+def _drop_db(admin_url: str, name: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    libpq = make_url(admin_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def build_big_room(engine: Any, rows: int = 50, per_row: int = 100) -> int:
+    """A 5,000-seat arena (50 rows of 100) with one event on sale; returns the event id.
+    Uses the demo seeder's helpers so the rows are exactly what the demo would create."""
+    from core import demo
+    from core.actors import system_actor
+    from core.catalog import publish_event
+    from core.uow import unit_of_work
+
+    actor = system_actor(engine, "bench-seed")
+    with unit_of_work(engine) as conn:
+        venue = demo._venue(conn, "ARENA", "Arena 5000")
+        spec = demo.SectionSpec("ARENA", "Arena", rows=rows, per_row=per_row)
+        sid, _ = demo._section(conn, venue, spec, 0)
+        seats = []
+        for r in range(rows):
+            label = f"R{r + 1:02d}"
+            for s in range(1, per_row + 1):
+                aisle = (1 if s > per_row // 3 else 0) + (1 if s > 2 * per_row // 3 else 0)
+                seats.append({"sec": sid, "row": label, "num": s, "x": s - 1 + aisle * 2,
+                              "y": r, "acc": False, "comp": False, "obs": False,
+                              "rank": r * 1000 + abs(s - per_row // 2)})
+        demo._insert_seats(conn, seats)
+        now = datetime.now(UTC)
+        eid, _ = demo._event(conn, "ARENA-BENCH", venue, "Bench night", now + timedelta(days=1),
+                             "BRL", "")
+        demo._tiers(conn, eid, venue, {"ARENA": 10000})
+        publish_event(conn, actor, eid)
+    return int(eid)
+
+
+def cmd_bench_seatmap(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from boxoffice_cli.main import _emit, _settings
+    from config import Settings
+    from core.app_context import build_context
+    from core.db import migrate
+    from core.db.engine import database_url
+
+    os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+    settings = _settings()
+    admin = database_url(settings)
+    name, url = _scratch_db(admin)
+    tmp = tempfile.mkdtemp(prefix="bo-bench-seatmap-")
+    try:
+        data = settings.model_dump()
+        data["database"] = {**data["database"], "url": url}
+        data["terminal"] = {**data["terminal"], "data_dir": tmp, "name": "bench-counter"}
+        data["sales"] = {**data["sales"], "max_seats_per_order": 10}
+        data["logging"] = {**data["logging"], "file": os.path.join(tmp, "bench.jsonl")}
+        s = Settings(**data)
+        ctx = build_context(s, url=url)
+        migrate.upgrade(ctx.engine)
+        eid = build_big_room(ctx.engine, args.rows, args.per_row)
+
+        from boxoffice_tui import bench
+        from boxoffice_tui.logsetup import configure
+        from core.reservation import upcoming_events
+
+        configure(s.log_file)
+        ev = next(e for e in upcoming_events(ctx.engine) if e.id == eid)
+        t0 = time.perf_counter()
+        result: dict[str, Any] = {"bench": "seatmap"}
+        result.update(bench.measure(ctx, ev, burst=args.burst))
+        from core import demo
+
+        demo.seed(ctx.engine)
+        result["cold_start_s"] = round(bench.cold_start(url, tmp), 3)
+        result["targets"] = {"open_ms": 200, "burst_applied_ms": 100, "cold_start_s": 1.5}
+        result["ok"] = (result["open_ms"] <= 200 and result["burst_applied_ms"] <= 100
+                        and result["cold_start_s"] <= 1.5
+                        and result["burst_changes"] == args.burst)
+        result["wall_s"] = round(time.perf_counter() - t0, 2)
+        ctx.engine.dispose()
+    finally:
+        _drop_db(admin, name)
+    _emit(result, args.json)
+    return 0 if result.get("ok") else 1
+
+
+def _sub_of(subparsers: Any, name: str) -> Any | None:
+    """The sub-subparsers of an existing command (``bench``), to add ours beside others."""
+    parser = subparsers.choices.get(name)
+    if parser is None:
+        return None
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
+
+
+def register(subparsers: Any) -> None:
+    subparsers.add_parser("cashier", help="open the cashier app (sign in, sell, refund, shift)"
+                          ).set_defaults(func=cmd_cashier)
+    subparsers.add_parser("monitor", help="open the supervisor's live monitor"
+                          ).set_defaults(func=cmd_monitor)
+    bench = _sub_of(subparsers, "bench")
+    if bench is not None:
+        p = bench.add_parser("seatmap", help="seat map: open a 5,000-seat room headless, "
+                             "apply a burst of remote changes, cold start to first screen")
+        p.add_argument("--json", action="store_true")
+        p.add_argument("--rows", type=int, default=50)
+        p.add_argument("--per-row", type=int, default=100)
+        p.add_argument("--burst", type=int, default=500)
+        p.set_defaults(func=cmd_bench_seatmap)
