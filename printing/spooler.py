@@ -26,12 +26,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import Counter, Gauge
+
 from config import Settings
 from core.errors import BoxOfficeError, register
 from printing.document import Document
 from printing.transports import Transport, TransportError, open_transport
 
 log = logging.getLogger(__name__)
+
+PRINT_WRITES = Counter("boxoffice_print_writes_total",
+                       "Attempts to write a print job, by outcome", ["outcome"])
+PRINT_QUEUE = Gauge("boxoffice_print_queue_depth", "Print jobs queued or printing")
 
 register("printer_offline", "Printer offline: {waiting} ticket(s) waiting.",
          "Impressora offline: {waiting} ingresso(s) aguardando.")
@@ -382,10 +388,12 @@ class Spooler:
             "select count(*) from jobs where state in ('queued', 'printing')").fetchone()[0]
 
     def _changed(self) -> None:
+        st = self._state()
+        PRINT_QUEUE.set(st.waiting)
         if self.on_change is None:
             return
         try:
-            self.on_change(self._state())
+            self.on_change(st)
         except Exception:  # a broken status bar must not stop printing
             log.exception("spooler on_change callback failed")
 
@@ -434,6 +442,7 @@ class Spooler:
                     self._db.execute("update jobs set data = ? where id = ?", (data, job_id))
             self.transport.send(data, doc, job_name(job_id, kind, serial, duplicate))
         except TransportError as exc:
+            PRINT_WRITES.labels("transport_error").inc()
             with self._cond:
                 self._failures += 1
                 delay = min(self.settings.printer.retry_max_s,
@@ -447,6 +456,7 @@ class Spooler:
             log.warning("printer write failed; job stays queued",
                         extra={"job": job_id, "error": str(exc), "retry_in_s": delay})
         except Exception as exc:
+            PRINT_WRITES.labels("failed").inc()
             with self._cond:
                 self._last_error = f"{type(exc).__name__}: {exc}"
                 self._db.execute("update jobs set state = 'failed', last_error = ? where id = ?",
@@ -454,6 +464,7 @@ class Spooler:
                 self._cond.notify_all()
             log.exception("print job failed permanently", extra={"job": job_id})
         else:
+            PRINT_WRITES.labels("printed").inc()
             with self._cond:
                 self._failures = 0
                 self._retry_at = 0.0

@@ -18,6 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from prometheus_client import Counter
 from sqlalchemy import text
 
 from core.actors import Actor
@@ -55,6 +56,9 @@ REASONS: dict[str, tuple[str, str]] = {
 }
 for _code, (_en, _pt) in REASONS.items():
     register(f"scan_{_code}", _en, _pt)
+
+SCANS = Counter("boxoffice_gate_scans_total", "Gate scans by result (ok or rejection reason)",
+                ["reason"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +194,11 @@ class GateChecker:
     def scan(self, token: str, key: uuid.UUID | str) -> ScanResult:
         """Verify and check in one scanned token. ``key`` is the scan's idempotency key:
         a gate that retries after a lost connection gets the first answer back."""
+        result = self._scan(token, key)
+        SCANS.labels(result.reason).inc()
+        return result
+
+    def _scan(self, token: str, key: uuid.UUID | str) -> ScanResult:
         out = self.verify(token)
         if isinstance(out, ScanResult):
             return out

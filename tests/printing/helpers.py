@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from pathlib import Path
@@ -49,5 +50,8 @@ class CountingPrinter:
             self.got_job.set()
 
     def close(self) -> None:
+        # shutdown() wakes the thread blocked in accept(); close() alone does not on Linux.
+        with contextlib.suppress(OSError):
+            self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
         self._thread.join(5)
