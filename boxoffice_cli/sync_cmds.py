@@ -78,6 +78,8 @@ def cmd_sync_push(args: argparse.Namespace) -> int:
     t = _terminal(with_cards=True)
     total = t.journal.depth()
     if args.plain:
+        print(f"start {total}", flush=True)
+
         def progress(done: int, n: int, entry: Any) -> None:
             print(f"{done}/{n} {entry.command} {entry.key}", flush=True)
 

@@ -45,6 +45,7 @@ class ConnectivityWatch:
         self.interval_s = interval_s
         self.links: dict[str, LinkState] = {name: LinkState() for name in probes}
         self._listeners: list[Listener] = []
+        self._after_pass: list[Callable[[], Any]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -108,9 +109,18 @@ class ConnectivityWatch:
             self._thread.join(timeout=10)
             self._thread = None
 
+    def after_each_pass(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn`` after every background probe pass (e.g. the heartbeat)."""
+        self._after_pass.append(fn)
+
     def _run(self) -> None:
         while not self._stop.is_set():
             self.probe_once()
+            for fn in list(self._after_pass):
+                try:
+                    fn()
+                except Exception:
+                    log.exception("after-probe hook failed")
             self._stop.wait(self.interval_s)
 
     def snapshot(self) -> dict[str, Any]:

@@ -78,6 +78,8 @@ class OfflineTerminal:
                                        online_after=s.online_after_successes,
                                        interval_s=s.probe_interval_s)
         self.watch.subscribe(self._on_link_change)
+        # Every background probe pass refreshes the heartbeat (when online).
+        self.watch.after_each_pass(self._safe_heartbeat)
         self._push_lock = threading.Lock()
         self._listeners: list[Callable[[dict[str, Any]], Any]] = []
         self.last_push: PushReport | None = None
@@ -128,13 +130,14 @@ class OfflineTerminal:
             | {"leases": [{"lease_id": x["lease_id"], "remaining": x["remaining"]}
                           for x in st["leases"]]}})
 
-    def start(self) -> None:
-        """First reading, catch up if online, then watch in the background."""
+    def start(self, background: bool = True) -> None:
+        """First reading, catch up if online, then watch in the background (tests drive
+        ``watch.probe_once()`` themselves with ``background=False``)."""
         self.watch.probe_once()
         if self.online:
             self.on_reconnect(return_leases=False)
-        self.watch.subscribe(lambda *_: self._safe_heartbeat())
-        self.watch.start()
+        if background:
+            self.watch.start()
 
     def stop(self) -> None:
         self.watch.stop()

@@ -18,7 +18,7 @@ from tests.sync.helpers import event_id, lease_invariants, seats_of, sold_per_se
 def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, tmp_path):
     ev = event_id(ctx.engine, "BURLESCO")
     term = make_terminal(ctx, db_url, proxy, tmp_path, "cut-a")
-    term.start()
+    term.start(background=False)
     assert term.online
     leased = seats_of(ctx.engine, ev, "FRENTE")[:16]
     info = term.take_lease(uuid.uuid4(), ev, seat_ids=leased)

@@ -14,7 +14,7 @@ from core.reservation import availability, confirm_sale, hold_best_available, ho
 from core.reservation import hold_general_admission as hold_ga
 from tests.conftest import make_actor
 from tests.sync.conftest import make_terminal
-from tests.sync.helpers import event_id, lease_invariants, section_id, seats_of, sold_per_seat
+from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
 from tests.sync.tcpproxy import TcpProxy
 
 
@@ -27,7 +27,7 @@ def test_two_offline_one_online_zero_oversold(ctx, db_url, proxy, tmp_path):
     a = make_terminal(ctx, db_url, proxy, tmp_path, "off-a")
     b = make_terminal(ctx, db_url, proxy_b, tmp_path, "off-b")
     for t in (a, b):
-        t.start()
+        t.start(background=False)
     front, rear = seats_of(ctx.engine, cab, "FRENTE"), seats_of(ctx.engine, cab, "FUNDO")
     lease_a = a.take_lease(uuid.uuid4(), cab, seat_ids=front[:16])
     lease_b = b.take_lease(uuid.uuid4(), cab, seat_ids=rear[:16])

@@ -32,7 +32,7 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
     term = make_terminal(ctx, db_url, proxy, tmp_path, "saf-a",
                          cards=GatewayCardProcessor(gw),
                          sync__floor_limit_minor=30_000, sync__offline_card_total_minor=40_000)
-    term.start()
+    term.start(background=False)
     ev = event_id(ctx.engine, "COMEDIA-HOJE")
     orq = seats_of(ctx.engine, ev, "ORQ")[:8]  # 120,00 each
     term.take_lease(uuid.uuid4(), ev, seat_ids=orq)
