@@ -114,8 +114,8 @@ class BoxOfficeApp(App):
         elif not (quiet and lost) and not (quiet and not isinstance(exc, BoxOfficeError)):
             self.show_error(exc)
 
-    def show_error(self, exc: BaseException) -> None:
-        self.last_error = error_text(exc)
+    def show_error(self, exc: BaseException | str) -> None:
+        self.last_error = exc if isinstance(exc, str) else error_text(exc)
         self.notify(self.last_error, severity="error", timeout=6)
 
     def on_mount(self) -> None:

@@ -355,8 +355,7 @@ class SaleScreen(BaseScreen):
             return
         br = self.bo.breaker
         if not br.card_allowed:
-            self.bo.notify(t("card_unavailable", reason=br.reason or br.state),
-                           severity="error")
+            self.bo.show_error(t("card_unavailable", reason=br.reason or br.state))
             return
         from boxoffice_tui.screens.checkout import CardScreen
 
