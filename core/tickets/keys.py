@@ -109,10 +109,25 @@ def ensure_key_row(conn: Connection, signer: TicketSigner, terminal_id: int) -> 
         raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id)
 
 
+_TERMINAL_ID = text("select id from terminals where name = :name")
+# SKIP LOCKED: the sale saga may call ctx.signer() for the first time inside its own
+# transaction, which holds a key-share lock on this terminal's row (orders reference
+# it); changing the unique key_id column needs a stronger lock, so waiting would mean
+# waiting on ourselves. The columns are then filled at the next start; verification
+# only needs the ticket_keys row, which never conflicts.
+_SET_CURRENT = text(
+    "update terminals set public_key = :pub, key_id = :kid where id = (select id from"
+    " terminals where id = :tid and key_id is distinct from :kid for update skip locked)"
+)
+
+
 def register_signer(engine: Engine, terminal_name: str, kind: str,
                     signer: TicketSigner) -> int:
     """Register the terminal (if new) and its current public key; return its id."""
-    tid = register_terminal(engine, terminal_name, kind)
+    with engine.connect() as conn:
+        tid = conn.execute(_TERMINAL_ID, {"name": terminal_name}).scalar()
+    if tid is None:
+        tid = register_terminal(engine, terminal_name, kind)
     with unit_of_work(engine) as conn:
         ensure_key_row(conn, signer, tid)
         owner = conn.execute(_KEY_OWNER, {"kid": signer.key_id}).one().terminal_id
@@ -121,10 +136,11 @@ def register_signer(engine: Engine, terminal_name: str, kind: str,
         conn.execute(text("update ticket_keys set retired_at = now() where terminal_id = :tid"
                           " and key_id <> :kid and retired_at is null"),
                      {"tid": tid, "kid": signer.key_id})
-        conn.execute(text("update terminals set public_key = :pub, key_id = :kid where id = :tid"),
-                     {"pub": signer.public_key, "kid": signer.key_id, "tid": tid})
-    signer.terminal_id = tid
-    return tid
+    with unit_of_work(engine) as conn:
+        conn.execute(_SET_CURRENT, {"pub": signer.public_key, "kid": signer.key_id,
+                                    "tid": tid})
+    signer.terminal_id = int(tid)
+    return int(tid)
 
 
 def terminal_signer(settings: Settings, engine: Engine) -> TicketSigner:

@@ -96,3 +96,28 @@ def test_void_by_line_then_all_revokes_each_once(ctx, counter):
                              {"o": order.order_id}).scalars().all()
     assert sorted(revoked) == sorted(t.serial for t in tickets)
     assert statuses == ["void"]
+
+
+def test_first_signer_use_inside_the_sale_transaction_does_not_wait_on_itself(
+        ctx, db_url, tmp_path):
+    """The saga may call ctx.signer() for the first time inside its confirm transaction,
+    which already holds a key-share lock on this terminal's row (orders.terminal_id)."""
+    from tests.conftest import make_settings
+
+    settings = make_settings(db_url, tmp_path, terminal__name="fresh-kiosk",
+                             terminal__kind="kiosk", database__statement_timeout_ms=5000)
+    fresh = build_context(settings, url=db_url)
+    try:
+        from core.actors import Actor, register_terminal
+
+        tid = register_terminal(fresh.engine, "fresh-kiosk", "kiosk")
+        actor = Actor(tid, "fresh-kiosk", channel="kiosk")
+        hold = hold_best_available(fresh, actor, uuid.uuid4(), event_id(fresh, "SINATRA"), 1)
+        with unit_of_work(fresh.engine) as conn:
+            order = confirm_in(conn, actor, hold.hold_id, "card:pi_first")
+            tickets = issue_tickets_in(conn, actor, order, fresh.signer())
+        assert len(tickets) == 1
+        p = parse(tickets[0].token)
+        assert p.verify(_keys(fresh)[p.claims.key_id])
+    finally:
+        fresh.engine.dispose()
