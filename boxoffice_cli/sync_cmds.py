@@ -32,7 +32,9 @@ def _terminal(with_cards: bool = False) -> Any:
         tid = _cached_terminal_id(settings)
     actor = Actor(terminal_id=tid, terminal_name=term.name)
     t = OfflineTerminal(ctx, actor, cards=cards)
-    t.journal.remember_terminal_id(tid)
+    t.watch.probe_once()
+    if t.online:
+        t.refresh_leases()  # e.g. one a supervisor took for this terminal
     return t
 
 
@@ -55,7 +57,6 @@ def _fmt_age(s: float | None) -> str:
 
 def cmd_sync_status(args: argparse.Namespace) -> int:
     t = _terminal()
-    t.watch.probe_once()
     st = t.status()
     if args.json:
         print(json.dumps(st, default=str))

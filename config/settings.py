@@ -145,7 +145,7 @@ class LeaseSpec(BaseModel):
 
 
 class SyncSettings(BaseModel):
-    # None: <terminal.data_dir>/sync/journal.sqlite3
+    # None: <terminal.data_dir>/sync/journal-<terminal.name>.sqlite3
     journal_path: Path | None = None
     # Offline card sales (store-and-forward) are accepted only up to these amounts: the
     # casino carries the risk of a decline at capture.
@@ -209,7 +209,10 @@ class Settings(BaseSettings):
 
     @property
     def journal_path(self) -> Path:
-        return self.sync.journal_path or self.terminal.data_dir / "sync" / "journal.sqlite3"
+        # One journal per terminal name: two terminals sharing a data dir (a kiosk and a
+        # counter on one box) must never replay each other's sales.
+        return self.sync.journal_path or (self.terminal.data_dir / "sync"
+                                          / f"journal-{self.terminal.name}.sqlite3")
 
 
 def _mask(value: Any) -> Any:

@@ -137,6 +137,11 @@ class Journal:
                 raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
 
     def remember_terminal_id(self, terminal_id: int) -> None:
+        """Bind the journal to its terminal; another terminal may never replay it."""
+        known = self.terminal_id()
+        if known is not None and known != terminal_id:
+            raise BoxOfficeError("journal_unavailable",
+                                 detail=f"{self.path} belongs to terminal #{known}")
         with self.transaction() as db:
             db.execute("insert into meta (k, v) values ('terminal_id', ?)"
                        " on conflict (k) do update set v = excluded.v", (str(terminal_id),))

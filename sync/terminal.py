@@ -66,6 +66,7 @@ class OfflineTerminal:
         self.ctx = ctx
         self.actor = actor
         self.journal = journal or Journal(ctx.settings.journal_path)
+        self.journal.remember_terminal_id(actor.terminal_id)
         self.leases = LeaseBook(self.journal)
         self.cards = cards
         self.return_on_reconnect = return_on_reconnect
@@ -136,6 +137,11 @@ class OfflineTerminal:
         self.watch.probe_once()
         if self.online:
             self.on_reconnect(return_leases=False)
+            try:
+                self.refresh_leases()  # leases a supervisor took for this terminal
+                self.take_auto_leases()
+            except BoxOfficeError as exc:
+                log.warning("could not refresh leases at start: %s", exc.code)
         if background:
             self.watch.start()
 

@@ -1,0 +1,61 @@
+"""Commands that can no longer apply (lease revoked, event canceled) are kept, flagged
+for a supervisor and reported centrally; never silently dropped, never oversold."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from sqlalchemy import text
+
+from core.leases import return_lease
+from tests.conftest import make_actor
+from tests.sync.conftest import make_terminal
+from tests.sync.helpers import event_id, lease_invariants, seats_of, sold_per_seat
+
+
+def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_path):
+    term = make_terminal(ctx, db_url, proxy, tmp_path, "conf-a")
+    term.start(background=False)
+    magica = event_id(ctx.engine, "MAGICA")
+    comedia = event_id(ctx.engine, "COMEDIA-HOJE")
+    m_seats = seats_of(ctx.engine, magica, "BAL")[:4]
+    c_seats = seats_of(ctx.engine, comedia, "BAL")[:4]
+    lm = term.take_lease(uuid.uuid4(), magica, seat_ids=m_seats)
+    term.take_lease(uuid.uuid4(), comedia, seat_ids=c_seats)
+    proxy.cut()
+    term.watch.probe_once()
+    s1 = term.sell_from_lease(magica, seat_ids=m_seats[:2], method="cash")
+    s2 = term.sell_from_lease(comedia, seat_ids=c_seats[:2], method="cash")
+    s3 = term.sell_from_lease(comedia, seat_ids=c_seats[2:3], method="cash")
+
+    # Meanwhile, centrally: a supervisor revokes the MAGICA lease (terminal presumed
+    # lost), and COMEDIA-HOJE is canceled.
+    sup = replace(make_actor(ctx, "conf-sup"), role="supervisor")
+    assert return_lease(ctx, sup, uuid.uuid4(), lm.lease_id, revoke=True).returned_units == 4
+    with ctx.engine.begin() as c:
+        c.execute(text("update events set status = 'canceled' where id = :e"), {"e": comedia})
+    other = make_actor(ctx, "conf-b")
+    from core.reservation import confirm_sale, hold_seats
+
+    h = hold_seats(ctx, other, uuid.uuid4(), magica, m_seats[:2])  # back on sale: sold again
+    confirm_sale(ctx, other, uuid.uuid4(), h.hold_id, "cash:b")
+
+    proxy.restore()
+    term.watch.probe_once()
+    assert term.online
+    counts = term.journal.counts()
+    assert counts["pending"] == 0 and counts["flagged"] == 3
+    flagged = {e.key: e.last_error["code"] for e in term.journal.entries("flagged")}
+    assert flagged == {s1.key: "lease_not_active", s2.key: "event_canceled",
+                       s3.key: "event_canceled"}
+    assert term.status()["flagged"] == 3
+    with ctx.engine.connect() as c:
+        rows = {r.command_key: r for r in c.execute(text(
+            "select command_key, command, error_code, payload from sync_conflicts"
+            " where terminal_id = :t"), {"t": term.actor.terminal_id})}
+    assert set(rows) == {s1.key, s2.key, s3.key}
+    assert rows[s1.key].payload["order_id"] == str(s1.order_id)  # enough to refund/contact
+    assert set(sold_per_seat(ctx.engine, magica).values()) == {1}
+    assert lease_invariants(ctx.engine) == []
+    term.stop()
