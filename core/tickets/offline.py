@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, text
@@ -51,9 +52,18 @@ def export_snapshot(engine: Engine) -> dict[str, Any]:
                 "select e.id, e.code, e.name, e.starts_at, e.doors_at, v.timezone from events e"
                 " join venues v on v.id = e.venue_id where e.status <> 'canceled'"))
         }
+        # Seat and section labels, so an offline gate names the place like an online one.
+        places = conn.execute(text(
+            "select sec.id as section_id, sec.code, s.id as seat_id, s.row_label, s.number"
+            " from sections sec left join seats s on s.section_id = sec.id"
+            " where sec.venue_id in (select venue_id from events where status <> 'canceled')"
+        )).all()
         generated = conn.execute(text("select now()")).scalar_one()
+    sections = {str(r.section_id): r.code for r in places}
+    seats = {str(r.seat_id): f"{r.code} {r.row_label}-{r.number}" for r in places
+             if r.seat_id is not None}
     return {"version": SNAPSHOT_VERSION, "generated_at": generated.isoformat(), "keys": keys,
-            "revoked": revoked, "events": events}
+            "revoked": revoked, "events": events, "sections": sections, "seats": seats}
 
 
 def write_snapshot(engine: Engine, path: Path) -> dict[str, Any]:
@@ -104,6 +114,8 @@ class OfflineGate:
             k: public_key_from_raw(base64.b64decode(v)) for k, v in snap["keys"].items()}
         self.revoked = set(snap["revoked"])
         self.events = {int(k): v for k, v in snap["events"].items()}
+        self.seats: dict[str, str] = snap.get("seats", {})
+        self.sections: dict[str, str] = snap.get("sections", {})
         self.gate = gate
         self.event_id = event_id
         self.before, self.after = opens_before, closes_after
@@ -134,8 +146,8 @@ class OfflineGate:
         starts = datetime.fromisoformat(ev["starts_at"])
         opens = datetime.fromisoformat(ev["doors_at"] or ev["starts_at"]) - self.before
         if not opens <= now <= starts + self.after:
-            return reject("wrong_day", c.serial, c.event_id,
-                          when=f"{ev['code']} {hhmm(starts, ev['timezone'])}")
+            when = starts.astimezone(ZoneInfo(ev["timezone"])).strftime("%d/%m %H:%M")
+            return reject("wrong_day", c.serial, c.event_id, when=f"{ev['code']} {when}")
         with self._lock:
             cur = self._db.execute(
                 "insert or ignore into accepted (serial, scan_key, gate, event_id, at)"
@@ -143,11 +155,16 @@ class OfflineGate:
                 (c.serial, str(key or uuid.uuid4()), self.gate, c.event_id, now.isoformat()))
             if cur.rowcount == 1:
                 return ScanResult(True, "ok", c.serial, c.event_id,
-                                  {"place": _place(c.seat_id, c.place_id, c.unit)})
+                                  {"place": self._place(c.seat_id, c.place_id, c.unit)})
             at, gate = self._db.execute("select at, gate from accepted where serial = ?",
                                         (c.serial,)).fetchone()
         return reject("already_used", c.serial, c.event_id,
                       at=hhmm(datetime.fromisoformat(at), ev["timezone"]), gate=gate)
+
+    def _place(self, seat_id: int | None, section_id: int, unit: int) -> str:
+        if seat_id is not None:
+            return self.seats.get(str(seat_id), f"seat {seat_id}")
+        return f"{self.sections.get(str(section_id), section_id)} #{unit}"
 
     def pending_uploads(self) -> list[LocalCheckin]:
         with self._lock:
@@ -162,8 +179,6 @@ class OfflineGate:
                              " where serial = ?", (result, serial))
 
 
-def _place(seat_id: int | None, place_id: int, unit: int) -> str:
-    return f"seat #{seat_id}" if seat_id is not None else f"GA section {place_id} #{unit}"
 
 
 _OFFLINE_CHECKIN = text(

@@ -8,7 +8,13 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from core.tickets import OfflineGate, upload_offline_checkins, void_tickets_in, write_snapshot
+from core.tickets import (
+    OfflineGate,
+    ticket_views,
+    upload_offline_checkins,
+    void_tickets_in,
+    write_snapshot,
+)
 from core.uow import unit_of_work
 from tests.printing.conftest import sell
 
@@ -35,6 +41,9 @@ def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, co
     for t in threads:
         t.join(30)
     assert sum(r.accepted for r in results) == 1
+    [view] = ticket_views(ctx.engine, serials=[tickets[0].serial])
+    [ok] = [r for r in results if r.accepted]
+    assert ok.details["place"] == f"{view.section_code} {view.row_label}-{view.seat_number}"
     assert {r.reason for r in results if not r.accepted} == {"already_used"}
     assert gates[0].scan(tickets[2].token).reason == "revoked"
     assert gates[0].scan(tickets[1].token).accepted
