@@ -249,8 +249,9 @@ def _close(conn: Connection, ctx: CoreContext, actor: Actor, shift_id: uuid.UUID
     conn.execute(
         text("update shifts set status = :s, expected_cash_minor = :e, counted_cash_minor = :c,"
              " variance_minor = :v, approval_id = :a,"
-             " closed_at = case when :s = 'closed' then now() else null end where id = :id"),
-        {"s": status, "e": expected, "c": counted, "v": variance, "a": approval_id,
+             " closed_at = case when :closing then now() else null end where id = :id"),
+        {"s": status, "closing": status == "closed", "e": expected, "c": counted,
+         "v": variance, "a": approval_id,
          "id": shift_id})
     audit.append(conn, actor, "close_shift" if status == "closed" else "count_shift", "shift",
                  shift_id, {"expected_minor": expected, "counted_minor": counted,
