@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from core import audit
 from core.actors import OperatorInfo, authenticate
 from core.errors import BoxOfficeError
 from core.tickets import ticket_views
@@ -158,6 +159,7 @@ def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
         audits = c.execute(text("select payload from audit_log where action = 'reprint_ticket'"
                                 " and payload like :p"), {"p": f'%"{view.serial}"%'}).all()
     assert count == 2 and len(audits) == 2 and "carla" in audits[1].payload
+    assert audit.verify(ctx.engine)[1] == []  # the hash chains still hold
 
 
 def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_path):
