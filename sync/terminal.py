@@ -85,6 +85,11 @@ class OfflineTerminal:
         self._listeners: list[Callable[[dict[str, Any]], Any]] = []
         self.last_push: PushReport | None = None
         self.last_reconnect: PushReport | None = None
+        # Sales are pushed by a background thread once started, so a sale never waits on
+        # the network (a link that drops packets can stall a send for a long time).
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._pusher: threading.Thread | None = None
         self._was_offline = False
 
     # --- state -------------------------------------------------------------------------
@@ -144,9 +149,31 @@ class OfflineTerminal:
                 log.warning("could not refresh leases at start: %s", exc.code)
         if background:
             self.watch.start()
+            self._stopping.clear()
+            self._pusher = threading.Thread(target=self._push_loop, name="sync-push",
+                                            daemon=True)
+            self._pusher.start()
 
     def stop(self) -> None:
         self.watch.stop()
+        self._stopping.set()
+        self._wake.set()
+        if self._pusher is not None:
+            self._pusher.join(timeout=30)
+            self._pusher = None
+
+    def _push_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self.watch.interval_s)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            if self.online and self.journal.depth():
+                try:
+                    self._try_push()
+                except Exception:
+                    log.exception("background push failed")
+                self._notify()
 
     def _safe_heartbeat(self) -> None:
         if self.online:
@@ -276,7 +303,9 @@ class OfflineTerminal:
                            (str(order_id), str(key), total, info.currency, card_ref))
         local = LocalSale(key, order_id, info.lease_id, total, info.currency,
                           sale.payment_method, tuple(tickets), risk)
-        if self.online:
+        if self._pusher is not None:
+            self._wake.set()
+        elif self.online:
             self._try_push()
         self._notify()
         return local

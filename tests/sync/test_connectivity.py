@@ -57,3 +57,33 @@ def test_state_reaches_apps_and_heartbeat(ctx, db_url, proxy, tmp_path):
     assert state.beat and state.state["sync"]["online"] is True
     assert state.state["sync"]["queue_depth"] == 0
     term.stop()
+
+
+def test_background_push_and_reconnect(ctx, db_url, proxy, tmp_path):
+    """Started for real (watch and pusher threads): a sale returns at once, the pusher
+    sends it; after a cut and a restore the watch catches up by itself."""
+    import threading
+
+    term = make_terminal(ctx, db_url, proxy, tmp_path, "bg-a", sync__probe_interval_s=0.05)
+    sent = threading.Event()
+    term.subscribe(lambda st: sent.set() if st["queue_depth"] == 0 and st["applied"] else None)
+    term.start()
+    poker = event_id(ctx.engine, "POKER-OPEN")
+    term.take_lease(uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
+                    quantity=6)
+    term.sell_from_lease(poker, ga_qty=1, method="cash")
+    assert sent.wait(20)
+    offline, back = threading.Event(), threading.Event()
+    term.watch.subscribe(lambda link, up: (back if up else offline).set())
+    proxy.cut()
+    assert offline.wait(20)
+    sale = term.sell_from_lease(poker, ga_qty=2, method="cash")
+    assert term.journal.depth() == 1
+    sent.clear()
+    proxy.restore()
+    assert back.wait(20) and sent.wait(20)
+    with ctx.engine.connect() as c:
+        n = c.execute(text("select count(*) from lease_sales where command_key = :k"),
+                      {"k": sale.key}).scalar_one()
+    assert n == 1
+    term.stop()
