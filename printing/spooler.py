@@ -398,6 +398,15 @@ class Spooler:
             log.exception("spooler on_change callback failed")
 
     def _run(self) -> None:
+        while not self._stop:
+            try:
+                self._step()
+            except Exception:  # e.g. the spool disk is full: keep the thread, try again
+                log.exception("print spooler step failed")
+                with self._cond:
+                    self._cond.wait(5.0)
+
+    def _step(self) -> None:
         while True:
             with self._cond:
                 if self._stop:
