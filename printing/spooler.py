@@ -416,8 +416,13 @@ class Spooler:
                     " where state = 'queued' order by id limit 1").fetchone()
                 now = time.monotonic()
                 if row is not None and now >= self._retry_at:
-                    self._db.execute("update jobs set state = 'printing',"
-                                     " attempts = attempts + 1 where id = ?", (row[0],))
+                    # Conditional claim: another process on the same spool file (a
+                    # `boxoffice print-test` next to the app) never sends the same job.
+                    claimed = self._db.execute(
+                        "update jobs set state = 'printing', attempts = attempts + 1"
+                        " where id = ? and state = 'queued'", (row[0],)).rowcount
+                    if not claimed:
+                        continue
                     action = "print"
                 elif row is None and self._unreported() and now >= self._report_at:
                     action = "report"
