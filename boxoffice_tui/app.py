@@ -40,7 +40,8 @@ def _utcnow() -> datetime:
 
 
 class BoxOfficeApp(App):
-    CSS_PATH = "boxoffice.tcss"
+    # Absolute, so subclasses defined elsewhere (tests, kiosk) find it too.
+    CSS_PATH = str(Path(__file__).with_name("boxoffice.tcss"))
     title_key = "app_title"
     BINDINGS = [Binding("f1", "help", "help"),
                 Binding("ctrl+l", "language", "language")]
@@ -104,14 +105,19 @@ class BoxOfficeApp(App):
 
     def core_failed(self, exc: BaseException, failed: Callable[[BaseException], Any] | None,
                     quiet: bool) -> None:
-        lost = isinstance(exc, BoxOfficeError) and exc.code == "database_unavailable"
+        # Plain reads (seat maps, event lists) do not go through a unit of work, so a lost
+        # server reaches us as the driver's OperationalError rather than our code.
+        lost = (isinstance(exc, BoxOfficeError) and exc.code == "database_unavailable") or \
+            type(exc).__name__ in ("OperationalError", "InterfaceError")
         if lost:
             self.set_online(False)
         elif isinstance(exc, BoxOfficeError):
             self.set_online(True)
         if failed is not None:
             failed(exc)
-        elif not (quiet and lost) and not (quiet and not isinstance(exc, BoxOfficeError)):
+        elif lost and not quiet:
+            self.show_error(BoxOfficeError("database_unavailable"))
+        elif not quiet:
             self.show_error(exc)
 
     def show_error(self, exc: BaseException | str) -> None:

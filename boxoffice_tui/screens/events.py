@@ -14,7 +14,7 @@ from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
 
-BAR = 12
+BAR = 8
 
 if TYPE_CHECKING:
     from core.reservation import EventInfo

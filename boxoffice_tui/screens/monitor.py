@@ -70,7 +70,7 @@ class MonitorScreen(BaseScreen):
         super().on_mount()
         self.query_one("#occupancy", DataTable).add_columns("", "%", "sold/cap")
         self.query_one("#terminals", DataTable).add_columns(
-            "", "kind", "operator", "beat", "state", "queue", "printer", "card")
+            "", "kind", "op", "beat", "state", "queue", "printer", "card")
         self.query_one("#holds", DataTable).add_columns("terminal", "event", "qty", "left")
         self.query_one("#approvals", DataTable).add_columns("kind", "by", "amount", "detail")
         self.action_refresh()
@@ -89,11 +89,11 @@ class MonitorScreen(BaseScreen):
         last = snap.sales_per_minute[-1] if snap.sales_per_minute else 0
         total_hour = sum(snap.sales_per_minute)
         self.query_one("#sales-now", Static).update(f"{last}/min · {total_hour}/h")
-        rev = "\n".join(f"{k:<10}{format_minor(v, cur, lang):>16}"
+        rev = "\n".join(f"{k:<6}{format_minor(v, cur, lang):>16}"
                         for k, v in snap.revenue_by_tender.items()) or "—"
         total = sum(snap.revenue_by_tender.values())
         self.query_one("#revenue", Static).update(
-            rev + f"\n[b]{'total':<10}{format_minor(total, cur, lang):>16}[/b]")
+            rev + f"\n[b]{'total':<6}{format_minor(total, cur, lang):>16}[/b]")
 
         occ = self.query_one("#occupancy", DataTable)
         occ.clear()

@@ -17,7 +17,7 @@ from textual.widgets import Footer, Static
 from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.services import ExchangeRequest, SaleOutcome, SeatMapData, Services
-from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, legend_text
+from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
@@ -117,6 +117,7 @@ class SaleScreen(BaseScreen):
         smap = self.query_one(SeatMap)
         if data.layout:
             smap.load(data.layout, data.availability, data.stage)
+            self._seat_info()
         else:
             smap.display = False
             self.query_one("#ga-panel").display = True
@@ -138,7 +139,8 @@ class SaleScreen(BaseScreen):
         self._sync_clock(avail)
         smap = self.query_one(SeatMap)
         if smap.display and smap.seat_count:
-            smap.apply(avail)
+            if smap.apply(avail):
+                self._seat_info()
             if self.hold is not None and self.hold.seat_ids and any(
                     avail.states[smap._index[s]] == "A" for s in self.hold.seat_ids
                     if s in smap._index):
@@ -238,7 +240,12 @@ class SaleScreen(BaseScreen):
         self._render_cart()
 
     def on_seat_map_cursor_moved(self, event: SeatMap.CursorMoved) -> None:
-        seat = event.seat
+        self._seat_info(event.seat)
+
+    def _seat_info(self, seat: SeatRef | None = None) -> None:
+        smap = self.query_one(SeatMap)
+        if seat is None and smap.cursor is not None and smap.seat_count:
+            seat = smap.seat_ref(smap._seat_ids[smap.cursor])
         if seat is None or self.data is None:
             return
         sec = next((s for s in self.data.sections if s.id == seat.section_id), None)
@@ -383,6 +390,7 @@ class SaleScreen(BaseScreen):
         if hold is not None:
             smap.set_state(hold.seat_ids, "S")
         self.last_sale = outcome
+        self._seat_info()
         total = format_minor(outcome.total_minor, outcome.currency, self.bo.lang)
         msg = t("sale_done", number=outcome.order_number, total=total)
         if outcome.refunded_minor:

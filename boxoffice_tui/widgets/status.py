@@ -34,7 +34,7 @@ class TerminalHeader(Static):
         status = app.status_line()
         if status:
             parts.append(status)
-        text = "  │  ".join(parts)
+        text = " │ ".join(parts)
         if not app.online:
             text += "\n[b]" + t("db_lost") + "[/b]"
         self.set_class(not app.online, "-offline")

@@ -1,0 +1,176 @@
+"""Snapshots of the main screens at 80x24 and 120x40: fixed demo data (event dates and
+the monitor's figures pinned), a frozen clock, no animations, no cursor blink."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from boxoffice_tui.app import CashierApp, MonitorApp
+from boxoffice_tui.services import Services, ShiftInfo
+from core.actors import OperatorInfo
+from core.app_context import CoreContext
+from core.monitor import Approval, Occupancy, OpenHold, Snapshot, TerminalRow
+from core.reservation import HoldLine, HoldResult
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.db
+FROZEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+SIZES = [(80, 24), (120, 40)]
+
+
+class FixedServices(Services):
+    """The real database for seats and prices; dates and live figures pinned."""
+
+    def events(self) -> list[Any]:
+        evs = sorted(super().events(), key=lambda e: e.code)
+        return [replace(e, starts_at=FROZEN + timedelta(days=i, hours=3))
+                for i, e in enumerate(evs)]
+
+    def printer_state(self) -> str:
+        return "none"
+
+    def monitor_snapshot(self) -> Snapshot:
+        beat = FROZEN - timedelta(seconds=3)
+        return Snapshot(
+            sales_per_minute=[0, 1, 3, 2, 5, 8, 4, 2, 6, 9, 7, 3, 1, 0, 2, 4] * 4,
+            revenue_by_tender={"card": 1_254_000, "cash": 348_000}, currency="BRL",
+            occupancy=[Occupancy(1, "COMEDIA-HOJE", "Noite de Comédia", 1056, 412, 24),
+                       Occupancy(2, "SINATRA", "Tributo a Sinatra", 1056, 87, 6),
+                       Occupancy(5, "POKER-OPEN", "Texas Hold'em Open", 400, 312, 0)],
+            terminals=[
+                TerminalRow("counter-1", "cashier", beat, 3.0,
+                            {"operator": "ana", "queue_depth": 0, "printer": "ok",
+                             "breaker": "closed"}, False),
+                TerminalRow("counter-2", "cashier", beat, 95.0,
+                            {"operator": "bruno", "queue_depth": 4, "printer": "offline",
+                             "breaker": "open"}, True),
+                TerminalRow("kiosk-1", "kiosk", beat, 2.0,
+                            {"queue_depth": 0, "printer": "ok", "breaker": "closed"}, False)],
+            open_holds=[OpenHold("h1", "counter-1", "SINATRA", 2, 50000, "BRL", 421),
+                        OpenHold("h2", "kiosk-1", "COMEDIA-HOJE", 4, 48000, "BRL", 95)],
+            approvals=[Approval(str(uuid.UUID(int=7)), "shift_variance", "bruno@counter-2",
+                                -4500, "expected 182000 counted 177500", beat)],
+            alerts=["terminal counter-2 silent for 95 s",
+                    "cash variance -4500 on bruno@counter-2 waits for approval"],
+            as_of=FROZEN)
+
+
+class SnapshotCashier(CashierApp):
+    def format_when(self, ts: datetime) -> str:
+        return ts.astimezone(UTC).strftime("%d/%m %H:%M" if self.lang == "pt-BR"
+                                           else "%b %d %H:%M")
+
+
+@pytest.fixture(scope="module")
+def sctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
+    settings = make_settings(db_url, module_tmp, terminal__name="snap-counter",
+                             terminal__language="en")
+    return CoreContext(settings=settings, engine=ctx.engine)
+
+
+def _services(sctx: CoreContext, signed_in: bool = True) -> FixedServices:
+    svc = FixedServices(sctx, "snap-counter")
+    if signed_in:
+        svc.operator = OperatorInfo(1, "ana", "Ana Souza", "cashier")
+        svc.shift = ShiftInfo(uuid.UUID(int=0x5EED), 20000, "BRL")
+    return svc
+
+
+def _app(sctx: CoreContext, signed_in: bool = True, lang: str = "en") -> SnapshotCashier:
+    return SnapshotCashier(_services(sctx, signed_in), clock=lambda: FROZEN,
+                           language_code=lang, heartbeat=False)
+
+
+async def _settle(pilot: Any) -> None:
+    from textual.widgets import Input
+
+    for inp in pilot.app.screen.query(Input):
+        inp.cursor_blink = False
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def _events(pilot: Any) -> Any:
+    from boxoffice_tui.screens.events import EventsScreen
+
+    app = pilot.app
+    await pilot.pause()
+    await app.switch_screen(EventsScreen())
+    while not app.screen.events:
+        await pilot.pause(0.02)
+    await _settle(pilot)
+    return app.screen
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_sign_in(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(sctx, signed_in=False), terminal_size=size, run_before=_settle)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_events(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=_events)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_seat_map(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    from boxoffice_tui.screens.sale import SaleScreen
+    from boxoffice_tui.widgets.seatmap import SeatMap
+
+    async def run_before(pilot: Any) -> None:
+        events = await _events(pilot)
+        ev = next(e for e in events.events if e.code == "SINATRA")
+        screen = SaleScreen(ev)
+        await pilot.app.push_screen(screen)
+        smap = screen.query_one(SeatMap)
+        while not smap.seat_count:
+            await pilot.pause(0.02)
+        await pilot.press("down", "down", "right", "space", "right", "space")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+def test_cash_checkout(snap_compare: Any, sctx: CoreContext) -> None:
+    from boxoffice_tui.screens.checkout import CashScreen
+
+    hold = HoldResult(uuid.UUID(int=1), 1, FROZEN + timedelta(minutes=10), 50000, "BRL",
+                      (HoldLine(1, 10, 1, 25000, 1), HoldLine(1, 11, 1, 25000, 1)))
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.app.push_screen(CashScreen(hold))
+        await pilot.press(*"60000")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_help_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx, lang="pt-BR"), terminal_size=(80, 24),
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+                     language_code="en", heartbeat=False)
+
+    async def run_before(pilot: Any) -> None:
+        while pilot.app.screen.__class__.__name__ != "MonitorScreen" or \
+                not pilot.app.screen.refreshes:
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
