@@ -208,7 +208,30 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     return 0 if done and not st.failed else 1
 
 
+def cmd_bench_scan(args: argparse.Namespace) -> int:
+    from boxoffice_cli.main import _emit
+    from core.tickets.bench import run_bench
+
+    result = run_bench(_settings(), tickets=args.tickets, workers=args.workers)
+    _emit(result, args.json)
+    return 0 if result["each_ticket_entered_once"] else 1
+
+
+def _register_bench(sub: Any) -> None:
+    """``bench scan`` beside the other benchmarks (the ``bench`` command is main's)."""
+    parser = sub.choices.get("bench")
+    for action in getattr(parser, "_actions", []):
+        if isinstance(action, argparse._SubParsersAction):
+            p = action.add_parser("scan", help="gate check-in throughput on a scratch database")
+            p.add_argument("--tickets", type=int, default=1000)
+            p.add_argument("--workers", type=int, default=8)
+            p.add_argument("--json", action="store_true")
+            p.set_defaults(func=cmd_bench_scan)
+            return
+
+
 def register(sub: Any) -> None:
+    _register_bench(sub)
     sc = sub.add_parser("scan", help="gate: check tickets in from stdin, one token per line")
     sc.add_argument("--gate", default="main", help="gate name printed on re-entry attempts")
     sc.add_argument("--event", help="accept only this event (code or id)")
