@@ -180,3 +180,34 @@ def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_
     finally:
         sp.close()
     assert len(list(folder.glob("*DUPLICATE1.png"))) == 2
+
+
+def test_real_cash_sale_through_the_saga_prints_tickets_and_a_drawer_kick(ctx, db_url,
+                                                                         tmp_path):
+    """The payments saga issues the tickets in its confirm transaction; print_order then
+    builds the receipt from the sale's record (cash: tendered, change, drawer kick)."""
+    from core.actors import Actor, register_terminal
+    from core.reservation import hold_best_available
+    from core.sales import CashTender, checkout, open_shift
+    from tests.printing.conftest import event_id
+
+    op = authenticate(ctx.engine, "bruno", "2345")
+    actor = Actor(register_terminal(ctx.engine, "counter-saga", "cashier"), "counter-saga",
+                  operator_id=op.id, role=op.role)
+    open_shift(ctx, actor, uuid.uuid4(), 10_000)
+    hold = hold_best_available(ctx, actor, uuid.uuid4(), event_id(ctx, "COMEDIA-HOJE"), 2)
+    sale = checkout(ctx, actor, uuid.uuid4(), hold.hold_id,
+                    CashTender(hold.total_minor + 1_000))
+    assert len(sale.ticket_serials) == 2
+    folder = tmp_path / "saga"
+    with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx,
+                 actor=actor) as sp:
+        assert len(sp.print_order(sale.order.order_id)) == 3
+        assert sp.wait_idle(30)
+    receipt = next(folder.glob("*-receipt.bin")).read_bytes()
+    assert b"\x1bp" in receipt  # cash: the drawer opens
+    assert b"10,00" in receipt  # the change (R$ 10,00) is printed
+    tokens = sorted(t for p in folder.glob("*-ticket-*.png") for t in decode_qr(p))
+    views = ticket_views(ctx.engine, order_id=sale.order.order_id)
+    assert tokens == sorted(v.token for v in views)
+    assert {v.serial for v in views} == set(sale.ticket_serials)
