@@ -1,0 +1,166 @@
+"""``boxoffice gateway-sandbox``, ``boxoffice bench checkout``, ``boxoffice shift ...`` and
+``boxoffice sales recover``: payments from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import uuid
+from typing import Any
+
+
+def _print(result: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result, default=str))
+        return
+    width = max(len(k) for k in result)
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v}")
+
+
+def cmd_gateway_sandbox(args: argparse.Namespace) -> int:
+    from core.payments.sandbox import SandboxServer
+
+    server = SandboxServer(args.port, seed=args.seed)
+    faults = {k: v for k, v in {
+        "latency_ms": args.latency_ms, "error_rate": args.error_rate,
+        "timeout_rate": args.timeout_rate, "hang_s": args.hang_s,
+        "ambiguous_rate": args.ambiguous_rate}.items() if v is not None}
+    if faults:
+        from core.payments.sandbox.server import Faults
+
+        server.state.faults = Faults(**{**server.state.faults.__dict__, **faults})
+    print(f"sandbox gateway on {server.base_url} (Stripe PaymentIntents subset;"
+          f" faults: POST {server.base_url}/_sandbox/faults, ledger: GET"
+          f" {server.base_url}/_sandbox/ledger)", file=sys.stderr, flush=True)
+    server.serve_forever()
+    return 0
+
+
+def cmd_bench_checkout(args: argparse.Namespace) -> int:
+    from config import load_settings
+    from core.bench.checkout import run_bench
+
+    result = run_bench(load_settings(), workers=args.workers, seconds=args.seconds)
+    _print(result, args.json)
+    return 0 if result["double_charges"] == 0 and result["orphans"] == 0 else 1
+
+
+def _actor(args: argparse.Namespace) -> Any:
+    from boxoffice_cli.main import _context
+    from core.actors import Actor, authenticate, register_terminal
+
+    ctx = _context()
+    op = authenticate(ctx.engine, args.login, args.pin)
+    name = ctx.settings.terminal.name
+    tid = register_terminal(ctx.engine, name, ctx.settings.terminal.kind)
+    return ctx, Actor(tid, name, op.id, op.role, "counter")
+
+
+def cmd_shift_open(args: argparse.Namespace) -> int:
+    from core.money import parse_minor
+    from core.sales import open_shift
+
+    ctx, actor = _actor(args)
+    info = open_shift(ctx, actor, uuid.uuid4(), parse_minor(args.float))
+    _print(info.to_json(), args.json)
+    return 0
+
+
+def cmd_shift_close(args: argparse.Namespace) -> int:
+    from core.money import parse_minor
+    from core.sales import SupervisorPin, close_shift
+
+    ctx, actor = _actor(args)
+    approver = SupervisorPin(args.supervisor, args.supervisor_pin) if args.supervisor else None
+    res = close_shift(ctx, actor, uuid.uuid4(), parse_minor(args.counted), approver=approver,
+                      reason_code=args.reason)
+    _print(res.to_json(), args.json)
+    return 0
+
+
+def cmd_shift_report(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from core.sales import current_shift, x_report, z_report
+
+    ctx, actor = _actor(args)
+    shift_id = args.shift
+    if shift_id is None:
+        cur = current_shift(ctx, actor)
+        if cur is None:
+            print("no open shift on this terminal", file=sys.stderr)
+            return 1
+        shift_id = cur.shift_id
+    rep = z_report(ctx, shift_id) if args.z else x_report(ctx, shift_id)
+    data = asdict(rep)
+    data["by_tender"] = {k: {**asdict(v), "net_minor": v.net_minor}
+                         for k, v in rep.by_tender.items()}
+    _print(data, args.json)
+    return 0
+
+
+def cmd_sales_recover(args: argparse.Namespace) -> int:
+    from boxoffice_cli.main import _context
+    from core.sales import recover_stuck_sales
+
+    rep = recover_stuck_sales(_context(), older_than_s=args.older_than)
+    _print(rep.to_json(), args.json)
+    return 0 if rep.still_stuck == 0 else 1
+
+
+def _operator_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--login", required=True)
+    p.add_argument("--pin", required=True)
+    p.add_argument("--json", action="store_true")
+
+
+def register(sub: Any) -> None:
+    gs = sub.add_parser("gateway-sandbox",
+                        help="run the sandbox card gateway (Stripe subset) on loopback")
+    gs.add_argument("--port", type=int, default=12111)
+    gs.add_argument("--seed", type=int, default=None, help="seed for injected faults")
+    gs.add_argument("--latency-ms", type=float)
+    gs.add_argument("--error-rate", type=float, help="share of requests answered 500")
+    gs.add_argument("--timeout-rate", type=float, help="share of requests that hang")
+    gs.add_argument("--hang-s", type=float, help="how long a hanging request hangs")
+    gs.add_argument("--ambiguous-rate", type=float,
+                    help="share of requests executed, then the connection dropped")
+    gs.set_defaults(func=cmd_gateway_sandbox)
+
+    bench = sub.choices.get("bench")
+    if bench is not None:
+        b_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+        bc = b_sub.add_parser("checkout", help="whole card checkouts against the sandbox")
+        bc.add_argument("--workers", type=int, default=8)
+        bc.add_argument("--seconds", type=float, default=10.0)
+        bc.add_argument("--json", action="store_true")
+        bc.set_defaults(func=cmd_bench_checkout)
+
+    sh = sub.add_parser("shift", help="cash drawer: open, close (blind count), X/Z report")
+    sh_sub = sh.add_subparsers(dest="sub", required=True)
+    so = sh_sub.add_parser("open", help="open this terminal's shift with a float")
+    _operator_args(so)
+    so.add_argument("--float", required=True, help="opening float, e.g. 200,00")
+    so.set_defaults(func=cmd_shift_open)
+    sc = sh_sub.add_parser("close", help="close with the counted cash (blind count)")
+    _operator_args(sc)
+    sc.add_argument("--counted", required=True, help="cash counted in the drawer")
+    sc.add_argument("--supervisor", help="supervisor login approving a variance")
+    sc.add_argument("--supervisor-pin")
+    sc.add_argument("--reason", help="variance reason code")
+    sc.set_defaults(func=cmd_shift_close)
+    sr = sh_sub.add_parser("report", help="X report (open shift) or Z report (--z)")
+    _operator_args(sr)
+    sr.add_argument("--shift", help="shift id (default: this terminal's open shift)")
+    sr.add_argument("--z", action="store_true")
+    sr.set_defaults(func=cmd_shift_report)
+
+    sa = sub.add_parser("sales", help="sale saga maintenance")
+    sa_sub = sa.add_subparsers(dest="sub", required=True)
+    rc = sa_sub.add_parser("recover", help="finish or compensate stuck sales now")
+    rc.add_argument("--older-than", type=float, default=None,
+                    help="seconds a sale must have been idle (default sales.stuck_after_s)")
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=cmd_sales_recover)
