@@ -61,7 +61,9 @@ create table if not exists jobs (
     created_at real not null,
     printed_at real,
     reported integer not null default 0,
-    report_key text not null
+    report_key text not null,
+    -- A repeated request (a double click on Reprint) queues its paper once.
+    request_key text unique
 );
 create index if not exists jobs_state on jobs (state, id);
 """
@@ -198,19 +200,26 @@ class Spooler:
         order_ref = str(order_tickets[0].order_id) if order_tickets else None
         return self.submit_documents(docs, order_ref=order_ref)
 
-    def submit_documents(self, docs: Sequence[Document], *,
-                         order_ref: str | None = None) -> list[int]:
-        """Persist the documents as jobs (one transaction) and wake the worker."""
+    def submit_documents(self, docs: Sequence[Document], *, order_ref: str | None = None,
+                         request_key: str | None = None) -> list[int]:
+        """Persist the documents as jobs (one transaction) and wake the worker. With a
+        ``request_key`` already used, nothing new is queued and the first ids return."""
         now = time.time()
         try:
             with self._cond:
                 self._db.execute("begin immediate")
                 try:
-                    ids = [self._db.execute(
-                        "insert into jobs (kind, serial, duplicate, order_ref, document,"
-                        " created_at, report_key) values (?, ?, ?, ?, ?, ?, ?)",
-                        (d.kind, d.serial, d.duplicate, order_ref, json.dumps(d.to_json()),
-                         now, str(uuid.uuid4()))).lastrowid for d in docs]
+                    ids = []
+                    for i, d in enumerate(docs):
+                        rk = f"{request_key}/{i}" if request_key else None
+                        cur = self._db.execute(
+                            "insert into jobs (kind, serial, duplicate, order_ref, document,"
+                            " created_at, report_key, request_key) values (?, ?, ?, ?, ?, ?, ?, ?)"
+                            " on conflict (request_key) do nothing",
+                            (d.kind, d.serial, d.duplicate, order_ref, json.dumps(d.to_json()),
+                             now, str(uuid.uuid4()), rk))
+                        ids.append(cur.lastrowid if cur.rowcount else self._db.execute(
+                            "select id from jobs where request_key = ?", (rk,)).fetchone()[0])
                     self._db.execute("commit")
                 except BaseException:
                     self._db.execute("rollback")
@@ -273,7 +282,8 @@ class Spooler:
                               lang=lang or self.settings.terminal.language,
                               duplicate=view.reprint_count,
                               columns=self.settings.printer.columns)
-        return self.submit_documents([doc], order_ref=str(view.order_id))[0]
+        return self.submit_documents([doc], order_ref=str(view.order_id),
+                                     request_key=f"reprint:{key}")[0]
 
     def retry_now(self) -> None:
         """Forget the backoff and try the head job now (the cashier pressed Retry, or

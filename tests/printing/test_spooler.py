@@ -138,7 +138,9 @@ def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
     folder = tmp_path / "dup"
     with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx,
                  actor=counter) as sp:
-        sp.reprint(view.serial, uuid.uuid4(), reason="paper jam")
+        first_key = uuid.uuid4()
+        job = sp.reprint(view.serial, first_key, reason="paper jam")
+        assert sp.reprint(view.serial, first_key, reason="paper jam") == job  # double click
         with pytest.raises(BoxOfficeError) as exc:
             sp.reprint(view.serial, uuid.uuid4())
         assert exc.value.code == "supervisor_required"
