@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
+import weakref
 from collections.abc import Sequence
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from core import audit
 from core.actors import Actor
@@ -101,7 +102,9 @@ def hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
                             "hold_seats")
 
 
-_SECTIONS_CACHE: dict[int, tuple[float, list[int]]] = {}
+# Per engine (one database each): event ids mean nothing across databases.
+_SECTIONS_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, list[int]]]] = \
+    weakref.WeakKeyDictionary()
 _SECTIONS_TTL_S = 60.0
 
 
@@ -109,12 +112,13 @@ def _seated_sections(conn: Connection, event_id: int) -> list[int]:
     """A room's seated sections, cached briefly: they do not change while an event sells,
     and skipping the query saves a round trip on every best-available hold."""
     now = time.monotonic()
-    hit = _SECTIONS_CACHE.get(event_id)
+    cache = _SECTIONS_CACHE.setdefault(conn.engine, {})
+    hit = cache.get(event_id)
     if hit is not None and now - hit[0] < _SECTIONS_TTL_S:
         return hit[1]
     found = [r[0] for r in conn.execute(sql.SEATED_SECTIONS, {"event_id": event_id})]
     if found:
-        _SECTIONS_CACHE[event_id] = (now, found)
+        cache[event_id] = (now, found)
     return found
 
 
