@@ -13,6 +13,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -141,6 +142,7 @@ class Services:
         self.operator: OperatorInfo | None = None
         self.shift: ShiftInfo | None = None
         self.extras: dict[str, Any] = {}
+        self._layouts: dict[int, CompactLayout] = {}
 
     @property
     def ready(self) -> bool:
@@ -282,8 +284,16 @@ class Services:
         from core.monitor import compact_layout, stage_label
 
         eng = self.ctx.engine
-        return SeatMapData(None, compact_layout(eng, event_id), _res().sections(eng, event_id),
-                           stage_label(eng, event_id), _res().availability(eng, event_id))
+        res = _res()
+        # The layout read (the big one) and the small reads overlap on two connections.
+        with ThreadPoolExecutor(1) as pool:
+            small = pool.submit(lambda: (res.sections(eng, event_id), stage_label(eng, event_id),
+                                         res.availability(eng, event_id)))
+            layout = self._layouts.get(event_id) or compact_layout(eng, event_id)
+            secs, stage, avail = small.result()
+        # Seats of a published event never move: keep the layout for the next opening.
+        self._layouts[event_id] = layout
+        return SeatMapData(None, layout, secs, stage, avail)
 
     def availability(self, event_id: int) -> Availability:
         return _res().availability(self.ctx.engine, event_id)

@@ -39,7 +39,7 @@ def tctx(ctx: CoreContext, db_url: str, module_tmp: Path,
         gateway__kind="sandbox", gateway__base_url=sandbox.base_url,
         gateway__read_timeout_s=2.0, gateway__retry_attempts=2,
         printer__url=f"preview://{module_tmp / 'preview'}",
-        sales__refund_approval_over_minor=0,
+        sales__refund_approval_over_minor=0, terminal__heartbeat_s=0.5,
         logging__file=str(module_tmp / "tui.jsonl"))
     c = CoreContext(settings=settings, engine=ctx.engine)
     c.gateway = build_gateway(settings)
@@ -77,7 +77,7 @@ async def wait_for(pilot: Any, pred: Callable[[], Any], timeout: float = 10.0) -
 
 
 async def sign_in(pilot: Any, login: str = "ana", pin: str = "1234",
-                  float_text: str = "20000") -> None:
+                  float_text: str = "200,00") -> None:
     """Sign in and, if the terminal has no open shift yet, open one."""
     from boxoffice_tui.screens.events import EventsScreen
     from boxoffice_tui.screens.signin import OpenShiftScreen

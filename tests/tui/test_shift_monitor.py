@@ -1,0 +1,135 @@
+"""General admission, the shift's X report and blind-count close, approving the variance
+from the supervisor's monitor, heartbeats, the language switch and the lost-database
+banner."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from boxoffice_tui.app import MonitorApp
+from boxoffice_tui.screens.dialogs import CloseShiftDialog, ReportDialog, SupervisorDialog
+from boxoffice_tui.screens.events import EventsScreen
+from boxoffice_tui.screens.monitor import MonitorScreen
+from boxoffice_tui.screens.signin import SignInScreen
+from boxoffice_tui.services import Services
+from boxoffice_tui.widgets.status import TerminalHeader
+from core.app_context import build_context
+from tests.tui.conftest import open_event, rows, scalar, sign_in, wait_for
+
+pytestmark = [pytest.mark.db, pytest.mark.anyio]
+SIZE = (100, 30)
+
+
+def _text(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def test_general_admission_quantity_sale(make_app: Any, tctx: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        screen = await open_event(pilot, "POKER-OPEN")
+        assert screen.ga_section is not None
+        left = screen.ga_left
+        await pilot.press("2")
+        await wait_for(pilot, lambda: screen.hold is not None)
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: screen.hold is not None and screen.hold.quantity == 3)
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press("equals_sign", "enter")
+        await wait_for(pilot, lambda: screen.last_sale is not None)
+        await wait_for(pilot, lambda: screen.ga_left == left - 3)
+    sold = scalar(tctx, "select sold from ga_inventory where event_id ="
+                        " (select id from events where code = 'POKER-OPEN')")
+    assert sold == 3
+
+
+async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
+                                                                tctx: Any) -> None:
+    app = make_app("tui-shift")
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot, float_text="200,00")
+        screen = await open_event(pilot, "COMEDIA-HOJE")
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.hold is not None)
+        total = screen.hold.total_minor
+        await pilot.press("f5")
+        await pilot.pause()
+        await pilot.press("equals_sign", "enter")
+        await wait_for(pilot, lambda: screen.last_sale is not None)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await pilot.press("f8")
+        await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog))
+        report = _text(app.screen, "#report-body")
+        assert "expected_cash" in report and "cash" in report
+        await pilot.press("escape")
+        await pilot.press("f10")
+        await wait_for(pilot, lambda: isinstance(app.screen, CloseShiftDialog))
+        # 50,00 short of what the drawer should hold: over the variance limit
+        counted = 20000 + total - 5000
+        await pilot.press(*f"{counted // 100},{counted % 100:02d}", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
+        await pilot.press("escape")  # no supervisor at the counter: it waits on the monitor
+        await pilot.pause()
+    pending = rows(tctx, "select s.id, s.status, s.variance_minor from shifts s join terminals t"
+                         " on t.id = s.terminal_id where t.name = 'tui-shift'")
+    assert [(r.status, r.variance_minor) for r in pending] == [("pending_approval", -5000)]
+
+    monitor = MonitorApp(Services(tctx, "tui-monitor", kind="monitor"), language_code="en",
+                         heartbeat=False)
+    async with monitor.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(monitor.screen, MonitorScreen)
+                       and monitor.screen.refreshes)
+        mon = monitor.screen
+        assert [a.id for a in mon.snapshot.approvals] == [str(pending[0].id)]
+        assert any("variance" in a for a in mon.snapshot.alerts)
+        mon.query_one("#approvals").focus()
+        await pilot.press("a")
+        await wait_for(pilot, lambda: isinstance(monitor.screen, SupervisorDialog))
+        await pilot.press(*"carla", "enter", *"9999", "enter")
+        await wait_for(pilot, lambda: monitor.screen is mon)
+        await wait_for(pilot, lambda: not mon.snapshot.approvals, timeout=10)
+    assert scalar(tctx, "select status from shifts where id = :i", i=pending[0].id) == "closed"
+
+
+async def test_heartbeat_and_language_switch(tctx: Any, spooler: Any) -> None:
+    from boxoffice_tui.app import CashierApp
+
+    svc = Services(tctx, "tui-beat")
+    svc.extras["spooler"] = spooler
+    app = CashierApp(svc, language_code="en", heartbeat=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select state->>'operator' from terminals where name = 'tui-beat'") == "ana")
+        before = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert "Orders" in before
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        after = {b.binding.description for b in app.screen.active_bindings.values()}
+        assert "Pedidos" in after and "Orders" not in after
+        assert "Turno" in _text(app.screen, "TerminalHeader")
+    state = rows(tctx, "select last_heartbeat, state from terminals where name = 'tui-beat'")[0]
+    assert state.last_heartbeat is not None and state.state["printer"] in ("ok", "offline")
+
+
+async def test_lost_database_shows_a_banner_and_keeps_running(tctx: Any,
+                                                              module_tmp: Any) -> None:
+    from boxoffice_tui.app import CashierApp
+
+    dead = build_context(tctx.settings, url="postgresql://postgres@127.0.0.1:9/nowhere")
+    app = CashierApp(Services(dead, "tui-dead"), language_code="en", heartbeat=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press(*"ana", "enter", *"1234", "enter")
+        await wait_for(pilot, lambda: not app.online, timeout=15)
+        header = app.screen.query_one(TerminalHeader)
+        assert header.has_class("-offline")
+        assert "Database connection lost" in _text(app.screen, "TerminalHeader")
+        assert "cannot be reached" in _text(app.screen, "#signin-error")
+        assert isinstance(app.screen, SignInScreen)  # still running, still usable
+    dead.engine.dispose()
