@@ -52,6 +52,9 @@ def pctx(ctx: CoreContext, db_url: str, module_tmp: Path,
     settings = pay_settings(db_url, module_tmp, sandbox.base_url)
     c = CoreContext(settings=settings, engine=ctx.engine)
     c.gateway = build_gateway(settings)
+    # Made once before any test spreads over threads: core.tickets creates the key file
+    # on first use, and concurrent first uses could read a half-written file.
+    c.signer()
     yield c
     c.gateway.close()
 
