@@ -58,12 +58,18 @@ def export_snapshot(engine: Engine) -> dict[str, Any]:
             " from sections sec left join seats s on s.section_id = sec.id"
             " where sec.venue_id in (select venue_id from events where status <> 'canceled')"
         )).all()
+        # Entries already made online, so an offline gate refuses them too.
+        used = {str(r.serial): [r.used_at.isoformat(), r.used_gate] for r in conn.execute(text(
+            "select t.serial, t.used_at, t.used_gate from tickets t join events e"
+            " on e.id = t.event_id where t.status = 'used'"
+            " and e.starts_at > now() - interval '2 days'"))}
         generated = conn.execute(text("select now()")).scalar_one()
     sections = {str(r.section_id): r.code for r in places}
     seats = {str(r.seat_id): f"{r.code} {r.row_label}-{r.number}" for r in places
              if r.seat_id is not None}
     return {"version": SNAPSHOT_VERSION, "generated_at": generated.isoformat(), "keys": keys,
-            "revoked": revoked, "events": events, "sections": sections, "seats": seats}
+            "revoked": revoked, "used": used, "events": events, "sections": sections,
+            "seats": seats}
 
 
 def write_snapshot(engine: Engine, path: Path) -> dict[str, Any]:
@@ -113,6 +119,7 @@ class OfflineGate:
         self.keys: dict[str, Ed25519PublicKey] = {
             k: public_key_from_raw(base64.b64decode(v)) for k, v in snap["keys"].items()}
         self.revoked = set(snap["revoked"])
+        self.used: dict[str, list[str]] = snap.get("used", {})
         self.events = {int(k): v for k, v in snap["events"].items()}
         self.seats: dict[str, str] = snap.get("seats", {})
         self.sections: dict[str, str] = snap.get("sections", {})
@@ -148,6 +155,10 @@ class OfflineGate:
         if not opens <= now <= starts + self.after:
             when = starts.astimezone(ZoneInfo(ev["timezone"])).strftime("%d/%m %H:%M")
             return reject("wrong_day", c.serial, c.event_id, when=f"{ev['code']} {when}")
+        if str(c.serial) in self.used:
+            at, gate = self.used[str(c.serial)]
+            return reject("already_used", c.serial, c.event_id,
+                          at=hhmm(datetime.fromisoformat(at), ev["timezone"]), gate=gate)
         with self._lock:
             cur = self._db.execute(
                 "insert or ignore into accepted (serial, scan_key, gate, event_id, at)"

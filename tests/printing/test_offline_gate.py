@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from core.tickets import (
+    GateChecker,
     OfflineGate,
     ticket_views,
     upload_offline_checkins,
@@ -24,6 +25,8 @@ def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, co
     order, tickets = sell(ctx, counter, seats=3)
     with unit_of_work(ctx.engine) as conn:
         void_tickets_in(conn, counter, order.order_id, [tickets[2].line_id], "refund")
+    _, [entered] = sell(ctx, counter, seats=1)
+    assert GateChecker(ctx, counter, "ONLINE").scan(entered.token, uuid.uuid4()).accepted
     snap = write_snapshot(ctx.engine, tmp_path / "snap.json")
     assert tickets[2].serial in snap["revoked"] and "private" not in str(snap).lower()
     store = tmp_path / "gate.sqlite3"
@@ -46,6 +49,8 @@ def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, co
     assert ok.details["place"] == f"{view.section_code} {view.row_label}-{view.seat_number}"
     assert {r.reason for r in results if not r.accepted} == {"already_used"}
     assert gates[0].scan(tickets[2].token).reason == "revoked"
+    before = gates[0].scan(entered.token)  # entered online before the snapshot
+    assert before.reason == "already_used" and before.details["gate"] == "ONLINE"
     assert gates[0].scan(tickets[1].token).accepted
     # The gate's own clock decides the day offline.
     later = OfflineGate(snap, tmp_path / "other.sqlite3", "X",
