@@ -80,6 +80,20 @@ def cmd_shift_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_shift_approve(args: argparse.Namespace) -> int:
+    from core.sales import SupervisorPin, approve_variance, current_shift
+
+    ctx, actor = _actor(args)
+    cur = current_shift(ctx, actor)
+    if cur is None:
+        print("no shift waiting for approval on this terminal", file=sys.stderr)
+        return 1
+    res = approve_variance(ctx, actor, uuid.uuid4(), cur.shift_id,
+                           SupervisorPin(args.supervisor, args.supervisor_pin), args.reason)
+    _print(res.to_json(), args.json)
+    return 0
+
+
 def cmd_shift_report(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -151,6 +165,13 @@ def register(sub: Any) -> None:
     sc.add_argument("--supervisor-pin")
     sc.add_argument("--reason", help="variance reason code")
     sc.set_defaults(func=cmd_shift_close)
+    sp = sh_sub.add_parser("approve", help="supervisor accepts a counted shift's variance")
+    _operator_args(sp)
+    sp.add_argument("--supervisor", required=True)
+    sp.add_argument("--supervisor-pin", required=True)
+    sp.add_argument("--reason", required=True,
+                    help="counting_error, change_error, missing_cash, surplus_cash, other")
+    sp.set_defaults(func=cmd_shift_approve)
     sr = sh_sub.add_parser("report", help="X report (open shift) or Z report (--z)")
     _operator_args(sr)
     sr.add_argument("--shift", help="shift id (default: this terminal's open shift)")
