@@ -100,6 +100,12 @@ class PrinterSettings(BaseModel):
     # Characters per line in font A; None: 32 on 58 mm, 48 on 80 mm (Epson TM-T88: 42).
     columns: int | None = Field(None, ge=20, le=80)
 
+    @field_validator("paper_mm", mode="before")
+    @classmethod
+    def _paper_from_text(cls, v: object) -> object:
+        # BOXOFFICE_PRINTER__PAPER_MM=58 arrives as text, which Literal[58, 80] refuses.
+        return int(v) if isinstance(v, str) and v.strip().isdigit() else v
+
 
 class TerminalSettings(BaseModel):
     name: str = Field("counter-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")

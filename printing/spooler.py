@@ -62,11 +62,14 @@ create table if not exists jobs (
     printed_at real,
     reported integer not null default 0,
     report_key text not null,
-    -- A repeated request (a double click on Reprint) queues its paper once.
-    request_key text unique
+    request_key text
 );
 create index if not exists jobs_state on jobs (state, id);
 """
+# Columns added after the first release: (name, definition) added to older spool files.
+_ADDED_COLUMNS = (("request_key", "text"),)
+# A repeated request (a double click on Reprint) queues its paper once.
+_REQUEST_KEY_INDEX = "create unique index if not exists jobs_request_key on jobs (request_key)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,11 @@ class Spooler:
         self._db.execute("pragma journal_mode=wal")
         self._db.execute("pragma synchronous=full")  # a queued ticket survives power loss
         self._db.executescript(_SCHEMA)
+        have = {r[1] for r in self._db.execute("pragma table_info(jobs)")}
+        for column, definition in _ADDED_COLUMNS:
+            if column not in have:
+                self._db.execute(f"alter table jobs add column {column} {definition}")
+        self._db.execute(_REQUEST_KEY_INDEX)
         self._lock = threading.RLock()
         self._cond = threading.Condition(self._lock)
         self._stop = False

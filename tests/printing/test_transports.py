@@ -58,3 +58,35 @@ def test_signing_key_file_is_0600_and_a_loose_mode_is_fixed(tmp_path):
     again = load_or_create_key(path)
     assert again.key_id == first.key_id
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_paper_width_from_the_environment(monkeypatch, tmp_path):
+    from config import load_settings
+
+    monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("BOXOFFICE_PRINTER__PAPER_MM", "58")
+    assert load_settings().printer.paper_mm == 58
+
+
+def test_spool_file_from_an_older_version_is_upgraded(tmp_path):
+    import sqlite3
+
+    from config import Settings
+    from printing.spooler import Spooler
+
+    db = tmp_path / "spool.sqlite3"
+    with sqlite3.connect(db) as c:  # the first release's table, without request_key
+        c.execute("create table jobs (id integer primary key autoincrement, kind text not null,"
+                  " serial integer, duplicate integer not null default 0, order_ref text,"
+                  " document text not null, data blob, state text not null default 'queued',"
+                  " attempts integer not null default 0, last_error text, created_at real"
+                  " not null, printed_at real, reported integer not null default 0,"
+                  " report_key text not null)")
+    settings = Settings(terminal={"data_dir": str(tmp_path)},
+                        printer={"url": f"preview://{tmp_path / 'pv'}"})
+    sp = Spooler(settings, db_path=db, start=False)
+    try:
+        assert sp.submit_documents([DOC], request_key="k") == sp.submit_documents(
+            [DOC], request_key="k")
+    finally:
+        sp.close()
