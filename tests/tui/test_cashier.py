@@ -274,3 +274,39 @@ async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any
         t0 = time.perf_counter()
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0
+
+
+async def test_exchange_sells_new_seats_and_refunds_the_old_order(make_app: Any,
+                                                                   tctx: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        screen = await open_event(pilot, "SINATRA")
+        await pilot.press("1")
+        await wait_for(pilot, lambda: screen.hold is not None)
+        old = await _pay_cash(pilot)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await wait_for(pilot, lambda: app.cached_events)
+        # Ctrl+P finds the order too; here the lookup is opened with F3.
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrdersScreen))
+        orders = app.screen
+        await pilot.press(*str(old.order_number), "enter")
+        await wait_for(pilot, lambda: orders.orders)
+        await pilot.press("f11")
+        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
+        await pilot.press(*"carla", "enter", *"9999", "enter")
+        from boxoffice_tui.screens.sale import SaleScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        sale = app.screen
+        assert sale.exchange is not None
+        await wait_for(pilot, lambda: sale.data is not None)
+        await pilot.press("2")
+        await wait_for(pilot, lambda: sale.hold is not None)
+        new = await _pay_cash(pilot)
+        assert new.refunded_minor == old.total_minor
+    statuses = dict(rows(tctx, "select number, status from orders where number = any(:n)",
+                         n=[old.order_number, new.order_number]))
+    assert statuses == {old.order_number: "refunded", new.order_number: "paid"}

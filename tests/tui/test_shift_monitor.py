@@ -133,3 +133,19 @@ async def test_lost_database_shows_a_banner_and_keeps_running(tctx: Any,
         assert "cannot be reached" in _text(app.screen, "#signin-error")
         assert isinstance(app.screen, SignInScreen)  # still running, still usable
     dead.engine.dispose()
+
+
+async def test_command_palette_finds_events(make_app: Any) -> None:
+    from boxoffice_tui.screens.sale import SaleScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await wait_for(pilot, lambda: app.cached_events)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"sinatra")
+        await pilot.pause(0.5)
+        await pilot.press("enter")  # the event is the best match
+        await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
+        assert app.screen.event.code == "SINATRA"
