@@ -46,9 +46,9 @@ class CoreContext:
     def payment_gateway(self) -> Any:
         """The card gateway (core.payments.PaymentGateway), built on first use."""
         if self.gateway is None:
-            from core.payments import build_gateway
+            from core.payments import gateway_for
 
-            self.gateway = build_gateway(self.settings)
+            gateway_for(self)
         return self.gateway
 
     def publish(self, change: SeatChange) -> None:

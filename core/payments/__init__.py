@@ -3,7 +3,8 @@ readers, and the sandbox gateway used by the demo and tests."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from core.payments.breaker import CircuitBreaker
 from core.payments.card_reader import (
@@ -45,7 +46,19 @@ __all__ = [
     "SimulatedCardReader",
     "StripeGateway",
     "build_gateway",
+    "gateway_for",
 ]
+
+_build_lock = threading.Lock()
+
+
+def gateway_for(ctx: Any) -> StripeGateway:
+    """Build ``ctx.gateway`` once even when several threads ask at the same time (each
+    would otherwise get its own client and its own circuit breaker)."""
+    with _build_lock:
+        if ctx.gateway is None:
+            ctx.gateway = build_gateway(ctx.settings)
+        return ctx.gateway
 
 
 def build_gateway(settings: Settings) -> StripeGateway:

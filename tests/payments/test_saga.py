@@ -172,3 +172,42 @@ def test_counter_needs_open_shift(pctx):
 def test_recovery_with_nothing_stuck_is_a_no_op(pctx):
     rep = recover_stuck_sales(pctx, older_than_s=0)
     assert rep.still_stuck == 0
+
+
+def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier, shift, sandbox):
+    h = hold(pctx, cashier)
+    key = uuid.uuid4()
+    sandbox.set_faults(error_rate=1.0)
+    with pytest.raises(BoxOfficeError) as e:
+        checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+    assert e.value.code == "gateway_unavailable"
+    sandbox.set_faults(error_rate=0.0)
+    pctx.gateway.breaker.force("closed")
+    with pctx.engine.connect() as c:
+        sale = c.execute(text("select id, state from sales where key = :k"), {"k": key}).one()
+    assert sale.state == "voiding"  # outcome unknown: to be cancelled, hold let go
+    cash = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    assert cash.order.hold_id == h.hold_id
+    rep = recover_stuck_sales(pctx, older_than_s=0)
+    assert rep.voided >= 1 and rep.still_stuck == 0
+    pis = [i for i in sandbox.ledger()["intents"] if i["metadata"].get("sale_id") ==
+           str(sale.id)]
+    assert all(i["status"] == "canceled" for i in pis)
+    with pctx.engine.connect() as c:
+        assert c.execute(text("select state from sales where id = :i"),
+                         {"i": sale.id}).scalar_one() == "voided"
+
+
+def test_open_breaker_fails_fast_without_writing(pctx, cashier, shift):
+    h = hold(pctx, cashier)
+    key = uuid.uuid4()
+    pctx.gateway.breaker.force("open")
+    try:
+        with pytest.raises(BoxOfficeError) as e:
+            checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+    finally:
+        pctx.gateway.breaker.force("closed")
+    assert e.value.code == "gateway_unavailable" and e.value.details["circuit"] == "open"
+    with pctx.engine.connect() as c:
+        assert c.execute(text("select count(*) from sales where key = :k"),
+                         {"k": key}).scalar_one() == 0
