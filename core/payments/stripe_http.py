@@ -9,6 +9,7 @@ breaker, so an open circuit fails fast and is never retried.
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -117,8 +118,12 @@ class StripeGateway:
             base_url=base_url.rstrip("/"), timeout=timeout,
             headers={"Authorization": f"Bearer {secret_key}",
                      "Stripe-Version": "2024-06-20"},
-            limits=httpx.Limits(max_connections=max_connections,
-                                max_keepalive_connections=max_connections),
+            # Small request/answer pairs: never let Nagle hold a body back behind a delayed
+            # ACK (measured: ~40 ms per call on loopback).
+            transport=httpx.HTTPTransport(
+                limits=httpx.Limits(max_connections=max_connections,
+                                    max_keepalive_connections=max_connections),
+                socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]),
         )
 
     def close(self) -> None:
