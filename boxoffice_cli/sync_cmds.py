@@ -84,7 +84,7 @@ def cmd_sync_push(args: argparse.Namespace) -> int:
         def progress(done: int, n: int, entry: Any) -> None:
             print(f"{done}/{n} {entry.command} {entry.key}", flush=True)
 
-        rep = t.push(progress=progress)
+        rep = t.push(progress=progress, batch=args.batch)
     else:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -95,7 +95,7 @@ def cmd_sync_push(args: argparse.Namespace) -> int:
             def progress(done: int, n: int, entry: Any) -> None:
                 bar.update(task, completed=done, total=n, description=entry.command)
 
-            rep = t.push(progress=progress)
+            rep = t.push(progress=progress, batch=args.batch)
     r = rep.replay
     print(f"applied {r.applied}, flagged {r.flagged}, still queued {r.remaining}"
           + (f", stopped: {r.stopped_by}" if r.stopped_by else "")
@@ -195,6 +195,8 @@ def register(sub: Any) -> None:
     st.set_defaults(func=cmd_sync_status)
     pu = sy_sub.add_parser("push", help="replay the journal now")
     pu.add_argument("--plain", action="store_true", help="one line per command, no bar")
+    pu.add_argument("--batch", type=int, default=None,
+                    help="sales per central transaction (default 8)")
     pu.set_defaults(func=cmd_sync_push)
 
     le = sub.add_parser("lease", help="seats or a GA quota set aside for offline sales")

@@ -190,6 +190,17 @@ class Journal:
                        " attempts = attempts + 1 where seq = ? and status = 'pending'",
                        (json.dumps(result, default=str), time.time(), seq))
 
+    def mark_applied_many(self, done: list[tuple[int, dict[str, Any] | None]]) -> None:
+        """Several commands applied by one central transaction: one local commit."""
+        if not done:
+            return
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("update commands set status = 'applied', result = ?,"
+                           " applied_at = ?, attempts = attempts + 1"
+                           " where seq = ? and status = 'pending'",
+                           [(json.dumps(r, default=str), now, seq) for seq, r in done])
+
     def mark_flagged(self, seq: int, error: dict[str, Any]) -> None:
         """A command that can no longer apply: kept, with the reason, for a supervisor."""
         with self.transaction() as db:

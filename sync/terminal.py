@@ -338,11 +338,11 @@ class OfflineTerminal:
             else:
                 raise
 
-    def push(self, progress: Progress | None = None) -> PushReport:
+    def push(self, progress: Progress | None = None, batch: int | None = None) -> PushReport:
         """Replay the journal, charge stored cards, replay their outcomes. One at a time."""
         with self._push_lock:
             rep = replay(self.ctx, self.actor, self.journal, progress=progress,
-                         on_applied=self._after_applied)
+                         on_applied=self._after_applied, batch=batch)
             charged = declined = 0
             if rep.stopped_by is None and self.cards is not None:
                 charged, declined = self._charge_stored()

@@ -3,6 +3,7 @@
 from core.leases.confirm import (
     PERMANENT,
     confirm_leased_sale,
+    confirm_leased_sales,
     record_conflict,
     set_card_outcome,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "LeasedSeat",
     "active_leases",
     "confirm_leased_sale",
+    "confirm_leased_sales",
     "lease_info",
     "record_conflict",
     "return_lease",

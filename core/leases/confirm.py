@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,7 +24,6 @@ from core.idempotency import as_key, begin_command, finish_command
 from core.leases import sql, tickets
 from core.leases.results import LeasedSale
 from core.leases.service import lock_lease
-from core.reservation import sql as rsql
 from core.reservation.results import OrderLineResult, OrderResult
 from core.uow import after_commit, unit_of_work
 
@@ -54,6 +55,44 @@ def confirm_leased_sale(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         return result
 
 
+def confirm_leased_sales(ctx: CoreContext, actor: Actor,
+                         items: Sequence[tuple[uuid.UUID, LeasedSale]]
+                         ) -> list[OrderResult | BoxOfficeError]:
+    """Apply several journaled sales, in order, in one transaction (one commit, one fsync,
+    instead of one per sale). Each sale runs in its own savepoint: a sale that can no
+    longer apply is rolled back alone and returned as its error; the others commit
+    together with their ``command_log`` keys, so the batch is exactly-once as a whole.
+    A database failure rolls back the whole batch (nothing applied, replay later)."""
+    out: list[OrderResult | BoxOfficeError] = []
+    changes: list[SeatChange] = []
+    with unit_of_work(ctx.engine) as conn:
+        for key, sale in items:
+            who = replace(actor, operator_id=sale.operator_id)
+            savepoint = conn.begin_nested()
+            try:
+                done = begin_command(conn, key, "confirm_leased_sale", sale.to_json(),
+                                     actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+                if done is not None:
+                    result = OrderResult.from_json(done)
+                else:
+                    result = confirm_leased_in(conn, who, key, sale)
+                    finish_command(conn, key, result.to_json())
+                    changes.append(SeatChange(
+                        result.event_id, "sold", tuple(sale.seat_ids),
+                        None if sale.seat_ids else result.lines[0].section_id))
+            except BoxOfficeError as exc:
+                if exc.code not in PERMANENT:
+                    raise  # the whole batch rolls back; the caller retries one by one
+                savepoint.rollback()
+                out.append(exc)
+                continue
+            savepoint.commit()
+            out.append(result)
+        for change in changes:
+            after_commit(conn, lambda c=change: ctx.publish(c))
+    return out
+
+
 def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
                       sale: LeasedSale) -> OrderResult:
     lease = lock_lease(conn, sale.lease_id)
@@ -70,14 +109,10 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
     items: list[dict[str, Any]] = []
     seats = sorted(int(s) for s in sale.seat_ids)
     if seats:
-        prices = conn.execute(sql.SEAT_PRICES, {"lease_id": lease.id, "seat_ids": seats}).all()
+        prices = conn.execute(sql.SELL_LEASED, {"event_id": lease.event_id, "seat_ids": seats,
+                                                "n": len(seats), "lease_id": lease.id,
+                                                "order_id": sale.order_id}).all()
         if len(prices) != len(seats):
-            raise BoxOfficeError("leased_seat_gone",
-                                 seat_ids=sorted(set(seats) - {p.seat_id for p in prices}))
-        sold = conn.execute(sql.SELL_LEASED, {"event_id": lease.event_id, "seat_ids": seats,
-                                              "n": len(seats), "lease_id": lease.id,
-                                              "order_id": sale.order_id}).all()
-        if len(sold) != len(seats):
             raise BoxOfficeError("leased_seat_gone", seat_ids=seats)
         items = [{"section_id": p.section_id, "seat_id": p.seat_id, "qty": 1,
                   "price": int(p.unit_price_minor), "tier_id": p.tier_id} for p in prices]
@@ -93,23 +128,18 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
     if total != sale.total_minor or sale.currency != lease.currency:
         raise BoxOfficeError("amount_mismatch", amount=sale.total_minor, total=total)
     hold_id = uuid.uuid5(sale.order_id, "hold")
-    conn.execute(sql.INSERT_CONFIRMED_HOLD, {
-        "hold_id": hold_id, "event_id": lease.event_id, "terminal_id": actor.terminal_id,
-        "operator_id": sale.operator_id, "total_minor": total, "currency": lease.currency})
-    conn.execute(sql.INSERT_HOLD_ITEM, [{"hold_id": hold_id, "event_id": lease.event_id, **i}
-                                        for i in items])
     payment_ref = _payment_ref(sale)
-    rows = conn.execute(rsql.INSERT_ORDER, {
-        "order_id": sale.order_id, "event_id": lease.event_id, "hold_id": hold_id,
+    rows = conn.execute(sql.WRITE_SALE, {
+        "sec": [i["section_id"] for i in items], "seat": [i["seat_id"] for i in items],
+        "qty": [i["qty"] for i in items], "price": [i["price"] for i in items],
+        "tier": [i["tier_id"] for i in items],
+        "hold_id": hold_id, "order_id": sale.order_id, "event_id": lease.event_id,
         "terminal_id": actor.terminal_id, "operator_id": sale.operator_id,
         "shift_id": sale.shift_id, "total_minor": total, "currency": lease.currency,
-        "payment_ref": payment_ref, "customer_name": sale.customer_name}).all()
-    conn.execute(sql.INSERT_LEASE_SALE, {
-        "order_id": sale.order_id, "lease_id": lease.id, "terminal_id": actor.terminal_id,
-        "key": key, "method": sale.payment_method, "amount": total,
-        "currency": lease.currency,
+        "payment_ref": payment_ref, "customer_name": sale.customer_name,
+        "lease_id": lease.id, "key": key, "method": sale.payment_method,
         "card_status": "pending" if sale.payment_method == "card_saf" else None,
-        "card_ref": sale.card_ref, "sold_at": sale.sold_at})
+        "card_ref": sale.card_ref, "sold_at": sale.sold_at}).all()
     result = OrderResult(
         order_id=sale.order_id, number=int(rows[0].number), event_id=lease.event_id,
         hold_id=hold_id, total_minor=total, currency=lease.currency, payment_ref=payment_ref,

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from core.leases import return_lease
 from tests.conftest import make_actor
 from tests.sync.conftest import make_terminal
-from tests.sync.helpers import event_id, lease_invariants, seats_of, sold_per_seat
+from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
 
 
 def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_path):
@@ -23,11 +23,16 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
     c_seats = seats_of(ctx.engine, comedia, "BAL")[:4]
     lm = term.take_lease(uuid.uuid4(), magica, seat_ids=m_seats)
     term.take_lease(uuid.uuid4(), comedia, seat_ids=c_seats)
+    poker = event_id(ctx.engine, "POKER-OPEN")
+    term.take_lease(uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
+                    quantity=4)
     proxy.cut()
     term.watch.probe_once()
     s1 = term.sell_from_lease(magica, seat_ids=m_seats[:2], method="cash")
+    ok1 = term.sell_from_lease(poker, ga_qty=1, method="cash")  # still fine
     s2 = term.sell_from_lease(comedia, seat_ids=c_seats[:2], method="cash")
     s3 = term.sell_from_lease(comedia, seat_ids=c_seats[2:3], method="cash")
+    ok2 = term.sell_from_lease(poker, ga_qty=2, method="cash")
 
     # Meanwhile, centrally: a supervisor revokes the MAGICA lease (terminal presumed
     # lost), and COMEDIA-HOJE is canceled.
@@ -45,6 +50,8 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
     term.watch.probe_once()
     assert term.online
     counts = term.journal.counts()
+    # The five sales went in one batch: the three that cannot apply were rolled back
+    # alone (savepoints) and flagged, the two others applied.
     assert counts["pending"] == 0 and counts["flagged"] == 3
     flagged = {e.key: e.last_error["code"] for e in term.journal.entries("flagged")}
     assert flagged == {s1.key: "lease_not_active", s2.key: "event_canceled",
@@ -56,6 +63,10 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
             " where terminal_id = :t"), {"t": term.actor.terminal_id})}
     assert set(rows) == {s1.key, s2.key, s3.key}
     assert rows[s1.key].payload["order_id"] == str(s1.order_id)  # enough to refund/contact
+    with ctx.engine.connect() as c:
+        applied = c.execute(text("select count(*) from lease_sales where command_key in"
+                                 " (:a, :b)"), {"a": ok1.key, "b": ok2.key}).scalar_one()
+    assert applied == 2
     assert set(sold_per_seat(ctx.engine, magica).values()) == {1}
     assert lease_invariants(ctx.engine) == []
     term.stop()

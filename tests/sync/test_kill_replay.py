@@ -76,8 +76,10 @@ def test_kill_9_during_replay_loses_and_doubles_nothing(ctx, tmp_path):
         assert len(keys) == 10
         term.journal.close()
         t1 = time.perf_counter()
+        batch = rnd.choice([1, 3, 8])  # one sale per transaction, or batches
         proc = subprocess.Popen(
-            [sys.executable, "-m", "boxoffice_cli.main", "sync", "push", "--plain"],
+            [sys.executable, "-m", "boxoffice_cli.main", "sync", "push", "--plain",
+             "--batch", str(batch)],
             cwd=ROOT, env=_child_env(meta["settings"]), stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         assert proc.stdout is not None
@@ -94,7 +96,7 @@ def test_kill_9_during_replay_loses_and_doubles_nothing(ctx, tmp_path):
         time.sleep(rnd.uniform(0, 0.02))
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
-        killed_after.append(seen)
+        killed_after.append((batch, seen))
         t2 = time.perf_counter()
 
         # The terminal starts again and resumes its replay.
@@ -121,7 +123,7 @@ def test_kill_9_during_replay_loses_and_doubles_nothing(ctx, tmp_path):
             assert info.status == "returned"
         journal.close()
         print(f"run {run}: setup {t1 - t0:.2f}s child {t2 - t1:.2f}s resume"
-              f" {time.perf_counter() - t2:.2f}s killed after {seen}")
+              f" {time.perf_counter() - t2:.2f}s batch {batch} killed after {seen}")
     assert lease_invariants(ctx.engine) == []
     # The kills landed at different points, not always before or after the replay.
-    assert len(set(killed_after)) >= 3, killed_after
+    assert len({seen for _, seen in killed_after}) >= 3, killed_after
