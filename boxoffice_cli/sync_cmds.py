@@ -178,7 +178,7 @@ def cmd_bench_sync(args: argparse.Namespace) -> int:
     from config import load_settings
     from sync.bench import run_bench
 
-    result = run_bench(load_settings(), commands=args.commands)
+    result = run_bench(load_settings(), commands=args.commands, batch=args.batch)
     if args.json:
         print(json.dumps(result))
     else:
@@ -222,6 +222,8 @@ def register(sub: Any) -> None:
         b_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
         bs = b_sub.add_parser("sync", help="journal appends, fsync limit, replay rate")
         bs.add_argument("--commands", type=int, default=1000)
+        bs.add_argument("--batch", type=int, default=None,
+                        help="sales per central transaction during the replay (default 8)")
         bs.add_argument("--json", action="store_true")
         bs.set_defaults(func=cmd_bench_sync)
 

@@ -310,14 +310,15 @@ class OfflineTerminal:
         self._notify()
         return local
 
-    def check_sellable_offline(self, event_id: int, seat_ids: list[int]) -> None:
+    def check_sellable_offline(self, event_id: int, seat_ids: list[int] | None = None,
+                               ga_qty: int = 0) -> None:
         """For the sale screen: offline, refuse at once what is not in the lease."""
         if self.online:
             return
-        free = {s.seat_id for lease in self.leases.all(("active",))
-                if lease.info.event_id == event_id for s in lease.free_seats}
-        outside = sorted(set(seat_ids) - free)
-        if outside:
+        leases = [x for x in self.leases.all(("active",)) if x.info.event_id == event_id]
+        free = {s.seat_id for lease in leases for s in lease.free_seats}
+        ga_left = max((x.remaining for x in leases if x.info.kind == "ga"), default=0)
+        if set(seat_ids or ()) - free or ga_qty > ga_left:
             raise BoxOfficeError("offline_not_in_lease")
 
     def stored_card_total(self) -> int:
