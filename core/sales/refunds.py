@@ -35,8 +35,11 @@ from core.uow import unit_of_work
 _BY_KEY = text("select * from refunds where key = :key")
 _LOCK_ORDER = text("select * from orders where id = :id for update")
 _SALE_OF_ORDER = text(
-    "select id, tender, intent_id from sales where order_id = :id and state = 'completed'"
+    "select id, tender, state, intent_id from sales where order_id = :id"
+    " order by state = 'completed' desc limit 1"
 )
+# Offline store-and-forward card sales (core.leases) keep their intent on lease_sales.
+_SAF_CARD = text("select card_status, card_ref from lease_sales where order_id = :id")
 _LINES = text(
     "select id, qty, unit_price_minor, status from order_lines where order_id = :id order by id"
 )
@@ -128,6 +131,25 @@ def _pick_lines(conn: Connection, order_id: uuid.UUID, line_ids: list[int] | Non
     return rows
 
 
+def card_intent(conn: Connection, order: Any) -> str | None:
+    """The gateway intent that paid ``order`` (None: it was paid in cash). A card payment
+    that is not settled yet cannot be refunded: ``sale_in_progress``."""
+    sale = conn.execute(_SALE_OF_ORDER, {"id": order["id"]}).first()
+    if sale is not None and sale.tender == "card":
+        if sale.state != "completed":
+            raise BoxOfficeError("sale_in_progress")
+        return str(sale.intent_id)
+    ref = order["payment_ref"] or ""
+    if ref.startswith("pi_"):
+        return ref
+    if ref.startswith("saf:"):
+        saf = conn.execute(_SAF_CARD, {"id": order["id"]}).first()
+        if saf is None or saf.card_status != "captured" or not saf.card_ref:
+            raise BoxOfficeError("sale_in_progress")
+        return str(saf.card_ref)
+    return None
+
+
 def _approval_reason(ctx: CoreContext, conn: Connection, actor: Actor, order: Any,
                      lines: list) -> str | None:
     amount = sum(r.qty * int(r.unit_price_minor) for r in lines)
@@ -164,7 +186,7 @@ def refund(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.
         if why is not None and supervisor is None:
             raise BoxOfficeError("approval_required", why=why)
         sale = conn.execute(_SALE_OF_ORDER, {"id": order_id}).first()
-        method = "card" if sale is not None and sale.tender == "card" else "cash"
+        method = "card" if card_intent(conn, order) is not None else "cash"
         shift_id = open_shift_id(conn, actor.terminal_id)
         if method == "cash" and shift_id is None:
             raise BoxOfficeError("no_open_shift")
@@ -217,9 +239,11 @@ def _finish_card(ctx: CoreContext, actor: Actor, result: RefundResult) -> Refund
     if result.method != "card" or result.status != "pending":
         return result
     with ctx.engine.connect() as conn:
-        intent_id = conn.execute(
-            text("select s.intent_id from refunds r join sales s on s.id = r.sale_id"
-                 " where r.id = :id"), {"id": result.refund_id}).scalar_one()
+        order = conn.execute(text("select * from orders where id = :id"),
+                             {"id": result.order_id}).mappings().one()
+        intent_id = card_intent(conn, order)
+    if intent_id is None:  # pragma: no cover - the refund was recorded as a card refund
+        raise BoxOfficeError("invalid_input", detail="card payment of the order not found")
     try:
         info = ctx.payment_gateway().refund(intent_id, result.amount_minor,
                                             idempotency_key=_gateway_key(result.refund_id))

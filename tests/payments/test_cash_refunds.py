@@ -210,3 +210,22 @@ def test_exchange_is_a_refund_and_a_new_sale(pctx):
     assert again.sale.sale_id == ex.sale.sale_id
     x = x_report(pctx, shift.shift_id)
     assert x.expected_cash_minor == 10_000 + new_hold.total_minor
+
+
+def test_card_order_awaiting_capture_cannot_be_refunded(pctx):
+    a = _cashier(pctx, "cash-9")
+    open_shift(pctx, a, uuid.uuid4(), 0)
+    sale = checkout(pctx, a, uuid.uuid4(), hold(pctx, a, "MAGICA").hold_id,
+                    CardTender("pm_card_visa"))
+    # As if the capture were still waiting for the gateway.
+    with pctx.engine.begin() as c:
+        c.execute(text("update sales set state = 'capturing' where id = :i"),
+                  {"i": sale.sale_id})
+    try:
+        with pytest.raises(BoxOfficeError) as e:
+            refund(pctx, a, uuid.uuid4(), sale.order.order_id, reason_code="customer_request")
+        assert e.value.code == "sale_in_progress"
+    finally:
+        with pctx.engine.begin() as c:
+            c.execute(text("update sales set state = 'completed' where id = :i"),
+                      {"i": sale.sale_id})
