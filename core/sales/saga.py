@@ -278,6 +278,7 @@ def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UU
 def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
                    tender: CashTender, customer_name: str | None) -> CheckoutResult:
     """Cash needs no external call: everything commits in one transaction."""
+    tickets_bridge.prepare(ctx)
     with unit_of_work(ctx.engine) as conn:
         h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
         total = int(h.total_minor)
@@ -399,6 +400,7 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
 
 def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
              customer_name: str | None) -> tuple[Any, Any]:
+    tickets_bridge.prepare(ctx)
     try:
         with unit_of_work(ctx.engine) as conn:
             order = confirm_in(conn, actor, sale.hold_id, sale.intent_id,

@@ -12,6 +12,13 @@ from core.app_context import CoreContext
 from core.reservation.results import OrderResult
 
 
+def prepare(ctx: CoreContext) -> None:
+    """Build the terminal's signer before the sale's transaction: made for the first time
+    inside it, the key registration (its own transaction) would wait on row locks the
+    sale's transaction holds."""
+    ctx.signer()
+
+
 def issue(conn: Connection, ctx: CoreContext, actor: Actor,
           order: OrderResult) -> tuple[int, ...]:
     from core.tickets import issue_tickets_in
