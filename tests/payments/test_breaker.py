@@ -158,3 +158,16 @@ def test_timeouts_count_as_failures(sandbox):
         assert e.value.code == "gateway_timeout"
     assert g.breaker_state() == "open"
     g.close()
+
+
+def test_slow_answers_open_it(sandbox):
+    b = CircuitBreaker("slow-breaker", window_size=4, minimum_calls=4,
+                       slow_call_rate_threshold=75, slow_call_duration_s=0.05,
+                       wait_in_open_s=60)
+    g = StripeGateway(sandbox.base_url, "sk_test_x", read_timeout_s=2, breaker=b,
+                      retry_attempts=1)
+    sandbox.set_faults(latency_ms=80)
+    for _ in range(4):
+        g.authorize(100, "BRL", "pm_card_visa", idempotency_key=str(uuid.uuid4()))
+    assert g.breaker_state() == "open"  # every call succeeded, but slowly
+    g.close()
