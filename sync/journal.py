@@ -45,6 +45,7 @@ create table if not exists leases (
   info text not null,
   ga_sold_local integer not null default 0,
   serials_used integer not null default 0,
+  numbers_used integer not null default 0,
   status text not null default 'active' check (status in ('active','returning','returned'))
 );
 create table if not exists lease_seats (

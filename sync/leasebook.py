@@ -147,6 +147,17 @@ class LeaseBook:
         db.execute("update leases set serials_used = ? where lease_id = ?", (used + n, lid))
         return block[used:used + n]
 
+    def take_order_number(self, db: sqlite3.Connection, lease: LocalLease) -> int | None:
+        """The next order number of the lease's reserved block (None: central assigns)."""
+        lid = str(lease.info.lease_id)
+        used = int(db.execute("select numbers_used from leases where lease_id = ?",
+                              (lid,)).fetchone()[0])
+        block = sorted(lease.info.order_numbers)
+        if used >= len(block):
+            return None
+        db.execute("update leases set numbers_used = ? where lease_id = ?", (used + 1, lid))
+        return block[used]
+
     def set_status(self, db: sqlite3.Connection, lease_id: uuid.UUID, status: str) -> None:
         db.execute("update leases set status = ? where lease_id = ?", (status, str(lease_id)))
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from sqlalchemy import text
@@ -24,6 +25,7 @@ from core.errors import BoxOfficeError
 from core.leases import LeasedSale, LeaseInfo, active_leases, take_lease
 from core.leases.status import merge_terminal_state
 from core.money import format_minor
+from core.tickets.views import TicketView
 from sync.cards import StoredCardProcessor, charge_key
 from sync.connectivity import ConnectivityWatch, Probe, database_probe, http_probe
 from sync.journal import Journal
@@ -46,7 +48,9 @@ class LocalSale:
     # Shown to the cashier for an offline card sale: the casino carries this amount
     # until the card is charged.
     card_risk_minor: int = 0
-    pushed: bool = False
+    order_number: int | None = None
+    event_id: int = 0
+    operator_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +256,8 @@ class OfflineTerminal:
                         ga_qty: int = 0, ga_section_id: int | None = None,
                         method: Literal["cash", "card"] = "cash", card_ref: str | None = None,
                         operator_id: int | None = None, customer_name: str | None = None,
-                        shift_id: uuid.UUID | None = None) -> LocalSale:
+                        shift_id: uuid.UUID | None = None,
+                        operator_name: str | None = None) -> LocalSale:
         """Sell from this terminal's lease, online or not. The sale is durable in the
         journal when this returns; the tickets may be printed."""
         seats = sorted({int(s) for s in seat_ids or []})
@@ -286,6 +291,7 @@ class OfflineTerminal:
                         limits.offline_card_total_minor, info.currency, self._lang()))
                 risk = stored + total
             serials = self.leases.take_serials(db, lease, len(sold) + ga_qty)
+            number = self.leases.take_order_number(db, lease)
             tickets = sign_offline_tickets(local_signer(self.ctx.settings), serials, order_id,
                                            event_id, sold, info.section_id, ga_qty)
             sale = LeasedSale(order_id=order_id, lease_id=info.lease_id, event_id=event_id,
@@ -295,20 +301,52 @@ class OfflineTerminal:
                               operator_id=operator_id, shift_id=shift_id,
                               customer_name=customer_name,
                               sold_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                              tickets=tuple(tickets))
+                              tickets=tuple(tickets), order_number=number)
             self.journal.append_in(db, "confirm_leased_sale", sale.to_json(), key)
             if method == "card":
                 db.execute("insert into stored_cards (order_id, sale_key, amount_minor,"
                            " currency, card_ref) values (?, ?, ?, ?, ?)",
                            (str(order_id), str(key), total, info.currency, card_ref))
         local = LocalSale(key, order_id, info.lease_id, total, info.currency,
-                          sale.payment_method, tuple(tickets), risk)
+                          sale.payment_method, tuple(tickets), risk, number, event_id,
+                          operator_name)
         if self._pusher is not None:
             self._wake.set()
         elif self.online:
             self._try_push()
         self._notify()
         return local
+
+    def ticket_views(self, sale: LocalSale) -> list[TicketView]:
+        """The sale's tickets as ``core.tickets.TicketView`` (what the printing spooler
+        takes), built from the lease snapshot: printable with no database at all."""
+        lease = self.leases.get(sale.lease_id)
+        if lease is None:
+            raise BoxOfficeError("unknown_lease", lease_id=str(sale.lease_id))
+        info, d = lease.info, lease.info.display
+        seats = {s.seat_id: s for s in info.seats}
+        out = []
+        for t in sale.tickets:
+            seat = seats.get(t["seat_id"]) if t["seat_id"] is not None else None
+            section_id = seat.section_id if seat else info.section_id
+            sec = d.get("sections", {}).get(str(section_id), {})
+            out.append(TicketView(
+                serial=t["serial"], token=t["token"], status="valid", print_count=0,
+                reprint_count=0, order_id=sale.order_id, order_number=sale.order_number or 0,
+                event_id=info.event_id, event_code=d.get("event_code", ""),
+                event_name=d.get("event_name", ""), venue_name=d.get("venue_name", ""),
+                timezone=d.get("timezone", "UTC"),
+                starts_at=datetime.fromisoformat(d["starts_at"]),
+                doors_at=datetime.fromisoformat(d["doors_at"]) if d.get("doors_at") else None,
+                section_code=sec.get("code", ""), section_name=sec.get("name", ""),
+                row_label=seat.row_label if seat else None,
+                seat_number=seat.number if seat else None, unit=t["unit"],
+                unit_price_minor=seat.unit_price_minor if seat else int(
+                    info.ga_unit_price_minor or 0),
+                currency=info.currency, tier_name=sec.get("tier", ""),
+                terminal_name=self.actor.terminal_name, operator_name=sale.operator_name,
+                issued_at=datetime.now(UTC)))
+        return out
 
     def check_sellable_offline(self, event_id: int, seat_ids: list[int] | None = None,
                                ga_qty: int = 0) -> None:

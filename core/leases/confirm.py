@@ -104,6 +104,9 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         raise BoxOfficeError("event_canceled")
     if sale.event_id != lease.event_id:
         raise BoxOfficeError("invalid_input", detail="The sale's event is not the lease's.")
+    if sale.order_number is not None and sale.order_number not in (lease.order_numbers or ()):
+        raise BoxOfficeError("invalid_input",
+                             detail=f"order number {sale.order_number} is not the lease's")
     if bool(sale.seat_ids) == bool(sale.ga_qty):
         raise BoxOfficeError("invalid_input", detail="A leased sale sells seats or GA units.")
     items: list[dict[str, Any]] = []
@@ -133,7 +136,8 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         "sec": [i["section_id"] for i in items], "seat": [i["seat_id"] for i in items],
         "qty": [i["qty"] for i in items], "price": [i["price"] for i in items],
         "tier": [i["tier_id"] for i in items],
-        "hold_id": hold_id, "order_id": sale.order_id, "event_id": lease.event_id,
+        "hold_id": hold_id, "order_id": sale.order_id, "number": sale.order_number,
+        "event_id": lease.event_id,
         "terminal_id": actor.terminal_id, "operator_id": sale.operator_id,
         "shift_id": sale.shift_id, "total_minor": total, "currency": lease.currency,
         "payment_ref": payment_ref, "customer_name": sale.customer_name,

@@ -36,6 +36,9 @@ class LeaseInfo:
     ga_unit_price_minor: int | None = None
     ga_tier_id: int | None = None
     serials: tuple[int, ...] = ()
+    order_numbers: tuple[int, ...] = ()
+    # Names and times for printing tickets offline (see core.leases.service.event_display).
+    display: dict[str, Any] = field(default_factory=dict)
 
     @property
     def units(self) -> int:
@@ -52,6 +55,7 @@ class LeaseInfo:
         d["lease_id"] = uuid.UUID(d["lease_id"])
         d["seats"] = tuple(LeasedSeat(**s) for s in d.get("seats", ()))
         d["serials"] = tuple(d.get("serials", ()))
+        d["order_numbers"] = tuple(d.get("order_numbers", ()))
         return cls(**d)
 
 
@@ -89,6 +93,8 @@ class LeasedSale:
     shift_id: uuid.UUID | None = None
     customer_name: str | None = None
     sold_at: str | None = None  # the terminal's clock, for the record only
+    # From the lease's reserved block, so the receipt printed offline is the final one.
+    order_number: int | None = None
     # Ticket tokens the terminal signed offline (printed already), one per seat/unit.
     tickets: tuple[dict[str, Any], ...] = field(default=())
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 import core.leases.errors  # noqa: F401  (registers the error codes)
 from core import audit
@@ -100,7 +100,7 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
         conn.execute(sql.SET_GA_PRICE, {"lease_id": lease_id, "price": ga_price,
                                         "tier": ga_tier})
     units = len(rows) if kind == "seats" else int(quantity or 0)
-    serials = conn.execute(sql.RESERVE_SERIALS, {"n": units, "lease_id": lease_id}).scalar_one()
+    reserved = conn.execute(sql.RESERVE_SERIALS, {"n": units, "lease_id": lease_id}).one()
     seats = tuple(LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
                              int(r.current_minor), r.tier_id) for r in rows)
     info = LeaseInfo(lease_id=lease_id, terminal_id=terminal_id, event_id=event_id, kind=kind,
@@ -108,7 +108,9 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
                      section_id=section_id if kind == "ga" else None,
                      ga_quota=quantity if kind == "ga" else 0,
                      ga_unit_price_minor=ga_price, ga_tier_id=ga_tier,
-                     serials=tuple(int(x) for x in serials))
+                     serials=tuple(int(x) for x in reserved.serials),
+                     order_numbers=tuple(int(x) for x in reserved.order_numbers),
+                     display=event_display(conn, event_id))
     audit.append(conn, actor, "take_lease", "lease", lease_id,
                  {"terminal_id": terminal_id, "event_id": event_id, "kind": kind,
                   "seats": [s.seat_id for s in seats], "ga_quota": info.ga_quota,
@@ -117,8 +119,6 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
 
 
 def _section_kind(conn: Connection, event_id: int, section_id: int) -> str:
-    from sqlalchemy import text
-
     row = conn.execute(text("select s.kind from sections s join events e on"
                             " e.venue_id = s.venue_id where s.id = :s and e.id = :e"),
                        {"s": section_id, "e": event_id}).first()
@@ -186,11 +186,10 @@ def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:
     """The lease as the central database sees it now (seat states included)."""
     lease_id = as_key(lease_id)
     with engine.connect() as conn:
-        from sqlalchemy import text
-
         l_ = conn.execute(text(
             "select id, terminal_id, event_id, kind, section_id, ga_quota, ga_sold,"
-            " ga_unit_price_minor, ga_tier_id, currency, status, serials from leases"
+            " ga_unit_price_minor, ga_tier_id, currency, status, serials, order_numbers"
+            " from leases"
             " where id = :i"),
             {"i": lease_id}).first()
         if l_ is None:
@@ -200,11 +199,36 @@ def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:
                        int(r.unit_price_minor), r.tier_id,
                        r.status if r.ours or r.status != "leased" else "available")
             for r in conn.execute(sql.LEASE_SEATS, {"lease_id": lease_id}))
+        display = event_display(conn, l_.event_id)
     return LeaseInfo(lease_id=l_.id, terminal_id=l_.terminal_id, event_id=l_.event_id,
                      kind=l_.kind, currency=l_.currency, status=l_.status, seats=seats,
                      section_id=l_.section_id, ga_quota=l_.ga_quota, ga_sold=l_.ga_sold,
                      ga_unit_price_minor=l_.ga_unit_price_minor, ga_tier_id=l_.ga_tier_id,
-                     serials=tuple(int(x) for x in l_.serials or ()))
+                     serials=tuple(int(x) for x in l_.serials or ()),
+                     order_numbers=tuple(int(x) for x in l_.order_numbers or ()),
+                     display=display)
+
+
+_DISPLAY_EVENT = text(
+    "select e.code, e.name, v.name as venue, v.timezone, e.starts_at, e.doors_at"
+    " from events e join venues v on v.id = e.venue_id where e.id = :e"
+)
+_DISPLAY_SECTIONS = text(
+    "select s.id, s.code, s.name, coalesce(pt.name, s.name) as tier from sections s"
+    " join events e on e.venue_id = s.venue_id"
+    " left join price_tiers pt on pt.event_id = e.id and pt.section_id = s.id"
+    " where e.id = :e"
+)
+
+
+def event_display(conn: Connection, event_id: int) -> dict:
+    """What an offline terminal needs to print a ticket of this event (names, times)."""
+    ev = conn.execute(_DISPLAY_EVENT, {"e": event_id}).one()
+    return {"event_code": ev.code, "event_name": ev.name, "venue_name": ev.venue,
+            "timezone": ev.timezone, "starts_at": ev.starts_at.isoformat(),
+            "doors_at": ev.doors_at.isoformat() if ev.doors_at else None,
+            "sections": {str(r.id): {"code": r.code, "name": r.name, "tier": r.tier}
+                         for r in conn.execute(_DISPLAY_SECTIONS, {"e": event_id})}}
 
 
 def active_leases(engine: Engine, terminal_id: int) -> list[LeaseInfo]:

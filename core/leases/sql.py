@@ -96,9 +96,10 @@ INSERT_LEASE = text(
     """
     insert into leases (id, terminal_id, event_id, kind, section_id, ga_quota, ga_sold,
                         ga_unit_price_minor, ga_tier_id, currency, status, operator_id,
-                        returned_units, serials)
+                        returned_units, serials, order_numbers)
     select :lease_id, :terminal_id, :event_id, :kind, :section_id, :ga_quota, 0,
-           :ga_price, :ga_tier, e.currency, 'active', :operator_id, 0, '{}'::bigint[]
+           :ga_price, :ga_tier, e.currency, 'active', :operator_id, 0, '{}'::bigint[],
+           '{}'::bigint[]
     from events e where e.id = :event_id
     returning created_at, currency
     """
@@ -107,9 +108,12 @@ INSERT_LEASE = text(
 # One ticket serial per leased unit, from the tickets' own sequence.
 RESERVE_SERIALS = text(
     """
-    update leases set serials = (select array_agg(nextval('ticket_serial_seq'))
-                                 from generate_series(1, :n))
-    where id = :lease_id returning serials
+    update leases set
+      serials = (select array_agg(nextval('ticket_serial_seq') order by g)
+                 from generate_series(1, :n) g),
+      order_numbers = (select array_agg(nextval(pg_get_serial_sequence('orders', 'number'))
+                                        order by g) from generate_series(1, :n) g)
+    where id = :lease_id returning serials, order_numbers
     """
 )
 
@@ -121,7 +125,7 @@ LOCK_LEASE = text(
     """
     select l.id, l.terminal_id, l.event_id, l.kind, l.section_id, l.ga_quota, l.ga_sold,
            l.ga_unit_price_minor, l.ga_tier_id, l.currency, l.status, l.created_at,
-           l.serials, e.status as event_status
+           l.serials, l.order_numbers, e.status as event_status
     from leases l join events e on e.id = l.event_id
     where l.id = :lease_id
     for update of l
@@ -232,10 +236,12 @@ WRITE_SALE = text(
       select h.id, :event_id, i.section_id, i.seat_id, i.qty, i.price, i.tier_id from items i, h
     ),
     o as (
-      insert into orders (id, event_id, hold_id, terminal_id, operator_id, shift_id, status,
-                          total_minor, currency, payment_ref, customer_name)
-      values (:order_id, :event_id, :hold_id, :terminal_id, :operator_id, :shift_id, 'paid',
-              :total_minor, :currency, :payment_ref, :customer_name)
+      insert into orders (id, number, event_id, hold_id, terminal_id, operator_id, shift_id,
+                          status, total_minor, currency, payment_ref, customer_name)
+      values (:order_id, coalesce(cast(:number as bigint),
+                                  nextval(pg_get_serial_sequence('orders', 'number'))),
+              :event_id, :hold_id, :terminal_id, :operator_id, :shift_id,
+              'paid', :total_minor, :currency, :payment_ref, :customer_name)
       returning id, number
     ),
     l as (

@@ -61,6 +61,19 @@ def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, t
             with pytest.raises(BoxOfficeError) as e:  # sold already, offline
                 term.sell_from_lease(ev, seat_ids=pairs[0], method="cash")
             assert e.value.code == "not_in_lease"
+    # Offline tickets go to the local spooler like any other (no database needed).
+    from printing.layout import ticket_document
+    from printing.spooler import Spooler
+
+    offline_sale = sales[4]
+    views = term.ticket_views(offline_sale)
+    assert [v.seat_number is not None for v in views] == [True, True]
+    docs = [ticket_document(v) for v in views]
+    assert [d.qr_data for d in docs] == [[t["token"]] for t in offline_sale.tickets]
+    spool = Spooler(term.ctx.settings, start=False, db_path=tmp_path / "spool.sqlite3")
+    assert len(spool.submit_order(views)) == 2
+    spool.close()
+
     st = term.status()
     assert st["online"] is False and st["queue_depth"] == 5
     assert st["oldest_unsent_s"] is not None
@@ -84,6 +97,15 @@ def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, t
                                  {"l": info.lease_id}).scalar_one()
     assert sorted(r.command_key for r in rows) == sorted(s.key for s in sales)
     assert sorted(r.order_id for r in rows) == sorted(s.order_id for s in sales)
+    with ctx.engine.connect() as c:
+        numbers = dict(c.execute(text("select id, number from orders where id = any(:o)"),
+                                 {"o": [s.order_id for s in sales]}).all())
+        tokens = {r.serial: r.token for r in c.execute(text(
+            "select serial, token from tickets where order_id = any(:o)"),
+            {"o": [s.order_id for s in sales]})}
+    # What was printed offline is what the central database holds: order numbers, tokens.
+    assert all(numbers[s.order_id] == s.order_number for s in sales)
+    assert tokens == {t["serial"]: t["token"] for s in sales for t in s.tickets}
     assert lease_status == "returned"
     per_seat = sold_per_seat(ctx.engine, ev)
     assert set(per_seat.values()) == {1}

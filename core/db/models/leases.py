@@ -50,6 +50,9 @@ class Lease(Base):
     # Ticket serials reserved when the lease was taken (one per seat or GA unit), so an
     # offline terminal signs tickets whose serials nobody else can use.
     serials: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
+    # Order numbers reserved the same way (one per unit: the most orders it can make), so
+    # an offline receipt and ticket already show the order's final number.
+    order_numbers: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
 
 
 class LeaseSeat(Base):

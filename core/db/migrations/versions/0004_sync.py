@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("returned_units", sa.Integer(), nullable=False),
         sa.Column("serials", postgresql.ARRAY(sa.BigInteger()), nullable=False),
+        sa.Column("order_numbers", postgresql.ARRAY(sa.BigInteger()), nullable=False),
         sa.CheckConstraint("kind in ('seats','ga')", name=op.f("ck_leases_kind")),
         sa.CheckConstraint("status in ('active','returned','revoked')", name=op.f("ck_leases_status")),
         sa.CheckConstraint("ga_sold >= 0 and ga_sold <= ga_quota", name=op.f("ck_leases_ga_counts")),
