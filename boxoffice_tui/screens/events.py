@@ -66,8 +66,10 @@ class EventsScreen(BaseScreen):
     def _columns(self) -> None:
         table = self.query_one("#events", DataTable)
         table.clear(columns=True)
-        for key in ("col_when", "col_event", "col_room", "col_avail", "col_price"):
-            table.add_column(t(key), key=key)
+        # Fixed widths: the columns do not jump while the list is filtered or refreshed.
+        for key, width in (("col_when", 12), ("col_event", 20), ("col_room", 17),
+                           ("col_avail", 19), ("col_price", 21)):
+            table.add_column(t(key), key=key, width=width)
 
     def retranslate(self) -> None:
         super().retranslate()

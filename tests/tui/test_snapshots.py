@@ -94,6 +94,7 @@ async def _settle(pilot: Any) -> None:
         inp.cursor_blink = False
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+    await pilot.pause()  # tables size their columns on the refresh after rows arrive
 
 
 async def _events(pilot: Any) -> Any:
