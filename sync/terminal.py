@@ -26,6 +26,7 @@ from core.leases import LeasedSale, LeaseInfo, active_leases, take_lease
 from core.leases.status import merge_terminal_state
 from core.money import format_minor
 from core.tickets.views import TicketView
+from sync import metrics
 from sync.cards import StoredCardProcessor, charge_key
 from sync.connectivity import ConnectivityWatch, Probe, database_probe, http_probe
 from sync.journal import Journal
@@ -110,7 +111,7 @@ class OfflineTerminal:
         oldest = self.journal.oldest_pending_at()
         counts = self.journal.counts()
         links = self.watch.snapshot()
-        return {
+        st = {
             "online": self.online,
             "links": {k: v["online"] for k, v in links.items()},
             "queue_depth": counts["pending"],
@@ -120,6 +121,8 @@ class OfflineTerminal:
             "offline_card_total_minor": self.stored_card_total(),
             "leases": [lease.to_json() for lease in self.leases.all()],
         }
+        metrics.publish(self.actor.terminal_name, st)
+        return st
 
     def _notify(self) -> None:
         if not self._listeners:
@@ -396,6 +399,9 @@ class OfflineTerminal:
                 report_flags(self.ctx, self.actor, self.journal)
             if rep.stopped_by == "database_unavailable":
                 self.watch.report("database", False, "replay failed")
+            name = self.actor.terminal_name
+            metrics.REPLAYED.labels(name, "applied").inc(rep.applied)
+            metrics.REPLAYED.labels(name, "flagged").inc(rep.flagged)
             self.last_push = PushReport(rep, charged, declined)
             return self.last_push
 

@@ -56,6 +56,10 @@ def test_state_reaches_apps_and_heartbeat(ctx, db_url, proxy, tmp_path):
                                " terminals where id = :i"), {"i": term.actor.terminal_id}).one()
     assert state.beat and state.state["sync"]["online"] is True
     assert state.state["sync"]["queue_depth"] == 0
+    from prometheus_client import REGISTRY
+
+    assert REGISTRY.get_sample_value("boxoffice_sync_online", {"terminal": "hb-a"}) == 1
+    assert REGISTRY.get_sample_value("boxoffice_sync_queue_depth", {"terminal": "hb-a"}) == 0
     term.stop()
 
 
