@@ -372,13 +372,16 @@ class OfflineTerminal:
     # --- catching up -------------------------------------------------------------------
 
     def _try_push(self) -> None:
+        """Push after a sale: the sale is durable already, so no failure here may reach
+        the cashier as a failed sale; it stays queued and is retried."""
         try:
             self.push()
         except BoxOfficeError as exc:
             if exc.code == "database_unavailable":
                 self.watch.report("database", False, exc.code)
-            else:
-                raise
+            log.warning("push after sale failed: %s", exc.code)
+        except Exception:
+            log.exception("push after sale failed; the sale stays queued")
 
     def push(self, progress: Progress | None = None, batch: int | None = None) -> PushReport:
         """Replay the journal, charge stored cards, replay their outcomes. One at a time."""
