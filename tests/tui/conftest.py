@@ -40,6 +40,7 @@ def tctx(ctx: CoreContext, db_url: str, module_tmp: Path,
         gateway__read_timeout_s=2.0, gateway__retry_attempts=2,
         printer__url=f"preview://{module_tmp / 'preview'}",
         sales__refund_approval_over_minor=0, terminal__heartbeat_s=0.5,
+        holds__counter_ttl_s=240,
         logging__file=str(module_tmp / "tui.jsonl"))
     c = CoreContext(settings=settings, engine=ctx.engine)
     c.gateway = build_gateway(settings)

@@ -89,6 +89,14 @@ async def test_cash_sale_of_two_chosen_seats_prints_and_sells(make_app: Any, tct
         smap = screen.query_one(SeatMap)
         await pilot.press("space", "right", "space")
         assert len(smap.picked) == 2
+        # a click toggles too: un-pick the second seat with the mouse, pick it again
+        second = smap.picked[1]
+        x = 7 + smap._col[smap._index[second]] * 2 - int(smap.scroll_offset.x)
+        y = 2 + smap._row[smap._index[second]] - int(smap.scroll_offset.y)
+        await pilot.click(SeatMap, offset=(x, y))
+        assert smap.picked == (smap.picked[0],) and second not in smap.picked
+        await pilot.click(SeatMap, offset=(x, y))
+        assert second in smap.picked
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.hold is not None)
         seats = screen.hold.seat_ids
@@ -125,6 +133,13 @@ async def test_best_available_sale(make_app: Any, tctx: Any) -> None:
         assert screen.hold.quantity == 3
         await pilot.press("plus")  # one more: re-held as best 4
         await wait_for(pilot, lambda: screen.hold is not None and screen.hold.quantity == 4)
+        before = screen.hold.expires_at
+        await pilot.press("t")  # extend once...
+        await wait_for(pilot, lambda: screen.extensions == 1)
+        assert screen.hold.expires_at > before
+        await pilot.press("t")  # ...and only once
+        await wait_for(pilot, lambda: "extended" in (app.last_error or ""))
+        assert screen.extensions == 1
         outcome = await _pay_cash(pilot)
         assert outcome.change_minor == 0
     n = scalar(tctx, "select count(*) from order_lines ol join orders o on o.id = ol.order_id"
