@@ -108,7 +108,7 @@ _INSERT_SALE = text(
     values (:id, :key, :hold_id, :terminal_id, :operator_id, :shift_id, :channel, :tender,
             :state, 0, :amount, :currency, :pm, :brand, :last4, :tendered, :change, 0)
     on conflict do nothing
-    returning id
+    returning *
     """
 )
 _BY_KEY = text("select * from sales where key = :key")
@@ -272,7 +272,7 @@ def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UU
                      {"hold_id": str(hold_id), "amount_minor": int(h.total_minor),
                       "currency": h.currency, "tender": "card", "brand": tender.brand,
                       "last4": tender.last4})
-        return conn.execute(_BY_ID, {"id": sale_id}).one()
+        return got
 
 
 def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
