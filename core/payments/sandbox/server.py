@@ -57,6 +57,10 @@ TEST_NUMBERS: dict[str, str] = {
 }
 
 
+IDEM_TTL_S = 24 * 3600
+IDEM_PRUNE_AT = 50_000
+
+
 @dataclass
 class Faults:
     latency_ms: float = 0.0
@@ -95,6 +99,7 @@ class SandboxState:
         self.intents: dict[str, dict[str, Any]] = {}
         self.refunds: dict[str, dict[str, Any]] = {}
         self.idem: dict[str, tuple[Any, int, dict] | None] = {}
+        self.idem_at: dict[str, float] = {}
         self.stats = {"requests": 0, "errors_injected": 0, "timeouts_injected": 0,
                       "dropped": 0, "replayed": 0, "executed": 0}
 
@@ -104,6 +109,7 @@ class SandboxState:
             self.intents.clear()
             self.refunds.clear()
             self.idem.clear()
+            self.idem_at.clear()
             for k in self.stats:
                 self.stats[k] = 0
 
@@ -306,7 +312,18 @@ def _execute(state: SandboxState, request: Request,
         status, body = _route(state, request, path, form)
         if key is not None:
             state.idem[key] = (fingerprint, status, _copy(body))
+            state.idem_at[key] = time.monotonic()
+            if len(state.idem_at) > IDEM_PRUNE_AT:
+                _prune(state)
         return status, _copy(body), False
+
+
+def _prune(state: SandboxState) -> None:
+    """Stripe forgets keys after 24 hours; so does the sandbox (a demo runs for days)."""
+    cutoff = time.monotonic() - IDEM_TTL_S
+    for k in [k for k, at in state.idem_at.items() if at < cutoff]:
+        del state.idem_at[k]
+        state.idem.pop(k, None)
 
 
 def _route(state: SandboxState, request: Request, path: str,
