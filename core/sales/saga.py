@@ -366,10 +366,13 @@ def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
                 sale = _reverse(ctx, actor, gateway, sale)
         except _TakenOver:
             sale = _reload(ctx, sale.id)
-        except GatewayFailure as exc:
-            # The gateway is down in the middle of a compensation: the sale stays where it
-            # is (committed) and the sweeper finishes it; the caller learns why.
-            raise (failure or exc) from exc
+        except BoxOfficeError as exc:
+            # Gateway trouble (or a refusal) in the middle of a compensation: the sale stays
+            # where it is (committed) and the sweeper finishes it; the caller learns the
+            # first reason the sale failed.
+            if failure is None or exc is failure:
+                raise
+            raise failure from exc
 
 
 def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any,
