@@ -11,6 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ log = logging.getLogger("boxoffice_tui")
 Clock = Callable[[], datetime]
 
 if TYPE_CHECKING:
+    from boxoffice_tui.screens.sale import SaleScreen
     from config import Settings
     from core.actors import OperatorInfo
     from core.app_context import CoreContext
@@ -58,6 +60,7 @@ class BoxOfficeApp(App):
         self.last_error: str | None = None
         self.warm_up: Callable[[], Any] | None = None
         self._last_status_line = ""
+        self._executor: ThreadPoolExecutor | None = None
         set_language(language_code or services.settings.terminal.language)
         self.title = t(self.title_key)
 
@@ -236,12 +239,20 @@ class CashierApp(BoxOfficeApp):
 
         self.run_worker(job, thread=True, group="cache-events", exit_on_error=False)
 
-    def open_event(self, ev: EventInfo) -> None:
+    def open_event(self, ev: EventInfo) -> SaleScreen | None:
         from boxoffice_tui.screens.sale import SaleScreen
 
         if self.services.operator is None:
-            return
-        self.push_screen(SaleScreen(ev))
+            return None
+        # The seat map's reads start now, on a pool thread, while the screen composes.
+        screen = SaleScreen(ev, prefetch=self._pool().submit(self.services.seat_map, ev.id))
+        self.push_screen(screen)
+        return screen
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(2, thread_name_prefix="prefetch")
+        return self._executor
 
     def action_orders(self, query: str = "") -> None:
         from boxoffice_tui.screens.orders import OrdersScreen

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Footer, Input, Label, LoadingIndicator, Static
+from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
 from boxoffice_tui.base import BaseModal, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.services import ExchangeRequest, SaleOutcome
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
 from core.money import format_minor
@@ -66,7 +67,7 @@ class CashScreen(BaseModal):
                     yield Digits("0,00", id="change")
                 yield Keypad()
             yield Static("", id="cash-error", classes="error")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -143,7 +144,7 @@ class CardScreen(BaseModal):
             yield Input(self.card, id="card-input")
             yield LoadingIndicator(id="card-progress")
             yield Static("", id="card-result")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

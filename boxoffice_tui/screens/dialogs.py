@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Input, Label, Select, Static
+from textual.widgets import Input, Label, Select, Static
 
 from boxoffice_tui.base import BaseModal, error_text
 from boxoffice_tui.i18n import t
+from boxoffice_tui.widgets.footer import QuickFooter
 from core.money import format_minor, parse_minor
 
 REFUND_REASONS = ("customer_request", "event_canceled", "event_changed", "duplicate_sale",
@@ -61,7 +62,7 @@ class SupervisorDialog(BaseModal):
                 yield Label(t("pin"))
                 yield Input(id="sup-pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="approval-error", classes="error")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -107,7 +108,7 @@ class ReportDialog(BaseModal):
             yield Label(self.title_text, classes="title")
             with VerticalScroll():
                 yield Static(self.body, id="report-body")
-        yield Footer()
+        yield QuickFooter()
 
 
 def report_text(report: dict[str, Any], currency: str, lang: str, indent: int = 0) -> str:
@@ -145,7 +146,7 @@ class CloseShiftDialog(BaseModal):
             yield Label(t("counted"))
             yield Input(id="counted", restrict=r"[0-9.,]*")
             yield Static("", id="close-error", classes="error")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

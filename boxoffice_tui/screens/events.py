@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import DataTable, Input
 
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
 
@@ -54,7 +55,7 @@ class EventsScreen(BaseScreen):
         yield TerminalHeader()
         yield Input(placeholder=t("filter"), id="event-filter")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

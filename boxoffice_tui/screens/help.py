@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from boxoffice_tui.base import BaseModal
 from boxoffice_tui.i18n import t
+from boxoffice_tui.widgets.footer import QuickFooter
 
 KEYS = (
     ("F1", "help"), ("Ctrl+L", "language"), ("Ctrl+P", "Command palette / Paleta"),
@@ -29,4 +30,4 @@ class HelpScreen(BaseModal):
             yield Label(t("help_title"), classes="title")
             with VerticalScroll():
                 yield Static(lines, id="help-body")
-        yield Footer()
+        yield QuickFooter()

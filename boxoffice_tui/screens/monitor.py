@@ -10,11 +10,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
 
@@ -64,7 +65,7 @@ class MonitorScreen(BaseScreen):
             with Vertical(classes="panel", id="p-alerts"):
                 yield Label(t("alerts"), classes="title", id="l-alerts")
                 yield Static(t("no_alerts"), id="alerts")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -8,12 +8,13 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
 from boxoffice_tui.services import ExchangeRequest
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
@@ -39,7 +40,7 @@ class OrdersScreen(BaseScreen):
         yield Input(self.initial, placeholder=t("search_orders"), id="order-query")
         yield DataTable(id="orders", cursor_type="row", zebra_stripes=True)
         yield Static("", id="order-detail")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()

@@ -4,19 +4,22 @@ and the way to checkout. Seats sold elsewhere show up within a poll (0.5 s)."""
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.services import ExchangeRequest, SaleOutcome, SeatMapData, Services
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
@@ -43,10 +46,12 @@ class SaleScreen(BaseScreen):
         Binding("f3", "app.orders", "orders"),
     ]
 
-    def __init__(self, event: EventInfo, exchange: ExchangeRequest | None = None) -> None:
+    def __init__(self, event: EventInfo, exchange: ExchangeRequest | None = None,
+                 prefetch: Future[SeatMapData] | None = None) -> None:
         super().__init__()
         self.event = event
         self.exchange = exchange
+        self.prefetch = prefetch
         self.data: SeatMapData | None = None
         self.hold: HoldResult | None = None
         self.extensions = 0
@@ -77,7 +82,7 @@ class SaleScreen(BaseScreen):
                 yield Static("", id="countdown")
                 yield Static("", id="card-state")
                 yield Static("", id="last-sale")
-        yield Footer()
+        yield QuickFooter()
 
     def _title(self) -> str:
         e = self.event
@@ -97,7 +102,9 @@ class SaleScreen(BaseScreen):
         super().on_mount()
         self.query_one("#ga-panel").display = False
         self.query_one(SeatMap).focus()
-        self.call_core(self.svc.seat_map, self.event.id, done=self._loaded, group="load")
+        pre = self.prefetch
+        fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.event.id)
+        self.call_core(fetch, done=self._loaded, group="load")
         self.set_interval(POLL_S, self.poll)
         self.set_interval(1.0, self.tick)
         self.refresh_card_state()

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from boxoffice_tui.base import BaseModal, BaseScreen, error_text
 from boxoffice_tui.i18n import t
+from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import parse_minor
 
@@ -34,7 +35,7 @@ class SignInScreen(BaseScreen):
             yield Input(id="pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="signin-error", classes="error")
             yield Button(t("sign_in"), id="signin-btn", variant="primary")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -87,7 +88,7 @@ class OpenShiftScreen(BaseModal):
             yield Label(t("opening_float"))
             yield Input(id="float", value="200,00", restrict=r"[0-9.,]*")
             yield Static("", id="shift-error", classes="error")
-        yield Footer()
+        yield QuickFooter()
 
     def on_mount(self) -> None:
         super().on_mount()
