@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from core import audit
-from core.actors import Actor, system_actor
+from core.actors import Actor, OperatorInfo, system_actor
 from core.app_context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key
@@ -28,7 +28,7 @@ from core.sales import tickets_bridge
 from core.sales.approvals import REFUND_REASONS, SupervisorPin, check_reason, record_approval
 from core.sales.approvals import verify_supervisor as _verify
 from core.sales.inventory import return_lines_in
-from core.sales.saga import CheckoutResult, Tender, checkout
+from core.sales.saga import CashTender, CheckoutResult, Tender, cash_sale_in, checkout
 from core.sales.shifts import add_cash, open_shift_id
 from core.uow import unit_of_work
 
@@ -178,54 +178,64 @@ def refund(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.
         return _finish_card(ctx, actor, _result(existing))
     supervisor = _verify(ctx.engine, actor, approver) if approver else None
     with unit_of_work(ctx.engine) as conn:
-        order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().first()
-        if order is None:
-            raise BoxOfficeError("unknown_order", order_id=str(order_id))
-        lines = _pick_lines(conn, order_id, line_ids)
-        why = _approval_reason(ctx, conn, actor, order, lines)
-        if why is not None and supervisor is None:
-            raise BoxOfficeError("approval_required", why=why)
-        sale = conn.execute(_SALE_OF_ORDER, {"id": order_id}).first()
-        method = "card" if card_intent(conn, order) is not None else "cash"
-        shift_id = open_shift_id(conn, actor.terminal_id)
-        if method == "cash" and shift_id is None:
-            raise BoxOfficeError("no_open_shift")
-        rid = uuid.uuid4()
-        approval_id = None
-        back = return_lines_in(conn, ctx, order_id, [r.id for r in lines])
-        if supervisor is not None:
-            approval_id = record_approval(conn, actor, supervisor, "refund", reason_code,
-                                          "order", order_id, back.amount_minor)
-        left = conn.execute(text("select count(*) from order_lines where order_id = :id"
-                                 " and status = 'sold'"), {"id": order_id}).scalar_one()
-        conn.execute(text("update orders set status = :s where id = :id"),
-                     {"s": "partially_refunded" if left else "refunded", "id": order_id})
-        voided = tickets_bridge.void(conn, actor, order_id, list(back.line_ids),
-                                     f"refund: {reason_code}")
-        status = "pending" if method == "card" else "succeeded"
-        conn.execute(_INSERT, {
-            "id": rid, "key": key, "order_id": order_id,
-            "sale_id": sale.id if sale is not None else None, "line_ids": list(back.line_ids),
-            "method": method, "status": status, "amount": back.amount_minor,
-            "currency": order["currency"], "reason": reason_code, "shift_id": shift_id,
-            "approval_id": approval_id, "terminal_id": actor.terminal_id,
-            "operator_id": actor.operator_id})
-        conn.execute(_PAYMENT, {"refund_id": rid, "order_id": order_id, "shift_id": shift_id,
-                                "method": method, "status": status,
-                                "amount": back.amount_minor, "currency": order["currency"],
-                                "key": _gateway_key(rid)})
-        if method == "cash":
-            assert shift_id is not None
-            add_cash(conn, shift_id, "refund", -back.amount_minor, refund_id=rid)
-        audit.append(conn, actor, "refund", "order", order_id,
-                     {"refund_id": str(rid), "lines": list(back.line_ids),
-                      "amount_minor": back.amount_minor, "method": method,
-                      "reason": reason_code, "approval_id": approval_id,
-                      "tickets_voided": voided})
-        result = RefundResult(rid, order_id, back.line_ids, back.amount_minor,
-                              order["currency"], method, status, reason_code, approval_id,
-                              tickets_voided=voided)
+        result = refund_in(conn, ctx, actor, key, order_id, reason_code=reason_code,
+                           line_ids=line_ids, supervisor=supervisor)
     return _finish_card(ctx, actor, result)
+
+
+def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
+              order_id: uuid.UUID, *, reason_code: str, line_ids: list[int] | None,
+              supervisor: OperatorInfo | None) -> RefundResult:
+    """The database side of a refund inside the caller's transaction (a card refund
+    comes back ``pending``: the caller sends it to the gateway after commit)."""
+    order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().first()
+    if order is None:
+        raise BoxOfficeError("unknown_order", order_id=str(order_id))
+    lines = _pick_lines(conn, order_id, line_ids)
+    why = _approval_reason(ctx, conn, actor, order, lines)
+    if why is not None and supervisor is None:
+        raise BoxOfficeError("approval_required", why=why)
+    sale = conn.execute(_SALE_OF_ORDER, {"id": order_id}).first()
+    method = "card" if card_intent(conn, order) is not None else "cash"
+    shift_id = open_shift_id(conn, actor.terminal_id)
+    if method == "cash" and shift_id is None:
+        raise BoxOfficeError("no_open_shift")
+    rid = uuid.uuid4()
+    approval_id = None
+    back = return_lines_in(conn, ctx, order_id, [r.id for r in lines])
+    if supervisor is not None:
+        approval_id = record_approval(conn, actor, supervisor, "refund", reason_code,
+                                      "order", order_id, back.amount_minor)
+    left = conn.execute(text("select count(*) from order_lines where order_id = :id"
+                             " and status = 'sold'"), {"id": order_id}).scalar_one()
+    conn.execute(text("update orders set status = :s where id = :id"),
+                 {"s": "partially_refunded" if left else "refunded", "id": order_id})
+    voided = tickets_bridge.void(conn, actor, order_id, list(back.line_ids),
+                                 f"refund: {reason_code}")
+    status = "pending" if method == "card" else "succeeded"
+    conn.execute(_INSERT, {
+        "id": rid, "key": key, "order_id": order_id,
+        "sale_id": sale.id if sale is not None else None, "line_ids": list(back.line_ids),
+        "method": method, "status": status, "amount": back.amount_minor,
+        "currency": order["currency"], "reason": reason_code, "shift_id": shift_id,
+        "approval_id": approval_id, "terminal_id": actor.terminal_id,
+        "operator_id": actor.operator_id})
+    conn.execute(_PAYMENT, {"refund_id": rid, "order_id": order_id, "shift_id": shift_id,
+                            "method": method, "status": status,
+                            "amount": back.amount_minor, "currency": order["currency"],
+                            "key": _gateway_key(rid)})
+    if method == "cash":
+        assert shift_id is not None
+        add_cash(conn, shift_id, "refund", -back.amount_minor, refund_id=rid)
+    audit.append(conn, actor, "refund", "order", order_id,
+                 {"refund_id": str(rid), "lines": list(back.line_ids),
+                  "amount_minor": back.amount_minor, "method": method,
+                  "reason": reason_code, "approval_id": approval_id,
+                  "tickets_voided": voided})
+    result = RefundResult(rid, order_id, back.line_ids, back.amount_minor,
+                          order["currency"], method, status, reason_code, approval_id,
+                          tickets_voided=voided)
+    return result
 
 
 def _result(row: Any) -> RefundResult:
@@ -281,22 +291,44 @@ def exchange(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uui
              new_hold_id: uuid.UUID | str, tender: Tender, *, line_ids: list[int] | None = None,
              reason_code: str = "exchange",
              approver: SupervisorPin | None = None) -> ExchangeResult:
-    """Swap tickets: sell the new hold, then refund the old lines, as one command.
+    """Swap tickets: refund the old lines and sell the new hold as one command.
 
-    The new sale goes first, so a failed payment leaves the customer's old tickets
-    untouched; the refund cannot then fail on a missing approval, which is checked
-    before anything happens. Both steps use keys derived from ``key``, so repeating
-    the exchange repeats neither."""
+    Cash: one transaction. The refund is paid out as credit towards the new sale, so the
+    customer tenders only the difference (``tendered_minor`` may be 0 when the new seats
+    cost less: the change is the balance); the old tickets are voided and the new ones
+    issued together, or nothing happens.
+    Card: the new sale goes first (its authorization and capture are external calls that
+    cannot share a transaction), so a failed payment leaves the old tickets untouched;
+    then the old lines are refunded to their original payment. Approval is checked before
+    either. Both steps use keys derived from ``key``, so repeating the exchange repeats
+    neither."""
     key = as_key(key)
     order_id = as_key(order_id)
+    new_hold_id = as_key(new_hold_id)
     check_reason(reason_code, REFUND_REASONS)
+    refund_key, sale_key = uuid.uuid5(key, "refund"), uuid.uuid5(key, "sale")
     with ctx.engine.connect() as conn:
-        done = conn.execute(_BY_KEY, {"key": uuid.uuid5(key, "refund")}).first()
+        done = conn.execute(_BY_KEY, {"key": refund_key}).mappings().first()
+        sold = conn.execute(text("select result from sales where key = :k"),
+                            {"k": sale_key}).first()
+    if done is not None and sold is not None and sold.result is not None:
+        return ExchangeResult(_finish_card(ctx, actor, _result(done)),
+                              CheckoutResult.from_json(sold.result))
     if done is None:
         why = refund_needs_approval(ctx, actor, order_id, line_ids)
         if why is not None and approver is None:
             raise BoxOfficeError("approval_required", why=why)
-    sale = checkout(ctx, actor, uuid.uuid5(key, "sale"), new_hold_id, tender)
-    ref = refund(ctx, actor, uuid.uuid5(key, "refund"), order_id, reason_code=reason_code,
+    if isinstance(tender, CashTender) and done is None:
+        supervisor = _verify(ctx.engine, actor, approver) if approver else None
+        tickets_bridge.prepare(ctx)
+        with unit_of_work(ctx.engine) as conn:
+            ref = refund_in(conn, ctx, actor, refund_key, order_id, reason_code=reason_code,
+                            line_ids=line_ids, supervisor=supervisor)
+            credit = ref.amount_minor if ref.method == "cash" else 0
+            sale = cash_sale_in(conn, ctx, actor, sale_key, new_hold_id, tender,
+                                credit_minor=credit)
+        return ExchangeResult(_finish_card(ctx, actor, ref), sale)
+    sale = checkout(ctx, actor, sale_key, new_hold_id, tender)
+    ref = refund(ctx, actor, refund_key, order_id, reason_code=reason_code,
                  line_ids=line_ids, approver=approver)
     return ExchangeResult(ref, sale)

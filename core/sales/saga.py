@@ -280,41 +280,49 @@ def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid
     """Cash needs no external call: everything commits in one transaction."""
     tickets_bridge.prepare(ctx)
     with unit_of_work(ctx.engine) as conn:
-        h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
-        total = int(h.total_minor)
-        if tender.tendered_minor < total:
-            raise BoxOfficeError("tender_insufficient", tendered=tender.tendered_minor,
-                                 total=total)
-        change = tender.tendered_minor - total
-        sale_id = uuid.uuid4()
-        got = conn.execute(_INSERT_SALE, {
-            "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
-            "operator_id": actor.operator_id, "shift_id": shift_id, "channel": "counter",
-            "tender": "cash", "state": "completed", "amount": total, "currency": h.currency,
-            "pm": None, "brand": None, "last4": None, "tendered": tender.tendered_minor,
-            "change": change}).first()
-        if got is None:
-            raise BoxOfficeError("sale_in_progress")
-        order = confirm_in(conn, actor, hold_id, f"cash:{sale_id}", shift_id=shift_id,
-                           customer_name=customer_name, expected_total_minor=total)
-        serials = tickets_bridge.issue(conn, ctx, actor, order)
-        assert shift_id is not None
-        # The drawer gains the total: tendered in, change out.
-        add_cash(conn, shift_id, "sale", total, sale_id=sale_id)
-        conn.execute(_PAYMENT, {"sale_id": sale_id, "order_id": order.order_id,
-                                "shift_id": shift_id, "method": "cash", "status": "captured",
-                                "amount": total, "currency": h.currency, "ref": None,
-                                "key": _key(sale_id, "cash"), "brand": None, "last4": None})
-        result = CheckoutResult(sale_id, order, "cash", total, h.currency, change_minor=change,
-                                tendered_minor=tender.tendered_minor, ticket_serials=serials)
-        conn.execute(text("update sales set order_id = :o, result = cast(:r as jsonb)"
-                          " where id = :id"),
-                     {"o": order.order_id, "r": _json(result.to_json()), "id": sale_id})
-        audit.append(conn, actor, "sale_completed", "sale", sale_id,
-                     {"tender": "cash", "order_id": str(order.order_id), "total_minor": total,
-                      "tendered_minor": tender.tendered_minor, "change_minor": change})
-        _publish_sold(ctx, conn, order)
-        return result
+        return cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name)
+
+
+def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
+                 hold_id: uuid.UUID, tender: CashTender, customer_name: str | None = None,
+                 *, credit_minor: int = 0) -> CheckoutResult:
+    """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
+    refund, paid out in the same transaction) counts towards the tendered cash."""
+    h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
+    total = int(h.total_minor)
+    if tender.tendered_minor + credit_minor < total:
+        raise BoxOfficeError("tender_insufficient",
+                             tendered=tender.tendered_minor + credit_minor, total=total)
+    change = tender.tendered_minor + credit_minor - total
+    sale_id = uuid.uuid4()
+    got = conn.execute(_INSERT_SALE, {
+        "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
+        "operator_id": actor.operator_id, "shift_id": shift_id, "channel": "counter",
+        "tender": "cash", "state": "completed", "amount": total, "currency": h.currency,
+        "pm": None, "brand": None, "last4": None, "tendered": tender.tendered_minor,
+        "change": change}).first()
+    if got is None:
+        raise BoxOfficeError("sale_in_progress")
+    order = confirm_in(conn, actor, hold_id, f"cash:{sale_id}", shift_id=shift_id,
+                       customer_name=customer_name, expected_total_minor=total)
+    serials = tickets_bridge.issue(conn, ctx, actor, order)
+    assert shift_id is not None
+    # The drawer gains the total: tendered in, change out.
+    add_cash(conn, shift_id, "sale", total, sale_id=sale_id)
+    conn.execute(_PAYMENT, {"sale_id": sale_id, "order_id": order.order_id,
+                            "shift_id": shift_id, "method": "cash", "status": "captured",
+                            "amount": total, "currency": h.currency, "ref": None,
+                            "key": _key(sale_id, "cash"), "brand": None, "last4": None})
+    result = CheckoutResult(sale_id, order, "cash", total, h.currency, change_minor=change,
+                            tendered_minor=tender.tendered_minor, ticket_serials=serials)
+    conn.execute(text("update sales set order_id = :o, result = cast(:r as jsonb)"
+                      " where id = :id"),
+                 {"o": order.order_id, "r": _json(result.to_json()), "id": sale_id})
+    audit.append(conn, actor, "sale_completed", "sale", sale_id,
+                 {"tender": "cash", "order_id": str(order.order_id), "total_minor": total,
+                  "tendered_minor": tender.tendered_minor, "change_minor": change})
+    _publish_sold(ctx, conn, order)
+    return result
 
 
 def _json(d: dict[str, Any]) -> str:

@@ -199,13 +199,15 @@ def test_exchange_is_a_refund_and_a_new_sale(pctx):
     old = checkout(pctx, a, uuid.uuid4(), old_hold.hold_id, CashTender(old_hold.total_minor))
     new_hold = hold(pctx, a, "MAGICA")
     key = uuid.uuid4()
-    ex = exchange(pctx, a, key, old.order.order_id, new_hold.hold_id,
-                  CashTender(new_hold.total_minor))
+    # The customer hands over only the difference: the refund is credit.
+    diff = new_hold.total_minor - old_hold.total_minor
+    ex = exchange(pctx, a, key, old.order.order_id, new_hold.hold_id, CashTender(max(diff, 0)))
     assert ex.refund.reason_code == "exchange" and ex.refund.amount_minor == old_hold.total_minor
     assert ex.sale.order.hold_id == new_hold.hold_id
-    assert ex.difference_minor == new_hold.total_minor - old_hold.total_minor
+    assert ex.difference_minor == diff
+    assert ex.sale.change_minor == max(-diff, 0)
     again = exchange(pctx, a, key, old.order.order_id, new_hold.hold_id,
-                     CashTender(new_hold.total_minor))
+                     CashTender(max(diff, 0)))
     assert again.refund.refund_id == ex.refund.refund_id
     assert again.sale.sale_id == ex.sale.sale_id
     x = x_report(pctx, shift.shift_id)
@@ -229,3 +231,46 @@ def test_card_order_awaiting_capture_cannot_be_refunded(pctx):
         with pctx.engine.begin() as c:
             c.execute(text("update sales set state = 'completed' where id = :i"),
                       {"i": sale.sale_id})
+
+
+def test_exchange_is_all_or_nothing(pctx):
+    a = _cashier(pctx, "cash-10")
+    open_shift(pctx, a, uuid.uuid4(), 10_000)
+    old_hold = hold(pctx, a, "COMEDIA-HOJE")
+    old = checkout(pctx, a, uuid.uuid4(), old_hold.hold_id, CashTender(old_hold.total_minor))
+    new_hold = hold(pctx, a, "MAGICA")
+    with pctx.engine.begin() as c:  # the new seats' hold lapses before the exchange
+        c.execute(text("update holds set expires_at = now() - interval '1 second'"
+                       " where id = :h"), {"h": new_hold.hold_id})
+    with pytest.raises(BoxOfficeError) as e:
+        exchange(pctx, a, uuid.uuid4(), old.order.order_id, new_hold.hold_id,
+                 CashTender(10**6))
+    assert e.value.code == "hold_expired"
+    with pctx.engine.connect() as c:
+        assert c.execute(text("select status from orders where id = :o"),
+                         {"o": old.order.order_id}).scalar_one() == "paid"
+        assert c.execute(text("select count(*) from refunds where order_id = :o"),
+                         {"o": old.order.order_id}).scalar_one() == 0
+        tickets = c.execute(text("select status from tickets where order_id = :o"),
+                            {"o": old.order.order_id}).scalars().all()
+    assert tickets == ["valid"]
+
+
+def test_card_exchange_sells_first_then_refunds(pctx, sandbox):
+    a = _cashier(pctx, "cash-11")
+    open_shift(pctx, a, uuid.uuid4(), 0)
+    old_hold = hold(pctx, a, "COMEDIA-HOJE")
+    old = checkout(pctx, a, uuid.uuid4(), old_hold.hold_id, CardTender("pm_card_visa"))
+    new_hold = hold(pctx, a, "MAGICA")
+    with pytest.raises(BoxOfficeError) as e:
+        exchange(pctx, a, uuid.uuid4(), old.order.order_id, new_hold.hold_id,
+                 CardTender("pm_card_chargeDeclined"))
+    assert e.value.code == "card_declined"
+    with pctx.engine.connect() as c:
+        assert c.execute(text("select status from orders where id = :o"),
+                         {"o": old.order.order_id}).scalar_one() == "paid"
+    ex = exchange(pctx, a, uuid.uuid4(), old.order.order_id, new_hold.hold_id,
+                  CardTender("pm_card_visa"))
+    assert ex.refund.method == "card" and ex.refund.status == "succeeded"
+    refunds = [x for x in sandbox.ledger()["refunds"] if x["payment_intent"] == old.intent_id]
+    assert [x["amount"] for x in refunds] == [old_hold.total_minor]
