@@ -16,29 +16,11 @@ from sqlalchemy import Connection, Engine, text
 
 from core.actors import GENESIS, Actor
 
-_HEAD = text(
-    "select seq, hash, floor(extract(epoch from now()) * 1000000)::bigint as at_us"
-    " from audit_heads where chain = :chain for update"
-)
-_NEW_HEAD = text(
-    "insert into audit_heads (chain, seq, hash) values (:chain, 0, :genesis)"
-    " on conflict (chain) do nothing"
-)
-_APPEND = text(
-    """
-    with h as (update audit_heads set seq = :seq, hash = :hash where chain = :chain)
-    insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
-    values (:chain, :seq, :at_us, :action, :payload, :prev_hash, :hash)
-    """
-)
+_APPEND = text("select audit_link(:chain, :action, :payload)")
 # The same, also recording the command's result: one round trip less on every command.
 _APPEND_AND_FINISH = text(
-    """
-    with h as (update audit_heads set seq = :seq, hash = :hash where chain = :chain),
-    c as (update command_log set result = cast(:result as jsonb) where key = :key)
-    insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
-    values (:chain, :seq, :at_us, :action, :payload, :prev_hash, :hash)
-    """
+    "with c as (update command_log set result = cast(:result as jsonb) where key = :key)"
+    " select audit_link(:chain, :action, :payload)"
 )
 
 
@@ -56,23 +38,17 @@ def canonical(actor: Actor, entity: str, entity_id: Any, data: dict[str, Any]) -
 
 def append(conn: Connection, actor: Actor, action: str, entity: str, entity_id: Any,
            data: dict[str, Any], *, finish: tuple[Any, dict[str, Any]] | None = None) -> None:
-    """Write one audit entry inside the caller's transaction. ``finish=(key, result)``
-    also stores the idempotent command's result in the same statement."""
-    head = conn.execute(_HEAD, {"chain": actor.chain}).first()
-    if head is None:
-        conn.execute(_NEW_HEAD, {"chain": actor.chain, "genesis": GENESIS})
-        head = conn.execute(_HEAD, {"chain": actor.chain}).one()
-    seq = head.seq + 1
-    payload = canonical(actor, entity, entity_id, data)
-    digest = link_hash(head.hash, seq, head.at_us, action, payload)
-    params = {"chain": actor.chain, "seq": seq, "at_us": head.at_us, "action": action,
-              "payload": payload, "prev_hash": head.hash, "hash": digest}
+    """Write one audit entry inside the caller's transaction (linked by the database's
+    ``audit_link``). ``finish=(key, result)`` also stores the idempotent command's result
+    in the same statement."""
+    params: dict[str, Any] = {"chain": actor.chain, "action": action,
+                              "payload": canonical(actor, entity, entity_id, data)}
     if finish is None:
-        conn.execute(_APPEND, params)
+        conn.execute(_APPEND, params).scalar_one()
     else:
         params["key"] = finish[0]
         params["result"] = json.dumps(finish[1], default=str)
-        conn.execute(_APPEND_AND_FINISH, params)
+        conn.execute(_APPEND_AND_FINISH, params).scalar_one()
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,25 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
         fn()
 
 
+@contextmanager
+def autocommit(engine: Engine) -> Iterator[Connection]:
+    """A connection in autocommit mode, for services that are one atomic statement
+    (no BEGIN/COMMIT round trips); errors are mapped as in ``unit_of_work``."""
+    try:
+        with engine.connect() as conn:
+            yield conn.execution_options(isolation_level="AUTOCOMMIT")
+    except OperationalError as exc:
+        if _is_lock_timeout(exc):
+            raise BoxOfficeError("lock_timeout") from exc
+        if exc.connection_invalidated or _is_connection_error(exc):
+            raise BoxOfficeError("database_unavailable") from exc
+        raise
+    except DBAPIError as exc:
+        if _is_lock_timeout(exc):
+            raise BoxOfficeError("lock_timeout") from exc
+        raise
+
+
 def after_commit(conn: Connection, fn: Callable[[], Any]) -> None:
     """Run ``fn`` once the unit of work has committed (side effects: cache, pub/sub)."""
     conn.info.setdefault("after_commit", []).append(fn)

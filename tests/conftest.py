@@ -93,7 +93,8 @@ def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
 
 
 def make_settings(db_url: str, tmp: Path, **overrides: object) -> Settings:
-    data: dict = {"database": {"url": db_url, "pool_size": 20, "max_overflow": 60},
+    # At most 40 connections per module: the server allows 100 and CI shares it.
+    data: dict = {"database": {"url": db_url, "pool_size": 16, "max_overflow": 24},
                   "terminal": {"data_dir": str(tmp), "name": "test-counter"}}
     for key, value in overrides.items():
         section, _, field = key.partition("__")

@@ -164,61 +164,59 @@ def _python_run(ctx: Any, scenario: str, workers: int, seconds: float, pool: Poo
     }
 
 
+def _bind(sql_text: str, values: dict[str, str]) -> str:
+    """Replace our ``:name`` binds with pgbench expressions (not ``::type`` casts)."""
+    out = " ".join(re.sub(r"--[^\n]*", "", sql_text).split())
+    for name, expr in values.items():
+        out = re.sub(rf"(?<!:):{name}\b", lambda _m, e=expr: e, out)
+    return out
+
+
 def _pg_script(scenario: str, chain_prefix: str) -> str:
-    """The same statements our hold transaction sends, as a pgbench script."""
-    from core import audit, idempotency
-    from core.reservation import sql
+    """The same statements our hold sends, as a pgbench script: one autocommit statement
+    for chosen seats and GA; the window lock then that statement, in a transaction, for
+    best available."""
+    from core.reservation import onestatement, sql
 
-    def strip(q: Any) -> str:
-        # pgbench reads one statement per line: drop comments, then fold the lines.
-        return " ".join(re.sub(r"--[^\n]*", "", str(q)).split())
-
-    chain = f"('{chain_prefix}' || :client_id)"
-    begin = strip(idempotency._BEGIN).replace(":key", "gen_random_uuid()").replace(
-        ":lock_timeout", "'2000ms'").replace(":command", f"'{scenario}'").replace(
-        ":request_hash", "'x'").replace(":terminal_id", ":tid").replace(
-        "returning key", "returning key as k")
-    head = strip(audit._HEAD).replace(":chain", chain)
-    # One statement for the append + result, hashing in SQL (ours hashes in Python).
-    append = (
-        "with h as (select seq, hash from audit_heads where chain = " + chain + "),"
-        " n as (select seq + 1 as seq, hash as prev, sha256(hash || convert_to('|' ||"
-        " (seq + 1) || '|1|hold|{}', 'UTF8')) as hash from h),"
-        " u as (update audit_heads a set seq = n.seq, hash = n.hash from n where a.chain = "
-        + chain + "), c as (update command_log set result = '{}'::jsonb where key = :k)"
-        " insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)"
-        " select " + chain + ", n.seq, 1, 'hold', '{}', n.prev, n.hash from n;")
-    claim = strip(sql.CLAIM_SEATS).replace(":operator_id", "null").replace(
-        ":channel", "'counter'").replace(":terminal_id", ":tid").replace(":ttl", "600")
-    lines = ["\\set tid random(:t_lo, :t_hi)"]
-    if scenario in ("best", "random", "ga"):
-        lines.append("\\set event_id random(:ev_lo, :ev_hi)")
-    lines += ["BEGIN;", begin + "\n\\gset"]
-    if scenario == "best":
-        pick = strip(sql.PICK_WINDOW).replace(
-            ":section_ids", "('{' || :sec || '}')::int[]").replace(":window", "16")
-        lines.append("select coalesce('{' || string_agg(seat_id::text, ',') || '}', '{}') as"
-                     " seat_ids, gen_random_uuid() as hold_id from (select seat_id from ("
-                     + pick + ") p where seat_id is not null order by quality_rank limit 2) x"
-                     "\n\\gset")
-    elif scenario == "random":
-        lines.append("select '{' || (:seat_lo + floor(random() * :span))::bigint || ',' ||"
-                     " (:seat_lo + floor(random() * :span))::bigint || '}' as seat_ids,"
-                     " gen_random_uuid() as hold_id\n\\gset")
-    elif scenario == "hot":
+    command = {"best": "hold_best", "ga": "hold_ga"}.get(scenario, "hold_seats")
+    common = {
+        # A key from a random number, not gen_random_uuid(): a volatile function in
+        # "where key = ..." would defeat the primary-key index.
+        "lock_timeout": "'2000ms'", "key": "rpad(to_hex(cast(:hid as bigint)), 32, 'a')::uuid",
+        "command": f"'{command}'", "action": f"'{command}'", "request_hash": "'x'",
+        "chain": f"('{chain_prefix}' || cast(:client_id as text))",
+        "genesis": "decode(repeat('00', 32), 'hex')", "adjacent": "true",
+        "hold_id": "lpad(to_hex(cast(:hid as bigint)), 32, '0')::uuid", "ttl": "600",
+        "terminal_id": "cast(:tid as integer)",
+        "operator_id": "null", "channel": "'counter'",
+    }
+    lines = ["\\set tid random(:t_lo, :t_hi)", "\\set hid random(1, 9007199254740991)"]
+    if scenario == "hot":
         lines.append("\\set event_id :ev_lo")
-        lines.append("select '{' || (:seat_lo + floor(random() * 10))::bigint || ',' ||"
-                     " (:seat_lo + floor(random() * 10))::bigint || '}' as seat_ids,"
-                     " gen_random_uuid() as hold_id\n\\gset")
-    if scenario == "ga":
-        lines.append("select gen_random_uuid() as hold_id\n\\gset")
-        ga = strip(sql.CLAIM_GA).replace(":operator_id", "null").replace(
-            ":channel", "'counter'").replace(":terminal_id", ":tid").replace(
-            ":ttl", "600").replace(":section_id", ":sec").replace(":n", "3")
-        lines.append(ga + ";")
     else:
-        lines.append(claim.replace(":n", "2") + ";")
-    lines += [head + "\n\\gset", append, "END;"]
+        lines.append("\\set event_id random(:ev_lo, :ev_hi)")
+    if scenario == "ga":
+        lines.append(_bind(str(onestatement.HOLD_GA_ONE),
+                           {**common, "n": "3", "section_id": "cast(:sec as integer)"}) + ";")
+        return "\n".join(lines) + "\n"
+    if scenario == "best":
+        pick = _bind(str(sql.PICK_WINDOW), {"section_ids": "array[cast(:sec as integer)]",
+                                            "window": "16",
+                                            "key_lock": "(random() * 1e15)::bigint"})
+        lines += ["BEGIN;",
+                  "select coalesce('{' || string_agg(seat_id::text, ',') || '}', '{}') as"
+                  " seat_ids from (select seat_id from (" + pick + ") p where seat_id is not"
+                  " null order by quality_rank limit 2) x\n\\gset"]
+        seats = "cast(:seat_ids as bigint[])"
+    else:
+        span = "10" if scenario == "hot" else ":span"
+        lines += [f"\\set s1 :seat_lo + random(0, {span} - 1)",
+                  f"\\set s2 :seat_lo + random(0, {span} - 1)"]
+        seats = "array[cast(:s1 as bigint), cast(:s2 as bigint)]"
+    lines.append(_bind(str(onestatement.HOLD_SEATS_ONE),
+                       {**common, "n": "2", "seat_ids": seats}) + ";")
+    if scenario == "best":
+        lines.append("END;")
     return "\n".join(lines) + "\n"
 
 

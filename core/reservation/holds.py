@@ -6,19 +6,21 @@ import time
 import uuid
 import weakref
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.actors import Actor
 from core.app_context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
-from core.idempotency import as_key, begin_command, finish_command
-from core.reservation import sql
+from core.idempotency import as_key, begin_command, finish_command, request_hash
+from core.reservation import onestatement, sql
 from core.reservation.allocation import Candidate, choose_block
 from core.reservation.diagnose import explain_claim_failure, explain_event
 from core.reservation.results import HoldLine, HoldResult, HoldState
-from core.uow import after_commit, unit_of_work
+from core.uow import after_commit, autocommit, unit_of_work
 
 
 def _ttl(ctx: CoreContext, actor: Actor) -> int:
@@ -40,33 +42,8 @@ def _begin(conn: Connection, ctx: CoreContext, key: uuid.UUID, command: str,
                          ctx.settings.database.lock_timeout_ms)
 
 
-def _claim(conn: Connection, ctx: CoreContext, actor: Actor, hold_id: uuid.UUID, event_id: int,
-           seat_ids: list[int]) -> list:
-    return conn.execute(sql.CLAIM_SEATS, {
-        "event_id": event_id, "seat_ids": seat_ids, "n": len(seat_ids), "hold_id": hold_id,
-        "ttl": _ttl(ctx, actor), "terminal_id": actor.terminal_id,
-        "operator_id": actor.operator_id, "channel": _channel(actor),
-    }).all()
-
-
-def _claim_error(conn: Connection, event_id: int, ids: list[int], rows: list) -> BoxOfficeError:
-    if rows and rows[0].seat_id is None:
-        return BoxOfficeError("seat_unavailable", seat_ids=list(rows[0].busy) or ids)
-    return explain_claim_failure(conn, event_id, ids)
-
-
 def _channel(actor: Actor) -> str:
     return "kiosk" if actor.channel == "kiosk" else "counter"
-
-
-def _result(hold_id: uuid.UUID, event_id: int, rows: list, adjacent: bool = True) -> HoldResult:
-    first = rows[0]
-    return HoldResult(
-        hold_id=hold_id, event_id=event_id, expires_at=first.expires_at,
-        total_minor=int(first.total_minor), currency=first.currency, adjacent=adjacent,
-        lines=tuple(HoldLine(r.section_id, r.seat_id, 1, int(r.current_minor), r.tier_id)
-                    for r in rows),
-    )
 
 
 def _finish_hold(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
@@ -81,25 +58,87 @@ def _finish_hold(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
     return result
 
 
+def _one_args(ctx: CoreContext, actor: Actor, key: uuid.UUID, command: str, rh: str,
+              hold_id: uuid.UUID, event_id: int, adjacent: bool = True) -> dict[str, Any]:
+    return {"lock_timeout": f"{ctx.settings.database.lock_timeout_ms}ms", "key": key,
+            "command": command, "request_hash": rh, "action": command, "chain": actor.chain,
+            "adjacent": adjacent, "event_id": event_id,
+            "hold_id": hold_id, "ttl": _ttl(ctx, actor), "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "channel": _channel(actor)}
+
+
+def _prior(row: Any, command: str, rh: str) -> HoldResult:
+    if row.command != command or row.request_hash != rh or row.result is None:
+        raise BoxOfficeError("idempotency_conflict")
+    return HoldResult.from_json(row.result)
+
+
+def _lookup(ctx: CoreContext, key: uuid.UUID, command: str, rh: str) -> HoldResult | None:
+    """A duplicate of this key that committed while ours ran (a double click)."""
+    with ctx.engine.connect() as conn:
+        row = conn.execute(onestatement.PRIOR, {"key": key}).first()
+    return None if row is None else _prior(row, command, rh)
+
+
+def _run_one(ctx: CoreContext, conn: Connection | None, stmt: Any, args: dict[str, Any],
+             key: uuid.UUID, command: str, rh: str) -> tuple[str | None, Any]:
+    """Run a one-statement hold; returns (kind, row) or ('prior', HoldResult) when a
+    concurrent duplicate of the key won the race."""
+    for attempt in range(2):
+        try:
+            if conn is not None:
+                rows = conn.execute(stmt, args).all()
+            else:
+                with autocommit(ctx.engine) as ac:
+                    rows = ac.execute(stmt, args).all()
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", "") or ""
+            if "command_log" in constraint:
+                if conn is not None:
+                    conn.rollback()
+                return "prior", _lookup(ctx, key, command, rh)
+            if "audit_log" in constraint and attempt == 0 and conn is None:
+                continue  # two first entries of a new chain at once: the next one links
+            raise
+        return (rows[0].kind, rows[0]) if rows else (None, None)
+    raise AssertionError("unreachable")
+
+
 def hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                seat_ids: Sequence[int]) -> HoldResult:
-    """Hold exactly these seats, all or nothing."""
+    """Hold exactly these seats, all or nothing, in one round trip."""
     key = as_key(key)
     ids = sorted({int(s) for s in seat_ids})
     if len(ids) != len(list(seat_ids)):
         raise BoxOfficeError("invalid_input", detail="A seat was listed twice.")
     _check_quantity(ctx, len(ids))
-    with unit_of_work(ctx.engine) as conn:
-        done = _begin(conn, ctx, key, "hold_seats", {"event_id": event_id, "seats": ids}, actor)
-        if done is not None:
-            return HoldResult.from_json(done)
-        hold_id = uuid.uuid4()
-        rows = _claim(conn, ctx, actor, hold_id, event_id, ids)
-        if len(rows) != len(ids) or rows[0].seat_id is None:
-            conn.rollback()
-            raise _claim_error(conn, event_id, ids, rows)
-        return _finish_hold(conn, ctx, actor, key, _result(hold_id, event_id, rows),
-                            "hold_seats")
+    rh = request_hash("hold_seats", {"event_id": event_id, "seats": ids})
+    args = _one_args(ctx, actor, key, "hold_seats", rh, uuid.uuid4(), event_id)
+    args.update(seat_ids=ids, n=len(ids))
+    kind, row = _run_one(ctx, None, onestatement.HOLD_SEATS_ONE, args, key, "hold_seats", rh)
+    if kind == "ok":
+        return _published(ctx, HoldResult.from_json(row.result))
+    if kind == "prior":
+        return row if isinstance(row, HoldResult) else _prior(row, "hold_seats", rh)
+    if kind == "busy" and row.busy:
+        # Taken before this statement began, so not by a duplicate of this key in flight.
+        raise BoxOfficeError("seat_unavailable", seat_ids=list(row.busy))
+    # The seats looked free when we started and were lost while we waited: perhaps to a
+    # duplicate of this very command (a double click) that has just committed.
+    again = _lookup(ctx, key, "hold_seats", rh)
+    if again is not None:
+        return again
+    if kind == "busy":
+        raise BoxOfficeError("seat_unavailable", seat_ids=ids)
+    with ctx.engine.connect() as conn:
+        raise explain_claim_failure(conn, event_id, ids)
+
+
+def _published(ctx: CoreContext, result: HoldResult) -> HoldResult:
+    ctx.publish(SeatChange(result.event_id, "held", result.seat_ids,
+                           next((ln.section_id for ln in result.lines if ln.seat_id is None),
+                                None)))
+    return result
 
 
 # Per engine (one database each): event ids mean nothing across databases.
@@ -130,10 +169,8 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
     _check_quantity(ctx, quantity)
     sections = sorted({int(s) for s in section_ids}) if section_ids else None
     params = {"event_id": event_id, "quantity": quantity, "sections": sections}
+    rh = request_hash("hold_best", params)
     with unit_of_work(ctx.engine) as conn:
-        done = _begin(conn, ctx, key, "hold_best", params, actor)
-        if done is not None:
-            return HoldResult.from_json(done)
         if sections is None:
             sections = _seated_sections(conn, event_id)
             if not sections:
@@ -144,8 +181,9 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
         chosen: list[Candidate] = []
         adjacent = False
         while True:
-            rows = conn.execute(sql.PICK_WINDOW, {"event_id": event_id,
-                                                  "section_ids": sections, "window": window})
+            rows = conn.execute(sql.PICK_WINDOW, {
+                "event_id": event_id, "section_ids": sections, "window": window,
+                "key_lock": int.from_bytes(key.bytes[:8], "big", signed=True)})
             cands, free = [], {}
             for r in rows:
                 if r.seat_id is None:
@@ -159,23 +197,48 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
             window *= 4
         if len(chosen) < quantity:
             conn.rollback()
+            again = _lookup(ctx, key, "hold_best", rh)
+            if again is not None:
+                return again
             raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
                 "sold_out", wanted=quantity)
-        hold_id = uuid.uuid4()
         ids = sorted(c.seat_id for c in chosen)
-        rows = _claim(conn, ctx, actor, hold_id, event_id, ids)
-        if len(rows) != len(ids) or rows[0].seat_id is None:  # e.g. no price tier
+        args = _one_args(ctx, actor, key, "hold_best", rh, uuid.uuid4(), event_id, adjacent)
+        args.update(seat_ids=ids, n=len(ids))
+        kind, row = _run_one(ctx, conn, onestatement.HOLD_SEATS_ONE, args, key, "hold_best",
+                             rh)
+        if kind == "prior":
             conn.rollback()
-            raise _claim_error(conn, event_id, ids, rows)
-        return _finish_hold(conn, ctx, actor, key, _result(hold_id, event_id, rows, adjacent),
-                            "hold_best")
+            return row if isinstance(row, HoldResult) else _prior(row, "hold_best", rh)
+        if kind != "ok":  # e.g. a section without a price tier
+            conn.rollback()
+            raise explain_claim_failure(conn, event_id, ids)
+        result = HoldResult.from_json(row.result)
+    return _published(ctx, result)
 
 
 def hold_general_admission(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                            section_id: int, quantity: int) -> HoldResult:
-    """Hold ``quantity`` GA places with one conditional UPDATE of the section's counter."""
+    """Hold ``quantity`` GA places with one conditional UPDATE of the section's counter,
+    in one round trip; when that finds no room, the slow path reclaims expired places."""
     key = as_key(key)
     _check_quantity(ctx, quantity)
+    params = {"event_id": event_id, "section_id": section_id, "quantity": quantity}
+    rh = request_hash("hold_ga", params)
+    args = _one_args(ctx, actor, key, "hold_ga", rh, uuid.uuid4(), event_id)
+    args.update(section_id=section_id, n=quantity)
+    kind, row = _run_one(ctx, None, onestatement.HOLD_GA_ONE, args, key, "hold_ga", rh)
+    if kind == "ok":
+        return _published(ctx, HoldResult.from_json(row.result))
+    if kind == "prior":
+        return row if isinstance(row, HoldResult) else _prior(row, "hold_ga", rh)
+    return _hold_ga_slow(ctx, actor, key, event_id, section_id, quantity)
+
+
+def _hold_ga_slow(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
+                           section_id: int, quantity: int) -> HoldResult:
+    """The GA hold as a transaction: reclaims expired holds' places when the section
+    looks full, and explains any other failure."""
     params = {"event_id": event_id, "section_id": section_id, "quantity": quantity}
     with unit_of_work(ctx.engine) as conn:
         done = _begin(conn, ctx, key, "hold_ga", params, actor)

@@ -15,78 +15,17 @@ from sqlalchemy.types import BigInteger, Integer
 FREE = "(es.status = 'available' or (es.status = 'held' and es.hold_expires_at <= now()))"
 ON_SALE = ("ev.status = 'on_sale' and now() >= ev.sales_start and now() < ev.sales_end")
 
-# One statement: check the event, lock the wanted seats in seat order, and only if all of
-# them are free mark them held and write the hold with the prices quoted now. A buyer who
-# loses writes nothing (the conditional-UPDATE shape measured ~4x faster than
-# SELECT FOR UPDATE + UPDATE on hot seats).
-CLAIM_SEATS = text(
-    f"""
-    with ev as (
-      select ev.id, ev.currency from events ev where ev.id = :event_id and {ON_SALE}
-    ),
-    locked as (
-      select es.seat_id from event_seats es, ev
-      where es.event_id = :event_id and es.seat_id = any(:seat_ids) and {FREE}
-      order by es.seat_id
-      for update of es
-    ),
-    claimed as (
-      update event_seats es
-      set status = 'held', hold_id = :hold_id,
-          hold_expires_at = now() + make_interval(secs => :ttl), version = es.version + 1
-      from locked
-      where es.event_id = :event_id and es.seat_id = locked.seat_id
-        and (select count(*) from locked) = :n
-      returning es.seat_id, es.section_id
-    ),
-    priced as (
-      select c.seat_id, c.section_id, pt.id as tier_id, pt.current_minor
-      from claimed c join price_tiers pt on pt.event_id = :event_id and pt.section_id = c.section_id
-    ),
-    h as (
-      insert into holds (id, event_id, terminal_id, operator_id, channel, status, expires_at,
-                         extensions, total_minor, currency)
-      select :hold_id, :event_id, :terminal_id, :operator_id, :channel, 'active',
-             now() + make_interval(secs => :ttl), 0, (select sum(current_minor) from priced),
-             ev.currency
-      from ev where (select count(*) from priced) = :n
-      returning expires_at, total_minor, currency
-    ),
-    items as (
-      insert into hold_items (hold_id, event_id, section_id, seat_id, qty, unit_price_minor,
-                              tier_id)
-      select :hold_id, :event_id, p.section_id, p.seat_id, 1, p.current_minor, p.tier_id
-      from priced p where exists (select 1 from h)
-    )
-    select * from (
-      select p.seat_id, p.section_id, p.tier_id, p.current_minor, h.expires_at,
-             h.total_minor, h.currency, null::bigint[] as busy
-      from priced p, h
-      union all
-      -- Nothing claimed, yet the event is on sale and every seat is in it: the usual
-      -- loss to another buyer. Say which seats are taken in this same round trip.
-      select null, null, null, null, null, null, null,
-             array(select es.seat_id from event_seats es
-                   where es.event_id = :event_id and es.seat_id = any(:seat_ids)
-                     and not {FREE} order by es.seat_id)
-      where not exists (select 1 from h) and exists (select 1 from ev)
-        and (select count(*) from event_seats es
-             where es.event_id = :event_id and es.seat_id = any(:seat_ids)) = :n
-    ) r
-    order by r.seat_id nulls last
-    """
-).bindparams(bindparam("seat_ids", type_=ARRAY(BigInteger)))
-
-# Best available, step 1: lock a window of the best free seats nobody else is looking at,
-# and read every free seat of the rows that window touches (a snapshot, locked or not), so
-# the allocator can see the real free runs a block would leave behind, not just the window.
+# Copies of one command (same key, a double click) queue on an advisory lock on the key,
+# so the second sees the first's result instead of locking a window of its own.
 PICK_WINDOW = text(
     f"""
-    with w as (
+    with k as (select pg_advisory_xact_lock(:key_lock) as v),
+    w as (
       select es.seat_id, es.section_id, es.row_label, es.seat_number, es.quality_rank
       from event_seats es
       where es.event_id = :event_id and es.section_id = any(:section_ids) and {FREE}
         and exists (select 1 from events ev where ev.id = :event_id and {ON_SALE})
+        and exists (select 1 from k)
       order by es.quality_rank, es.seat_id
       limit :window
       for update of es skip locked

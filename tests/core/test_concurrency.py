@@ -81,6 +81,10 @@ def test_random_chosen_seats_64_threads_never_double_sell(ctx):
     assert {s for s, st in zip(av.seat_ids, av.states, strict=True) if st == "S"} == set(sold)
     assert av.count("H") == 0
     assert invariants(ctx.engine) == []
+    # Links hashed in SQL by concurrent one-statement holds still verify.
+    from core import audit
+
+    assert audit.verify(ctx.engine)[1] == []
 
 
 def test_32_threads_same_4_seats_exactly_one_wins(ctx):
@@ -165,4 +169,28 @@ def test_ga_50_threads_3_units_capacity_100(ctx):
     ga_row = availability(ctx.engine, ev).ga[0]
     assert ga_row.held + ga_row.sold == 99 and ga_row.capacity == 100
     assert worst[0] <= 100
+    assert invariants(ctx.engine) == []
+
+
+@pytest.mark.parametrize("kind", ["seats", "best", "ga"])
+def test_double_clicks_in_flight_return_one_result(ctx, kind):
+    """Eight copies of one command (same key) at the same instant: one hold, one answer."""
+    ev, _, ga = make_event(ctx.engine, rows=2, per_row=10, ga_capacity=50)
+    actor = make_actor(ctx, f"dbl-{kind}")
+    k = key()
+    seats = seats_of(ctx.engine, ev)[4:6]
+
+    def worker(_i: int):
+        if kind == "seats":
+            return hold_seats(ctx, actor, k, ev, seats)
+        if kind == "best":
+            return hold_best_available(ctx, actor, k, ev, 2)
+        return hold_general_admission(ctx, actor, k, ev, ga, 2)
+
+    results = _run(8, worker)
+    assert all(r == results[0] for r in results)
+    with ctx.engine.connect() as c:
+        holds = c.execute(text("select count(*) from holds where event_id = :e"),
+                          {"e": ev}).scalar_one()
+    assert holds == 1
     assert invariants(ctx.engine) == []
