@@ -190,6 +190,10 @@ class OfflineTerminal:
                 self.watch.report("database", False, "heartbeat failed")
 
     def _on_link_change(self, link: str, online: bool) -> None:
+        # Pooled connections from before a switch are dead or soon will be (a reset link
+        # is not always recognised as a disconnect by the pre-ping): start afresh.
+        if link == "database":
+            self.ctx.engine.dispose()
         # Runs on the watch's thread (or whoever reported), so catching up never blocks
         # a sale on the UI thread.
         if link == "database" and online and self._was_offline:
@@ -401,6 +405,7 @@ class OfflineTerminal:
             if rep.stopped_by is None:
                 report_flags(self.ctx, self.actor, self.journal)
             if rep.stopped_by == "database_unavailable":
+                self.ctx.engine.dispose()
                 self.watch.report("database", False, "replay failed")
             name = self.actor.terminal_name
             metrics.REPLAYED.labels(name, "applied").inc(rep.applied)

@@ -50,7 +50,7 @@ def test_state_reaches_apps_and_heartbeat(ctx, db_url, proxy, tmp_path):
     assert seen[-1]["queue_depth"] == 1 and seen[-1]["leases"][0]["remaining"] == 3
     proxy.restore()
     term.watch.probe_once()
-    assert seen[-1]["online"] is True and seen[-1]["queue_depth"] == 0
+    assert seen[-1]["online"] is True and seen[-1]["queue_depth"] == 0, term.last_reconnect
     with ctx.engine.connect() as c:
         state = c.execute(text("select state, last_heartbeat is not null as beat from"
                                " terminals where id = :i"), {"i": term.actor.terminal_id}).one()
