@@ -309,6 +309,10 @@ async def test_exchange_sells_new_seats_and_refunds_the_old_order(make_app: Any,
         orders = app.screen
         await pilot.press(*str(old.order_number), "enter")
         await wait_for(pilot, lambda: orders.orders)
+        await pilot.press("f7")  # the first duplicate is the cashier's call
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select max(t.reprint_count) from tickets t join orders o on"
+                  " o.id = t.order_id where o.number = :n", n=old.order_number) == 1)
         await pilot.press("f11")
         await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
         await pilot.press(*"carla", "enter", *"9999", "enter")
