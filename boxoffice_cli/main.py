@@ -89,9 +89,12 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from boxoffice_tui.logsetup import configure
     from core.worker import run_worker
 
-    return run_worker(_context(), once=args.once, interval_s=args.interval)
+    ctx = _context()
+    configure(ctx.settings.log_file, ctx.settings.logging.level)
+    return run_worker(ctx, once=args.once, interval_s=args.interval)
 
 
 def cmd_bench_holds(args: argparse.Namespace) -> int:

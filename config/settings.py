@@ -50,8 +50,15 @@ class DatabaseSettings(BaseModel):
 
 
 class RedisSettings(BaseModel):
+    # None: no cache, no pub/sub; everything reads PostgreSQL (slower, still correct).
     url: SecretStr | None = None
     socket_timeout_s: float = Field(0.5, gt=0, le=30)
+    key_prefix: str = Field("bo:", max_length=40)
+
+
+class MetricsSettings(BaseModel):
+    # A port on 127.0.0.1 where the process serves Prometheus metrics; None: off.
+    port: int | None = Field(None, ge=1, le=65535)
 
 
 class BreakerSettings(BaseModel):
@@ -166,6 +173,29 @@ class SyncSettings(BaseModel):
     auto_leases: list[LeaseSpec] = Field(default_factory=list)
 
 
+class KioskSettings(BaseModel):
+    """The self-service kiosk (``boxoffice kiosk``)."""
+
+    # Seconds without a touch or key before "still there?", then seconds to answer it.
+    idle_s: float = Field(60.0, ge=5, le=3600)
+    prompt_s: float = Field(20.0, ge=3, le=600)
+    # Legal age confirmation before a sale; off where the law does not ask for it.
+    age_gate: bool = True
+    min_age: int = Field(18, ge=0, le=99)
+    # Check a customer identifier against the self-exclusion list before a sale.
+    self_exclusion: bool = False
+    # Seconds each upcoming show stays on the attract screen.
+    attract_cycle_s: float = Field(6.0, ge=1, le=600)
+    # Seconds the thank-you / collect-at-counter screens stay before attract.
+    thanks_s: float = Field(20.0, ge=2, le=600)
+    # Seconds to wait for the tickets to leave the printer before telling the customer
+    # to collect them at the counter.
+    print_wait_s: float = Field(20.0, ge=1, le=600)
+    max_tickets: int = Field(6, ge=1, le=10)
+    # Where a customer collects tickets the kiosk could not print (shown on screen).
+    counter_location: str = Field("Box office counter", min_length=1, max_length=80)
+
+
 class LoggingSettings(BaseModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # None: <data_dir>/logs/boxoffice.jsonl
@@ -182,6 +212,7 @@ class Settings(BaseSettings):
 
     database: DatabaseSettings = DatabaseSettings()
     redis: RedisSettings = RedisSettings()
+    metrics: MetricsSettings = MetricsSettings()
     gateway: GatewaySettings = GatewaySettings()
     printer: PrinterSettings = PrinterSettings()
     terminal: TerminalSettings = TerminalSettings()
@@ -189,6 +220,7 @@ class Settings(BaseSettings):
     sales: SalesSettings = SalesSettings()
     logging: LoggingSettings = LoggingSettings()
     sync: SyncSettings = SyncSettings()
+    kiosk: KioskSettings = KioskSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -66,5 +66,13 @@ def build_context(settings: Settings | None = None, *, url: str | None = None,
     from core.db.engine import build_engine
 
     settings = settings or load_settings()
-    return CoreContext(settings=settings,
-                       engine=build_engine(settings, url=url, pool_size=pool_size))
+    ctx = CoreContext(settings=settings,
+                      engine=build_engine(settings, url=url, pool_size=pool_size))
+    from core import metrics
+
+    ctx.listeners.append(metrics.count_change)
+    if settings.redis.url is not None:
+        from core.live import install
+
+        install(ctx)
+    return ctx

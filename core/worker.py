@@ -33,6 +33,9 @@ def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
     actor = system_actor(ctx.engine, "worker")
+    from core import metrics
+
+    metrics.serve(ctx.settings.metrics.port)
     while not stop.is_set():
         try:
             n = expire_holds(ctx, actor)

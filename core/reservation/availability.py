@@ -20,7 +20,8 @@ def availability(engine: Engine, event_id: int) -> Availability:
         if not row.seat_ids and not ga and \
                 conn.execute(sql.EVENT_STATE, {"event_id": event_id}).first() is None:
             raise BoxOfficeError("unknown_event", event_id=event_id)
-    return Availability(event_id, tuple(row.seat_ids), row.states, ga, row.as_of)
+    return Availability(event_id, tuple(row.seat_ids), row.states, ga, row.as_of,
+                        row.next_expiry)
 
 
 @dataclass(frozen=True, slots=True)

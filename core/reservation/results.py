@@ -128,6 +128,8 @@ class Availability:
     states: str
     ga: tuple[GaCount, ...]
     as_of: datetime
+    # When the earliest live hold lapses: the snapshot changes then with no commit.
+    next_expiry: datetime | None = None
 
     def state_of(self, seat_id: int) -> str:
         return self.states[self.seat_ids.index(seat_id)]

@@ -204,7 +204,9 @@ AVAILABILITY = text(
                   else upper(left(es.status, 1)) end,
              '' order by es.seat_id), '') as states,
            coalesce(array_agg(es.seat_id order by es.seat_id), '{}') as seat_ids,
-           now() as as_of
+           now() as as_of,
+           (select min(h.expires_at) from holds h where h.event_id = :event_id
+              and h.status = 'active' and h.expires_at > now()) as next_expiry
     from event_seats es where es.event_id = :event_id
     """
 )

@@ -1,0 +1,85 @@
+"""Redis cache and pub/sub over a real Redis; PostgreSQL stays the truth."""
+
+from __future__ import annotations
+
+import queue
+
+import pytest
+
+from core.live import LiveSeats
+from core.reservation import availability, hold_seats, release_hold
+from tests.core.helpers import age_hold, key, make_event, seats_of
+
+
+@pytest.fixture
+def live(ctx, redis_url, redis_prefix):
+    feed = LiveSeats(ctx, redis_url)
+    feed.prefix = redis_prefix
+    ctx.listeners.append(feed)
+    yield feed
+    ctx.listeners.remove(feed)
+
+
+def test_cache_hits_until_a_change_then_refreshes(ctx, counter, live):
+    ev, _, _ = make_event(ctx.engine, rows=1, per_row=6)
+    first = live.availability(ev)
+    again = live.availability(ev)
+    assert (live.misses, live.hits) == (1, 1) and again.states == first.states == "AAAAAA"
+    seat = seats_of(ctx.engine, ev)[2]
+    h = hold_seats(ctx, counter, key(), ev, [seat])
+    after = live.availability(ev)
+    assert after.state_of(seat) == "H" and live.misses == 2
+    release_hold(ctx, counter, key(), h.hold_id)
+    assert live.availability(ev).state_of(seat) == "A"
+
+
+def test_snapshot_with_a_hold_expires_with_the_hold(ctx, counter, live):
+    ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
+    seat = seats_of(ctx.engine, ev)[0]
+    h = hold_seats(ctx, counter, key(), ev, [seat])
+    assert live.availability(ev).state_of(seat) == "H"
+    ttl = live.client.ttl(live._snap(ev))
+    assert 0 < ttl <= ctx.settings.holds.counter_ttl_s
+    age_hold(ctx.engine, h.hold_id)  # no commit through the services: nothing published
+    live.client.delete(live._snap(ev))  # what Redis does when the TTL runs out
+    assert live.availability(ev).state_of(seat) == "A"
+
+
+def test_changes_are_published_to_subscribers(ctx, counter, live):
+    ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
+    got: queue.Queue = queue.Queue()
+    cancel = live.subscribe([ev], got.put)
+    try:
+        seat = seats_of(ctx.engine, ev)[1]
+        hold_seats(ctx, counter, key(), ev, [seat])
+        msg = got.get(timeout=5)
+        assert msg["event_id"] == ev and msg["kind"] == "held" and msg["seat_ids"] == [seat]
+    finally:
+        cancel()
+
+
+def test_redis_down_falls_back_to_postgres(ctx, counter):
+    dead = LiveSeats(ctx, "redis://127.0.0.1:1/0")
+    ev, _, _ = make_event(ctx.engine, rows=1, per_row=3)
+    dead(__import__("core.app_context", fromlist=["SeatChange"]).SeatChange(ev, "held"))
+    assert dead.availability(ev).states == availability(ctx.engine, ev).states
+    assert dead.subscribe([ev], print)() is None
+
+
+def test_metrics_endpoint_on_loopback(ctx, counter):
+    import socket
+
+    import httpx
+
+    from core import metrics
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert metrics.serve(port)
+    ev, _, _ = make_event(ctx.engine, rows=1, per_row=3)
+    before = metrics.SEATS_CHANGED.labels("held")._value.get()
+    hold_seats(ctx, counter, key(), ev, seats_of(ctx.engine, ev)[:2])
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    assert "boxoffice_seats_changed_total" in body
+    assert metrics.SEATS_CHANGED.labels("held")._value.get() == before + 2
