@@ -21,10 +21,11 @@ from core.actors import Actor
 from core.app_context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
-from core.leases import sql, tickets
+from core.leases import payments, sql, tickets
 from core.leases.results import LeasedSale
 from core.leases.service import lock_lease
 from core.reservation.results import OrderLineResult, OrderResult
+from core.sales.shifts import open_shift_id
 from core.uow import after_commit, unit_of_work
 
 # Replay failures that waiting cannot fix: the command is kept and flagged for a
@@ -132,6 +133,8 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         raise BoxOfficeError("amount_mismatch", amount=sale.total_minor, total=total)
     hold_id = uuid.uuid5(sale.order_id, "hold")
     payment_ref = _payment_ref(sale)
+    # The shift the cashier sold in; else the one open now (its drawer holds the cash).
+    shift_id = sale.shift_id or open_shift_id(conn, actor.terminal_id)
     rows = conn.execute(sql.WRITE_SALE, {
         "sec": [i["section_id"] for i in items], "seat": [i["seat_id"] for i in items],
         "qty": [i["qty"] for i in items], "price": [i["price"] for i in items],
@@ -139,7 +142,7 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         "hold_id": hold_id, "order_id": sale.order_id, "number": sale.order_number,
         "event_id": lease.event_id,
         "terminal_id": actor.terminal_id, "operator_id": sale.operator_id,
-        "shift_id": sale.shift_id, "total_minor": total, "currency": lease.currency,
+        "shift_id": shift_id, "total_minor": total, "currency": lease.currency,
         "payment_ref": payment_ref, "customer_name": sale.customer_name,
         "lease_id": lease.id, "key": key, "method": sale.payment_method,
         "card_status": "pending" if sale.payment_method == "card_saf" else None,
@@ -150,6 +153,7 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         lines=tuple(OrderLineResult(r.id, r.section_id, r.seat_id, r.qty,
                                     int(r.unit_price_minor), r.tier_id) for r in rows))
     serials = tickets.record_offline_tickets(conn, actor, result, sale)
+    payments.record_payment(conn, shift_id, sale, total, lease.currency)
     audit.append(conn, actor, "confirm_leased_sale", "order", sale.order_id,
                  {"number": result.number, "lease_id": str(lease.id), "seats": seats,
                   "ticket_serials": serials,
@@ -185,6 +189,7 @@ def set_card_outcome(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         conn.execute(sql.SET_CARD_STATUS, {
             "status": status, "ref": gateway_ref,
             "flag": None if captured else "card_declined_at_capture", "order_id": order_id})
+        payments.record_card_outcome(conn, order_id, captured, gateway_ref)
         revoked = 0 if captured else tickets.revoke_order_tickets(
             conn, actor, order_id, reason or "card declined at capture")
         audit.append(conn, actor, f"saf_card_{status}", "order", order_id,

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import text
 
+from core.actors import authenticate
 from core.errors import BoxOfficeError
 from core.payments import build_gateway
 from core.payments.sandbox.runner import SandboxServer
+from core.sales.shifts import open_shift
 from core.tickets.checkin import GateChecker
 from sync.cards import GatewayCardProcessor
 from tests.conftest import make_actor, make_settings
@@ -36,6 +39,8 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
     ev = event_id(ctx.engine, "COMEDIA-HOJE")
     orq = seats_of(ctx.engine, ev, "ORQ")[:8]  # 120,00 each
     term.take_lease(uuid.uuid4(), ev, seat_ids=orq)
+    ana = authenticate(ctx.engine, "ana", "1234")
+    shift = open_shift(ctx, replace(term.actor, operator_id=ana.id), uuid.uuid4(), 10_000)
     proxy.cut()
     term.watch.probe_once()
     assert not term.online
@@ -76,6 +81,18 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
     assert rows[cash.order_id].card_status is None
     assert tickets == {good.order_id: 0, bad.order_id: 1, cash.order_id: 0}
     assert revoked == 1
+    # Offline sales reach the shift like any other: the drawer expects the offline cash,
+    # and each sale has its payment row (the declined card as declined).
+    with ctx.engine.connect() as c:
+        drawer = c.execute(text("select coalesce(sum(amount_minor), 0) from cash_movements"
+                                " where shift_id = :s"), {"s": shift.shift_id}).scalar_one()
+        pays = {r.order_id: (r.method, r.status, r.amount_minor) for r in c.execute(text(
+            "select order_id, method, status, amount_minor from payments"
+            " where order_id = any(:o)"), {"o": [good.order_id, bad.order_id, cash.order_id]})}
+    assert drawer == 10_000 + 36_000
+    assert pays == {good.order_id: ("card", "captured", 24_000),
+                    bad.order_id: ("card", "declined", 12_000),
+                    cash.order_id: ("cash", "captured", 36_000)}
 
     # The tickets printed offline are valid at the gate, except the revoked one.
     gate = GateChecker(ctx, make_actor(ctx, "gate-1", "gate"), "A",
