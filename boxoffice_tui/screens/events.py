@@ -42,7 +42,7 @@ class EventsScreen(BaseScreen):
         Binding("enter", "open", "open_event", priority=True),
         Binding("f3", "app.orders", "orders"),
         Binding("f8", "app.x_report", "x_report"),
-        Binding("f10", "app.close_shift", "close_shift"),
+        Binding("f10,ctrl+f", "app.close_shift", "close_shift"),  # F10 opens a menu in some
         Binding("escape", "clear_filter", "back", show=False),
         Binding("down", "focus_table", "move", show=False),
     ]

@@ -16,8 +16,8 @@ KEYS = (
     ("Enter", "open_event"), ("↑ ↓ ← →", "move"), ("Space / click", "toggle"),
     ("Enter", "hold"), ("1-9", "best"), ("+ / -", "more"), ("T", "extend"),
     ("Del / X", "clear"), ("F5", "cash"), ("F6", "card"), ("F3", "orders"),
-    ("F7", "reprint"), ("F9", "refund"), ("F11", "exchange"), ("F8", "x_report"),
-    ("F10", "close_shift"), ("Esc", "back"), ("Ctrl+Q", "quit"),
+    ("F7", "reprint"), ("F9", "refund"), ("F11 / Ctrl+T", "exchange"), ("F8", "x_report"),
+    ("F10 / Ctrl+F", "close_shift"), ("Esc", "back"), ("Ctrl+Q", "quit"),
 )
 
 

@@ -25,7 +25,7 @@ class OrdersScreen(BaseScreen):
         Binding("escape", "back", "back"),
         Binding("f7", "reprint", "reprint"),
         Binding("f9", "refund", "refund"),
-        Binding("f11", "exchange", "exchange"),
+        Binding("f11,ctrl+t", "exchange", "exchange"),  # F11 is fullscreen in some terminals
         Binding("down", "focus_table", "move", show=False),
     ]
 
