@@ -171,6 +171,8 @@ class SyncSettings(BaseModel):
     probe_interval_s: float = Field(2.0, gt=0, le=300)
     probe_timeout_s: float = Field(2.0, gt=0, le=60)
     auto_leases: list[LeaseSpec] = Field(default_factory=list)
+    # Applied commands are kept locally this long (a local trace), then pruned.
+    keep_applied_days: float = Field(30.0, ge=0)
 
 
 class KioskSettings(BaseModel):

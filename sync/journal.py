@@ -223,6 +223,14 @@ class Journal:
             db.execute("update commands set attempts = attempts + 1, last_error = ?"
                        " where seq = ?", (json.dumps(error), seq))
 
+    def prune(self, older_than_s: float) -> int:
+        """Forget commands applied longer ago than ``older_than_s`` (the central database
+        has them). Pending and flagged commands are never pruned."""
+        cutoff = time.time() - older_than_s
+        with self.transaction() as db:
+            return db.execute("delete from commands where status = 'applied'"
+                              " and applied_at < ?", (cutoff,)).rowcount
+
     def result_of(self, key: uuid.UUID) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("select result from commands where key = ?",

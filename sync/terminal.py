@@ -146,6 +146,7 @@ class OfflineTerminal:
     def start(self, background: bool = True) -> None:
         """First reading, catch up if online, then watch in the background (tests drive
         ``watch.probe_once()`` themselves with ``background=False``)."""
+        self.journal.prune(self.ctx.settings.sync.keep_applied_days * 86400)
         self.watch.probe_once()
         if self.online:
             self.on_reconnect(return_leases=False)

@@ -31,6 +31,10 @@ def test_auto_leases_and_supervisor_lease_are_picked_up(ctx, db_url, tmp_path):
     assert term.leases.get(given.lease_id) is not None
     term.start(background=False)  # a restart takes nothing twice
     assert len(term.leases.all()) == 3
+    term.sell_from_lease(magica, seat_ids=[given.seats[0].seat_id], method="cash")
+    assert term.journal.counts()["applied"] == 1
+    assert term.journal.prune(3600) == 0  # applied just now: kept
+    assert term.journal.prune(-1) == 1
     term.stop()
     with pytest.raises(BoxOfficeError) as e:  # another terminal's journal is not ours
         other = make_actor(ctx, "start-b")
