@@ -159,8 +159,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _register_plugins(sub: Any) -> None:
     """Faces built in other packages add their subcommands here, imported lazily."""
-    for module in ("boxoffice_cli.payments_cmds", "boxoffice_cli.printing_cmds",
-                   "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds"):
+    for module in ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",
+                   "boxoffice_cli.printing_cmds",
+                   "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds",
+                   "boxoffice_cli.kiosk_cmds"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,14 @@ DEMO_OPERATORS = (
     ("bruno", "Bruno Lima", "cashier", "2345"),
     ("carla", "Carla Mendes", "supervisor", "9999"),
 )
+
+
+# Dynamic pricing the demo shows (see core/pricing.py).
+DEMO_RULES: dict[str, tuple[tuple[str, dict], ...]] = {
+    "SINATRA": (("occupancy", {"steps": [[50, 10], [80, 25]]}),),
+    "COMEDIA-HOJE": (("last_minute", {"hours_before": 3, "percent": -20,
+                                      "max_occupancy": 60}),),
+}
 
 
 @dataclass(frozen=True)
@@ -187,6 +196,11 @@ def seed(engine: Engine, currency: str = "BRL") -> DemoSummary:
             eid, new = _event(conn, code, venue, name, starts, currency, desc)
             if new:
                 _tiers(conn, eid, venue, prices)
+                for kind, params in DEMO_RULES.get(code, ()):
+                    conn.execute(text("insert into pricing_rules (event_id, section_id, kind,"
+                                      " params, active) values (:e, null, :k,"
+                                      " cast(:p as jsonb), true)"),
+                                 {"e": eid, "k": kind, "p": json.dumps(params)})
                 publish_event(conn, actor, eid)
                 created = True
             out.append((code, name, starts.isoformat(timespec="minutes")))

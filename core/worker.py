@@ -28,6 +28,15 @@ def _recover_stuck_sales(ctx: CoreContext) -> object:
 JOBS.append(_recover_stuck_sales)
 
 
+def _pricing_job() -> Callable[[CoreContext], object]:
+    from core.pricing import PricingJob
+
+    return PricingJob()
+
+
+JOBS.append(_pricing_job())
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():
