@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,9 @@ from config import Settings, load_settings
 
 if TYPE_CHECKING:
     from core.tickets.keys import TicketSigner
+
+
+_SIGNER_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +42,11 @@ class CoreContext:
         """This terminal's ticket signer (core.tickets.TicketSigner): the key pair is made
         on first use and its public key registered; cached afterwards."""
         if self._signer is None:
-            from core.tickets.keys import terminal_signer
+            with _SIGNER_LOCK:  # threads of one app must not build two signers at once
+                if self._signer is None:
+                    from core.tickets.keys import terminal_signer
 
-            self._signer = terminal_signer(self.settings, self.engine)
+                    self._signer = terminal_signer(self.settings, self.engine)
         return self._signer
 
     def payment_gateway(self) -> Any:

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import os
 import stat
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,16 +74,23 @@ def load_or_create_key(path: Path) -> TicketSigner:
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
+        # Written whole to a private temp file, then linked into place: a concurrent
+        # starter either wins the link or reads the winner's complete file, never a
+        # half-written one (seen in the chaos test with O_EXCL + write).
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key-")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process of this terminal won the race: use its key
-        else:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pem)
                 fh.flush()
                 os.fsync(fh.fileno())
-            log.info("created ticket signing key", extra={"path": str(path)})
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)
+                log.info("created ticket signing key", extra={"path": str(path)})
+            except FileExistsError:
+                pass  # another process of this terminal won the race: use its key
+        finally:
+            os.unlink(tmp)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         log.warning("ticket signing key was readable by others; fixing to 0600",
