@@ -98,7 +98,7 @@ def _run(workers: int, seconds: float, step: Any) -> tuple[int, list[float], Cou
 
 def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) -> dict[str, Any]:
     from core.app_context import build_context
-    from core.bench.holds import ROOM_PER_ROW, ROOM_ROWS, _make_pool, _retire
+    from core.bench.holds import ROOM_PER_ROW, ROOM_ROWS, make_pool, retire
     from core.db import migrate
     from core.payments import build_gateway
     from core.sales import CardTender, checkout, recover_stuck_sales
@@ -118,7 +118,7 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) ->
         # Sized for generous rates so the seats never run out mid-run.
         sale_events = max(2, int(300 * seconds * SEATS_PER_SALE / room) + 1)
         hold_events = max(2, int(2500 * seconds * SEATS_PER_SALE / room) + 1)
-        pool = _make_pool(ctx.engine, "best", sale_events + hold_events, tag)
+        pool = make_pool(ctx.engine, "best", sale_events + hold_events, tag)
         sale_evs, hold_evs = pool.events[:sale_events], pool.events[sale_events:]
         actors = [Actor(register_terminal(ctx.engine, f"bench-kiosk-{tag}-{i}", "kiosk"),
                         f"bench-kiosk-{tag}-{i}", None, None, "kiosk") for i in range(workers)]
@@ -156,7 +156,7 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) ->
             "ratio": round(co_rate / h_rate, 3) if h_rate else None,
             "gateway": "sandbox (own process)" if proc else settings.gateway.base_url,
         }
-        _retire(ctx.engine, tag)
+        retire(ctx.engine, tag)
         return result
     finally:
         if ctx.gateway is not None:

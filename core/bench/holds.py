@@ -41,7 +41,8 @@ class Pool:
     ga_section: int | None = None
 
 
-def _make_pool(engine: Engine, scenario: str, n_events: int, tag: str) -> Pool:
+def make_pool(engine: Engine, scenario: str, n_events: int, tag: str) -> Pool:
+    """Rooms and events of the benchmark's own, on sale (shared with bench checkout)."""
     actor = system_actor(engine, "bench-setup")
     with unit_of_work(engine) as c:
         venue = c.execute(text("insert into venues (code, name, timezone, stage_label) values"
@@ -79,7 +80,8 @@ def _make_pool(engine: Engine, scenario: str, n_events: int, tag: str) -> Pool:
     return pool
 
 
-def _retire(engine: Engine, tag: str) -> None:
+def retire(engine: Engine, tag: str) -> None:
+    """Cancel a benchmark's events so the apps never show them."""
     with unit_of_work(engine) as c:
         c.execute(text("update events set status = 'canceled' where code like :t"),
                   {"t": f"{tag}-%"})
@@ -232,7 +234,7 @@ END;
 
 def _pgbench_run(ctx: Any, exe: str, scenario: str, workers: int, seconds: float,
                  n_events: int, tag: str) -> dict[str, Any]:
-    pool = _make_pool(ctx.engine, scenario, n_events, tag)
+    pool = make_pool(ctx.engine, scenario, n_events, tag)
     tids = [register_terminal(ctx.engine, f"{tag}-{i}", "cashier") for i in range(workers)]
     url = ctx.engine.url.render_as_string(hide_password=False)
     first = pool.events[0]
@@ -245,14 +247,14 @@ def _pgbench_run(ctx: Any, exe: str, scenario: str, workers: int, seconds: float
             exe, url, _pg_script(scenario, f"{tag}-"), clients=workers, seconds=seconds,
             variables=variables), 1)}
         if scenario == "hot":
-            pool2 = _make_pool(ctx.engine, scenario, 1, tag + "U")
+            pool2 = make_pool(ctx.engine, scenario, 1, tag + "U")
             variables.update(ev_lo=pool2.events[0], seat_lo=pool2.seats[pool2.events[0]][0])
             out["pgbench_for_update_tps"] = round(pgbench.run_script(
                 exe, url, _FOR_UPDATE_SCRIPT, clients=workers, seconds=seconds,
                 variables=variables), 1)
-            _retire(ctx.engine, tag + "U")
+            retire(ctx.engine, tag + "U")
     finally:
-        _retire(ctx.engine, tag)
+        retire(ctx.engine, tag)
     return out
 
 
@@ -270,14 +272,14 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0,
     n_events = 1 if scenario in ("hot", "ga") else max(2, seats_needed //
                                                         (ROOM_ROWS * ROOM_PER_ROW) + 1)
     tag = f"BENCH{uuid.uuid4().hex[:6].upper()}"
-    pool = _make_pool(ctx.engine, scenario, n_events, tag)
+    pool = make_pool(ctx.engine, scenario, n_events, tag)
     try:
         result: dict[str, Any] = {"scenario": scenario, "workers": workers,
                                   "seconds": seconds}
         result.update(_python_run(ctx, scenario, workers, seconds, pool, tag))
         result["oversold"] = _oversold(ctx.engine, pool.events)
     finally:
-        _retire(ctx.engine, tag)
+        retire(ctx.engine, tag)
     exe = pgbench.find_pgbench() if pgbench_too else None
     if exe:
         result.update(_pgbench_run(ctx, exe, scenario, workers, seconds, n_events, tag + "P"))
