@@ -104,6 +104,32 @@ def cmd_sync_push(args: argparse.Namespace) -> int:
     return 0 if r.stopped_by is None else 1
 
 
+def cmd_sync_conflicts(args: argparse.Namespace) -> int:
+    from core.leases.conflicts import list_conflicts, resolve_conflict
+
+    t = _terminal()
+    if args.resolve is not None:
+        ok = resolve_conflict(t.ctx, _supervisor(t, args), uuid.uuid4(), args.resolve,
+                              args.note or "")
+        print(f"conflict {args.resolve} " + ("resolved" if ok else "was resolved already"))
+        return 0
+    rows = list_conflicts(t.ctx.engine, include_resolved=args.all)
+    if args.json:
+        from dataclasses import asdict
+
+        print(json.dumps([asdict(r) for r in rows], default=str))
+        return 0
+    if not rows:
+        print("no offline commands waiting for a supervisor")
+    for r in rows:
+        p = r.payload
+        what = (f"order {p.get('order_id')} {p.get('total_minor')} {p.get('currency')}"
+                f" {p.get('payment_method')}" if r.command == "confirm_leased_sale" else r.command)
+        print(f"#{r.id:<5} {r.created_at:%Y-%m-%d %H:%M} {r.terminal:<12} {r.error_code:<18}"
+              f" {what}" + ("  (resolved)" if r.resolved_at else ""))
+    return 0
+
+
 def _event_section(t: Any, event: str, section: str | None) -> tuple[int, int | None]:
     from sqlalchemy import text
 
@@ -198,6 +224,15 @@ def register(sub: Any) -> None:
     pu.add_argument("--batch", type=int, default=None,
                     help="sales per central transaction (default 8)")
     pu.set_defaults(func=cmd_sync_push)
+
+    co = sy_sub.add_parser("conflicts", help="offline sales that could not apply (supervisor)")
+    co.add_argument("--all", action="store_true", help="include resolved ones")
+    co.add_argument("--json", action="store_true")
+    co.add_argument("--resolve", type=int, help="mark this conflict as dealt with")
+    co.add_argument("--note", help="what was done (refund, re-seat...)")
+    co.add_argument("--supervisor", help="supervisor login")
+    co.add_argument("--pin", help="supervisor PIN")
+    co.set_defaults(func=cmd_sync_conflicts)
 
     le = sub.add_parser("lease", help="seats or a GA quota set aside for offline sales")
     le_sub = le.add_subparsers(dest="sub", required=True)

@@ -68,5 +68,14 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
                                  " (:a, :b)"), {"a": ok1.key, "b": ok2.key}).scalar_one()
     assert applied == 2
     assert set(sold_per_seat(ctx.engine, magica).values()) == {1}
+    from core.leases.conflicts import list_conflicts, resolve_conflict
+
+    listed = [c for c in list_conflicts(ctx.engine) if c.terminal == "conf-a"]
+    assert {c.command_key for c in listed} == {s1.key, s2.key, s3.key}
+    k = uuid.uuid4()
+    assert resolve_conflict(ctx, sup, k, listed[0].id, "refunded at the desk")
+    assert resolve_conflict(ctx, sup, k, listed[0].id, "refunded at the desk")  # same key
+    assert not resolve_conflict(ctx, sup, uuid.uuid4(), listed[0].id, "again")
+    assert len([c for c in list_conflicts(ctx.engine) if c.terminal == "conf-a"]) == 2
     assert lease_invariants(ctx.engine) == []
     term.stop()
