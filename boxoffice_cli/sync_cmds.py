@@ -131,22 +131,9 @@ def cmd_sync_conflicts(args: argparse.Namespace) -> int:
 
 
 def _event_section(t: Any, event: str, section: str | None) -> tuple[int, int | None]:
-    from sqlalchemy import text
+    from core.leases import resolve_codes
 
-    from core.errors import BoxOfficeError
-
-    with t.ctx.engine.connect() as conn:
-        ev = conn.execute(text("select id, venue_id from events where code = :c"),
-                          {"c": event}).first()
-        if ev is None:
-            raise BoxOfficeError("invalid_input", detail=f"no event with code {event}")
-        if section is None:
-            return ev.id, None
-        sid = conn.execute(text("select id from sections where venue_id = :v and code = :c"),
-                           {"v": ev.venue_id, "c": section}).scalar()
-        if sid is None:
-            raise BoxOfficeError("invalid_input", detail=f"no section {section} in {event}")
-        return ev.id, sid
+    return resolve_codes(t.ctx.engine, event, section)
 
 
 def _supervisor(t: Any, args: argparse.Namespace) -> Any:

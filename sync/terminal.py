@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from sqlalchemy import text
-
 from core.actors import Actor
 from core.app_context import CoreContext
 from core.errors import BoxOfficeError
-from core.leases import LeasedSale, LeaseInfo, active_leases, take_lease
+from core.leases import LeasedSale, LeaseInfo, active_leases, resolve_codes, take_lease
 from core.leases.status import merge_terminal_state
 from core.money import format_minor
 from core.tickets.views import TicketView
@@ -231,16 +229,17 @@ class OfflineTerminal:
                  (x.info.seats[0].section_id if x.info.seats else None))
                 for x in self.leases.all(("active",))}
         for spec in self.ctx.settings.sync.auto_leases:
-            with self.ctx.engine.connect() as conn:
-                row = conn.execute(text(
-                    "select e.id as event_id, s.id as section_id from events e join sections s"
-                    " on s.venue_id = e.venue_id where e.code = :e and s.code = :s"),
-                    {"e": spec.event, "s": spec.section}).first()
-            if row is None or (row.event_id, row.section_id) in have:
+            try:
+                event_id, section_id = resolve_codes(self.ctx.engine, spec.event, spec.section)
+            except BoxOfficeError as exc:
+                log.warning("auto lease %s/%s skipped: %s", spec.event, spec.section,
+                            exc.message("en"))
+                continue
+            if (event_id, section_id) in have:
                 continue
             # A stable key per terminal, spec and day of leases would block re-taking
             # after a return; a fresh key is right because the spec is checked above.
-            self.take_lease(uuid.uuid4(), row.event_id, section_id=row.section_id,
+            self.take_lease(uuid.uuid4(), event_id, section_id=section_id,
                             quantity=spec.quantity)
             taken += 1
         return taken

@@ -8,7 +8,13 @@ from core.leases.confirm import (
     set_card_outcome,
 )
 from core.leases.results import LeasedSale, LeasedSeat, LeaseInfo, LeaseReturn
-from core.leases.service import active_leases, lease_info, return_lease, take_lease
+from core.leases.service import (
+    active_leases,
+    lease_info,
+    resolve_codes,
+    return_lease,
+    take_lease,
+)
 
 __all__ = [
     "PERMANENT",
@@ -21,6 +27,7 @@ __all__ = [
     "confirm_leased_sales",
     "lease_info",
     "record_conflict",
+    "resolve_codes",
     "return_lease",
     "set_card_outcome",
     "take_lease",

@@ -231,6 +231,25 @@ def event_display(conn: Connection, event_id: int) -> dict:
                          for r in conn.execute(_DISPLAY_SECTIONS, {"e": event_id})}}
 
 
+_CODES = text(
+    "select e.id as event_id, s.id as section_id from events e"
+    " left join sections s on s.venue_id = e.venue_id and s.code = :s where e.code = :e"
+)
+
+
+def resolve_codes(engine: Engine, event_code: str,
+                  section_code: str | None = None) -> tuple[int, int | None]:
+    """Event and section ids from the codes people type (``SINATRA``, ``ORQ``)."""
+    with engine.connect() as conn:
+        row = conn.execute(_CODES, {"e": event_code, "s": section_code or ""}).first()
+    if row is None:
+        raise BoxOfficeError("invalid_input", detail=f"no event with code {event_code}")
+    if section_code and row.section_id is None:
+        raise BoxOfficeError("invalid_input",
+                             detail=f"no section {section_code} in {event_code}")
+    return int(row.event_id), (int(row.section_id) if section_code else None)
+
+
 def active_leases(engine: Engine, terminal_id: int) -> list[LeaseInfo]:
     with engine.connect() as conn:
         ids = [r[0] for r in conn.execute(sql.ACTIVE_LEASES, {"terminal_id": terminal_id})]
