@@ -1,0 +1,51 @@
+"""``boxoffice kiosk``: the self-service kiosk, and ``boxoffice kiosk exclude`` to put a
+customer identifier on the self-exclusion list. Imports are lazy (fast ``--help``)."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from datetime import datetime
+from typing import Any
+
+
+def _kiosk_settings(args: argparse.Namespace) -> Any:
+    from boxoffice_cli.main import _settings
+
+    s = _settings()
+    term = s.terminal.model_copy(update={"kind": "kiosk",
+                                         **({"name": args.name} if args.name else {})})
+    return s.model_copy(update={"terminal": term})
+
+
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    if getattr(args, "sub", None) == "exclude":
+        return cmd_exclude(args)
+    from kiosk.app import run_kiosk
+
+    return run_kiosk(_kiosk_settings(args))
+
+
+def cmd_exclude(args: argparse.Namespace) -> int:
+    from boxoffice_cli.main import _context
+    from core.actors import system_actor
+    from core.selfexclusion import add_exclusion
+
+    ctx = _context()
+    until = datetime.fromisoformat(args.until) if args.until else None
+    row = add_exclusion(ctx.engine, system_actor(ctx.engine, "kiosk-admin"), uuid.uuid4(),
+                        args.identifier, until=until, source=args.source)
+    print(f"self-exclusion recorded (id {row}); until {until or 'further notice'}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    k = subparsers.add_parser("kiosk", help="the locked-down self-service kiosk")
+    k.add_argument("--name", help="terminal name (default: terminal.name from the settings)")
+    k.set_defaults(func=cmd_kiosk, sub=None)
+    ks = k.add_subparsers(dest="sub")
+    ex = ks.add_parser("exclude", help="put a customer identifier on the self-exclusion list")
+    ex.add_argument("identifier", help="document or player-card number (stored hashed)")
+    ex.add_argument("--until", help="ISO date/time the exclusion ends (default: never)")
+    ex.add_argument("--source", default="counter", help="who asked for it (counter, court...)")
+    ex.set_defaults(func=cmd_kiosk)

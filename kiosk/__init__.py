@@ -1,0 +1,1 @@
+"""The self-service kiosk: a locked-down Textual app for the casino floor."""

@@ -1,0 +1,1 @@
+"""Kiosk screens: one customer decision each."""

@@ -1,0 +1,298 @@
+"""Paying: the self-exclusion check, the summary with the hold countdown, the card, the
+tickets leaving the printer (or the way to collect them), thank you."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Digits, Input, Static
+
+from boxoffice_tui.widgets.keypad import Keypad
+from core.payments import DECLINE_CODES, TEST_CARDS
+from kiosk.i18n import error_message, language, t
+from kiosk.screens.base import KioskHeader, KioskScreen, money, when
+
+if TYPE_CHECKING:
+    from core.sales import CheckoutResult
+
+
+def mmss(seconds: float) -> str:
+    s = max(0, math.ceil(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class IdentifyScreen(KioskScreen):
+    screen_name = "identify"
+
+    def title_text(self) -> str:
+        return t("id_title")
+
+    def body(self) -> ComposeResult:
+        with Horizontal(id="identify"):
+            with Vertical(id="identify-left"):
+                yield Static(t("id_why"), classes="explain")
+                yield Input(id="identifier", password=True, max_length=20)
+                yield Static("", id="status", classes="message")
+                yield Button(t("continue"), id="id-continue", classes="primary")
+            yield Keypad(id="keypad")
+
+    def on_mount(self) -> None:
+        self.query_one("#identifier").focus()
+
+    def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
+        inp = self.query_one("#identifier", Input)
+        inp.value = inp.value[:-1] if event.key == "backspace" else (inp.value + event.key)[:20]
+        self.kiosk.touch()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._check()
+
+    def pressed(self, button_id: str, button: Button) -> None:
+        if button_id == "id-continue":
+            self._check()
+
+    def _check(self) -> None:
+        if self.busy:
+            return
+        value = self.query_one("#identifier", Input).value
+        self.set_busy(True)
+        self.query_one("#status", Static).update(t("checking"))
+        self.call_core(self.kiosk.services.check_exclusion, value, done=self._ok,
+                       failed=self._failed, group="exclusion", exclusive=True)
+
+    def _ok(self, _: Any) -> None:
+        self.set_busy(False)
+        self.purchase.identified = True
+        self.kiosk.next_step(self.screen_name)
+
+    def _failed(self, exc: BaseException) -> None:
+        from core.errors import BoxOfficeError
+
+        self.set_busy(False)
+        if isinstance(exc, BoxOfficeError) and exc.code == "self_excluded":
+            k = self.kiosk
+            p, k.purchase = k.purchase, None
+            if p is not None:
+                k.release_hold_later(p.hold)
+            k.to_attract(t("excluded"))
+            return
+        self.query_one("#identifier", Input).value = ""
+        self.query_one("#status", Static).update(t("error", message=error_message(exc)))
+
+
+class SummaryScreen(KioskScreen):
+    screen_name = "summary"
+
+    def title_text(self) -> str:
+        return t("summary_title")
+
+    def body(self) -> ComposeResult:
+        p = self.purchase
+        hold = p.hold
+        assert hold is not None
+        ev = p.event
+        lines = [f"[b]{ev.name}[/b]", f"{when(ev.starts_at, self.kiosk.tz)} · {ev.venue}"]
+        if p.seat_labels:
+            lines.append(", ".join(p.seat_labels))
+        else:
+            lines.append(t("ga_places", n=hold.quantity))
+        for ln in hold.lines:
+            lines.append(f"{ln.qty} × {money(ln.unit_price_minor, hold.currency)}")
+        with VerticalScroll(id="summary"):
+            yield Static("\n".join(lines), id="order-lines", classes="explain")
+            with Horizontal(id="total-row"):
+                yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
+                             id="total", classes="headline")
+                yield Digits(self._left_digits(), id="countdown")
+            yield Static(self._left_text(), id="hold-left", classes="explain")
+            yield Static(t("card_only"), classes="explain")
+            yield Button(t("pay_card"), id="pay", classes="primary big")
+            yield Static("", id="status", classes="message")
+
+    def _remaining(self) -> float:
+        p = self.kiosk.purchase
+        if p is None or p.hold_deadline is None:
+            return 0.0
+        return p.hold_deadline - self.kiosk.clock()
+
+    def _left_digits(self) -> str:
+        return mmss(self._remaining())
+
+    def _left_text(self) -> str:
+        return t("hold_left", mmss=mmss(self._remaining()))
+
+    def on_mount(self) -> None:
+        self.query_one("#pay").focus()
+
+    def on_tick(self, now: float) -> None:
+        self.query_one("#countdown", Digits).update(self._left_digits())
+        self.query_one("#hold-left", Static).update(self._left_text())
+
+    def pressed(self, button_id: str, button: Button) -> None:
+        if button_id != "pay":
+            return
+        k = self.kiosk
+        # Never take money the kiosk cannot honour: printer and card circuit first.
+        k.readiness = k.services.readiness()
+        if not k.readiness.ok:
+            p, k.purchase = k.purchase, None
+            if p is not None:
+                k.release_hold_later(p.hold)
+            k.show_out_of_service()
+            return
+        k.next_step(self.screen_name)
+
+
+class PaymentScreen(KioskScreen):
+    screen_name = "payment"
+
+    def title_text(self) -> str:
+        return t("pay_title")
+
+    def body(self) -> ComposeResult:
+        hold = self.purchase.hold
+        assert hold is not None
+        with VerticalScroll(id="payment"):
+            yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
+                         classes="headline")
+            yield Static(t("reader_sim"), classes="explain")
+            for i, card in enumerate(TEST_CARDS):
+                yield Button(f"{card.label}  •••• {card.number[-4:]}", id=f"card-{i}",
+                             classes="card")
+            yield Static("", id="status", classes="message")
+
+    def on_mount(self) -> None:
+        self.query_one("#card-0").focus()
+
+    def pressed(self, button_id: str, button: Button) -> None:
+        if not button_id.startswith("card-") or self.busy:
+            return
+        card = TEST_CARDS[int(button_id.removeprefix("card-"))]
+        p = self.purchase
+        assert p.hold is not None
+        # One key per card presented: a retried tap of the same attempt cannot charge
+        # twice, a second card after a decline is a new attempt.
+        p.pay_key = uuid.uuid4()
+        self.set_busy(True)
+        self.query_one("#status", Static).update(t("paying"))
+        self.call_core(self.kiosk.services.pay, p.pay_key, p.hold, card.payment_method,
+                       done=self._paid, failed=self._failed, group="pay", exclusive=True)
+
+    def _paid(self, result: CheckoutResult) -> None:
+        self.busy = False
+        self.kiosk.sold(result)
+
+    def _failed(self, exc: BaseException) -> None:
+        from core.errors import BoxOfficeError
+
+        k = self.kiosk
+        self.set_busy(False)
+        k.touch()
+        code = exc.code if isinstance(exc, BoxOfficeError) else ""
+        status = self.query_one("#status", Static)
+        if code in DECLINE_CODES:
+            status.update(t("declined", reason=error_message(exc)))
+        elif code in ("hold_expired", "hold_not_active"):
+            k.cancel_purchase("time_up")
+        elif code == "kiosk_not_ready" or (code == "gateway_unavailable"
+                                           and k.services.breaker().state == "open"):
+            p, k.purchase = k.purchase, None
+            if p is not None:
+                k.release_hold_later(p.hold)
+            k.readiness = k.services.readiness()
+            k.show_out_of_service()
+        else:
+            status.update(t("pay_failed", reason=error_message(exc)))
+
+
+class PrintingScreen(KioskScreen):
+    screen_name = "printing"
+    customer = False
+    show_nav = False
+    busy = True
+
+    def compose(self) -> ComposeResult:
+        sale = self.purchase.sale
+        assert sale is not None
+        yield KioskHeader(t("printing"))
+        with Vertical(id="printing"):
+            yield Static(t("paid_order", number=sale.order.number), classes="headline")
+            yield Static(t("printing"), classes="explain")
+
+    def on_mount(self) -> None:
+        k = self.kiosk
+        sale = self.purchase.sale
+        assert sale is not None
+        lang = language()
+        svc = k.services
+
+        def job() -> bool:
+            ids = svc.print_tickets(sale.order.order_id, lang)
+            return svc.wait_printed(ids, k.kcfg.print_wait_s)
+
+        self.call_core(job, done=self._done, failed=lambda _e: self._done(False),
+                       group="print", exclusive=True)
+
+    def _done(self, printed: bool) -> None:
+        k = self.kiosk
+        if k.purchase is None:
+            return
+        k.go(ThanksScreen() if printed else CollectScreen())
+
+
+class _AfterSale(KioskScreen):
+    customer = False
+    show_nav = False
+    auto_return = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shown_at: float | None = None
+
+    def on_mount(self) -> None:
+        self.shown_at = self.kiosk.clock()
+        self.query_one("#done").focus()
+
+    def on_tick(self, now: float) -> None:
+        if self.shown_at is not None and now - self.shown_at >= self.kiosk.kcfg.thanks_s:
+            self.kiosk.to_attract()
+
+    def pressed(self, button_id: str, button: Button) -> None:
+        if button_id == "done":
+            self.kiosk.to_attract()
+
+
+class ThanksScreen(_AfterSale):
+    screen_name = "thanks"
+
+    def compose(self) -> ComposeResult:
+        sale = self.purchase.sale
+        assert sale is not None
+        yield KioskHeader(t("enjoy"))
+        with Vertical(id="thanks"):
+            yield Static(t("thanks"), classes="headline")
+            yield Static(t("paid_order", number=sale.order.number), classes="explain")
+            yield Static(t("tickets_n", n=len(sale.ticket_serials)
+                           or sum(ln.qty for ln in sale.order.lines)),
+                         classes="explain")
+            yield Button(t("finish"), id="done", classes="primary big")
+
+
+class CollectScreen(_AfterSale):
+    screen_name = "collect"
+
+    def compose(self) -> ComposeResult:
+        sale = self.purchase.sale
+        assert sale is not None
+        yield KioskHeader(t("collect_title"))
+        with Vertical(id="collect"):
+            yield Static(t("collect_title"), classes="headline")
+            yield Digits(str(sale.order.number), id="order-number")
+            yield Static(t("collect_body", number=sale.order.number,
+                           where=self.kiosk.kcfg.counter_location), classes="explain")
+            yield Button(t("finish"), id="done", classes="primary big")

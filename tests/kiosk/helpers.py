@@ -1,0 +1,53 @@
+"""Pilot steps through the kiosk, by clicks (touch) like a customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kiosk.screens.attract import AttractScreen, on_sale
+from kiosk.screens.checkout import SummaryScreen
+from kiosk.screens.choose import AgeScreen, QuantityScreen, ShowsScreen
+from kiosk.screens.seats import SeatsScreen
+from tests.kiosk.conftest import wait_for
+
+SIZE = (120, 40)
+
+
+async def started(pilot: Any) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: app.started and isinstance(app.screen, AttractScreen))
+    await pilot.pause()
+
+
+async def to_shows(pilot: Any) -> None:
+    await started(pilot)
+    await pilot.click("#start")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ShowsScreen))
+
+
+async def pick_show(pilot: Any, code: str) -> None:
+    app = pilot.app
+    i = next(i for i, e in enumerate(on_sale(app.events_cache)) if e.code == code)
+    await pilot.click(f"#show-{i}")
+    await wait_for(pilot, lambda: not isinstance(app.screen, ShowsScreen))
+
+
+async def to_quantity(pilot: Any, code: str = "SINATRA") -> None:
+    await to_shows(pilot)
+    await pick_show(pilot, code)
+    if isinstance(pilot.app.screen, AgeScreen):
+        await pilot.click("#age-yes")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuantityScreen))
+
+
+async def to_seats(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
+    await to_quantity(pilot, code)
+    await pilot.click(f"#qty-{n}")
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, SeatsScreen) and app.screen.loaded)
+
+
+async def to_summary(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
+    await to_seats(pilot, code, n)
+    await pilot.click("#keep")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SummaryScreen))

@@ -1,0 +1,218 @@
+"""The customer's way through the kiosk, by touch, against the real database, sandbox
+gateway and a loopback TCP printer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kiosk.screens.attract import AttractScreen
+from kiosk.screens.checkout import (
+    CollectScreen,
+    PaymentScreen,
+    SummaryScreen,
+    ThanksScreen,
+)
+from kiosk.screens.choose import AgeScreen, QuantityScreen, ShowsScreen
+from kiosk.screens.seats import SeatsScreen
+from tests.kiosk.conftest import rows, scalar, wait_for
+from tests.kiosk.helpers import SIZE, started, to_quantity, to_seats, to_shows, to_summary
+
+pytestmark = [pytest.mark.db, pytest.mark.anyio]
+
+
+def hold_status(kctx: Any, hold_id: Any) -> str:
+    return scalar(kctx, "select status from holds where id = :h", h=hold_id)
+
+
+async def test_whole_flow_prints_tickets_and_sells_the_seats(make_app: Any, kctx: Any,
+                                                            printer: Any) -> None:
+    app = make_app()
+    before = printer.count
+    async with app.run_test(size=SIZE) as pilot:
+        await to_summary(pilot, "SINATRA", 2)
+        hold = app.purchase.hold
+        seat_ids = list(hold.seat_ids)
+        assert len(seat_ids) == 2
+        assert "Total" in str(app.screen.query_one("#total").render())
+        await pilot.click("#pay")
+        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await pilot.click("#card-0")  # Visa (approved)
+        await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
+        sale = app.purchase.sale
+        states = rows(kctx, "select status, order_id from event_seats where seat_id = any(:s)"
+                      " and event_id = :e", s=seat_ids, e=hold.event_id)
+        assert {s for s, _ in states} == {"sold"}
+        assert {str(o) for _, o in states} == {str(sale.order.order_id)}
+        assert scalar(kctx, "select status from orders where id = :o",
+                      o=sale.order.order_id) == "paid"
+        assert scalar(kctx, "select state from sales where order_id = :o",
+                      o=sale.order.order_id) == "completed"
+        # Two tickets and the receipt reached the printer's port.
+        assert printer.count - before == 3
+        assert app.last_sale["order"] == sale.order.number
+        await pilot.click("#done")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        assert app.purchase is None
+
+
+async def test_general_admission_skips_the_seat_map(make_app: Any, kctx: Any) -> None:
+    app = make_app(age_gate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_quantity(pilot, "POKER-OPEN")
+        await pilot.click("#qty-3")
+        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        assert app.purchase.hold.quantity == 3
+        assert "seats" not in app.steps()
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
+        await app.workers.wait_for_complete()
+
+
+@pytest.mark.parametrize("step", ["shows", "age", "quantity", "seats", "summary", "payment"])
+async def test_cancel_at_each_step_releases_the_hold(make_app: Any, kctx: Any,
+                                                     step: str) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        if step == "shows":
+            await to_shows(pilot)
+        elif step == "age":
+            await to_shows(pilot)
+            await pilot.click("#show-0")
+            await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
+        elif step == "quantity":
+            await to_quantity(pilot)
+        elif step == "seats":
+            await to_seats(pilot)
+        else:
+            await to_summary(pilot)
+            if step == "payment":
+                await pilot.click("#pay")
+                await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        hold = app.purchase.hold if app.purchase else None
+        await pilot.click("#cancel")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await app.workers.wait_for_complete()
+        if hold is not None:
+            assert hold_status(kctx, hold.hold_id) == "released"
+        assert app.purchase is None
+
+
+async def test_back_walks_back_and_releases_when_leaving_the_seats(make_app: Any,
+                                                                   kctx: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_summary(pilot)
+        hold = app.purchase.hold
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: isinstance(app.screen, SeatsScreen))
+        assert hold_status(kctx, hold.hold_id) == "active"
+        await pilot.press("escape")  # Escape is Back too
+        await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
+        await app.workers.wait_for_complete()
+        assert hold_status(kctx, hold.hold_id) == "released"
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: isinstance(app.screen, ShowsScreen))
+        await pilot.click("#back")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+
+
+async def test_pick_other_seats_by_keyboard(make_app: Any, kctx: Any) -> None:
+    from boxoffice_tui.widgets.seatmap import SeatMap
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await to_seats(pilot, "SINATRA", 1)
+        old = app.purchase.hold
+        await pilot.click("#choose")
+        smap = app.screen.query_one(SeatMap)
+        assert smap.has_focus
+        # Walk to a free seat that is not ours and pick it.
+        await pilot.press("down", "down", "right", "right", "space")
+        assert len(smap.picked) == 1
+        picked = smap.picked[0]
+        await pilot.click("#confirm-picked")
+        await wait_for(pilot, lambda: app.purchase.hold.hold_id != old.hold_id)
+        await app.workers.wait_for_complete()
+        assert app.purchase.hold.seat_ids == (picked,)
+        assert hold_status(kctx, old.hold_id) == "released"
+        await pilot.click("#cancel")
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await app.workers.wait_for_complete()
+
+
+async def test_declined_card_keeps_the_hold_for_another_card(make_app: Any,
+                                                            kctx: Any) -> None:
+    app = make_app(age_gate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_summary(pilot, "COMEDIA-HOJE", 1)
+        await pilot.click("#pay")
+        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await pilot.click("#card-2")  # declined
+        status = app.screen.query_one("#status")
+        await wait_for(pilot, lambda: "declined" in str(status.render()))
+        assert hold_status(kctx, app.purchase.hold.hold_id) == "active"
+        await pilot.click("#card-1")  # Mastercard (approved)
+        await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
+
+
+async def test_start_releases_the_kiosks_leftover_holds(make_app: Any, kctx: Any) -> None:
+    import uuid
+
+    from core.actors import Actor, register_terminal
+    from core.reservation import hold_best_available
+    from tests.kiosk.conftest import TERMINAL
+
+    tid = register_terminal(kctx.engine, TERMINAL, "kiosk")
+    ev = scalar(kctx, "select id from events where code = 'MAGICA'")
+    left = hold_best_available(kctx, Actor(tid, TERMINAL, channel="kiosk"), uuid.uuid4(), ev, 2)
+    assert hold_status(kctx, left.hold_id) == "active"
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        assert hold_status(kctx, left.hold_id) == "released"
+        assert app.services.released_at_start >= 1
+
+
+async def test_heartbeat_reports_screen_printer_breaker_and_last_sale(make_app: Any,
+                                                                      kctx: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        app.last_sale = {"order": 42}
+        app.beat()
+        await app.workers.wait_for_complete()
+        state = scalar(kctx, "select state from terminals where name = :n",
+                       n=app.services.terminal_name)
+        assert state["screen"] == "attract"
+        assert state["printer"] == "ok"
+        assert state["breaker"] == "closed"
+        assert state["last_sale"] == {"order": 42}
+        assert state["kind"] == "kiosk"
+
+
+async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any, kctx: Any,
+                                                                  printer: Any) -> None:
+    app = make_app(age_gate=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await to_summary(pilot, "COMEDIA-HOJE", 1)
+        await pilot.click("#pay")
+        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        printer.off()  # the printer dies between the check and the print
+        await pilot.click("#card-0")
+        await wait_for(pilot, lambda: isinstance(app.screen, CollectScreen))
+        sale = app.purchase.sale
+        text = str(app.screen.query_one(".explain").render())
+        assert str(sale.order.number) in text
+        assert "Box office counter" in text
+        assert scalar(kctx, "select status from orders where id = :o",
+                      o=sale.order.order_id) == "paid"
+        # Back at attract, the kiosk knows the printer is down and stops selling.
+        await pilot.click("#done")
+        from kiosk.screens.service import OutOfServiceScreen
+
+        await wait_for(pilot, lambda: isinstance(app.screen, OutOfServiceScreen))
+        assert "printer" in app.readiness.reasons
