@@ -18,24 +18,10 @@ from core.errors import BoxOfficeError
 
 
 @contextmanager
-def unit_of_work(engine: Engine) -> Iterator[Connection]:
-    """Yield a connection inside a transaction; commit on success, roll back on error.
-
-    The body may call ``conn.rollback()`` itself (the failure paths do, to release row
-    locks before diagnosing); the next statement then starts a fresh transaction.
-    """
-    hooks: list[Callable[[], Any]] = []
+def _mapped_errors() -> Iterator[None]:
+    """Lock timeouts and lost connections become BoxOfficeErrors a UI can show."""
     try:
-        with engine.connect() as conn:
-            conn.info["after_commit"] = hooks
-            try:
-                yield conn
-                conn.commit()
-            except BaseException:
-                conn.rollback()
-                raise
-            finally:
-                conn.info.pop("after_commit", None)
+        yield
     except OperationalError as exc:
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
@@ -46,6 +32,26 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
         raise
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Connection]:
+    """Yield a connection inside a transaction; commit on success, roll back on error.
+
+    The body may call ``conn.rollback()`` itself (the failure paths do, to release row
+    locks before diagnosing); the next statement then starts a fresh transaction.
+    """
+    hooks: list[Callable[[], Any]] = []
+    with _mapped_errors(), engine.connect() as conn:
+        conn.info["after_commit"] = hooks
+        try:
+            yield conn
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise
+        finally:
+            conn.info.pop("after_commit", None)
     for fn in hooks:
         fn()
 
@@ -54,19 +60,8 @@ def unit_of_work(engine: Engine) -> Iterator[Connection]:
 def autocommit(engine: Engine) -> Iterator[Connection]:
     """A connection in autocommit mode, for services that are one atomic statement
     (no BEGIN/COMMIT round trips); errors are mapped as in ``unit_of_work``."""
-    try:
-        with engine.connect() as conn:
-            yield conn.execution_options(isolation_level="AUTOCOMMIT")
-    except OperationalError as exc:
-        if _is_lock_timeout(exc):
-            raise BoxOfficeError("lock_timeout") from exc
-        if exc.connection_invalidated or _is_connection_error(exc):
-            raise BoxOfficeError("database_unavailable") from exc
-        raise
-    except DBAPIError as exc:
-        if _is_lock_timeout(exc):
-            raise BoxOfficeError("lock_timeout") from exc
-        raise
+    with _mapped_errors(), engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def after_commit(conn: Connection, fn: Callable[[], Any]) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import BigInteger
 
-from core.reservation.sql import FREE, ON_SALE
+from core.reservation.sql import FREE, GA_CLAIM_CTES, ON_SALE
 
 _PRIOR_AND_EVENT = f"""
     cfg as (select set_config('lock_timeout', :lock_timeout, true) as v),
@@ -66,37 +66,7 @@ _SEAT_CLAIM = f"""
       from priced p where exists (select 1 from h)
     )"""
 
-_GA_CLAIM = """
-    g as (
-      update ga_inventory gi set held = gi.held + :n, version = gi.version + 1
-      from ev
-      where gi.event_id = :event_id and gi.section_id = :section_id
-        and gi.held + gi.sold + gi.leased + :n <= gi.capacity
-      returning gi.section_id
-    ),
-    pt as (
-      select id, current_minor from price_tiers
-      where event_id = :event_id and section_id = :section_id
-    ),
-    h as (
-      insert into holds (id, event_id, terminal_id, operator_id, channel, status, expires_at,
-                         extensions, total_minor, currency)
-      select :hold_id, :event_id, :terminal_id, :operator_id, :channel, 'active',
-             now() + make_interval(secs => :ttl), 0, pt.current_minor * :n, ev.currency
-      from g, pt, ev
-      returning id, expires_at, total_minor, currency
-    ),
-    items as (
-      insert into hold_items (hold_id, event_id, section_id, seat_id, qty, unit_price_minor,
-                              tier_id)
-      select :hold_id, :event_id, :section_id, null, :n, pt.current_minor, pt.id
-      from pt where exists (select 1 from h)
-    ),
-    lines as (
-      select cast(:section_id as integer) as section_id, null::bigint as seat_id, :n as qty,
-             pt.current_minor, pt.id as tier_id
-      from pt where exists (select 1 from h)
-    )"""
+_GA_CLAIM = GA_CLAIM_CTES
 
 # The result (the same JSON HoldResult.to_json writes), the command log row and the audit
 # link. The audit payload is jsonb text: stored verbatim, so verification rehashes the

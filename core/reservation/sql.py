@@ -49,11 +49,9 @@ SEATED_SECTIONS = text(
     """
 )
 
-CLAIM_GA = text(
-    f"""
-    with ev as (
-      select ev.id, ev.currency from events ev where ev.id = :event_id and {ON_SALE}
-    ),
+# The GA claim, shared by the one-statement hold and the slow path that reclaims expired
+# places first: one conditional UPDATE of the section counter, the hold, its one line.
+GA_CLAIM_CTES = """
     g as (
       update ga_inventory gi set held = gi.held + :n, version = gi.version + 1
       from ev
@@ -71,14 +69,26 @@ CLAIM_GA = text(
       select :hold_id, :event_id, :terminal_id, :operator_id, :channel, 'active',
              now() + make_interval(secs => :ttl), 0, pt.current_minor * :n, ev.currency
       from g, pt, ev
-      returning expires_at, total_minor, currency
+      returning id, expires_at, total_minor, currency
     ),
     items as (
       insert into hold_items (hold_id, event_id, section_id, seat_id, qty, unit_price_minor,
                               tier_id)
       select :hold_id, :event_id, :section_id, null, :n, pt.current_minor, pt.id
       from pt where exists (select 1 from h)
-    )
+    ),
+    lines as (
+      select cast(:section_id as integer) as section_id, null::bigint as seat_id, :n as qty,
+             pt.current_minor, pt.id as tier_id
+      from pt where exists (select 1 from h)
+    )"""
+
+CLAIM_GA = text(
+    f"""
+    with ev as (
+      select ev.id, ev.currency from events ev where ev.id = :event_id and {ON_SALE}
+    ),
+    {GA_CLAIM_CTES}
     select pt.id as tier_id, pt.current_minor, h.expires_at, h.total_minor, h.currency
     from pt, h
     """
