@@ -75,6 +75,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
                 "Digite a quantidade (1-9) ou +/- para reservar."),
     "cash_title": ("Cash payment", "Pagamento em dinheiro"),
     "tendered": ("Tendered", "Recebido"),
+    "customer_optional": ("Customer name (optional; Tab to type it)",
+                          "Nome do cliente (opcional; Tab para digitar)"),
     "change": ("Change", "Troco"),
     "due": ("Due", "A pagar"),
     "confirm": ("Confirm", "Confirmar"),

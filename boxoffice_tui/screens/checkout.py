@@ -34,6 +34,8 @@ def _digits_amount(minor: int) -> str:
 class CashScreen(BaseModal):
     """Type the tendered amount in cents (2-5-0-0-0 = 250,00) or use the keypad."""
 
+    AUTO_FOCUS = ""  # digits are the amount until the cashier tabs to the name
+
     BINDINGS = [
         Binding("enter", "confirm", "confirm", priority=True),
         Binding("escape", "cancel", "cancel"),
@@ -66,6 +68,7 @@ class CashScreen(BaseModal):
                     yield Label(t("change"))
                     yield Digits("0,00", id="change")
                 yield Keypad()
+            yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
             yield Static("", id="cash-error", classes="error")
         yield QuickFooter()
 
@@ -81,7 +84,7 @@ class CashScreen(BaseModal):
         self.query_one("#change", Digits).update(_digits_amount(max(0, change)))
 
     def action_key(self, key: str) -> None:
-        if self.busy:
+        if self.busy or self.focused is self.query_one("#customer", Input):
             return
         if key == "backspace":
             self.entry = self.entry[:-1]
@@ -104,9 +107,10 @@ class CashScreen(BaseModal):
             return
         self.busy = True
         self.query_one("#cash-error", Static).update("…")
+        name = self.query_one("#customer", Input).value.strip() or None
         self.call_core(self.bo.services.pay_cash, self._key, self.hold, self.tendered,
-                       exchange=self.exchange, done=self._done, failed=self._failed,
-                       group="pay", exclusive=True)
+                       customer_name=name, exchange=self.exchange, done=self._done,
+                       failed=self._failed, group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.dismiss(outcome)
@@ -142,6 +146,7 @@ class CardScreen(BaseModal):
             yield Static(f"{t('due')}: [b]{due}[/b]")
             yield Label(t("card_number"))
             yield Input(self.card, id="card-input")
+            yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
             yield LoadingIndicator(id="card-progress")
             yield Static("", id="card-result")
         yield QuickFooter()
@@ -171,9 +176,10 @@ class CardScreen(BaseModal):
         self.query_one("#card-progress").display = True
         self.query_one("#card-result", Static).update(t("card_progress"))
         card = self.query_one("#card-input", Input).value.strip() or self.card
+        name = self.query_one("#customer", Input).value.strip() or None
         self.call_core(self.bo.services.pay_card, self._key, self.hold, card,
-                       exchange=self.exchange, done=self._done, failed=self._failed,
-                       group="pay", exclusive=True)
+                       customer_name=name, exchange=self.exchange, done=self._done,
+                       failed=self._failed, group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.state = "approved"

@@ -22,7 +22,9 @@ class Keypad(Grid):
 
     def compose(self) -> ComposeResult:
         for k in self.KEYS:
-            yield Button(k, id=f"key-{'bs' if k == '⌫' else k}", compact=True)
+            btn = Button(k, id=f"key-{'bs' if k == '⌫' else k}", compact=True)
+            btn.can_focus = False  # typed digits go to the amount; Tab goes to the name
+            yield btn
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

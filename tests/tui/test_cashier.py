@@ -107,9 +107,20 @@ async def test_cash_sale_of_two_chosen_seats_prints_and_sells(make_app: Any, tct
         await wait_for(pilot, lambda: isinstance(app.screen, CashScreen))
         await pilot.press(*"30000")
         assert str(app.screen.query_one("#change").value) == "60,00"
+        await pilot.press("tab")  # Tab moves to the optional customer name
+        assert app.screen.focused is app.screen.query_one("#customer")
+        await pilot.press(*"Maria Silva")
         await pilot.press("enter")
         await wait_for(pilot, lambda: screen.last_sale is not None and app.screen is screen)
         outcome = screen.last_sale
+        # ...and the order is found by the customer's name
+        await pilot.press("f3")
+        await wait_for(pilot, lambda: isinstance(app.screen, OrdersScreen))
+        orders = app.screen
+        await pilot.press(*"maria", "enter")
+        await wait_for(pilot, lambda: orders.orders)
+        assert [o.number for o in orders.orders] == [outcome.order_number]
+        await pilot.press("escape")
         assert outcome.change_minor == 6000 and outcome.print_jobs
         assert all(smap.state_of(s) == "sold" for s in seats)
     sold = rows(tctx, "select es.status, o.number from event_seats es join orders o on"
