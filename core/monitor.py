@@ -188,7 +188,7 @@ def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) ->
         if breaker == "open" and not t.stale:
             out.append(f"{t.name}: card payments unavailable (circuit open)")
         printer = str(t.state.get("printer", "")).lower()
-        if printer and printer not in ("ok", "online", "idle", "ready", "") and not t.stale:
+        if printer in ("offline", "error", "paper_out") and not t.stale:
             out.append(f"{t.name}: printer {printer}")
     return out
 

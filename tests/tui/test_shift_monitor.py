@@ -87,6 +87,9 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
         mon = monitor.screen
         assert [a.id for a in mon.snapshot.approvals] == [str(pending[0].id)]
         assert any("variance" in a for a in mon.snapshot.alerts)
+        assert mon.snapshot.revenue_by_tender.get("cash", 0) >= total
+        assert sum(mon.snapshot.sales_per_minute[-5:]) >= 1
+        assert "tui-shift" in {t.name for t in mon.snapshot.terminals}
         mon.query_one("#approvals").focus()
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(monitor.screen, SupervisorDialog))
