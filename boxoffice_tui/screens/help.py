@@ -13,7 +13,8 @@ from boxoffice_tui.widgets.footer import QuickFooter
 
 KEYS = (
     ("F1", "help"), ("Ctrl+L", "language"), ("Ctrl+P", "Command palette / Paleta"),
-    ("Enter", "open_event"), ("↑ ↓ ← →", "move"), ("Space / click", "toggle"),
+    ("Enter", "open_event"), ("↑ ↓ ← →", "move"),
+    ("PgUp PgDn Home End", "move"), ("Space / click", "toggle"),
     ("Enter", "hold"), ("1-9", "best"), ("+ / -", "more"), ("T", "extend"),
     ("Del / X", "clear"), ("F5", "cash"), ("F6", "card"), ("F3", "orders"),
     ("F7", "reprint"), ("F9", "refund"), ("F11 / Ctrl+T", "exchange"), ("F8", "x_report"),

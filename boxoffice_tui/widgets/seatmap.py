@@ -65,6 +65,10 @@ class SeatMap(ScrollView, can_focus=True):
         Binding("left", "move(-1,0)", "Move", show=False),
         Binding("right", "move(1,0)", "Move", show=False),
         Binding("space", "toggle", "Pick", show=False),
+        Binding("pageup", "jump(-10)", "Up 10 rows", show=False),
+        Binding("pagedown", "jump(10)", "Down 10 rows", show=False),
+        Binding("home", "row_end(-1)", "Row start", show=False),
+        Binding("end", "row_end(1)", "Row end", show=False),
     ]
 
     class SelectionChanged(Message):
@@ -361,6 +365,21 @@ class SeatMap(ScrollView, can_focus=True):
         cands = [j for j in (k - 1, k) if 0 <= j < len(cols)]
         j = min(cands, key=lambda j: abs(cols[j] - c))
         self._set_cursor(self._row_cells[rr][j])
+
+    def action_jump(self, rows: int) -> None:
+        """Page through a big room: the cursor moves ``rows`` seat rows at once."""
+        step = 1 if rows > 0 else -1
+        for _ in range(abs(rows)):
+            before = self.cursor
+            self.action_move(0, step)
+            if self.cursor == before:
+                break
+
+    def action_row_end(self, direction: int) -> None:
+        if self.cursor is None:
+            return
+        cells = self._row_cells[self._row[self.cursor]]
+        self._set_cursor(cells[-1] if direction > 0 else cells[0])
 
     def action_toggle(self) -> None:
         if self.cursor is None:

@@ -340,3 +340,19 @@ async def test_exchange_sells_new_seats_and_refunds_the_old_order(make_app: Any,
     statuses = dict(rows(tctx, "select number, status from orders where number = any(:n)",
                          n=[old.order_number, new.order_number]))
     assert statuses == {old.order_number: "refunded", new.order_number: "paid"}
+
+
+async def test_big_room_scrolls_to_keep_the_cursor_visible(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot)
+        screen = await open_event(pilot, "SINATRA")
+        smap = screen.query_one(SeatMap)
+        assert smap.virtual_size.height > smap.size.height  # the room is taller than the view
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown", "end")
+        await pilot.pause()
+        i = smap.cursor
+        assert smap._row[i] > smap.size.height  # far below the first screenful
+        top, left = int(smap.scroll_offset.y), int(smap.scroll_offset.x)
+        assert top <= smap._row[i] + 2 < top + smap.size.height
+        assert left <= smap._col[i] * 2 < left + smap.size.width - 7
