@@ -26,7 +26,7 @@ class HelpScreen(BaseModal):
     BINDINGS = [Binding("escape,f1,q", "cancel", "back")]
 
     def compose(self) -> ComposeResult:
-        lines = "\n".join(f"[b]{k:<15}[/b] {t(v)}" for k, v in KEYS)
+        lines = "\n".join(f"[b]{k:<19}[/b] {t(v)}" for k, v in KEYS)
         with Vertical(classes="dialog", id="help-box"):
             yield Label(t("help_title"), classes="title")
             with VerticalScroll():
