@@ -152,3 +152,39 @@ async def test_command_palette_finds_events(make_app: Any) -> None:
         await pilot.press("enter")  # the event is the best match
         await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen))
         assert app.screen.event.code == "SINATRA"
+
+
+async def test_printer_offline_shows_and_the_sale_is_kept(tctx: Any, db_url: str,
+                                                          tmp_path: Any) -> None:
+    from boxoffice_tui.app import CashierApp
+    from core.app_context import CoreContext
+    from printing.spooler import Spooler
+    from tests.conftest import make_settings
+
+    # Nothing listens on port 9: every write to this "printer" fails.
+    settings = make_settings(db_url, tmp_path, terminal__name="tui-counter",
+                             terminal__language="en", printer__url="tcp://127.0.0.1:9",
+                             printer__timeout_s=0.5)
+    pctx = CoreContext(settings=settings, engine=tctx.engine)
+    pctx.gateway = tctx.gateway
+    spooler = Spooler(settings, ctx=pctx)
+    try:
+        svc = Services(pctx, "tui-counter")
+        svc.extras["spooler"] = spooler
+        app = CashierApp(svc, language_code="en", heartbeat=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in(pilot)
+            screen = await open_event(pilot, "BURLESCO")
+            await pilot.press("2")
+            await wait_for(pilot, lambda: screen.hold is not None)
+            await pilot.press("f5")
+            await pilot.pause()
+            await pilot.press("equals_sign", "enter")
+            await wait_for(pilot, lambda: screen.last_sale is not None)
+            number = screen.last_sale.order_number
+            await wait_for(pilot, lambda: spooler.state.online is False, timeout=15)
+            await wait_for(pilot, lambda: "offline" in _text(screen, "TerminalHeader").lower())
+            assert spooler.state.tickets_waiting >= 2
+        assert scalar(tctx, "select status from orders where number = :n", n=number) == "paid"
+    finally:
+        spooler.close(timeout=2)
