@@ -295,8 +295,26 @@ class Services:
         self._layouts[event_id] = layout
         return SeatMapData(None, layout, secs, stage, avail)
 
+    def _live(self) -> Any | None:
+        """The Redis seat feed (core.live.LiveSeats) when the context has one."""
+        for fn in getattr(self.ctx, "listeners", ()):
+            if hasattr(fn, "subscribe") and hasattr(fn, "availability"):
+                return fn
+        return None
+
     def availability(self, event_id: int) -> Availability:
+        live = self._live()
+        if live is not None:
+            return live.availability(event_id)  # Redis snapshot, PostgreSQL behind it
         return _res().availability(self.ctx.engine, event_id)
+
+    def subscribe(self, event_id: int, on_change: Callable[[Any], Any]) -> Callable[[], None]:
+        """Seat changes of the event pushed from other terminals (Redis pub/sub); without
+        Redis nothing arrives and the seat map keeps polling."""
+        live = self._live()
+        if live is None:
+            return lambda: None
+        return live.subscribe([event_id], on_change)
 
     def hold_seats(self, key: uuid.UUID, event_id: int, seat_ids: list[int]) -> HoldResult:
         return _res().hold_seats(self.ctx, self.actor, key, event_id, seat_ids)

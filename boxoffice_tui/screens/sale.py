@@ -3,12 +3,14 @@ and the way to checkout. Seats sold elsewhere show up within a poll (0.5 s)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -25,7 +27,7 @@ from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
 
-POLL_S = 0.5
+POLL_S = 0.5  # the fallback; with Redis, changes are pushed and the poll only confirms
 
 if TYPE_CHECKING:
     from core.reservation import Availability, EventInfo, HoldResult, SectionInfo
@@ -61,6 +63,9 @@ class SaleScreen(BaseScreen):
         self.last_sale: SaleOutcome | None = None
         self.expired_shown = False
         self.polls = 0
+        self.poll_s = POLL_S
+        self.pushed = 0  # changes that arrived through the feed
+        self._unsubscribe: Callable[[], None] | None = None
 
     @property
     def svc(self) -> Services:
@@ -105,7 +110,7 @@ class SaleScreen(BaseScreen):
         pre = self.prefetch
         fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.event.id)
         self.call_core(fetch, done=self._loaded, group="load")
-        self.set_interval(POLL_S, self.poll)
+        self.set_interval(self.poll_s, self.poll)
         self.set_interval(1.0, self.tick)
         self.refresh_card_state()
 
@@ -121,6 +126,7 @@ class SaleScreen(BaseScreen):
         if data.event is not None:
             self.event = data.event
         self._sync_clock(data.availability)
+        self._subscribe()
         smap = self.query_one(SeatMap)
         if data.layout:
             smap.load(data.layout, data.availability, data.stage)
@@ -131,6 +137,26 @@ class SaleScreen(BaseScreen):
             self.ga_section = next((s for s in data.sections if s.kind == "ga"), None)
             self._update_ga(data.availability)
         self._render_cart()
+
+    def _subscribe(self) -> None:
+        app = self.bo
+
+        def pushed(_change: Any) -> None:  # on the feed's thread
+            with contextlib.suppress(RuntimeError):  # the app is shutting down
+                app.call_from_thread(self._pushed)
+
+        def job() -> None:
+            self._unsubscribe = self.svc.subscribe(self.event.id, pushed)
+
+        self.run_worker(job, thread=True, group="feed", exit_on_error=False)
+
+    def _pushed(self) -> None:
+        self.pushed += 1
+        self.poll()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
 
     def _sync_clock(self, avail: Availability) -> None:
         self.clock_offset = avail.as_of - self.bo.now()

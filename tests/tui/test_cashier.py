@@ -356,3 +356,41 @@ async def test_big_room_scrolls_to_keep_the_cursor_visible(make_app: Any) -> Non
         top, left = int(smap.scroll_offset.y), int(smap.scroll_offset.x)
         assert top <= smap._row[i] + 2 < top + smap.size.height
         assert left <= smap._col[i] * 2 < left + smap.size.width - 7
+
+
+@pytest.mark.redis
+async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx: Any,
+                                                              redis_url: str,
+                                                              redis_prefix: str,
+                                                              monkeypatch: Any) -> None:
+    """With Redis configured the seat map is told about changes (pub/sub); the poll is
+    slowed to 30 s here, so only the push can turn the seat within the second."""
+    from core.app_context import CoreContext
+    from core.live import LiveSeats
+
+    settings = tctx.settings.model_copy(update={"redis": tctx.settings.redis.model_copy(
+        update={"key_prefix": redis_prefix})})
+    feed_ctx = CoreContext(settings=settings, engine=tctx.engine)
+    feed_ctx.gateway = tctx.gateway
+    feed_ctx.listeners.append(LiveSeats(feed_ctx, url=redis_url))
+    import boxoffice_tui.screens.sale as sale_mod
+
+    monkeypatch.setattr(sale_mod, "POLL_S", 30.0)
+    other = make_actor(feed_ctx, "tui-redis-other")
+    app = make_app()
+    app.services._ctx = feed_ctx
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        screen = await open_event(pilot, "MAGICA")
+        assert screen.poll_s == 30.0
+        await wait_for(pilot, lambda: screen._unsubscribe is not None)
+        smap = screen.query_one(SeatMap)
+        avail = screen.data.availability
+        seat = next(s for s, st in zip(avail.seat_ids, avail.states, strict=True)
+                    if st == "A" and smap.state_of(s) == "available")
+        hold = hold_seats(feed_ctx, other, uuid.uuid4(), screen.event.id, [seat])
+        confirm_sale(feed_ctx, other, uuid.uuid4(), hold.hold_id, "cash:redis")
+        t0 = time.perf_counter()
+        await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
+        assert time.perf_counter() - t0 < 1.0
+        assert screen.pushed >= 1
