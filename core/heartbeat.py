@@ -15,7 +15,9 @@ from sqlalchemy import Engine, text
 from core.uow import unit_of_work
 
 _BEAT = text(
-    "update terminals set last_heartbeat = now(), state = cast(:state as jsonb)"
+    # Merged, not replaced: other parts of the terminal (the offline journal) keep their
+    # own keys in the same document.
+    "update terminals set last_heartbeat = now(), state = state || cast(:state as jsonb)"
     " where id = :id"
 )
 
