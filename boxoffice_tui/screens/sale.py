@@ -34,8 +34,10 @@ if TYPE_CHECKING:
 
 
 class SaleScreen(BaseScreen):
+    # Money keys first: at 80 columns the footer shows only the first few.
     BINDINGS = [
-        Binding("escape", "back", "back"),
+        Binding("f5", "cash", "cash"),
+        Binding("f6", "card", "card"),
         Binding("enter", "hold", "hold"),
         Binding("1", "best(1)", "best", key_display="1-9"),
         *[Binding(str(n), f"best({n})", "best", show=False) for n in range(2, 10)],
@@ -43,8 +45,7 @@ class SaleScreen(BaseScreen):
         Binding("minus", "less", "less", key_display="-"),
         Binding("t", "extend", "extend"),
         Binding("delete,x", "clear", "clear", key_display="Del"),
-        Binding("f5", "cash", "cash"),
-        Binding("f6", "card", "card"),
+        Binding("escape", "back", "back"),
         Binding("f3", "app.orders", "orders"),
     ]
 
