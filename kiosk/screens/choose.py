@@ -14,7 +14,7 @@ from kiosk.screens.attract import on_sale
 from kiosk.screens.base import KioskScreen, money, when
 
 if TYPE_CHECKING:
-    from core.reservation import HoldResult
+    from core.reservation import EventInfo, HoldResult
     from kiosk.services import EventShape
 
 
@@ -30,12 +30,14 @@ class ShowsScreen(KioskScreen):
             if not evs:
                 yield Static(t("no_shows"), classes="message")
             for i, ev in enumerate(evs):
-                price = (t("from_price", price=money(ev.min_price_minor, ev.currency))
-                         if ev.min_price_minor is not None else "")
-                label = (f"{ev.name}\n{when(ev.starts_at, self.kiosk.tz)} · {ev.venue} · "
-                         f"{price} · {t('seats_left', n=ev.available)}")
-                yield Button(label, id=f"show-{i}", classes="show",
+                yield Button(self._label(ev), id=f"show-{i}", classes="show",
                              disabled=ev.available <= 0)
+
+    def _label(self, ev: EventInfo) -> str:
+        price = (t("from_price", price=money(ev.min_price_minor, ev.currency))
+                 if ev.min_price_minor is not None else "")
+        return (f"{ev.name}\n{when(ev.starts_at, self.kiosk.tz)} · {ev.venue} · "
+                f"{price} · {t('seats_left', n=ev.available)}")
 
     def on_mount(self) -> None:
         for b in self.query(".show"):
@@ -47,10 +49,17 @@ class ShowsScreen(KioskScreen):
                        group="events", exclusive=True)
 
     def _fresh(self, evs: list) -> None:
-        if [e.id for e in evs] != [e.id for e in self.kiosk.events_cache] or \
-                [e.available for e in evs] != [e.available for e in self.kiosk.events_cache]:
-            self.kiosk.events_cache = evs
+        old = on_sale(self.kiosk.events_cache)
+        self.kiosk.events_cache = evs
+        new = on_sale(evs)
+        if [e.id for e in new] != [e.id for e in old]:
             self.refresh(recompose=True)
+            return
+        # Same shows: update the counts in place, never rebuild under a finger.
+        for i, ev in enumerate(new):
+            b = self.query_one(f"#show-{i}", Button)
+            b.label = self._label(ev)
+            b.disabled = ev.available <= 0
 
     def pressed(self, button_id: str, button: Button) -> None:
         if button_id.startswith("show-"):

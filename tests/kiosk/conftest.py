@@ -4,6 +4,7 @@ sending to it, and a manual clock for idle and countdown tests."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -53,6 +54,10 @@ class LoopbackPrinter:
     def off(self) -> None:
         s, self._sock = self._sock, None
         if s is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave the
+            # port accepting while that call holds the socket.
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
             s.close()
         if self._thread is not None:
             self._thread.join(5)

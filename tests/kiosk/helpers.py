@@ -13,6 +13,22 @@ from tests.kiosk.conftest import wait_for
 SIZE = (120, 40)
 
 
+async def tap(pilot: Any, selector: str) -> None:
+    """Touch a button once it is on screen and enabled (screens compose asynchronously)."""
+    app = pilot.app
+
+    def ready() -> bool:
+        found = app.screen.query(selector)
+        if not found:
+            return False
+        w = found.first()
+        return w.region.area > 0 and not getattr(w, "disabled", False)
+
+    await wait_for(pilot, ready)
+    await pilot.pause()
+    await pilot.click(selector)
+
+
 async def started(pilot: Any) -> None:
     app = pilot.app
     await wait_for(pilot, lambda: app.started and isinstance(app.screen, AttractScreen))
@@ -21,14 +37,14 @@ async def started(pilot: Any) -> None:
 
 async def to_shows(pilot: Any) -> None:
     await started(pilot)
-    await pilot.click("#start")
+    await tap(pilot, "#start")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, ShowsScreen))
 
 
 async def pick_show(pilot: Any, code: str) -> None:
     app = pilot.app
     i = next(i for i, e in enumerate(on_sale(app.events_cache)) if e.code == code)
-    await pilot.click(f"#show-{i}")
+    await tap(pilot, f"#show-{i}")
     await wait_for(pilot, lambda: not isinstance(app.screen, ShowsScreen))
 
 
@@ -36,18 +52,18 @@ async def to_quantity(pilot: Any, code: str = "SINATRA") -> None:
     await to_shows(pilot)
     await pick_show(pilot, code)
     if isinstance(pilot.app.screen, AgeScreen):
-        await pilot.click("#age-yes")
+        await tap(pilot, "#age-yes")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuantityScreen))
 
 
 async def to_seats(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
     await to_quantity(pilot, code)
-    await pilot.click(f"#qty-{n}")
+    await tap(pilot, f"#qty-{n}")
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, SeatsScreen) and app.screen.loaded)
 
 
 async def to_summary(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
     await to_seats(pilot, code, n)
-    await pilot.click("#keep")
+    await tap(pilot, "#keep")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, SummaryScreen))

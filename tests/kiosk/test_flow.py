@@ -17,7 +17,7 @@ from kiosk.screens.checkout import (
 from kiosk.screens.choose import AgeScreen, QuantityScreen, ShowsScreen
 from kiosk.screens.seats import SeatsScreen
 from tests.kiosk.conftest import rows, scalar, wait_for
-from tests.kiosk.helpers import SIZE, started, to_quantity, to_seats, to_shows, to_summary
+from tests.kiosk.helpers import SIZE, started, tap, to_quantity, to_seats, to_shows, to_summary
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
 
@@ -36,9 +36,9 @@ async def test_whole_flow_prints_tickets_and_sells_the_seats(make_app: Any, kctx
         seat_ids = list(hold.seat_ids)
         assert len(seat_ids) == 2
         assert "Total" in str(app.screen.query_one("#total").render())
-        await pilot.click("#pay")
+        await tap(pilot, "#pay")
         await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
-        await pilot.click("#card-0")  # Visa (approved)
+        await tap(pilot, "#card-0")  # Visa (approved)
         await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
         sale = app.purchase.sale
         states = rows(kctx, "select status, order_id from event_seats where seat_id = any(:s)"
@@ -52,7 +52,7 @@ async def test_whole_flow_prints_tickets_and_sells_the_seats(make_app: Any, kctx
         # Two tickets and the receipt reached the printer's port.
         assert printer.count - before == 3
         assert app.last_sale["order"] == sale.order.number
-        await pilot.click("#done")
+        await tap(pilot, "#done")
         await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
         assert app.purchase is None
 
@@ -61,11 +61,11 @@ async def test_general_admission_skips_the_seat_map(make_app: Any, kctx: Any) ->
     app = make_app(age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_quantity(pilot, "POKER-OPEN")
-        await pilot.click("#qty-3")
+        await tap(pilot, "#qty-3")
         await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
         assert app.purchase.hold.quantity == 3
         assert "seats" not in app.steps()
-        await pilot.click("#back")
+        await tap(pilot, "#back")
         await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
         await app.workers.wait_for_complete()
 
@@ -79,7 +79,7 @@ async def test_cancel_at_each_step_releases_the_hold(make_app: Any, kctx: Any,
             await to_shows(pilot)
         elif step == "age":
             await to_shows(pilot)
-            await pilot.click("#show-0")
+            await tap(pilot, "#show-0")
             await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
         elif step == "quantity":
             await to_quantity(pilot)
@@ -88,10 +88,10 @@ async def test_cancel_at_each_step_releases_the_hold(make_app: Any, kctx: Any,
         else:
             await to_summary(pilot)
             if step == "payment":
-                await pilot.click("#pay")
+                await tap(pilot, "#pay")
                 await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
         hold = app.purchase.hold if app.purchase else None
-        await pilot.click("#cancel")
+        await tap(pilot, "#cancel")
         await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
         await app.workers.wait_for_complete()
         if hold is not None:
@@ -105,18 +105,18 @@ async def test_back_walks_back_and_releases_when_leaving_the_seats(make_app: Any
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot)
         hold = app.purchase.hold
-        await pilot.click("#back")
+        await tap(pilot, "#back")
         await wait_for(pilot, lambda: isinstance(app.screen, SeatsScreen))
         assert hold_status(kctx, hold.hold_id) == "active"
         await pilot.press("escape")  # Escape is Back too
         await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
         await app.workers.wait_for_complete()
         assert hold_status(kctx, hold.hold_id) == "released"
-        await pilot.click("#back")
+        await tap(pilot, "#back")
         await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
-        await pilot.click("#back")
+        await tap(pilot, "#back")
         await wait_for(pilot, lambda: isinstance(app.screen, ShowsScreen))
-        await pilot.click("#back")
+        await tap(pilot, "#back")
         await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
 
 
@@ -127,19 +127,19 @@ async def test_pick_other_seats_by_keyboard(make_app: Any, kctx: Any) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await to_seats(pilot, "SINATRA", 1)
         old = app.purchase.hold
-        await pilot.click("#choose")
+        await tap(pilot, "#choose")
         smap = app.screen.query_one(SeatMap)
         assert smap.has_focus
         # Walk to a free seat that is not ours and pick it.
         await pilot.press("down", "down", "right", "right", "space")
         assert len(smap.picked) == 1
         picked = smap.picked[0]
-        await pilot.click("#confirm-picked")
+        await tap(pilot, "#confirm-picked")
         await wait_for(pilot, lambda: app.purchase.hold.hold_id != old.hold_id)
         await app.workers.wait_for_complete()
         assert app.purchase.hold.seat_ids == (picked,)
         assert hold_status(kctx, old.hold_id) == "released"
-        await pilot.click("#cancel")
+        await tap(pilot, "#cancel")
         await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
         await app.workers.wait_for_complete()
 
@@ -149,13 +149,13 @@ async def test_declined_card_keeps_the_hold_for_another_card(make_app: Any,
     app = make_app(age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot, "COMEDIA-HOJE", 1)
-        await pilot.click("#pay")
+        await tap(pilot, "#pay")
         await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
-        await pilot.click("#card-2")  # declined
+        await tap(pilot, "#card-2")  # declined
         status = app.screen.query_one("#status")
         await wait_for(pilot, lambda: "declined" in str(status.render()))
         assert hold_status(kctx, app.purchase.hold.hold_id) == "active"
-        await pilot.click("#card-1")  # Mastercard (approved)
+        await tap(pilot, "#card-1")  # Mastercard (approved)
         await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
 
 
@@ -199,10 +199,10 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
     app = make_app(age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot, "COMEDIA-HOJE", 1)
-        await pilot.click("#pay")
+        await tap(pilot, "#pay")
         await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
         printer.off()  # the printer dies between the check and the print
-        await pilot.click("#card-0")
+        await tap(pilot, "#card-0")
         await wait_for(pilot, lambda: isinstance(app.screen, CollectScreen))
         sale = app.purchase.sale
         text = str(app.screen.query_one(".explain").render())
@@ -211,7 +211,7 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
         assert scalar(kctx, "select status from orders where id = :o",
                       o=sale.order.order_id) == "paid"
         # Back at attract, the kiosk knows the printer is down and stops selling.
-        await pilot.click("#done")
+        await tap(pilot, "#done")
         from kiosk.screens.service import OutOfServiceScreen
 
         await wait_for(pilot, lambda: isinstance(app.screen, OutOfServiceScreen))
