@@ -64,13 +64,27 @@ class EventsScreen(BaseScreen):
         self.reload()
         self.set_interval(5.0, self.reload)
 
+    WIDE = (("col_when", 12), ("col_event", 20), ("col_room", 17), ("col_avail", 19),
+            ("col_price", 21))
+    NARROW = (("col_when", 12), ("col_event", 16), ("col_room", 12), ("col_avail", 17),
+              ("col_price", 11))
+
+    def _widths(self) -> tuple[tuple[str, int], ...]:
+        return self.WIDE if self.size.width >= 100 else self.NARROW
+
     def _columns(self) -> None:
         table = self.query_one("#events", DataTable)
         table.clear(columns=True)
-        # Fixed widths: the columns do not jump while the list is filtered or refreshed.
-        for key, width in (("col_when", 12), ("col_event", 20), ("col_room", 17),
-                           ("col_avail", 19), ("col_price", 21)):
+        # Fixed widths (no jumping while the list is filtered or refreshed), narrower at
+        # 80 columns so every column stays on screen.
+        self._shown_widths = self._widths()
+        for key, width in self._shown_widths:
             table.add_column(t(key), key=key, width=width)
+
+    def on_resize(self) -> None:
+        if getattr(self, "_shown_widths", None) not in (None, self._widths()):
+            self._columns()
+            self._fill()
 
     def retranslate(self) -> None:
         super().retranslate()
@@ -101,7 +115,8 @@ class EventsScreen(BaseScreen):
             lo, hi = e.min_price_minor, e.max_price_minor
             price = "" if lo is None else format_minor(lo, e.currency, self.bo.lang)
             if hi is not None and hi != lo:
-                price += " – " + format_minor(hi, e.currency, self.bo.lang)
+                price += ("+" if self._shown_widths is self.NARROW else
+                          " – " + format_minor(hi, e.currency, self.bo.lang))
             name = e.name + (" ⏸" if e.status == "paused" else "")
             table.add_row(when, name, e.venue, availability_bar(e.available, e.held, e.sold),
                           price, key=str(e.id))
