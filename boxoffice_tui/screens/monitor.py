@@ -22,6 +22,23 @@ from core.money import format_minor
 REFRESH_S = 2.0
 
 
+def _sync(table: DataTable, rows: list[tuple[Any, ...]], keys: list[str] | None = None) -> None:
+    """Replace a table's rows only when they changed, keeping the highlighted row: the
+    monitor refreshes every two seconds and must neither flicker nor lose the cursor."""
+    plain = [tuple(str(c) for c in r) for r in rows]
+    if getattr(table, "_bo_rows", None) == (plain, keys):
+        return
+    current = None
+    if keys and table.row_count and table.cursor_row < table.row_count:
+        current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+    table.clear()
+    for i, r in enumerate(rows):
+        table.add_row(*r, key=keys[i] if keys else None)
+    if current is not None and keys and current in keys:
+        table.move_cursor(row=keys.index(current))
+    table._bo_rows = (plain, keys)  # type: ignore[attr-defined]
+
+
 def _age(s: float | None) -> str:
     if s is None:
         return "—"
@@ -96,33 +113,30 @@ class MonitorScreen(BaseScreen):
         self.query_one("#revenue", Static).update(
             rev + f"\n[b]{'total':<6}{format_minor(total, cur, lang):>16}[/b]")
 
-        occ = self.query_one("#occupancy", DataTable)
-        occ.clear()
-        for o in snap.occupancy:
-            occ.add_row(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}")
+        _sync(self.query_one("#occupancy", DataTable),
+              [(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}") for o in snap.occupancy])
 
-        terms = self.query_one("#terminals", DataTable)
-        terms.clear()
+        term_rows = []
         for tr in snap.terminals:
             st = tr.state
             style = "bold red" if tr.stale else ""
             online = "STALE" if tr.stale else ("on" if st.get("online", True) else "OFF")
-            terms.add_row(Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),
-                          Text(_age(tr.age_s), style), Text(online, style),
-                          str(st.get("queue_depth", 0)), str(st.get("printer", "—")),
-                          str(st.get("breaker", "—")))
+            term_rows.append((Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),
+                              Text(_age(tr.age_s), style), Text(online, style),
+                              str(st.get("queue_depth", 0)), str(st.get("printer", "—")),
+                              str(st.get("breaker", "—"))))
+        _sync(self.query_one("#terminals", DataTable), term_rows)
 
-        holds = self.query_one("#holds", DataTable)
-        holds.clear()
+        hold_rows = []
         for h in snap.open_holds:
             mm, ss = divmod(h.expires_in_s, 60)
-            holds.add_row(h.terminal, h.event_code, str(h.quantity), f"{mm:02d}:{ss:02d}")
+            hold_rows.append((h.terminal, h.event_code, str(h.quantity), f"{mm:02d}:{ss:02d}"))
+        _sync(self.query_one("#holds", DataTable), hold_rows)
 
-        appr = self.query_one("#approvals", DataTable)
-        appr.clear()
-        for a in snap.approvals:
-            amount = format_minor(a.amount_minor, cur, lang) if a.amount_minor else ""
-            appr.add_row(a.kind, a.requested_by, amount, a.detail, key=a.id)
+        _sync(self.query_one("#approvals", DataTable),
+              [(a.kind, a.requested_by,
+                format_minor(a.amount_minor, cur, lang) if a.amount_minor else "", a.detail)
+               for a in snap.approvals], [a.id for a in snap.approvals])
 
         alerts = snap.alerts
         self.query_one("#alerts", Static).update(
