@@ -184,6 +184,10 @@ def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) ->
     for t in terms:
         if t.stale and t.last_heartbeat is not None:
             out.append(f"terminal {t.name} silent for {int(t.age_s or 0)} s")
+        sync = t.state.get("sync") or {}
+        if sync.get("online") is False and not t.stale:
+            out.append(f"{t.name}: selling offline, {sync.get('queue_depth', 0)} command(s)"
+                       f" waiting ({int(sync.get('oldest_unsent_s') or 0)} s)")
         breaker = str(t.state.get("breaker", "")).lower()
         if breaker == "open" and not t.stale:
             out.append(f"{t.name}: card payments unavailable (circuit open)")

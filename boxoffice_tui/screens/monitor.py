@@ -88,7 +88,7 @@ class MonitorScreen(BaseScreen):
         super().on_mount()
         self.query_one("#occupancy", DataTable).add_columns("", "%", "sold/cap")
         self.query_one("#terminals", DataTable).add_columns(
-            "", "kind", "op", "beat", "state", "queue", "printer", "card")
+            "", "kind", "op", "beat", "state", "sync/prt", "printer", "card")
         self.query_one("#holds", DataTable).add_columns("terminal", "event", "qty", "left")
         self.query_one("#approvals", DataTable).add_columns("kind", "by", "amount", "detail")
         self.action_refresh()
@@ -120,11 +120,14 @@ class MonitorScreen(BaseScreen):
         for tr in snap.terminals:
             st = tr.state
             style = "bold red" if tr.stale else ""
-            online = "STALE" if tr.stale else ("on" if st.get("online", True) else "OFF")
+            sync = st.get("sync") or {}
+            up = st.get("online", True) and sync.get("online", True)
+            online = "STALE" if tr.stale else ("on" if up else "OFF")
+            # queue: commands waiting in the offline journal / print jobs waiting
+            queue = f"{sync.get('queue_depth', 0)}/{st.get('queue_depth', 0)}"
             term_rows.append((Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),
-                              Text(_age(tr.age_s), style), Text(online, style),
-                              str(st.get("queue_depth", 0)), str(st.get("printer", "—")),
-                              str(st.get("breaker", "—"))))
+                              Text(_age(tr.age_s), style), Text(online, style), queue,
+                              str(st.get("printer", "—")), str(st.get("breaker", "—"))))
         _sync(self.query_one("#terminals", DataTable), term_rows)
 
         hold_rows = []

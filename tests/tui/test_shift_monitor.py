@@ -4,6 +4,7 @@ banner."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from tests.tui.conftest import open_event, rows, scalar, sign_in, wait_for
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
 SIZE = (100, 30)
+FROZEN_BEAT = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 
 
 def _text(screen: Any, selector: str) -> str:
@@ -188,3 +190,22 @@ async def test_printer_offline_shows_and_the_sale_is_kept(tctx: Any, db_url: str
         assert scalar(tctx, "select status from orders where number = :n", n=number) == "paid"
     finally:
         spooler.close(timeout=2)
+
+
+def test_alerts_from_terminal_states() -> None:
+    from core.monitor import TerminalRow, alerts
+
+    rows = [
+        TerminalRow("c1", "cashier", None, 3.0, {"breaker": "open", "printer": "offline"},
+                    False),
+        TerminalRow("c2", "cashier", None, 2.0, {"sync": {"online": False, "queue_depth": 4,
+                                                          "oldest_unsent_s": 75.2}}, False),
+        TerminalRow("c3", "cashier", FROZEN_BEAT, 400.0, {"breaker": "open"}, True),
+        TerminalRow("k1", "kiosk", None, 1.0, {"printer": "ok", "breaker": "closed"}, False),
+    ]
+    got = alerts(rows)
+    assert "c1: card payments unavailable (circuit open)" in got
+    assert "c1: printer offline" in got
+    assert "c2: selling offline, 4 command(s) waiting (75 s)" in got
+    assert "terminal c3 silent for 400 s" in got
+    assert not any(a.startswith("c3:") or a.startswith("k1") for a in got)
