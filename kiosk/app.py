@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 from textual.app import App
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import Screen
 
 from kiosk.clock import Clock, monotonic
@@ -93,6 +94,7 @@ class KioskApp(App, inherit_bindings=False):
         self.events_cache: list[EventInfo] = []
         self._taps: list[float] = []
         self._signals: list[int] = []
+        self._target: Screen | None = None
         self.tz: Any = None  # None: the machine's local time zone
         self.default_language = set_language(language_code
                                              or services.settings.terminal.language)
@@ -205,7 +207,8 @@ class KioskApp(App, inherit_bindings=False):
             if now >= scr.deadline:
                 self.cancel_purchase("idle")
             else:
-                scr.on_tick(now)
+                with contextlib.suppress(NoMatches):
+                    scr.on_tick(now)
             return
         if isinstance(scr, StaffExitDialog):
             if now - self.last_input >= self.kcfg.idle_s:
@@ -222,7 +225,8 @@ class KioskApp(App, inherit_bindings=False):
             return
         fn = getattr(scr, "on_tick", None)
         if fn is not None:
-            fn(now)
+            with contextlib.suppress(NoMatches):  # a screen still composing
+                fn(now)
 
     # --- health and heartbeat ----------------------------------------------------------
     def poll_health(self) -> None:
@@ -236,7 +240,8 @@ class KioskApp(App, inherit_bindings=False):
         except Exception:
             log.exception("readiness check failed")
             return
-        scr = self.screen
+        # The screen being switched to, not the one still on display.
+        scr = self._target if self._target is not None else self.screen
         if not self.readiness.ok and isinstance(scr, AttractScreen):
             self.show_out_of_service()
         elif isinstance(scr, OutOfServiceScreen):
@@ -280,6 +285,7 @@ class KioskApp(App, inherit_bindings=False):
     def go(self, screen: Screen) -> None:
         self._clear_modals()
         self.touch()
+        self._target = screen
         self.switch_screen(screen)
         if self.heartbeat_enabled and self.started:
             self.call_after_refresh(self.beat)
@@ -296,8 +302,9 @@ class KioskApp(App, inherit_bindings=False):
     def show_out_of_service(self) -> None:
         from kiosk.screens.service import OutOfServiceScreen
 
-        if isinstance(self.screen, OutOfServiceScreen):
-            self.screen.set_reasons(self.readiness.reasons)
+        current = self._target if self._target is not None else self.screen
+        if isinstance(current, OutOfServiceScreen):
+            current.set_reasons(self.readiness.reasons)
             return
         self.go(OutOfServiceScreen(self.readiness.reasons))
 

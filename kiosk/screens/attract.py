@@ -58,7 +58,7 @@ class AttractScreen(KioskScreen):
                 f"{t('seats_left', n=ev.available)}")
 
     def on_mount(self) -> None:
-        self.query_one("#start").focus()
+        self.focus_id("#start")
 
     def events_loaded(self, evs: list[EventInfo]) -> None:
         self.index = 0

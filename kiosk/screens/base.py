@@ -116,6 +116,12 @@ class KioskScreen(CoreCalls, Screen):
             return
         self.kiosk.cancel_purchase("cancel")
 
+    def focus_id(self, selector: str) -> None:
+        """Focus a widget if it is there (a screen replaced at once never composes)."""
+        found = self.query(selector)
+        if found:
+            found.first().focus()
+
     def set_busy(self, busy: bool) -> None:
         self.busy = busy
         for b in self.query(Button):
@@ -128,6 +134,11 @@ class KioskScreen(CoreCalls, Screen):
 class KioskModal(CoreCalls, ModalScreen):
     BINDINGS = MOVE_BINDINGS
     screen_name = "dialog"
+
+    def focus_id(self, selector: str) -> None:
+        found = self.query(selector)
+        if found:
+            found.first().focus()
 
     @property
     def kiosk(self) -> KioskApp:

@@ -41,7 +41,7 @@ class IdentifyScreen(KioskScreen):
             yield Keypad(id="keypad")
 
     def on_mount(self) -> None:
-        self.query_one("#identifier").focus()
+        self.focus_id("#identifier")
 
     def on_keypad_pressed(self, event: Keypad.Pressed) -> None:
         inp = self.query_one("#identifier", Input)
@@ -127,7 +127,7 @@ class SummaryScreen(KioskScreen):
         return t("hold_left", mmss=mmss(self._remaining()))
 
     def on_mount(self) -> None:
-        self.query_one("#pay").focus()
+        self.focus_id("#pay")
 
     def on_tick(self, now: float) -> None:
         self.query_one("#countdown", Digits).update(self._left_digits())
@@ -167,7 +167,7 @@ class PaymentScreen(KioskScreen):
             yield Static("", id="status", classes="message")
 
     def on_mount(self) -> None:
-        self.query_one("#card-0").focus()
+        self.focus_id("#card-0")
 
     def pressed(self, button_id: str, button: Button) -> None:
         if not button_id.startswith("card-") or self.busy:
@@ -256,7 +256,7 @@ class _AfterSale(KioskScreen):
 
     def on_mount(self) -> None:
         self.shown_at = self.kiosk.clock()
-        self.query_one("#done").focus()
+        self.focus_id("#done")
 
     def on_tick(self, now: float) -> None:
         if self.shown_at is not None and now - self.shown_at >= self.kiosk.kcfg.thanks_s:

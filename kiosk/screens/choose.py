@@ -82,7 +82,7 @@ class AgeScreen(KioskScreen):
             yield Button(t("no_age"), id="age-no", classes="big")
 
     def on_mount(self) -> None:
-        self.query_one("#age-yes").focus()
+        self.focus_id("#age-yes")
 
     def pressed(self, button_id: str, button: Button) -> None:
         if button_id == "age-yes":
@@ -111,7 +111,7 @@ class QuantityScreen(KioskScreen):
         yield Static("", id="status", classes="message")
 
     def on_mount(self) -> None:
-        self.query_one("#qty-1").focus()
+        self.focus_id("#qty-1")
 
     def pressed(self, button_id: str, button: Button) -> None:
         if not button_id.startswith("qty-") or self.busy:

@@ -31,7 +31,7 @@ class StillThereDialog(KioskModal):
         return t("still_body", s=max(0, math.ceil(self.deadline - now)))
 
     def on_mount(self) -> None:
-        self.query_one("#here").focus()
+        self.focus_id("#here")
 
     def on_tick(self, now: float) -> None:
         self.query_one("#still-left", Static).update(self._left(now))
@@ -62,7 +62,7 @@ class StaffExitDialog(KioskModal):
                 yield Button(t("back"), id="staff-back")
 
     def on_mount(self) -> None:
-        self.query_one("#staff-login").focus()
+        self.focus_id("#staff-login")
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -70,7 +70,7 @@ class StaffExitDialog(KioskModal):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         if event.input.id == "staff-login":
-            self.query_one("#staff-pin").focus()
+            self.focus_id("#staff-pin")
         else:
             self._try()
 
@@ -93,4 +93,4 @@ class StaffExitDialog(KioskModal):
     def _wrong(self, exc: BaseException) -> None:
         self.query_one("#staff-pin", Input).value = ""
         self.query_one("#staff-msg", Static).update(t("staff_wrong"))
-        self.query_one("#staff-pin").focus()
+        self.focus_id("#staff-pin")

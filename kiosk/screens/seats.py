@@ -41,7 +41,7 @@ class SeatsScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.query_one("#confirm-picked").display = False
-        self.query_one("#keep").focus()
+        self.focus_id("#keep")
         self.call_core(self.kiosk.services.seat_map, self.purchase.event.id,
                        done=self._loaded, group="seatmap", exclusive=True)
 
@@ -112,7 +112,7 @@ class SeatsScreen(KioskScreen):
         for bid, show in (("keep", True), ("choose", True), ("confirm-picked", False)):
             self.query_one(f"#{bid}").display = show
         self._describe()
-        self.query_one("#keep").focus()
+        self.focus_id("#keep")
 
     def _failed(self, exc: BaseException) -> None:
         self.set_busy(False)

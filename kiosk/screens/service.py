@@ -34,4 +34,5 @@ class OutOfServiceScreen(KioskScreen):
     def set_reasons(self, reasons: tuple[str, ...]) -> None:
         if reasons != self.reasons:
             self.reasons = reasons
-            self.query_one("#reasons", Static).update(self.reason_text())
+            for w in self.query("#reasons"):
+                w.update(self.reason_text())  # type: ignore[attr-defined]

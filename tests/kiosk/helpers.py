@@ -13,6 +13,15 @@ from tests.kiosk.conftest import wait_for
 SIZE = (120, 40)
 
 
+async def shown(pilot: Any, cls: type) -> Any:
+    """Wait until a screen of ``cls`` is on top and composed; returns it."""
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, cls) and app.screen.is_mounted
+                   and len(app.screen.children) > 0)
+    await pilot.pause()
+    return app.screen
+
+
 async def tap(pilot: Any, selector: str) -> None:
     """Touch a button once it is on screen and enabled (screens compose asynchronously)."""
     app = pilot.app
@@ -38,7 +47,7 @@ async def started(pilot: Any) -> None:
 async def to_shows(pilot: Any) -> None:
     await started(pilot)
     await tap(pilot, "#start")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, ShowsScreen))
+    await shown(pilot, ShowsScreen)
 
 
 async def pick_show(pilot: Any, code: str) -> None:
@@ -53,7 +62,7 @@ async def to_quantity(pilot: Any, code: str = "SINATRA") -> None:
     await pick_show(pilot, code)
     if isinstance(pilot.app.screen, AgeScreen):
         await tap(pilot, "#age-yes")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, QuantityScreen))
+    await shown(pilot, QuantityScreen)
 
 
 async def to_seats(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
@@ -66,4 +75,4 @@ async def to_seats(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
 async def to_summary(pilot: Any, code: str = "SINATRA", n: int = 2) -> None:
     await to_seats(pilot, code, n)
     await tap(pilot, "#keep")
-    await wait_for(pilot, lambda: isinstance(pilot.app.screen, SummaryScreen))
+    await shown(pilot, SummaryScreen)

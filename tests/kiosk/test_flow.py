@@ -17,7 +17,16 @@ from kiosk.screens.checkout import (
 from kiosk.screens.choose import AgeScreen, QuantityScreen, ShowsScreen
 from kiosk.screens.seats import SeatsScreen
 from tests.kiosk.conftest import rows, scalar, wait_for
-from tests.kiosk.helpers import SIZE, started, tap, to_quantity, to_seats, to_shows, to_summary
+from tests.kiosk.helpers import (
+    SIZE,
+    shown,
+    started,
+    tap,
+    to_quantity,
+    to_seats,
+    to_shows,
+    to_summary,
+)
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
 
@@ -37,9 +46,9 @@ async def test_whole_flow_prints_tickets_and_sells_the_seats(make_app: Any, kctx
         assert len(seat_ids) == 2
         assert "Total" in str(app.screen.query_one("#total").render())
         await tap(pilot, "#pay")
-        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await shown(pilot, PaymentScreen)
         await tap(pilot, "#card-0")  # Visa (approved)
-        await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
+        await shown(pilot, ThanksScreen)
         sale = app.purchase.sale
         states = rows(kctx, "select status, order_id from event_seats where seat_id = any(:s)"
                       " and event_id = :e", s=seat_ids, e=hold.event_id)
@@ -53,7 +62,7 @@ async def test_whole_flow_prints_tickets_and_sells_the_seats(make_app: Any, kctx
         assert printer.count - before == 3
         assert app.last_sale["order"] == sale.order.number
         await tap(pilot, "#done")
-        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await shown(pilot, AttractScreen)
         assert app.purchase is None
 
 
@@ -62,11 +71,11 @@ async def test_general_admission_skips_the_seat_map(make_app: Any, kctx: Any) ->
     async with app.run_test(size=SIZE) as pilot:
         await to_quantity(pilot, "POKER-OPEN")
         await tap(pilot, "#qty-3")
-        await wait_for(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await shown(pilot, SummaryScreen)
         assert app.purchase.hold.quantity == 3
         assert "seats" not in app.steps()
         await tap(pilot, "#back")
-        await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
+        await shown(pilot, QuantityScreen)
         await app.workers.wait_for_complete()
 
 
@@ -80,7 +89,7 @@ async def test_cancel_at_each_step_releases_the_hold(make_app: Any, kctx: Any,
         elif step == "age":
             await to_shows(pilot)
             await tap(pilot, "#show-0")
-            await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
+            await shown(pilot, AgeScreen)
         elif step == "quantity":
             await to_quantity(pilot)
         elif step == "seats":
@@ -89,10 +98,10 @@ async def test_cancel_at_each_step_releases_the_hold(make_app: Any, kctx: Any,
             await to_summary(pilot)
             if step == "payment":
                 await tap(pilot, "#pay")
-                await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+                await shown(pilot, PaymentScreen)
         hold = app.purchase.hold if app.purchase else None
         await tap(pilot, "#cancel")
-        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await shown(pilot, AttractScreen)
         await app.workers.wait_for_complete()
         if hold is not None:
             assert hold_status(kctx, hold.hold_id) == "released"
@@ -106,18 +115,18 @@ async def test_back_walks_back_and_releases_when_leaving_the_seats(make_app: Any
         await to_summary(pilot)
         hold = app.purchase.hold
         await tap(pilot, "#back")
-        await wait_for(pilot, lambda: isinstance(app.screen, SeatsScreen))
+        await shown(pilot, SeatsScreen)
         assert hold_status(kctx, hold.hold_id) == "active"
         await pilot.press("escape")  # Escape is Back too
-        await wait_for(pilot, lambda: isinstance(app.screen, QuantityScreen))
+        await shown(pilot, QuantityScreen)
         await app.workers.wait_for_complete()
         assert hold_status(kctx, hold.hold_id) == "released"
         await tap(pilot, "#back")
-        await wait_for(pilot, lambda: isinstance(app.screen, AgeScreen))
+        await shown(pilot, AgeScreen)
         await tap(pilot, "#back")
-        await wait_for(pilot, lambda: isinstance(app.screen, ShowsScreen))
+        await shown(pilot, ShowsScreen)
         await tap(pilot, "#back")
-        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await shown(pilot, AttractScreen)
 
 
 async def test_pick_other_seats_by_keyboard(make_app: Any, kctx: Any) -> None:
@@ -140,7 +149,7 @@ async def test_pick_other_seats_by_keyboard(make_app: Any, kctx: Any) -> None:
         assert app.purchase.hold.seat_ids == (picked,)
         assert hold_status(kctx, old.hold_id) == "released"
         await tap(pilot, "#cancel")
-        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await shown(pilot, AttractScreen)
         await app.workers.wait_for_complete()
 
 
@@ -150,13 +159,13 @@ async def test_declined_card_keeps_the_hold_for_another_card(make_app: Any,
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot, "COMEDIA-HOJE", 1)
         await tap(pilot, "#pay")
-        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await shown(pilot, PaymentScreen)
         await tap(pilot, "#card-2")  # declined
         status = app.screen.query_one("#status")
         await wait_for(pilot, lambda: "declined" in str(status.render()))
         assert hold_status(kctx, app.purchase.hold.hold_id) == "active"
         await tap(pilot, "#card-1")  # Mastercard (approved)
-        await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
+        await shown(pilot, ThanksScreen)
 
 
 async def test_start_releases_the_kiosks_leftover_holds(make_app: Any, kctx: Any) -> None:
@@ -200,10 +209,10 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
     async with app.run_test(size=SIZE) as pilot:
         await to_summary(pilot, "COMEDIA-HOJE", 1)
         await tap(pilot, "#pay")
-        await wait_for(pilot, lambda: isinstance(app.screen, PaymentScreen))
+        await shown(pilot, PaymentScreen)
         printer.off()  # the printer dies between the check and the print
         await tap(pilot, "#card-0")
-        await wait_for(pilot, lambda: isinstance(app.screen, CollectScreen))
+        await shown(pilot, CollectScreen)
         sale = app.purchase.sale
         text = str(app.screen.query_one(".explain").render())
         assert str(sale.order.number) in text
@@ -214,5 +223,5 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
         await tap(pilot, "#done")
         from kiosk.screens.service import OutOfServiceScreen
 
-        await wait_for(pilot, lambda: isinstance(app.screen, OutOfServiceScreen))
+        await shown(pilot, OutOfServiceScreen)
         assert "printer" in app.readiness.reasons
