@@ -214,7 +214,8 @@ class CashierApp(BoxOfficeApp):
         from boxoffice_tui.screens.signin import SignInScreen
 
         self.push_screen(SignInScreen())
-        self.call_after_refresh(lambda: self.run_worker(
+        # Half a second after the first frame: nobody has typed a login by then.
+        self.set_timer(0.5, lambda: self.run_worker(
             _preload, thread=True, group="preload", exit_on_error=False))
 
     def signed_in(self, op: OperatorInfo) -> None:

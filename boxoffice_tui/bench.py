@@ -25,7 +25,9 @@ async def _wait(pred: Any, pilot: Any, timeout: float = 10.0) -> None:
     while not pred():
         if time.perf_counter() > end:
             raise TimeoutError("condition not reached")
-        await pilot.pause(0)
+        # A plain sleep: pilot.pause() makes every widget process a message each time,
+        # and in a tight loop that starves the worker thread it is waiting for (GIL).
+        await asyncio.sleep(0.001)
 
 
 def measure(ctx: CoreContext, event: EventInfo, burst: int = 500,
