@@ -31,12 +31,23 @@ _PUBLISH_GA = text(
 STATUSES = ("draft", "on_sale", "paused", "closed", "canceled")
 
 
-def publish_event(conn: Connection, actor: Actor, event_id: int) -> int:
+def publish_event(conn: Connection, actor: Actor, event_id: int, *,
+                  analyze: bool = True) -> int:
     """Create one row per seat (and per GA section) for the event and put it on sale."""
     n = conn.execute(_PUBLISH_SEATS, {"event_id": event_id}).rowcount
     n += conn.execute(_PUBLISH_GA, {"event_id": event_id}).rowcount
     set_event_status(conn, actor, event_id, "on_sale")
+    if analyze:
+        refresh_statistics(conn)
     return n
+
+
+def refresh_statistics(conn: Connection) -> None:
+    """Re-read the seat table's statistics. Before autovacuum gets to a freshly published
+    event, the planner guessed a handful of rows and sorted the whole section for every
+    best-available pick (1.3 ms) instead of walking the ordered index (0.2 ms): exactly
+    at the on-sale rush. Publishing is rare; this takes ~0.1 s on half a million seats."""
+    conn.execute(text("analyze event_seats, ga_inventory"))
 
 
 def set_event_status(conn: Connection, actor: Actor, event_id: int, status: str) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 from config import Settings
 from core.actors import Actor, register_terminal, system_actor
 from core.bench import pgbench
-from core.catalog import publish_event
+from core.catalog import publish_event, refresh_statistics
 from core.errors import BoxOfficeError
 from core.reservation import hold_best_available, hold_general_admission, hold_seats
 from core.uow import unit_of_work
@@ -67,8 +67,9 @@ def make_pool(engine: Engine, scenario: str, n_events: int, tag: str) -> Pool:
             c.execute(text("insert into price_tiers (event_id, section_id, name, base_minor,"
                            " floor_minor, ceiling_minor, current_minor) values (:e, :s, 'T',"
                            " 5000, 5000, 5000, 5000)"), {"e": ev, "s": sec})
-            publish_event(c, actor, ev)
+            publish_event(c, actor, ev, analyze=False)
             events.append(ev)
+        refresh_statistics(c)
         pool = Pool(events, {ev: sec for ev in events})
         if kind == "seated":
             for ev in events:
@@ -202,7 +203,7 @@ def _pg_script(scenario: str, chain_prefix: str) -> str:
                            {**common, "n": "3", "section_id": "cast(:sec as integer)"}) + ";")
         return "\n".join(lines) + "\n"
     if scenario == "best":
-        pick = _bind(str(sql.PICK_WINDOW), {"section_ids": "array[cast(:sec as integer)]",
+        pick = _bind(str(sql.PICK_WINDOW), {"section_id": "cast(:sec as integer)",
                                             "window": "16",
                                             "key_lock": "(random() * 1e15)::bigint"})
         lines += ["BEGIN;",

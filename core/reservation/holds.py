@@ -161,6 +161,44 @@ def _seated_sections(conn: Connection, event_id: int) -> list[int]:
     return found
 
 
+def _pick_window(conn: Connection, event_id: int, section_id: int, window: int,
+                 key_lock: int) -> tuple[list[Candidate], dict[tuple[int, str], set[int]]]:
+    cands: list[Candidate] = []
+    free: dict[tuple[int, str], set[int]] = {}
+    for r in conn.execute(sql.PICK_WINDOW, {"event_id": event_id, "section_id": section_id,
+                                            "window": window, "key_lock": key_lock}):
+        if r.seat_id is None:
+            free[(r.section_id, r.row_label)] = set(r.free_row or ())
+        else:
+            cands.append(Candidate(r.seat_id, r.section_id, r.row_label, r.seat_number,
+                                   r.quality_rank))
+    return cands, free
+
+
+def _pick_best(conn: Connection, event_id: int, sections: list[int], quantity: int,
+               key_lock: int) -> tuple[list[Candidate], bool]:
+    """Section by section, best first: the first adjacent block wins; else the party sits
+    together in one section if any has room; else the best seats across sections."""
+    fallback: list[Candidate] = []
+    everything: list[Candidate] = []
+    for section_id in sections:
+        window = max(16, quantity * 8)
+        while True:
+            cands, free = _pick_window(conn, event_id, section_id, window, key_lock)
+            block, adjacent = choose_block(cands, quantity, free)
+            if (adjacent and block) or len(cands) < window or window >= 1024:
+                break
+            window *= 4
+        if adjacent and block:
+            return block, True
+        if block and not fallback:
+            fallback = block
+        everything.extend(cands)
+    if fallback:
+        return fallback, quantity == 1
+    return choose_block(everything, quantity)
+
+
 def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                         quantity: int, section_ids: Sequence[int] | None = None) -> HoldResult:
     """Hold the best ``quantity`` seats in the given sections (default: all seated ones,
@@ -171,30 +209,17 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
     params = {"event_id": event_id, "quantity": quantity, "sections": sections}
     rh = request_hash("hold_best", params)
     with unit_of_work(ctx.engine) as conn:
-        if sections is None:
-            sections = _seated_sections(conn, event_id)
-            if not sections:
-                conn.rollback()
-                raise explain_event(conn, event_id) or BoxOfficeError(
-                    "sold_out", wanted=quantity)
-        window = max(16, quantity * 8)
-        chosen: list[Candidate] = []
-        adjacent = False
-        while True:
-            rows = conn.execute(sql.PICK_WINDOW, {
-                "event_id": event_id, "section_ids": sections, "window": window,
-                "key_lock": int.from_bytes(key.bytes[:8], "big", signed=True)})
-            cands, free = [], {}
-            for r in rows:
-                if r.seat_id is None:
-                    free[(r.section_id, r.row_label)] = set(r.free_row or ())
-                else:
-                    cands.append(Candidate(r.seat_id, r.section_id, r.row_label,
-                                           r.seat_number, r.quality_rank))
-            chosen, adjacent = choose_block(cands, quantity, free)
-            if (adjacent and chosen) or len(cands) < window or window >= 1024:
-                break
-            window *= 4
+        ordered = _seated_sections(conn, event_id)
+        if sections is not None:
+            # The caller's sections, best first in the room's own order.
+            ordered = [s for s in ordered if s in sections] + \
+                [s for s in sections if s not in ordered]
+        if not ordered:
+            conn.rollback()
+            raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
+                "sold_out", wanted=quantity)
+        key_lock = int.from_bytes(key.bytes[:8], "big", signed=True)
+        chosen, adjacent = _pick_best(conn, event_id, ordered, quantity, key_lock)
         if len(chosen) < quantity:
             conn.rollback()
             again = _lookup(ctx, key, "hold_best", rh)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import BigInteger, Integer
+from sqlalchemy.types import BigInteger
 
 FREE = "(es.status = 'available' or (es.status = 'held' and es.hold_expires_at <= now()))"
 ON_SALE = ("ev.status = 'on_sale' and now() >= ev.sales_start and now() < ev.sales_end")
@@ -23,7 +23,7 @@ PICK_WINDOW = text(
     w as (
       select es.seat_id, es.section_id, es.row_label, es.seat_number, es.quality_rank
       from event_seats es
-      where es.event_id = :event_id and es.section_id = any(:section_ids) and {FREE}
+      where es.event_id = :event_id and es.section_id = :section_id and {FREE}
         and exists (select 1 from events ev where ev.id = :event_id and {ON_SALE})
         and exists (select 1 from k)
       order by es.quality_rank, es.seat_id
@@ -40,7 +40,7 @@ PICK_WINDOW = text(
               and es.row_label = r.row_label and {FREE})
     from (select distinct section_id, row_label from w) r
     """
-).bindparams(bindparam("section_ids", type_=ARRAY(Integer)))
+)
 
 SEATED_SECTIONS = text(
     """

@@ -34,9 +34,9 @@ class EventSeat(Base):
         # Only immutable columns are indexed, so every status change is a HOT update
         # (no index writes, less bloat on the hottest table); holds find their seats
         # through hold_items, by primary key.
-        # Best-available walks this in quality order and stops after a window of free
-        # seats (LIMIT), instead of sorting the whole section on every hold.
-        Index("ix_event_seats_pick", "event_id", "quality_rank", "seat_id"),
+        # Best-available walks one section in quality order and stops after a window of
+        # free seats (LIMIT), instead of sorting the whole section on every hold.
+        Index("ix_event_seats_pick", "event_id", "section_id", "quality_rank", "seat_id"),
         # Neighbour look-ups for orphan avoidance (which seats beside a block are free).
         Index("ix_event_seats_row", "event_id", "section_id", "row_label", "seat_number"),
     )
