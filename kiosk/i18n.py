@@ -66,7 +66,7 @@ _STRINGS: dict[str, tuple[str, str, str]] = {
     "hold_left": ("Lugares reservados por mais {mmss}",
                   "Seats held for you for {mmss} more",
                   "Lugares reservados por {mmss} más"),
-    "pay_card": ("💳 Pagar com cartão", "💳 Pay by card", "💳 Pagar con tarjeta"),
+    "pay_card": ("▶ Pagar com cartão", "▶ Pay by card", "▶ Pagar con tarjeta"),
     "card_only": ("Somente cartão neste terminal.", "Card only at this kiosk.",
                   "Solo tarjeta en este quiosco."),
     "id_title": ("Documento do cliente", "Customer identifier",

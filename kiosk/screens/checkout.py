@@ -101,8 +101,11 @@ class SummaryScreen(KioskScreen):
             lines.append(", ".join(p.seat_labels))
         else:
             lines.append(t("ga_places", n=hold.quantity))
+        by_price: dict[int, int] = {}
         for ln in hold.lines:
-            lines.append(f"{ln.qty} × {money(ln.unit_price_minor, hold.currency)}")
+            by_price[ln.unit_price_minor] = by_price.get(ln.unit_price_minor, 0) + ln.qty
+        for price, qty in sorted(by_price.items(), reverse=True):
+            lines.append(f"{qty} × {money(price, hold.currency)}")
         with VerticalScroll(id="summary"):
             yield Static("\n".join(lines), id="order-lines", classes="explain")
             with Horizontal(id="total-row"):
@@ -216,6 +219,11 @@ class PrintingScreen(KioskScreen):
     show_nav = False
     busy = True
 
+    def __init__(self, start: bool = True) -> None:
+        super().__init__()
+        # False shows the screen without sending anything (layout previews, snapshots).
+        self.start = start
+
     def compose(self) -> ComposeResult:
         sale = self.purchase.sale
         assert sale is not None
@@ -225,6 +233,8 @@ class PrintingScreen(KioskScreen):
             yield Static(t("printing"), classes="explain")
 
     def on_mount(self) -> None:
+        if not self.start:
+            return
         k = self.kiosk
         sale = self.purchase.sale
         assert sale is not None
@@ -289,7 +299,7 @@ class CollectScreen(_AfterSale):
     def compose(self) -> ComposeResult:
         sale = self.purchase.sale
         assert sale is not None
-        yield KioskHeader(t("collect_title"))
+        yield KioskHeader("")
         with Vertical(id="collect"):
             yield Static(t("collect_title"), classes="headline")
             yield Digits(str(sale.order.number), id="order-number")

@@ -22,7 +22,7 @@ class OutOfServiceScreen(KioskScreen):
         self.reasons = reasons
 
     def compose(self) -> ComposeResult:
-        yield KioskHeader(t("oos_title"))
+        yield KioskHeader("")
         with Vertical(id="oos"):
             yield Static(t("oos_title"), classes="headline")
             yield Static(t("oos_body"), classes="explain")
