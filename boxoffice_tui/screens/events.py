@@ -92,7 +92,13 @@ class EventsScreen(BaseScreen):
         self._columns()
         self._fill()
 
+    def on_screen_resume(self) -> None:
+        if self.events:
+            self.reload()  # back from a sale: the bars have moved
+
     def reload(self) -> None:
+        if self.events and not self.is_current:
+            return  # under the seat map: no need to load the event list every 5 s
         self.call_core(self.bo.services.events, done=self._loaded, group="events",
                        exclusive=True, quiet=True)
 
