@@ -225,3 +225,39 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
 
         await shown(pilot, OutOfServiceScreen)
         assert "printer" in app.readiness.reasons
+
+
+async def test_language_and_high_contrast_from_the_attract_screen(make_app: Any) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        await tap(pilot, "#lang-es")
+        await wait_for(pilot, lambda: "Compre sus entradas" in str(
+            app.screen.query_one("#title").render()))
+        assert "● Español" in str(app.screen.query_one("#lang-es").label)
+        await tap(pilot, "#contrast")
+        await wait_for(pilot, lambda: app.has_class("-hc"))
+        # The state is said in words, not only by colour.
+        await wait_for(pilot, lambda: "SÍ" in str(app.screen.query_one("#contrast").label))
+        await tap(pilot, "#start")
+        screen = await shown(pilot, ShowsScreen)
+        assert "Elija el espectáculo" in str(screen.query_one("#title").render())
+        assert "Volver" in str(screen.query_one("#back").label)
+
+
+def test_cli_exclude_puts_an_identifier_on_the_list(kctx: Any, db_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Any) -> None:
+    from boxoffice_cli.main import main
+    from core.selfexclusion import is_excluded
+
+    monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", db_url)
+    monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
+    assert not is_excluded(kctx.engine, "AB-998877")
+    assert main(["kiosk", "exclude", "ab 998877", "--source", "court"]) == 0
+    assert is_excluded(kctx.engine, "AB-998877")
+    # An exclusion that ended (database clock) no longer refuses the sale.
+    assert main(["kiosk", "exclude", "CD-112233", "--until", "2020-01-01T00:00:00+00:00"]) == 0
+    assert not is_excluded(kctx.engine, "CD112233")
+    assert main(["kiosk", "exclude", "x9"]) == 1  # too short to be an identifier
