@@ -457,15 +457,8 @@ def run_kiosk(settings: Any) -> int:
     svc = KioskServices(lambda: context_for(settings), settings.terminal.name,
                         settings=settings)
     stops: list[Callable[[], Any]] = []
+    svc.before_start = lambda: stops.extend(start_peripherals(svc))
     app = KioskApp(svc)
-    original_start = svc.start
-
-    def start_with_peripherals() -> None:
-        if not stops:
-            stops.extend(start_peripherals(svc))
-        original_start()
-
-    svc.start = start_with_peripherals  # type: ignore[method-assign]
     try:
         app.run()
     finally:

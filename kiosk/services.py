@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,9 @@ class KioskServices(Services):
                  settings: Settings | None = None) -> None:
         super().__init__(ctx, terminal_name, kind="kiosk", settings=settings)
         self.released_at_start = 0
+        # Runs once in the start worker before anything else (the app starts the printer
+        # spooler and the gateway there, off the UI thread).
+        self.before_start: Callable[[], Any] | None = None
 
     @property
     def actor(self) -> Actor:
@@ -74,6 +78,9 @@ class KioskServices(Services):
         with self._start_lock:
             if self.terminal_id is not None:
                 return
+            hook, self.before_start = self.before_start, None
+            if hook is not None:
+                hook()
             self.terminal_id = register_terminal(self.ctx.engine, self.terminal_name, "kiosk")
             try:
                 # Outside any transaction: made lazily inside the sale's transaction the

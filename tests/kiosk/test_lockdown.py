@@ -64,7 +64,14 @@ async def test_idle_prompt_then_release_and_attract(make_app: Any, kctx: Any,
         await tap(pilot, "#here")
         await shown(pilot, SummaryScreen)
         assert hold_status(kctx, hold.hold_id) == "active"
-        clock.advance(31)
+        # Any touch counts as activity.
+        clock.advance(25)
+        await pilot.click("#order-lines")
+        clock.advance(25)
+        app.tick()
+        await pilot.pause()
+        assert isinstance(app.screen, SummaryScreen)
+        clock.advance(6)
         app.tick()
         await shown(pilot, StillThereDialog)
         clock.advance(9)
@@ -236,3 +243,23 @@ async def to_summary_via_id(pilot: Any, identifier: str) -> None:
     await shown(pilot, IdentifyScreen)
     await pilot.press(*identifier, "enter")
     await shown(pilot, SummaryScreen)
+
+
+async def test_attract_cycles_through_the_shows(make_app: Any, clock: Any) -> None:
+    app = make_app(attract_cycle_s=6)
+    async with app.run_test(size=SIZE) as pilot:
+        await started(pilot)
+        featured = app.screen.query_one("#featured")
+        first = str(featured.label)
+        app.tick()
+        clock.advance(5)
+        app.tick()
+        assert str(featured.label) == first
+        clock.advance(1)
+        app.tick()
+        assert str(featured.label) != first
+        # A touch on the featured show starts buying it.
+        name = str(featured.label).splitlines()[0]
+        await tap(pilot, "#featured")
+        await wait_for(pilot, lambda: app.purchase is not None)
+        assert app.purchase.event.name == name
