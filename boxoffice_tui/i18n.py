@@ -55,8 +55,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "hold_expired": ("The hold expired; the seats went back on sale.",
                      "A reserva expirou; os assentos voltaram à venda."),
     "extended": ("Hold extended.", "Reserva prorrogada."),
-    "extend_later": ("The hold can be extended in its last {mm} minutes.",
-                     "A reserva pode ser prorrogada nos últimos {mm} minutos."),
     "released": ("Cart cleared.", "Carrinho limpo."),
     "card_unavailable": ("Card unavailable, cash only: {reason}",
                          "Cartão indisponível, só dinheiro: {reason}"),

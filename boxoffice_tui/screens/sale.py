@@ -346,12 +346,6 @@ class SaleScreen(BaseScreen):
         if self.hold is None:
             return
         hold = self.hold
-        ext = self.svc.settings.holds.extend_s
-        left = self.remaining()
-        if left is not None and left >= ext:
-            # Core extends to "now + extend_s": doing it early would shorten the hold.
-            self.bo.show_error(t("extend_later", mm=ext // 60))
-            return
 
         def done(state: object) -> None:
             if self.hold is not None and self.hold.hold_id == hold.hold_id:

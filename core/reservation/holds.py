@@ -339,8 +339,9 @@ def release_hold(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
 
 def extend_hold(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
                 hold_id: uuid.UUID | str) -> HoldState:
-    """Push the expiry out by ``holds.extend_s`` from now, at most ``holds.max_extensions``
-    times; an expired hold cannot be revived (its seats may be someone else's)."""
+    """Add ``holds.extend_s`` to the hold's expiry (never shortening it), at most
+    ``holds.max_extensions`` times; an expired hold cannot be revived (its seats may be
+    someone else's)."""
     key = as_key(key)
     hold_id = as_key(hold_id)
     limits = ctx.settings.holds

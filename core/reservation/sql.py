@@ -142,7 +142,7 @@ HOLD_ITEMS = text(
 EXTEND_HOLD = text(
     """
     with h as (
-      update holds set expires_at = now() + make_interval(secs => :secs),
+      update holds set expires_at = expires_at + make_interval(secs => :secs),
                        extensions = extensions + 1
       where id = :hold_id returning expires_at, extensions
     ),
