@@ -47,6 +47,8 @@ STAFF_TAP_WINDOW_S = 3.0
 # Seconds the hold countdown keeps in reserve: the customer is stopped before the database
 # expires the hold, not after.
 HOLD_MARGIN_S = 10.0
+# How long a stop (SIGTERM, staff exit) waits for a card payment in flight.
+PAY_GRACE_S = 30.0
 
 
 @dataclass
@@ -169,6 +171,13 @@ class KioskApp(App, inherit_bindings=False):
         if self.stopping:
             return
         self.stopping = True
+        # A card being charged or tickets being printed finish first (bounded): stopping
+        # half-way would leave the customer paid without tickets until the recovery runs.
+        for group, limit in (("pay", PAY_GRACE_S), ("print", self.kcfg.print_wait_s + 5)):
+            running = [w for w in self.workers if w.group == group and not w.is_finished]
+            if running:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.workers.wait_for_complete(running), limit)
         purchase, self.purchase = self.purchase, None
         try:
             if purchase is not None and purchase.hold is not None and purchase.sale is None:
@@ -398,6 +407,30 @@ class KioskApp(App, inherit_bindings=False):
         self.last_sale = {"order": result.order.number, "amount_minor": result.amount_minor,
                           "currency": result.currency, "tickets": len(result.ticket_serials)}
         self.go(PrintingScreen())
+        self._start_printing(result)
+
+    def _start_printing(self, result: CheckoutResult) -> None:
+        """Send the tickets and wait for them to leave the printer (an app worker, not the
+        screen's: a stop in the middle waits for it)."""
+        svc, lang, wait_s = self.services, language(), self.kcfg.print_wait_s
+
+        def job() -> None:
+            try:
+                ids = svc.print_tickets(result.order.order_id, lang)
+                ok = svc.wait_printed(ids, wait_s)
+            except Exception:
+                log.exception("printing after the sale failed")
+                ok = False
+            self.call_from_thread(self._printed, ok)
+
+        self.run_worker(job, thread=True, group="print", exclusive=True, exit_on_error=False)
+
+    def _printed(self, ok: bool) -> None:
+        from kiosk.screens.checkout import CollectScreen, ThanksScreen
+
+        if self.purchase is None or self.stopping:
+            return
+        self.go(ThanksScreen() if ok else CollectScreen())
 
     # --- staff exit and options --------------------------------------------------------
     def action_staff(self) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import Button, Digits, Input, Static
 
 from boxoffice_tui.widgets.keypad import Keypad
 from core.payments import DECLINE_CODES, TEST_CARDS
-from kiosk.i18n import error_message, language, t
+from kiosk.i18n import error_message, t
 from kiosk.screens.base import KioskHeader, KioskScreen, money, when
 
 if TYPE_CHECKING:
@@ -219,11 +219,6 @@ class PrintingScreen(KioskScreen):
     show_nav = False
     busy = True
 
-    def __init__(self, start: bool = True) -> None:
-        super().__init__()
-        # False shows the screen without sending anything (layout previews, snapshots).
-        self.start = start
-
     def compose(self) -> ComposeResult:
         sale = self.purchase.sale
         assert sale is not None
@@ -231,28 +226,6 @@ class PrintingScreen(KioskScreen):
         with Vertical(id="printing"):
             yield Static(t("paid_order", number=sale.order.number), classes="headline")
             yield Static(t("printing"), classes="explain")
-
-    def on_mount(self) -> None:
-        if not self.start:
-            return
-        k = self.kiosk
-        sale = self.purchase.sale
-        assert sale is not None
-        lang = language()
-        svc = k.services
-
-        def job() -> bool:
-            ids = svc.print_tickets(sale.order.order_id, lang)
-            return svc.wait_printed(ids, k.kcfg.print_wait_s)
-
-        self.call_core(job, done=self._done, failed=lambda _e: self._done(False),
-                       group="print", exclusive=True)
-
-    def _done(self, printed: bool) -> None:
-        k = self.kiosk
-        if k.purchase is None:
-            return
-        k.go(ThanksScreen() if printed else CollectScreen())
 
 
 class _AfterSale(KioskScreen):

@@ -263,3 +263,26 @@ async def test_attract_cycles_through_the_shows(make_app: Any, clock: Any) -> No
         await tap(pilot, "#featured")
         await wait_for(pilot, lambda: app.purchase is not None)
         assert app.purchase.event.name == name
+
+
+async def test_sigterm_during_a_card_payment_finishes_the_sale_first(
+        make_app: Any, kctx: Any, sandbox: Any, printer: Any) -> None:
+    app = make_app(handle_signals=True, age_gate=False)
+    before = printer.count
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await to_summary(pilot, "COMEDIA-HOJE", 2)
+            hold = app.purchase.hold
+            await tap(pilot, "#pay")
+            await shown(pilot, PaymentScreen)
+            sandbox.set_faults(latency_ms=600)
+            await tap(pilot, "#card-0")
+            await wait_for(pilot, lambda: app.screen.busy)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await wait_for(pilot, lambda: not app.is_running, timeout=40)
+    finally:
+        sandbox.set_faults(latency_ms=0)
+    assert hold_status(kctx, hold.hold_id) == "confirmed"
+    assert scalar(kctx, "select state from sales where hold_id = :h", h=hold.hold_id) \
+        == "completed"
+    assert printer.count - before == 3  # two tickets and the receipt went out first

@@ -106,7 +106,7 @@ def test_screen(snap_compare: Any, make_app: Any, snap_hold: HoldResult,
                                and app.screen.loaded)
         elif name in ("printing", "thanks", "collect"):
             app.purchase.sale = _sale(snap_hold)
-            screen = (PrintingScreen(start=False) if name == "printing" else
+            screen = (PrintingScreen() if name == "printing" else
                       ThanksScreen() if name == "thanks" else CollectScreen())
             app.go(screen)
         elif name == "out_of_service":
