@@ -1,0 +1,61 @@
+"""The core services the kiosk added: releasing a terminal's own holds, the self-exclusion
+list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from core.actors import Actor, register_terminal, system_actor
+from core.errors import BoxOfficeError
+from core.kiosk import active_holds, release_terminal_holds
+from core.reservation import hold_best_available
+from core.selfexclusion import add_exclusion, is_excluded, normalize
+from tests.kiosk.conftest import scalar
+
+pytestmark = pytest.mark.db
+
+
+def _actor(ctx: Any, name: str) -> Actor:
+    return Actor(register_terminal(ctx.engine, name, "kiosk"), name, channel="kiosk")
+
+
+def test_release_terminal_holds_only_touches_this_terminal_and_is_idempotent(ctx: Any) -> None:
+    mine, other = _actor(ctx, "core-kiosk-a"), _actor(ctx, "core-kiosk-b")
+    ev = scalar(ctx, "select id from events where code = 'MAGICA'")
+    h1 = hold_best_available(ctx, mine, uuid.uuid4(), ev, 2)
+    h2 = hold_best_available(ctx, mine, uuid.uuid4(), ev, 1)
+    theirs = hold_best_available(ctx, other, uuid.uuid4(), ev, 1)
+    assert set(active_holds(ctx, mine)) == {h1.hold_id, h2.hold_id}
+    key = uuid.uuid4()
+    assert release_terminal_holds(ctx, mine, key) == 2
+    assert release_terminal_holds(ctx, mine, key) == 0
+    for h in (h1, h2):
+        assert scalar(ctx, "select status from holds where id = :h", h=h.hold_id) == "released"
+    assert scalar(ctx, "select status from holds where id = :h", h=theirs.hold_id) == "active"
+    free = scalar(ctx, "select count(*) from event_seats where event_id = :e and"
+                  " seat_id = any(:s) and status = 'available'", e=ev,
+                  s=list(h1.seat_ids + h2.seat_ids))
+    assert free == 3
+
+
+def test_self_exclusion_matches_normalized_identifiers_until_it_ends(ctx: Any) -> None:
+    desk = system_actor(ctx.engine, "exclusion-desk-core")
+    assert normalize("123.456.789-09") == normalize("12345678909") == "12345678909"
+    with pytest.raises(BoxOfficeError):
+        normalize("1-2")
+    key = uuid.uuid4()
+    row = add_exclusion(ctx.engine, desk, key, "123.456.789-09")
+    assert add_exclusion(ctx.engine, desk, key, "123.456.789-09") == row  # same key: once
+    assert is_excluded(ctx.engine, "12345678909")
+    assert not is_excluded(ctx.engine, "12345678900")
+    # Ending the exclusion (a later command for the same person) lifts it.
+    add_exclusion(ctx.engine, desk, uuid.uuid4(), "12345678909",
+                  until=datetime.now(UTC) - timedelta(days=1))
+    assert not is_excluded(ctx.engine, "123.456.789-09")
+    # Only the digest is stored.
+    assert scalar(ctx, "select count(*) from self_exclusions where"
+                  " position(convert_to('12345678909', 'UTF8') in identifier_hash) > 0") == 0
