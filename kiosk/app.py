@@ -421,6 +421,11 @@ class KioskApp(App, inherit_bindings=False):
             except Exception:
                 log.exception("printing after the sale failed")
                 ok = False
+            if not ok:
+                try:
+                    svc.withdraw_print(result.order.order_id)
+                except Exception:
+                    log.exception("could not withdraw the unprinted tickets")
             self.call_from_thread(self._printed, ok)
 
         self.run_worker(job, thread=True, group="print", exclusive=True, exit_on_error=False)

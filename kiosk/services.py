@@ -182,6 +182,11 @@ class KioskServices(Services):
             raise BoxOfficeError("feature_missing", what="Printer")
         return list(spooler.print_order(order_id, lang="pt-BR" if lang == "pt-BR" else "en"))
 
+    def withdraw_print(self, order_id: uuid.UUID) -> int:
+        """The customer was sent to the counter: those tickets must not print here later."""
+        spooler = self.extras.get("spooler")
+        return 0 if spooler is None else spooler.withdraw_order(order_id)
+
     def wait_printed(self, job_ids: list[int], timeout_s: float) -> bool:
         """True once every job printed; False as soon as the printer refuses one (the
         spooler keeps it queued and retries) or when ``timeout_s`` passes."""

@@ -67,7 +67,7 @@ create table if not exists jobs (
 create index if not exists jobs_state on jobs (state, id);
 """
 # Columns added after the first release: (name, definition) added to older spool files.
-_ADDED_COLUMNS = (("request_key", "text"),)
+_ADDED_COLUMNS = (("request_key", "text"), ("withdrawn", "integer not null default 0"))
 # A repeated request (a double click on Reprint) queues its paper once.
 _REQUEST_KEY_INDEX = "create unique index if not exists jobs_request_key on jobs (request_key)"
 
@@ -187,6 +187,7 @@ class Spooler:
         self._report_at = 0.0
         # A send that was cut short by a crash is sent again: a second paper copy of the
         # same token is harmless (check-in admits it once), a missing ticket is not.
+        self._db.execute("delete from jobs where state = 'printing' and withdrawn = 1")
         self._db.execute("update jobs set state = 'queued' where state = 'printing'")
         self._thread: threading.Thread | None = None
         if start:
@@ -299,6 +300,22 @@ class Spooler:
         with self._cond:
             self._retry_at = 0.0
             self._cond.notify_all()
+
+    def withdraw_order(self, order_id: uuid.UUID | str) -> int:
+        """Take an order's unprinted jobs out of the queue (not one being sent): a kiosk
+        that told its customer to collect the tickets at the counter must not print them
+        later into an empty tray. Returns how many jobs were withdrawn; the counter prints
+        the order again from the cashier app."""
+        with self._cond:
+            n = self._db.execute("delete from jobs where order_ref = ? and state in"
+                                 " ('queued', 'failed')", (str(order_id),)).rowcount
+            # A job being sent right now is dropped if that attempt fails.
+            n += self._db.execute("update jobs set withdrawn = 1 where order_ref = ? and"
+                                  " state = 'printing'", (str(order_id),)).rowcount
+        if n:
+            log.info("print jobs withdrawn", extra={"order": str(order_id), "jobs": n})
+            self._changed()
+        return n
 
     def requeue(self, job_id: int) -> None:
         with self._cond:
@@ -444,11 +461,19 @@ class Spooler:
                     action = "print"
                 elif row is None and self._unreported() and now >= self._report_at:
                     action = "report"
+                elif row is None and self._online is False and now >= self._retry_at and \
+                        hasattr(self.transport, "probe"):
+                    # Nothing to print but the printer was last seen down (e.g. a kiosk
+                    # withdrew its jobs): knock now and then, so the terminal learns it is
+                    # back without printing anything.
+                    action = "probe"
                 else:
                     if row is not None:
                         wait: float | None = self._retry_at - now
                     elif self._unreported():
                         wait = self._report_at - now
+                    elif self._online is False and hasattr(self.transport, "probe"):
+                        wait = max(0.0, self._retry_at - now)
                     else:
                         wait = None
                     self._cond.wait(wait)
@@ -456,8 +481,29 @@ class Spooler:
             if action == "print":
                 self._changed()
                 self._attempt(*row)
+            elif action == "probe":
+                self._probe()
             else:
                 self._report_printed()
+
+    def _probe(self) -> None:
+        try:
+            self.transport.probe()  # type: ignore[attr-defined]
+        except TransportError as exc:
+            with self._cond:
+                self._failures += 1
+                self._retry_at = time.monotonic() + min(
+                    self.settings.printer.retry_max_s,
+                    self.settings.printer.retry_initial_s * 2 ** (self._failures - 1))
+                self._last_error = str(exc)
+            return
+        with self._cond:
+            self._failures = 0
+            self._retry_at = 0.0
+            self._online = True
+            self._last_error = None
+        log.info("printer reachable again")
+        self._changed()
 
     def _attempt(self, job_id: int, kind: str, serial: int | None, duplicate: int,
                  document: str, data: bytes | None, report_key: str) -> None:
@@ -482,8 +528,10 @@ class Spooler:
                 self._retry_at = time.monotonic() + delay
                 self._online = False
                 self._last_error = str(exc)
-                self._db.execute("update jobs set state = 'queued', last_error = ? where id = ?",
-                                 (str(exc), job_id))
+                if not self._db.execute("delete from jobs where id = ? and withdrawn = 1",
+                                        (job_id,)).rowcount:
+                    self._db.execute("update jobs set state = 'queued', last_error = ?"
+                                     " where id = ?", (str(exc), job_id))
                 self._cond.notify_all()
             log.warning("printer write failed; job stays queued",
                         extra={"job": job_id, "error": str(exc), "retry_in_s": delay})

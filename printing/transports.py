@@ -50,6 +50,14 @@ class TcpTransport:
         except OSError as exc:
             raise TransportError(f"{self.host}:{self.port}: {exc.strerror or exc}") from exc
 
+    def probe(self) -> None:
+        """Connect and hang up without a byte: tells an idle spooler the printer is back."""
+        try:
+            with socket.create_connection((self.host, self.port), timeout=self.timeout_s):
+                pass
+        except OSError as exc:
+            raise TransportError(f"{self.host}:{self.port}: {exc.strerror or exc}") from exc
+
 
 class FileTransport:
     def __init__(self, url: str, path: Path) -> None:
@@ -66,6 +74,12 @@ class FileTransport:
                     view = view[os.write(fd, view):]
             finally:
                 os.close(fd)
+        except OSError as exc:
+            raise TransportError(f"{self.path}: {exc.strerror or exc}") from exc
+
+    def probe(self) -> None:
+        try:
+            os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND))
         except OSError as exc:
             raise TransportError(f"{self.path}: {exc.strerror or exc}") from exc
 
@@ -120,6 +134,10 @@ class PreviewTransport:
                 os.replace(tmp, final)
         except OSError as exc:
             raise TransportError(f"{self.folder}: {exc.strerror or exc}") from exc
+
+    def probe(self) -> None:
+        if not os.access(self.folder, os.W_OK):
+            raise TransportError(f"{self.folder}: not writable")
 
 
 def open_transport(url: str, *, timeout_s: float = 5.0) -> Transport:

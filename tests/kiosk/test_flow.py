@@ -225,6 +225,14 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
 
         await shown(pilot, OutOfServiceScreen)
         assert "printer" in app.readiness.reasons
+        # The customer was sent to the counter: the tickets must not print here later.
+        assert not [j for j in app.services.extras["spooler"].pending()
+                    if j.state in ("queued", "printing")]
+        printed_before = [j for j in printer.jobs if j]
+        printer.on()
+        # The spooler knocks without printing and the kiosk sells again.
+        await shown(pilot, AttractScreen)
+        assert [j for j in printer.jobs if j] == printed_before
 
 
 async def test_language_and_high_contrast_from_the_attract_screen(make_app: Any) -> None:
