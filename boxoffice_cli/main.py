@@ -57,6 +57,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     _print_demo(summary, ctx)
     if args.no_ui:
         return 0
+    # The demo has no separate `boxoffice worker`: run its jobs (hold sweeper, pricing
+    # rules, stuck-sale recovery) in this process so the demo behaves like a site.
+    import threading
+
+    from core.worker import run_worker
+
+    threading.Thread(target=run_worker, args=(ctx,), kwargs={"interval_s": 5.0},
+                     name="demo-worker", daemon=True).start()
     try:
         from boxoffice_tui.app import run_cashier
     except ImportError:
