@@ -61,8 +61,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # rules, stuck-sale recovery) in this process so the demo behaves like a site.
     import threading
 
+    from boxoffice_tui.logsetup import configure
     from core.worker import run_worker
 
+    configure(ctx.settings.log_file, ctx.settings.logging.level)  # before any thread logs
     threading.Thread(target=run_worker, args=(ctx,), kwargs={"interval_s": 5.0},
                      name="demo-worker", daemon=True).start()
     try:

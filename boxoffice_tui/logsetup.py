@@ -31,6 +31,11 @@ def configure(log_file: Path, level: str = "INFO") -> None:
         foreign_pre_chain=shared,
     ))
     root = logging.getLogger()
+    target = str(log_file.resolve())
+    if any(isinstance(h, logging.FileHandler) and h.baseFilename == target
+           for h in root.handlers):
+        handler.close()
+        return  # already set up (the CLI configures before starting the app)
     for h in list(root.handlers):
         # A stream handler would draw over the screen.
         if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler):
