@@ -65,6 +65,8 @@ class EventInfo:
     sold: int
     min_price_minor: int | None
     max_price_minor: int | None
+    # The venue's IANA time zone: show times as the tickets print them.
+    timezone: str = "UTC"
 
 
 _LAYOUT = text(
@@ -91,7 +93,7 @@ _EVENTS = text(
       coalesce(s.free, 0) + coalesce(g.capacity - g.held - g.sold - g.leased, 0) as available,
       coalesce(s.held, 0) + coalesce(g.held, 0) as held,
       coalesce(s.sold, 0) + coalesce(g.sold, 0) as sold,
-      p.lo, p.hi
+      p.lo, p.hi, v.timezone
     from events e join venues v on v.id = e.venue_id
     left join lateral (
       select count(*) as total,
