@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from boxoffice_tui.base import error_text
 from boxoffice_tui.commands import EventCommands, OrderCommands
@@ -41,6 +43,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class SyncChanged(Message):
+    """The offline terminal's state (online, queue depth, leases), posted from its
+    threads; ``post_message`` is the thread-safe way onto the UI thread."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        super().__init__()
+        self.state = state
+
+
 class BoxOfficeApp(App):
     # Absolute, so subclasses defined elsewhere (tests, kiosk) find it too.
     CSS_PATH = str(Path(__file__).with_name("boxoffice.tcss"))
@@ -61,6 +72,9 @@ class BoxOfficeApp(App):
         self.warm_up: Callable[[], Any] | None = None
         self._last_status_line = ""
         self._executor: ThreadPoolExecutor | None = None
+        # sync.terminal.OfflineTerminal.status() as last posted; None without offline
+        # selling (the monitor, tests without it): then core calls decide online/offline.
+        self.sync_state: dict[str, Any] | None = None
         set_language(language_code or services.settings.terminal.language)
         self.title = t(self.title_key)
 
@@ -104,7 +118,30 @@ class BoxOfficeApp(App):
             self.refresh_status()
 
     def core_ok(self) -> None:
-        self.set_online(True)
+        # With offline selling running, its watch decides (hysteresis): a sale from the
+        # lease succeeds while the database is gone and must not flip the header.
+        if self.sync_state is None or self.sync_state.get("online"):
+            self.set_online(True)
+
+    @property
+    def selling_offline(self) -> bool:
+        """Offline with the lease machinery running: sell from the lease only."""
+        return self.sync_state is not None and not self.sync_state.get("online")
+
+    def on_sync_changed(self, message: SyncChanged) -> None:
+        self.apply_sync(message.state)
+
+    def apply_sync(self, state: dict[str, Any]) -> None:
+        oldest = state.get("oldest_unsent_s")
+        # The header ages the oldest unsent sale every second without asking sync again.
+        state = state | {"oldest_at": None if oldest is None else time.time() - oldest}
+        self.sync_state = state
+        self.online = bool(state.get("online"))
+        self.refresh_status()
+        for screen in self.screen_stack:
+            fn = getattr(screen, "sync_changed", None)
+            if fn is not None:
+                fn(state)
 
     def core_failed(self, exc: BaseException, failed: Callable[[BaseException], Any] | None,
                     quiet: bool) -> None:
@@ -128,6 +165,12 @@ class BoxOfficeApp(App):
         self.notify(self.last_error, severity="error", timeout=6)
 
     def on_mount(self) -> None:
+        # Textual calls every class's on_mount along the MRO, and subclasses also call
+        # super().on_mount(): without this the warm-up (spooler, gateway, offline
+        # selling) and the timers would start twice.
+        if getattr(self, "_base_mounted", False):
+            return
+        self._base_mounted = True
         if self.warm_up is not None:
             warm = self.warm_up
             self.call_after_refresh(lambda: self.run_worker(
@@ -142,8 +185,16 @@ class BoxOfficeApp(App):
         op = self.services.operator
         svc = self.services
         online = svc.printer_online()
-        return {"screen": type(self.screen).__name__, "operator": op.login if op else None,
-                "shift": str(svc.shift.shift_id) if svc.shift else None, "online": True,
+        sync = self.sync_state
+        extra: dict[str, Any] = {} if sync is None else {"sync": {
+            k: sync.get(k) for k in ("online", "links", "queue_depth", "flagged",
+                                     "oldest_unsent_s", "offline_card_total_minor")}
+            | {"leases": [{"lease_id": x["lease_id"], "remaining": x["remaining"]}
+                          for x in sync.get("leases", ())]}}
+        return extra | {
+                "screen": type(self.screen).__name__, "operator": op.login if op else None,
+                "shift": str(svc.shift.shift_id) if svc.shift else None,
+                "online": self.online,
                 "printer": "none" if online is None and "spooler" not in svc.extras else
                 ("offline" if online is False else "ok"),
                 "printer_text": svc.printer_state(), "queue_depth": svc.queue_depth(),
@@ -174,7 +225,7 @@ class BoxOfficeApp(App):
         except Exception:
             log.exception("breaker/printer state read failed")
             return
-        if line != self._last_status_line:
+        if line != self._last_status_line or (self.sync_state or {}).get("queue_depth"):
             self._last_status_line = line
             self.refresh_status()
         if br != self.breaker:
@@ -208,8 +259,10 @@ class BoxOfficeApp(App):
 
 class CashierApp(BoxOfficeApp):
     COMMANDS = App.COMMANDS | {EventCommands, OrderCommands}
+    BINDINGS = [Binding("f9", "take_leases", "lease", show=False)]
 
     def on_mount(self) -> None:
+        self.services.sync_subscribe(lambda st: self.post_message(SyncChanged(st)))
         super().on_mount()
         from boxoffice_tui.screens.signin import SignInScreen
 
@@ -256,6 +309,24 @@ class CashierApp(BoxOfficeApp):
         if self._executor is None:
             self._executor = ThreadPoolExecutor(2, thread_name_prefix="prefetch")
         return self._executor
+
+    def action_take_leases(self) -> None:
+        """F9: take this terminal's configured leases now (and pick up any a supervisor
+        took for it), so it can keep selling if the link drops."""
+        if self.services.operator is None:
+            return
+        svc = self.services
+
+        def job() -> tuple[tuple[int, int], dict[str, Any]]:
+            got = svc.take_leases()
+            return got, svc.sync_status()
+
+        def done(res: tuple[tuple[int, int], dict[str, Any]]) -> None:
+            (taken, left), state = res
+            self.apply_sync(state)
+            self.notify(t("leases_taken", n=taken, seats=left))
+
+        self.screen.call_core(job, done=done, group="lease")  # type: ignore[attr-defined]
 
     def action_orders(self, query: str = "") -> None:
         from boxoffice_tui.screens.orders import OrdersScreen
@@ -385,6 +456,11 @@ def start_peripherals(svc: Services) -> list[Callable[[], Any]]:
         stops.append(getattr(gw, "close", lambda: None))
     except Exception:
         log.exception("card gateway not available; cash only")
+    if svc.kind == "cashier":
+        try:  # offline selling: journal, connectivity watch, leases, background replay
+            stops.append(svc.start_sync())
+        except Exception:
+            log.exception("offline selling did not start")
     return stops
 
 

@@ -125,6 +125,32 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "approved": ("Approved.", "Aprovado."),
     "unknown_key": ("Unknown operator or wrong PIN.", "Operador ou PIN incorretos."),
     "amount": ("Amount", "Valor"),
+    # offline selling (sync)
+    "queue_line": ("queue {n}", "fila {n}"),
+    "queue_oldest": ("oldest {s} s", "mais antiga {s} s"),
+    "leased_line": ("lease {n}", "cessão {n}"),
+    "flagged_line": ("{n} flagged", "{n} sinalizada(s)"),
+    "offline_lease_only": ("Central database unreachable: selling from this terminal's lease"
+                           " only (◈). Sales are queued and sent when the link is back.",
+                           "Banco central inacessível: vendendo só da cessão deste terminal"
+                           " (◈). As vendas ficam na fila e são enviadas na volta da conexão."),
+    "lg_lease_mine": ("my lease", "minha cessão"),
+    "lg_leased": ("leased elsewhere", "cedido a outro"),
+    "lease": ("lease", "cessão"),
+    "leases_taken": ("{n} lease(s) taken; {seats} place(s) leased to this terminal.",
+                     "{n} cessão(ões) obtida(s); {seats} lugar(es) cedido(s) a este terminal."),
+    "sync_missing": ("Offline selling is not running on this terminal.",
+                     "A venda sem conexão não está ativa neste terminal."),
+    "offline_sale": ("OFFLINE sale: queued, sent when back online",
+                     "Venda SEM CONEXÃO: na fila, enviada na volta da conexão"),
+    "card_saf_risk": ("Offline: the card is stored and charged when back online; a decline"
+                      " then revokes the tickets. Limit {floor} per sale; card money at risk"
+                      " on this terminal: {risk} of {total}.",
+                      "Sem conexão: o cartão é guardado e cobrado na volta da conexão; uma"
+                      " recusa então cancela os ingressos. Limite {floor} por venda; cartão"
+                      " em risco neste terminal: {risk} de {total}."),
+    "card_saf_done": ("card will be charged when back online (at risk: {risk})",
+                      "o cartão será cobrado na volta da conexão (em risco: {risk})"),
 }
 
 _lang = ["pt-BR"]

@@ -13,7 +13,7 @@ from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
 from boxoffice_tui.base import BaseModal, error_text
 from boxoffice_tui.i18n import t
-from boxoffice_tui.services import ExchangeRequest, SaleOutcome
+from boxoffice_tui.services import ExchangeRequest, OfflineCart, SaleOutcome
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
@@ -144,6 +144,7 @@ class CardScreen(BaseModal):
             yield Label(t("card_title"), classes="title")
             due = format_minor(self.hold.total_minor, self.hold.currency, self.bo.lang)
             yield Static(f"{t('due')}: [b]{due}[/b]")
+            yield Static("", id="card-saf", classes="warning")
             yield Label(t("card_number"))
             yield Input(self.card, id="card-input")
             yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
@@ -155,6 +156,19 @@ class CardScreen(BaseModal):
         super().on_mount()
         self.query_one("#card-progress").display = False
         self.query_one("#card-input", Input).focus()
+        saf = self.query_one("#card-saf", Static)
+        saf.display = isinstance(self.hold, OfflineCart)
+        if saf.display:  # the casino carries the risk until the card is charged
+            self.call_core(self.bo.services.offline_card_limits, done=self._show_risk,
+                           group="card-limits", quiet=True)
+
+    def _show_risk(self, limits: tuple[int, int, int]) -> None:
+        floor, total, held = limits
+        cur, lang = self.hold.currency, self.bo.lang
+        self.query_one("#card-saf", Static).update("[b]⚠ " + t(
+            "card_saf_risk", floor=format_minor(floor, cur, lang),
+            risk=format_minor(held + self.hold.total_minor, cur, lang),
+            total=format_minor(total, cur, lang)) + "[/b]")
 
     def action_cancel(self) -> None:
         if self.state == "waiting":
@@ -187,6 +201,9 @@ class CardScreen(BaseModal):
         self.query_one("#card-progress").display = False
         brand = f" {outcome.card_brand or ''} ****{outcome.card_last4}" \
             if outcome.card_last4 else ""
+        if outcome.offline:
+            brand += " · " + t("card_saf_done", risk=format_minor(
+                outcome.card_risk_minor, outcome.currency, self.bo.lang))
         self.query_one("#card-result", Static).update(
             "[b]✔ " + t("sale_done", number=outcome.order_number,
                         total=format_minor(outcome.total_minor, outcome.currency,

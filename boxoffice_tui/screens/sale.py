@@ -20,7 +20,13 @@ from textual.widgets import Static
 
 from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.i18n import t
-from boxoffice_tui.services import ExchangeRequest, SaleOutcome, SeatMapData, Services
+from boxoffice_tui.services import (
+    ExchangeRequest,
+    OfflineCart,
+    SaleOutcome,
+    SeatMapData,
+    Services,
+)
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from boxoffice_tui.widgets.status import TerminalHeader
@@ -67,6 +73,8 @@ class SaleScreen(BaseScreen):
         self.poll_s = POLL_S
         self.pushed = 0  # changes that arrived through the feed
         self._unsubscribe: Callable[[], None] | None = None
+        self.lease_seats: frozenset[int] = frozenset()  # this terminal's, unsold
+        self.lease_ga_left = 0
 
     @property
     def svc(self) -> Services:
@@ -99,7 +107,10 @@ class SaleScreen(BaseScreen):
 
     def _legend(self) -> Text:
         txt = Text()
-        for sym, kind in legend_text():
+        kinds = legend_text()
+        if self.lease_seats or self.bo.selling_offline:
+            kinds += [(SYMBOLS[k][0], k) for k in ("lease_mine", "leased")]
+        for sym, kind in kinds:
             txt.append(sym, SYMBOLS[kind][1])
             txt.append(f" {t('lg_' + kind)}  ")
         return txt
@@ -138,6 +149,48 @@ class SaleScreen(BaseScreen):
             self.ga_section = next((s for s in data.sections if s.kind == "ga"), None)
             self._update_ga(data.availability)
         self._render_cart()
+        self._load_lease()
+
+    # --- offline selling: this terminal's lease ---------------------------------------
+    def sync_changed(self, state: dict[str, Any]) -> None:
+        """Called by the app on every sync change (online/offline, a sale, a return)."""
+        if self.data is not None:
+            self._load_lease()
+
+    def _load_lease(self) -> None:
+        if self.bo.sync_state is None:
+            return
+        svc, ev = self.svc, self.event.id
+        sec = self.ga_section
+
+        def job() -> tuple[frozenset[int], int]:
+            return (svc.offline_lease_seats(ev),
+                    svc.offline_ga_left(ev, sec.id) if sec is not None else 0)
+
+        self.call_core(job, done=self._lease_loaded, group="lease", quiet=True)
+
+    def _lease_loaded(self, got: tuple[frozenset[int], int]) -> None:
+        self.lease_seats, self.lease_ga_left = got
+        smap = self.query_one(SeatMap)
+        if smap.display and smap.seat_count:
+            smap.set_lease(self.lease_seats, self.bo.selling_offline)
+        elif self.ga_section is not None and self.bo.selling_offline:
+            self.query_one("#ga-panel", Static).update(
+                f"[b]{t('ga_title')}: {self.ga_section.name}[/b]\n\n"
+                f"◈ {t('lg_lease_mine')}: {t('ga_left', n=self.lease_ga_left)}\n\n"
+                f"{t('ga_hint')}")
+        self.query_one("#legend", Static).update(self._legend())
+        self.refresh_card_state()
+
+    def on_seat_map_refused(self, event: SeatMap.Refused) -> None:
+        if self.bo.selling_offline:
+            self.bo.show_error(BoxOfficeError("offline_not_in_lease"))
+
+    def _offline_cart(self, seat_ids: list[int] | None = None, ga_qty: int = 0) -> None:
+        sec = self.ga_section
+        self.call_core(self.svc.offline_cart, self.event.id, seat_ids,
+                       sec.id if sec is not None and ga_qty else None, ga_qty,
+                       done=self._held, failed=self._hold_failed, group="hold")
 
     def _subscribe(self) -> None:
         app = self.bo
@@ -163,7 +216,8 @@ class SaleScreen(BaseScreen):
         self.clock_offset = avail.as_of - self.bo.now()
 
     def poll(self) -> None:
-        if self.data is None:
+        # Offline, every read would wait for the dead link; the lease book is enough.
+        if self.data is None or self.bo.selling_offline:
             return
         self.call_core(self.svc.availability, self.event.id, done=self.apply_availability,
                        group="poll", exclusive=True, quiet=True)
@@ -222,7 +276,7 @@ class SaleScreen(BaseScreen):
         self.tick()
 
     def remaining(self) -> int | None:
-        if self.hold is None:
+        if self.hold is None or isinstance(self.hold, OfflineCart):
             return None
         now_db = self.bo.now() + self.clock_offset
         return int((self.hold.expires_at - now_db).total_seconds())
@@ -231,7 +285,7 @@ class SaleScreen(BaseScreen):
         left = self.remaining()
         cd = self.query_one("#countdown", Static)
         if left is None:
-            cd.update("")
+            cd.update(t("offline_sale") if isinstance(self.hold, OfflineCart) else "")
             return
         if left <= 0:
             self._expired()
@@ -265,6 +319,9 @@ class SaleScreen(BaseScreen):
     def _hold_failed(self, exc: BaseException) -> None:
         self.bo.show_error(exc)
         self.poll()
+        if isinstance(exc, BoxOfficeError) and exc.code == "offline_not_in_lease":
+            self.query_one(SeatMap).clear_picked()
+            self._render_cart()
 
     def on_seat_map_selection_changed(self, event: SeatMap.SelectionChanged) -> None:
         if event.lost:
@@ -295,6 +352,8 @@ class SaleScreen(BaseScreen):
         two steps cannot interleave with another key press."""
         old = self.hold
         svc = self.svc
+        if isinstance(old, OfflineCart):
+            old = None  # nothing to release: the lease is the hold
 
         def job() -> HoldResult:
             if old is not None:
@@ -319,6 +378,9 @@ class SaleScreen(BaseScreen):
             if not picked:
                 return
         seats = sorted(picked | set(self.hold.seat_ids if self.hold else ()))
+        if self.bo.selling_offline:
+            self._offline_cart(seats)
+            return
         self._replace_hold("hold_seats", seats)
 
     def _quantity(self) -> int:
@@ -327,6 +389,16 @@ class SaleScreen(BaseScreen):
     def _ask(self, n: int) -> None:
         if n <= 0:
             self.action_clear()
+            return
+        if self.bo.selling_offline:  # first free seats of the lease, or GA places from it
+            if self.query_one(SeatMap).display:
+                seats = sorted(self.lease_seats)[:n]
+                if len(seats) < n:
+                    self.bo.show_error(BoxOfficeError("offline_not_in_lease"))
+                    return
+                self._offline_cart(seats)
+            elif self.ga_section is not None:
+                self._offline_cart(None, n)
             return
         if self.query_one(SeatMap).display:
             self._replace_hold("hold_best", n)
@@ -343,7 +415,7 @@ class SaleScreen(BaseScreen):
         self._ask(self._quantity() - 1)
 
     def action_extend(self) -> None:
-        if self.hold is None:
+        if self.hold is None or isinstance(self.hold, OfflineCart):
             return
         hold = self.hold
 
@@ -365,13 +437,16 @@ class SaleScreen(BaseScreen):
             return
         self.hold = None
         smap.set_mine(())
+        if isinstance(hold, OfflineCart):
+            self._render_cart()
+            return
         smap.set_state(hold.seat_ids, "A")
         self._render_cart()
         self.call_core(self.svc.release, uuid.uuid4(), hold.hold_id,
                        done=lambda _: self.bo.notify(t("released")), group="hold")
 
     def action_back(self) -> None:
-        if self.hold is not None:
+        if self.hold is not None and not isinstance(self.hold, OfflineCart):
             self.call_core(self.svc.release, uuid.uuid4(), self.hold.hold_id, group="hold",
                            quiet=True)
             self.hold = None
@@ -380,6 +455,8 @@ class SaleScreen(BaseScreen):
     def refresh_card_state(self) -> None:
         br = self.bo.breaker
         txt = "" if br.card_allowed else t("card_unavailable", reason=br.reason or br.state)
+        if self.bo.selling_offline:  # store-and-forward needs no gateway now
+            txt = "◈ " + t("offline_lease_only")
         self.query_one("#card-state", Static).update(txt)
 
     def action_cash(self) -> None:
@@ -395,7 +472,7 @@ class SaleScreen(BaseScreen):
             self.bo.bell()
             return
         br = self.bo.breaker
-        if not br.card_allowed:
+        if not br.card_allowed and not isinstance(self.hold, OfflineCart):
             self.bo.show_error(t("card_unavailable", reason=br.reason or br.state))
             return
         from boxoffice_tui.screens.checkout import CardScreen
@@ -436,6 +513,12 @@ class SaleScreen(BaseScreen):
         if outcome.change_minor:
             msg += f" · {t('change')} " + format_minor(outcome.change_minor, outcome.currency,
                                                         self.bo.lang)
+        if outcome.offline:
+            msg += " · " + t("offline_sale")
+            if outcome.card_risk_minor:
+                msg += " · " + t("card_saf_done", risk=format_minor(
+                    outcome.card_risk_minor, outcome.currency, self.bo.lang))
+            self._load_lease()
         self.query_one("#last-sale", Static).update(msg)
         self.bo.notify(msg)
         if self.svc.printer_online() is False:

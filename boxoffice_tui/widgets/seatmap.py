@@ -41,6 +41,10 @@ SYMBOLS: dict[str, tuple[str, str]] = {
     "held": ("◌", "magenta"),
     "sold": ("×", "red"),
     "blocked": ("▪", "bright_black"),
+    # Leases (offline selling): this terminal's unsold leased seats, the only ones it can
+    # sell while offline, and seats leased to other terminals.
+    "lease_mine": ("◈", "bold bright_green"),
+    "leased": ("▫", "blue"),
 }
 LEGEND_ORDER = ("available", "accessible", "companion", "picked", "mine", "held", "sold",
                 "blocked")
@@ -77,6 +81,13 @@ class SeatMap(ScrollView, can_focus=True):
             self.picked = picked
             self.lost = lost  # picked seats someone else took meanwhile
 
+    class Refused(Message):
+        """A seat that cannot be picked was toggled (the screen may say why)."""
+
+        def __init__(self, seat_id: int) -> None:
+            super().__init__()
+            self.seat_id = seat_id
+
     class CursorMoved(Message):
         def __init__(self, seat: SeatRef | None) -> None:
             super().__init__()
@@ -102,6 +113,8 @@ class SeatMap(ScrollView, can_focus=True):
         self._states: list[str] = []
         self._mine: set[int] = set()
         self._picked: set[int] = set()
+        self._lease: set[int] = set()  # this terminal's unsold leased seats
+        self.lease_only = False  # offline: only leased seats can be picked
         self._cache: dict[int, Strip] = {}
         self._cols = 0
         self._rows = 0
@@ -196,6 +209,23 @@ class SeatMap(ScrollView, can_focus=True):
                 touched.append(i)
         self._invalidate(touched)
 
+    def set_lease(self, seat_ids: Iterable[int], lease_only: bool) -> None:
+        """Mark this terminal's unsold leased seats; with ``lease_only`` (offline) they
+        are the only seats that can be picked, and other picks are dropped."""
+        new = {self._index[s] for s in seat_ids if s in self._index}
+        touched = new ^ self._lease
+        self._lease = new
+        self.lease_only = lease_only
+        if lease_only:
+            stale = {i for i in self._picked if i not in new}
+        else:
+            stale = {i for i in self._picked if self._states[i] != "A"}
+        self._picked -= stale
+        self._invalidate(touched | stale)
+        self.version += 1
+        if stale:
+            self.post_message(self.SelectionChanged(self.picked))
+
     def clear_picked(self) -> None:
         touched = set(self._picked)
         self._picked.clear()
@@ -230,6 +260,8 @@ class SeatMap(ScrollView, can_focus=True):
             return "mine"
         if i in self._picked:
             return "picked"
+        if i in self._lease:
+            return "lease_mine"
         st = self._states[i]
         if st == "A":
             return self._kind_flag[i]
@@ -237,6 +269,8 @@ class SeatMap(ScrollView, can_focus=True):
             return "held"
         if st == "S":
             return "sold"
+        if st == "L":
+            return "leased"
         return "blocked"
 
     def _invalidate(self, indexes: Iterable[int]) -> None:
@@ -392,10 +426,11 @@ class SeatMap(ScrollView, can_focus=True):
             return
         if i in self._picked:
             self._picked.discard(i)
-        elif self._states[i] == "A":
+        elif (i in self._lease) if self.lease_only else self._states[i] == "A":
             self._picked.add(i)
         else:
             self.app.bell()
+            self.post_message(self.Refused(self._seat_ids[i]))
             return
         self._invalidate([i])
         self.version += 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Static
 
@@ -31,11 +32,30 @@ class TerminalHeader(Static):
         shift = svc.shift
         parts.append(f"{t('shift')} {str(shift.shift_id)[:8]}" if shift else t("no_shift"))
         parts.append(("● " + t("online")) if app.online else ("✖ " + t("offline")))
+        sync = app.sync_state
+        if sync is not None:
+            parts.append(sync_text(sync))
         status = app.status_line()
         if status:
             parts.append(status)
         text = " │ ".join(parts)
         if not app.online:
-            text += "\n[b]" + t("db_lost") + "[/b]"
+            text += "\n[b]" + t("db_lost" if sync is None else "offline_lease_only") + "[/b]"
         self.set_class(not app.online, "-offline")
         self.update(text)
+
+
+def sync_text(sync: dict[str, Any]) -> str:
+    """Queue depth, age of the oldest unsent sale, leased places (and flagged sales)."""
+    out = t("queue_line", n=sync.get("queue_depth", 0))
+    oldest = sync.get("oldest_unsent_s")
+    if sync.get("oldest_at") is not None:
+        oldest = time.time() - sync["oldest_at"]
+    if oldest is not None:
+        out += f" ({t('queue_oldest', s=int(oldest))})"
+    leased = sum(int(x.get("remaining", 0)) for x in sync.get("leases", ())
+                 if x.get("status") == "active")
+    out += " · " + t("leased_line", n=leased)
+    if sync.get("flagged"):
+        out += " · " + t("flagged_line", n=sync["flagged"])
+    return out
