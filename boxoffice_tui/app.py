@@ -259,7 +259,7 @@ class BoxOfficeApp(App):
 
 class CashierApp(BoxOfficeApp):
     COMMANDS = App.COMMANDS | {EventCommands, OrderCommands}
-    BINDINGS = [Binding("f9", "take_leases", "lease", show=False)]
+    BINDINGS = [Binding("f4", "take_leases", "lease", show=False)]
 
     def on_mount(self) -> None:
         self.services.sync_subscribe(lambda st: self.post_message(SyncChanged(st)))
@@ -311,7 +311,7 @@ class CashierApp(BoxOfficeApp):
         return self._executor
 
     def action_take_leases(self) -> None:
-        """F9: take this terminal's configured leases now (and pick up any a supervisor
+        """F4: take this terminal's configured leases now (and pick up any a supervisor
         took for it), so it can keep selling if the link drops."""
         if self.services.operator is None:
             return

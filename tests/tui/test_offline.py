@@ -47,7 +47,8 @@ def octx(ctx: CoreContext, db_url: str, proxy: TcpProxy, tmp_path: Path,
         database__connect_timeout_s=1, database__lock_timeout_ms=1000,
         sync__offline_after_failures=1, sync__online_after_successes=1,
         sync__probe_interval_s=0.2, sync__probe_timeout_s=1.0,
-        sync__auto_leases=[{"event": "MAGICA", "section": "BAL", "quantity": 4}],
+        sync__auto_leases=[{"event": "MAGICA", "section": "BAL", "quantity": 6}],
+        sync__floor_limit_minor=10000,
         logging__file=str(tmp_path / "tui.jsonl"))
     c = build_context(settings, url=url)
     yield c
@@ -60,10 +61,9 @@ def _header(app: CashierApp) -> str:
     return str(app.screen.query_one(TerminalHeader).render())
 
 
-async def test_cash_sale_from_the_lease_through_an_outage(ctx: CoreContext, octx: CoreContext,
-                                                          proxy: TcpProxy,
-                                                          tmp_path: Path) -> None:
-    from boxoffice_tui.screens.checkout import CashScreen
+async def test_cash_and_card_sales_from_the_lease_through_an_outage(
+        ctx: CoreContext, octx: CoreContext, proxy: TcpProxy, tmp_path: Path) -> None:
+    from boxoffice_tui.screens.checkout import CardScreen, CashScreen
     from boxoffice_tui.widgets.seatmap import SeatMap
 
     svc = Services(octx, NAME)
@@ -76,12 +76,15 @@ async def test_cash_sale_from_the_lease_through_an_outage(ctx: CoreContext, octx
         async with app.run_test(size=SIZE) as pilot:
             # The configured lease is taken at start, while online.
             await wait_for(pilot, lambda: app.sync_state is not None and any(
-                x["remaining"] == 4 for x in app.sync_state["leases"]), timeout=20)
+                x["remaining"] == 6 for x in app.sync_state["leases"]), timeout=20)
             await sign_in(pilot)
-            assert "online" in _header(app) and "lease 4" in _header(app)
+            assert "online" in _header(app) and "lease 6" in _header(app)
+            await pilot.press("f4")  # take the configured leases now: it has them already
+            await wait_for(pilot, lambda: any("0 lease(s) taken; 6 place(s)" in n.message
+                                              for n in app._notifications))
             screen = await open_event(pilot, "MAGICA")
             smap = screen.query_one(SeatMap)
-            await wait_for(pilot, lambda: len(screen.lease_seats) == 4)
+            await wait_for(pilot, lambda: len(screen.lease_seats) == 6)
             leased = sorted(screen.lease_seats)
             assert all(smap.state_of(s) == "lease_mine" for s in leased)
             assert "my lease" in str(screen.query_one("#legend").render())
@@ -119,7 +122,7 @@ async def test_cash_sale_from_the_lease_through_an_outage(ctx: CoreContext, octx
             assert "OFFLINE sale" in last
             assert all(smap.state_of(s) == "sold" for s in leased[:2])
             await wait_for(pilot, lambda: app.sync_state["queue_depth"] == 1)
-            assert "queue 1" in _header(app) and "lease 2" in _header(app)
+            assert "queue 1" in _header(app) and "lease 4" in _header(app)
             state = app.terminal_state()
             assert state["online"] is False and state["sync"]["queue_depth"] == 1
             # Tickets signed by this terminal went through the spooler with no database.
@@ -130,11 +133,52 @@ async def test_cash_sale_from_the_lease_through_an_outage(ctx: CoreContext, octx
             assert scalar(ctx, "select count(*) from orders where id = :o",
                           o=sale.order_id) == 0
 
+            # Card offline: store-and-forward only under the floor limit (100,00 here),
+            # with the risk shown to the cashier.
+            for s in leased[2:4]:
+                smap.move_cursor_to(s)
+                await pilot.press("space")
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(screen.hold, OfflineCart))
+            await pilot.press("f6")
+            await wait_for(pilot, lambda: isinstance(app.screen, CardScreen))
+            card = app.screen
+            await wait_for(pilot, lambda: "charged when back online" in str(
+                card.query_one("#card-saf").render()))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: card.state == "failed")
+            assert "limited to R$" in str(card.query_one("#card-result").render())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: app.screen is screen)
+            await pilot.press("delete")
+            smap.move_cursor_to(leased[2])
+            await pilot.press("space", "enter")
+            await wait_for(pilot, lambda: isinstance(screen.hold, OfflineCart)
+                           and screen.hold.seat_ids == (leased[2],))
+            await pilot.press("f6")
+            await wait_for(pilot, lambda: isinstance(app.screen, CardScreen))
+            card = app.screen
+            await wait_for(pilot, lambda: "at risk on this terminal: R$" in str(
+                card.query_one("#card-saf").render()))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: card.state == "approved")
+            assert "card will be charged when back online" in str(
+                card.query_one("#card-result").render())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: screen.last_sale is not None
+                           and screen.last_sale.order_id != sale.order_id)
+            card_sale = screen.last_sale
+            assert card_sale.offline and card_sale.card_risk_minor == 8000
+            await wait_for(pilot, lambda: app.sync_state["queue_depth"] == 2)
+            assert "lease 3" in _header(app)
+
             proxy.restore()
             await wait_for(pilot, lambda: app.sync_state["online"] and not app.selling_offline,
                            timeout=20)
             await wait_for(pilot, lambda: app.sync_state["queue_depth"] == 0, timeout=20)
             assert "online" in _header(app) and "queue 0" in _header(app)
+            # The stored card was charged through the sandbox gateway on reconnect.
+            await wait_for(pilot, lambda: svc.sync.stored_card_total() == 0)
     finally:
         for stop in reversed(stops):
             with contextlib.suppress(Exception):
@@ -150,4 +194,7 @@ async def test_cash_sale_from_the_lease_through_an_outage(ctx: CoreContext, octx
                 e=ev, s=leased[:2]) == [("sold",), ("sold",)]
     assert scalar(ctx, "select count(*) from lease_sales where order_id = :o",
                   o=sale.order_id) == 1
+    assert scalar(ctx, "select count(*) from lease_sales where order_id = :o and flag is null",
+                  o=card_sale.order_id) == 1
+    assert sold.get(leased[2]) == 1 and sold.get(leased[3]) is None
     assert lease_invariants(ctx.engine) == []
