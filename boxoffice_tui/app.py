@@ -72,6 +72,7 @@ class BoxOfficeApp(App):
         self.warm_up: Callable[[], Any] | None = None
         self._last_status_line = ""
         self._executor: ThreadPoolExecutor | None = None
+        self._sale_screen: SaleScreen | None = None  # kept composed, see open_event
         # sync.terminal.OfflineTerminal.status() as last posted; None without offline
         # selling (the monitor, tests without it): then core calls decide online/offline.
         self.sync_state: dict[str, Any] | None = None
@@ -286,6 +287,8 @@ class CashierApp(BoxOfficeApp):
         self.refresh_status()
         self.switch_screen(EventsScreen())
         self.call_later(self._cache_events)
+        # Once the list is drawn, while the cashier reads it.
+        self.set_timer(0.3, self.prepare_sale_screen)
 
     def _cache_events(self) -> None:
         def job() -> None:
@@ -301,9 +304,36 @@ class CashierApp(BoxOfficeApp):
         if self.services.operator is None:
             return None
         # The seat map's reads start now, on a pool thread, while the screen composes.
-        screen = SaleScreen(ev, prefetch=self._pool().submit(self.services.seat_map, ev.id))
+        prefetch = self._pool().submit(self.services.seat_map, ev.id)
+        screen = self._sale_screen
+        if screen is not None and screen.is_running and not any(
+                screen in stack for stack in self._screen_stacks.values()):
+            # The kept screen is composed and styled already; it only takes the new
+            # event's data (composing a new one was most of an opening's time).
+            screen.show_event(ev, prefetch)
+        else:
+            screen = SaleScreen(ev, prefetch=prefetch)
+            if self._sale_screen is None:
+                self._keep_sale_screen(screen)
         self.push_screen(screen)
         return screen
+
+    def _keep_sale_screen(self, screen: SaleScreen) -> None:
+        # An installed screen stays mounted when popped, so it can be shown again.
+        self.install_screen(screen, name="kept-sale")
+        self._sale_screen = screen
+
+    def prepare_sale_screen(self) -> None:
+        """Compose the sale screen ahead of time, off the stack, so that even the first
+        event opened only loads its data onto it."""
+        from boxoffice_tui.screens.sale import SaleScreen
+
+        if self._sale_screen is not None or self.services.operator is None:
+            return
+        screen = SaleScreen(None)
+        self._keep_sale_screen(screen)
+        # What push_screen does first (register, compose, mount), without showing it.
+        self._get_screen(screen)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:

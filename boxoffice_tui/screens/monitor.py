@@ -21,6 +21,19 @@ from core.money import format_minor
 
 REFRESH_S = 2.0
 
+# Table id -> i18n keys of its column headers ("" and "%" need no translation).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "occupancy": ("", "%", "mon_sold_cap"),
+    "terminals": ("", "mon_kind", "mon_op", "mon_beat", "mon_state", "mon_sync_prt",
+                  "mon_printer", "mon_card"),
+    "holds": ("mon_terminal", "mon_event", "mon_qty", "mon_left"),
+    "approvals": ("mon_kind", "mon_by", "mon_amount", "mon_detail"),
+}
+# Panel title label id -> i18n key.
+TITLES = {"l-sales": "sales_per_min", "l-revenue": "revenue", "l-occ": "occupancy",
+          "l-term": "terminals", "l-holds": "open_holds", "l-appr": "approvals",
+          "l-alerts": "alerts"}
+
 
 def _sync(table: DataTable, rows: list[tuple[Any, ...]], keys: list[str] | None = None) -> None:
     """Replace a table's rows only when they changed, keeping the highlighted row: the
@@ -86,32 +99,55 @@ class MonitorScreen(BaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#occupancy", DataTable).add_columns("", "%", "sold/cap")
-        self.query_one("#terminals", DataTable).add_columns(
-            "", "kind", "op", "beat", "state", "sync/prt", "printer", "card")
-        self.query_one("#holds", DataTable).add_columns("terminal", "event", "qty", "left")
-        self.query_one("#approvals", DataTable).add_columns("kind", "by", "amount", "detail")
+        self._add_columns()
         self.action_refresh()
         self.set_interval(REFRESH_S, self.action_refresh)
+
+    def _add_columns(self) -> None:
+        for table_id, keys in COLUMNS.items():
+            self.query_one(f"#{table_id}", DataTable).add_columns(
+                *(t(k) if k.startswith("mon_") else k for k in keys))
+
+    def retranslate(self) -> None:
+        """ctrl+l: titles, column headers and the figures' words in the new language,
+        at once (not at the next refresh)."""
+        super().retranslate()
+        for label_id, key in TITLES.items():
+            self.query_one(f"#{label_id}", Label).update(t(key))
+        # Headers set their column widths: rebuild the columns; the rows follow from the
+        # last snapshot (the cursor row is kept by key).
+        approvals = self.query_one("#approvals", DataTable)
+        cursor = approvals.cursor_row
+        for table_id in COLUMNS:
+            table = self.query_one(f"#{table_id}", DataTable)
+            table.clear(columns=True)
+            table._bo_rows = None  # type: ignore[attr-defined]
+        self._add_columns()
+        if self.snapshot is not None:
+            self.show(self.snapshot, count=False)
+            if 0 <= cursor < approvals.row_count:
+                approvals.move_cursor(row=cursor)
+        else:
+            self.query_one("#alerts", Static).update(t("no_alerts"))
 
     def action_refresh(self) -> None:
         self.call_core(self.bo.services.monitor_snapshot, done=self.show, group="monitor",
                        exclusive=True, quiet=True)
 
-    def show(self, snap: Any) -> None:
+    def show(self, snap: Any, count: bool = True) -> None:
         self.snapshot = snap
-        self.refreshes += 1
+        self.refreshes += count
         lang = self.bo.lang
         cur = snap.currency
         self.query_one("#spark", Sparkline).data = snap.sales_per_minute or [0]
         last = snap.sales_per_minute[-1] if snap.sales_per_minute else 0
         total_hour = sum(snap.sales_per_minute)
-        self.query_one("#sales-now", Static).update(f"{last}/min · {total_hour}/h")
+        self.query_one("#sales-now", Static).update(t("mon_rate", last=last, hour=total_hour))
         rev = "\n".join(f"{k:<6}{format_minor(v, cur, lang):>16}"
                         for k, v in snap.revenue_by_tender.items()) or "—"
         total = sum(snap.revenue_by_tender.values())
         self.query_one("#revenue", Static).update(
-            rev + f"\n[b]{'total':<6}{format_minor(total, cur, lang):>16}[/b]")
+            rev + f"\n[b]{t('mon_total'):<6}{format_minor(total, cur, lang):>16}[/b]")
 
         _sync(self.query_one("#occupancy", DataTable),
               [(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}") for o in snap.occupancy])
@@ -122,7 +158,7 @@ class MonitorScreen(BaseScreen):
             style = "bold red" if tr.stale else ""
             sync = st.get("sync") or {}
             up = st.get("online", True) and sync.get("online", True)
-            online = "STALE" if tr.stale else ("on" if up else "OFF")
+            online = t("mon_stale") if tr.stale else t("mon_on") if up else t("mon_off")
             # queue: commands waiting in the offline journal / print jobs waiting
             queue = f"{sync.get('queue_depth', 0)}/{st.get('queue_depth', 0)}"
             term_rows.append((Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),

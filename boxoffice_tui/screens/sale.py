@@ -13,13 +13,14 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from boxoffice_tui.base import BaseScreen, error_text
-from boxoffice_tui.i18n import t
+from boxoffice_tui.i18n import language, t
 from boxoffice_tui.services import (
     ExchangeRequest,
     OfflineCart,
@@ -55,10 +56,15 @@ class SaleScreen(BaseScreen):
         Binding("f3", "app.orders", "orders"),
     ]
 
-    def __init__(self, event: EventInfo, exchange: ExchangeRequest | None = None,
+    def __init__(self, event: EventInfo | None, exchange: ExchangeRequest | None = None,
                  prefetch: Future[SeatMapData] | None = None) -> None:
+        """``event`` None composes an empty screen ahead of time (the app keeps one and
+        shows each event on it with ``show_event``)."""
         super().__init__()
-        self.event = event
+        self.event = event  # type: ignore[assignment]
+        self._gen = 0  # which show_event a finished load belongs to
+        self._styled_theme: str | None = None
+        self._lang = language()
         self.exchange = exchange
         self.prefetch = prefetch
         self.data: SeatMapData | None = None
@@ -100,6 +106,8 @@ class SaleScreen(BaseScreen):
 
     def _title(self) -> str:
         e = self.event
+        if e is None:
+            return ""
         title = f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at)}"
         if self.exchange is not None:
             title = f"[reverse] {t('exchange')} #{self.exchange.order_number} [/] " + title
@@ -119,14 +127,76 @@ class SaleScreen(BaseScreen):
         super().on_mount()
         self.query_one("#ga-panel").display = False
         self.query_one(SeatMap).focus()
-        pre = self.prefetch
-        fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.event.id)
-        self.call_core(fetch, done=self._loaded, group="load")
+        if self.event is not None:
+            self._start_load()
+        else:
+            # Composed ahead of time: lay it out at the terminal's size now too, as
+            # Textual does for screens under the top one, so showing it needs no reflow
+            # (its styles were just computed, so no restyle either).
+            self._styled_theme = self.app.theme
+            self.call_after_refresh(lambda: self._refresh_layout(self.app.size))
         self.set_interval(self.poll_s, self.poll)
         self.set_interval(1.0, self.tick)
         self.refresh_card_state()
 
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles every widget of a screen it shows again (35-50 ms here under
+        # load). This screen is kept and shown once per event: its styles only go stale
+        # when the theme changes (focus and class changes restyle their own widgets).
+        theme = self.app.theme
+        if self._styled_theme == theme:
+            event.refresh_styles = False
+        self._styled_theme = theme
+
+    def _start_load(self) -> None:
+        pre = self.prefetch
+        fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.event.id)
+        gen = self._gen
+
+        def done(data: SeatMapData) -> None:
+            if gen == self._gen:  # not a load for an event this screen showed before
+                self._loaded(data)
+
+        self.call_core(fetch, done=done, group="load")
+
+    def show_event(self, event: EventInfo, prefetch: Future[SeatMapData] | None) -> None:
+        """Show another event on this already composed screen (the app keeps one):
+        composing and styling a new screen was most of the time a seat map took to open.
+        Everything that belonged to the previous event is reset first."""
+        self._gen += 1
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self.event, self.exchange, self.prefetch = event, None, prefetch
+        self.data = self.hold = self.ga_section = self.last_sale = None
+        self.extensions = self.ga_left = self.polls = self.pushed = self.lease_ga_left = 0
+        self.clock_offset = timedelta(0)
+        self.expired_shown = False
+        self.lease_seats = frozenset()
+        if not self.is_mounted:
+            return  # on_mount starts the load
+        smap = self.query_one(SeatMap)
+        smap.clear()
+        smap.display = True
+        self.query_one("#ga-panel").display = False
+        self.query_one("#event-title", Static).update(self._title(), layout=False)
+        self.query_one("#seat-info", Static).update("", layout=False)
+        # Only what changed: every update of an auto-sized text is a layout pass.
+        last = self.query_one("#last-sale", Static)
+        if str(last.render()):
+            last.update("")
+        for header in self.query(TerminalHeader):
+            header.refresh_status()
+        if self._lang != language():  # switched while this screen was hidden
+            self.retranslate()
+        else:
+            self._render_cart()
+        self.refresh_card_state()
+        smap.focus()
+        self._start_load()
+
     def retranslate(self) -> None:
+        self._lang = language()
         super().retranslate()
         self.query_one("#legend", Static).update(self._legend())
         self.query_one("#cart-title", Static).update(t("cart"))
@@ -216,6 +286,8 @@ class SaleScreen(BaseScreen):
         self.clock_offset = avail.as_of - self.bo.now()
 
     def poll(self) -> None:
+        if self not in self.bo.screen_stack:
+            return  # a kept screen, hidden until the next event is opened
         # Offline, every read would wait for the dead link; the lease book is enough.
         if self.data is None or self.bo.selling_offline:
             return
@@ -282,6 +354,8 @@ class SaleScreen(BaseScreen):
         return int((self.hold.expires_at - now_db).total_seconds())
 
     def tick(self) -> None:
+        if self.hold is None and self not in self.bo.screen_stack:
+            return  # hidden and nothing counting down
         left = self.remaining()
         cd = self.query_one("#countdown", Static)
         if left is None:
@@ -343,8 +417,9 @@ class SaleScreen(BaseScreen):
         price = format_minor(sec.price_minor, self.event.currency, self.bo.lang) \
             if sec and sec.price_minor is not None else ""
         kind = self.query_one(SeatMap).state_of(seat.seat_id)
+        # One fixed line: no layout pass (a burst of remote changes redraws this too).
         self.query_one("#seat-info", Static).update(
-            f"{seat.label}  {price}  {SYMBOLS[kind][0]} {t('lg_' + kind)}")
+            f"{seat.label}  {price}  {SYMBOLS[kind][0]} {t('lg_' + kind)}", layout=False)
 
     # --- actions -------------------------------------------------------------------------
     def _replace_hold(self, make: str, *args: object) -> None:
@@ -446,6 +521,9 @@ class SaleScreen(BaseScreen):
                        done=lambda _: self.bo.notify(t("released")), group="hold")
 
     def action_back(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         if self.hold is not None and not isinstance(self.hold, OfflineCart):
             self.call_core(self.svc.release, uuid.uuid4(), self.hold.hold_id, group="hold",
                            quiet=True)

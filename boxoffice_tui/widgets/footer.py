@@ -7,11 +7,13 @@ refresh and skips the rebuild when the visible keys are the same."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 
 class QuickFooter(Footer):
@@ -29,9 +31,26 @@ class QuickFooter(Footer):
                      for b in bindings if b.binding.show)
 
     def compose(self) -> ComposeResult:
-        # Before the first bindings signal the stock compose shows nothing.
+        # The stock compose shows nothing before the first bindings signal, and the
+        # signal then rebuilds every key widget, restyles them and lays the screen out
+        # again (measured 80-100 ms of a seat-map open). The screen's own and the app's
+        # bindings are known already: compose them now, in the screen's language, so the
+        # signal finds nothing to change.
+        if not self._bindings_ready:
+            with contextlib.suppress(Exception):
+                screen = self.screen
+                if hasattr(screen, "retranslate"):
+                    from boxoffice_tui.base import translate_bindings
+
+                    translate_bindings(screen)
+                self.set_reactive(Footer._bindings_ready, True)
         self._shown = self._signature() if self._bindings_ready else None
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
+                # A key starts compact (its default) and the footer's data binding then
+                # flips it: two full style updates per key. Start it as it will end.
+                widget.set_reactive(FooterKey.compact, self.compact)
+            yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
         self._bindings_ready = True

@@ -17,7 +17,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -116,6 +116,12 @@ class SeatMap(ScrollView, can_focus=True):
         self._lease: set[int] = set()  # this terminal's unsold leased seats
         self.lease_only = False  # offline: only leased seats can be picked
         self._cache: dict[int, Strip] = {}
+        # Whole drawn lines by virtual y, valid for one horizontal scroll and width: a
+        # redraw (vertical scroll, a burst elsewhere) reuses them, so only lines whose
+        # seats changed are built again.
+        self._lines: dict[int, Strip] = {}
+        self._lines_key: tuple[int, int] = (-1, -1)
+        self._label_strips: list[Strip] = []
         self._cols = 0
         self._rows = 0
         self._stage = "STAGE"
@@ -126,6 +132,7 @@ class SeatMap(ScrollView, can_focus=True):
     def load(self, layout: CompactLayout, avail: Availability, stage: str = "STAGE",
              mine: Iterable[int] = ()) -> None:
         self._stage = stage
+        self._lines.clear()
         if not len(layout):
             self._seat_ids = ()
             self._rows = self._cols = 0
@@ -164,15 +171,36 @@ class SeatMap(ScrollView, can_focus=True):
             if lst:
                 i = lst[0]
                 self._row_label[r] = f"{codes.get(secs[i], '')[:3]} {rl[i]}"
+        self._label_strips = [Strip([Segment(lbl[: GUTTER - 1].ljust(GUTTER),
+                                             self._label_style)], GUTTER)
+                              for lbl in self._row_label]
         self._states = list(avail.states)
         self._mine = {self._index[s] for s in mine if s in self._index}
         self._picked = set()
         self._cache.clear()
+        self._lines.clear()
         self.cursor = self._first_free()
         self.virtual_size = Size(GUTTER + self._cols * CELL, STAGE_LINES + self._rows)
         self.version += 1
         self.refresh()
         self.call_after_refresh(self._show_cursor)
+
+    def clear(self) -> None:
+        """Empty the map (a kept sale screen about to show another event)."""
+        self._seat_ids = ()
+        self._index = {}
+        self._rows = self._cols = 0
+        self._states = []
+        self._mine = set()
+        self._picked = set()
+        self._lease = set()
+        self._cache.clear()
+        self._lines.clear()
+        self.cursor = None
+        # The virtual size stays until the next load: reopening a room of the same size
+        # then needs no layout pass, nor one for scrollbars shown and hidden again.
+        self.version += 1
+        self.refresh()
 
     def apply(self, avail: Availability) -> int:
         """Apply a fresher availability vector; returns how many seats changed."""
@@ -275,10 +303,18 @@ class SeatMap(ScrollView, can_focus=True):
 
     def _invalidate(self, indexes: Iterable[int]) -> None:
         rows = {self._row[i] for i in indexes}
+        if not rows:
+            return
         for r in rows:
             self._cache.pop(r, None)
-        if rows:
-            self.refresh()
+            self._lines.pop(r + STAGE_LINES, None)
+        # Repaint only the lines on screen that changed: a whole-widget refresh would
+        # throw away every drawn line of the styles cache and the compositor's too.
+        region = self.scrollable_content_region
+        top = self.scroll_offset.y - STAGE_LINES
+        visible = [r - top for r in rows if 0 <= r - top < region.height]
+        if visible:
+            self.refresh(*(Region(0, y, region.width, 1) for y in visible))
 
     def _build_row(self, r: int) -> Strip:
         cached = self._cache.get(r)
@@ -319,7 +355,16 @@ class SeatMap(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.scrollable_content_region.width
+        if self._lines_key != (scroll_x, width):
+            self._lines.clear()
+            self._lines_key = (scroll_x, width)
         vy = y + scroll_y
+        line = self._lines.get(vy)
+        if line is None:
+            line = self._lines[vy] = self._render_virtual_line(vy, scroll_x, width)
+        return line
+
+    def _render_virtual_line(self, vy: int, scroll_x: int, width: int) -> Strip:
         content_w = max(0, width - GUTTER)
         if vy < STAGE_LINES:
             if vy == 0 and self._cols:
@@ -332,10 +377,8 @@ class SeatMap(ScrollView, can_focus=True):
         r = vy - STAGE_LINES
         if r >= self._rows:
             return Strip.blank(width)
-        label = Strip([Segment(self._row_label[r][: GUTTER - 1].ljust(GUTTER),
-                               self._label_style)])
         body = self._build_row(r).crop(scroll_x, scroll_x + content_w)
-        return Strip.join([label, body]).adjust_cell_length(width)
+        return Strip.join([self._label_strips[r], body]).adjust_cell_length(width)
 
     # --- cursor ----------------------------------------------------------------------
     def _first_free(self) -> int | None:

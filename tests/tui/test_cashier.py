@@ -394,3 +394,52 @@ async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0
         assert screen.pushed >= 1
+
+
+async def test_the_kept_sale_screen_shows_each_event_afresh(make_app: Any, tctx: Any) -> None:
+    """The app keeps one composed sale screen and shows every event on it: nothing of
+    the previous event (map, hold, GA panel, a late load) may leak into the next."""
+    from boxoffice_tui.i18n import t
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in(pilot)
+        await wait_for(pilot, lambda: app._sale_screen is not None
+                       and app._sale_screen.is_mounted)  # composed while the list shows
+        kept = app._sale_screen
+        screen = await open_event(pilot, "SINATRA")
+        assert screen is kept
+        sinatra = screen.query_one(SeatMap)
+        n_sinatra = sinatra.seat_count
+        await pilot.press("2")
+        await wait_for(pilot, lambda: screen.hold is not None)
+        held = screen.hold.seat_ids
+        assert all(sinatra.state_of(s) == "mine" for s in held)
+
+        await pilot.press("escape")  # back releases the hold
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await pilot.press("escape")  # clear the filter
+        screen = await open_event(pilot, "POKER-OPEN")  # general admission
+        assert screen is kept and screen.event.code == "POKER-OPEN"
+        assert not screen.query_one(SeatMap).display
+        assert screen.query_one("#ga-panel").display and screen.ga_section is not None
+        assert screen.hold is None and screen.extensions == 0
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+        await pilot.press("escape")
+        screen = await open_event(pilot, "SINATRA")
+        assert screen is kept
+        smap = screen.query_one(SeatMap)
+        assert smap.display and not screen.query_one("#ga-panel").display
+        assert smap.seat_count == n_sinatra and smap.picked == () and smap.mine == ()
+        assert str(screen.query_one("#cart-lines").render()) == t("cart_empty")
+        assert screen.query_one(SeatMap).has_focus
+        # the released seats read free again, from the database
+        await wait_for(pilot, lambda: all(smap.state_of(s) != "held" for s in held))
+        # a kept screen that is hidden stops polling
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+        polls = kept.polls
+        await pilot.pause(1.2)
+        assert kept.polls == polls

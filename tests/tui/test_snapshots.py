@@ -175,3 +175,57 @@ def test_monitor(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) ->
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
+    """ctrl+l on a running monitor: titles, column headers and states in pt-BR."""
+    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+                     language_code="en", heartbeat=False)
+
+    async def run_before(pilot: Any) -> None:
+        while pilot.app.screen.__class__.__name__ != "MonitorScreen" or \
+                not pilot.app.screen.refreshes:
+            await pilot.pause(0.02)
+        await pilot.press("ctrl+l")
+        await _settle(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.anyio
+async def test_monitor_headers_follow_the_language(sctx: CoreContext) -> None:
+    from textual.widgets import DataTable, Label
+
+    from boxoffice_tui.screens.monitor import COLUMNS, TITLES
+
+    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+                     language_code="en", heartbeat=False)
+
+    def headers() -> list[str]:
+        return [str(c.label) for tid in COLUMNS
+                for c in app.screen.query_one(f"#{tid}", DataTable).ordered_columns]
+
+    def titles() -> list[str]:
+        return [str(app.screen.query_one(f"#{lid}", Label).render()) for lid in TITLES]
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.screen.__class__.__name__ != "MonitorScreen" or not app.screen.refreshes:
+            await pilot.pause(0.02)
+        en_headers, en_titles = headers(), titles()
+        assert "printer" in en_headers and "Alerts" in en_titles
+        stale_en = str(app.screen.query_one("#terminals", DataTable).get_cell_at((1, 4)))
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        pt_headers, pt_titles = headers(), titles()
+        assert "impressora" in pt_headers and "Alertas" in pt_titles
+        # every header with words changed; only "" and "%" read the same in both
+        assert [h for h, p in zip(en_headers, pt_headers, strict=True) if h == p] == \
+            [h for h in en_headers if h in ("", "%", "terminal")]
+        assert all(e != p for e, p in zip(en_titles, pt_titles, strict=True))
+        stale_pt = str(app.screen.query_one("#terminals", DataTable).get_cell_at((1, 4)))
+        assert (stale_en, stale_pt) == ("STALE", "SEM SINAL")
+        # the approvals table keeps its rows (approve still works after the switch)
+        assert app.screen.query_one("#approvals", DataTable).row_count == 1
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        assert headers() == en_headers and titles() == en_titles
