@@ -177,6 +177,7 @@ class Services:
         self.extras: dict[str, Any] = {}
         self._layouts: dict[int, CompactLayout] = {}
         self.sync: Any | None = None  # sync.terminal.OfflineTerminal once started
+        self._last_maps: dict[int, tuple[Any, str, Any]] = {}
         self._sync_listeners: list[Callable[[dict[str, Any]], Any]] = []
 
     @property
@@ -318,6 +319,8 @@ class Services:
     def seat_map(self, event_id: int) -> SeatMapData:
         from core.monitor import compact_layout, stage_label
 
+        if self.sync is not None and not self.sync.online:
+            return self._offline_seat_map(event_id)  # the dead link would only time out
         eng = self.ctx.engine
         res = _res()
         # The layout read (the big one) and the small reads overlap on two connections.
@@ -328,7 +331,19 @@ class Services:
             secs, stage, avail = small.result()
         # Seats of a published event never move: keep the layout for the next opening.
         self._layouts[event_id] = layout
+        self._last_maps[event_id] = (secs, stage, avail)  # what offline selling draws
         return SeatMapData(None, layout, secs, stage, avail)
+
+    def _offline_seat_map(self, event_id: int) -> SeatMapData:
+        """The last seat map read online (leased events are read when the terminal
+        starts or takes leases), stamped now; offline only the lease is sellable."""
+        from datetime import UTC, datetime
+
+        layout, last = self._layouts.get(event_id), self._last_maps.get(event_id)
+        if layout is None or last is None:
+            raise BoxOfficeError("offline_not_in_lease")
+        secs, stage, avail = last
+        return SeatMapData(None, layout, secs, stage, replace(avail, as_of=datetime.now(UTC)))
 
     def _live(self) -> Any | None:
         """The Redis seat feed (core.live.LiveSeats) when the context has one."""
@@ -546,6 +561,7 @@ class Services:
             term.subscribe(fn)
         term.start(background=True)
         self.sync = term
+        self._read_leased_maps()
         state = term.status()
         for fn in self._sync_listeners:
             fn(state)
@@ -653,7 +669,19 @@ class Services:
         term.refresh_leases()
         taken = term.take_auto_leases()
         left = sum(x.remaining for x in term.leases.all(("active",)))
+        self._read_leased_maps()
         return taken, left
+
+    def _read_leased_maps(self) -> None:
+        """Read the seat maps of the leased events while online, so they open offline."""
+        if self.sync is None or not self.sync.online:
+            return
+        for ev in {x.info.event_id for x in self.sync.leases.all(("active",))}:
+            if ev not in self._last_maps:
+                try:
+                    self.seat_map(ev)
+                except Exception:
+                    log.exception("reading the seat map of leased event %s failed", ev)
 
     # --- health ----------------------------------------------------------------------
     def heartbeat(self, state: dict[str, Any]) -> None:

@@ -64,6 +64,8 @@ def _header(app: CashierApp) -> str:
 async def test_cash_and_card_sales_from_the_lease_through_an_outage(
         ctx: CoreContext, octx: CoreContext, proxy: TcpProxy, tmp_path: Path) -> None:
     from boxoffice_tui.screens.checkout import CardScreen, CashScreen
+    from boxoffice_tui.screens.events import EventsScreen
+    from boxoffice_tui.screens.sale import SaleScreen
     from boxoffice_tui.widgets.seatmap import SeatMap
 
     svc = Services(octx, NAME)
@@ -93,6 +95,18 @@ async def test_cash_and_card_sales_from_the_lease_through_an_outage(
             await wait_for(pilot, lambda: app.selling_offline and smap.lease_only)
             head = _header(app)
             assert "OFFLINE" in head and "selling from this terminal's lease only" in head
+
+            # Back to the list and into the event again: offline, the map comes from the
+            # last online read and the lease book.
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: isinstance(app.screen, SaleScreen)
+                           and app.screen.data is not None)
+            screen = app.screen
+            smap = screen.query_one(SeatMap)
+            await wait_for(pilot, lambda: smap.lease_only and len(screen.lease_seats) == 6)
+            assert all(smap.state_of(s) == "lease_mine" for s in leased)
 
             # A free seat outside the lease is refused with the clear message.
             outside = next(s for s in smap._seat_ids
