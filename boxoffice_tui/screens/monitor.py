@@ -52,6 +52,18 @@ def _sync(table: DataTable, rows: list[tuple[Any, ...]], keys: list[str] | None 
     table._bo_rows = (plain, keys)  # type: ignore[attr-defined]
 
 
+class MonitorTable(DataTable):
+    """A DataTable that redraws all its lines once it has measured its columns.
+
+    Textual 8.2 measures columns when the table is idle after rows arrive, but keeps the
+    lines it drew before that (header and first row at the old widths) unless something
+    else repaints the whole screen."""
+
+    def watch_virtual_size(self) -> None:
+        self.notify_style_update()  # drops the table's cached lines
+        self.refresh()
+
+
 def _age(s: float | None) -> str:
     if s is None:
         return "—"
@@ -82,16 +94,16 @@ class MonitorScreen(BaseScreen):
                 yield Static("", id="revenue")
             with Vertical(classes="panel", id="p-occ"):
                 yield Label(t("occupancy"), classes="title", id="l-occ")
-                yield DataTable(id="occupancy", cursor_type="none")
+                yield MonitorTable(id="occupancy", cursor_type="none")
             with Vertical(classes="panel", id="p-term"):
                 yield Label(t("terminals"), classes="title", id="l-term")
-                yield DataTable(id="terminals", cursor_type="none")
+                yield MonitorTable(id="terminals", cursor_type="none")
             with Vertical(classes="panel", id="p-holds"):
                 yield Label(t("open_holds"), classes="title", id="l-holds")
-                yield DataTable(id="holds", cursor_type="none")
+                yield MonitorTable(id="holds", cursor_type="none")
             with Vertical(classes="panel", id="p-appr"):
                 yield Label(t("approvals"), classes="title", id="l-appr")
-                yield DataTable(id="approvals", cursor_type="row")
+                yield MonitorTable(id="approvals", cursor_type="row")
             with Vertical(classes="panel", id="p-alerts"):
                 yield Label(t("alerts"), classes="title", id="l-alerts")
                 yield Static(t("no_alerts"), id="alerts")

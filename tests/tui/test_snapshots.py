@@ -62,7 +62,10 @@ class FixedServices(Services):
 
 
 class SnapshotCashier(CashierApp):
-    def format_when(self, ts: datetime) -> str:
+    def format_when(self, ts: datetime, tz: str | None = None) -> str:
+        # The venue's zone when known (fixed demo data), never the machine's.
+        if tz:
+            return super().format_when(ts, tz)
         return ts.astimezone(UTC).strftime("%d/%m %H:%M" if self.lang == "pt-BR"
                                            else "%b %d %H:%M")
 
@@ -169,12 +172,27 @@ def test_monitor(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) ->
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
-        while pilot.app.screen.__class__.__name__ != "MonitorScreen" or \
-                not pilot.app.screen.refreshes:
-            await pilot.pause(0.02)
+        await _monitor_drawn(pilot)
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def _monitor_drawn(pilot: Any) -> None:
+    """The monitor showed its snapshot and its tables sized their columns to the rows
+    (a table does that when idle after rows arrive, not when they are added)."""
+    from textual.widgets import DataTable
+
+    def drawn() -> bool:
+        screen = pilot.app.screen
+        if screen.__class__.__name__ != "MonitorScreen" or not screen.refreshes:
+            return False
+        first = {"occupancy": "COMEDIA-HOJE", "terminals": "counter-1", "holds": "counter-1"}
+        return all(screen.query_one(f"#{tid}", DataTable).ordered_columns[0].content_width
+                   >= len(text) for tid, text in first.items())
+
+    while not drawn():
+        await pilot.pause(0.02)
 
 
 def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
@@ -183,10 +201,9 @@ def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) ->
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
-        while pilot.app.screen.__class__.__name__ != "MonitorScreen" or \
-                not pilot.app.screen.refreshes:
-            await pilot.pause(0.02)
+        await _monitor_drawn(pilot)
         await pilot.press("ctrl+l")
+        await _monitor_drawn(pilot)
         await _settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
