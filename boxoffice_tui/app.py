@@ -43,6 +43,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _zone(name: str | None) -> Any:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 class SyncChanged(Message):
     """The offline terminal's state (online, queue depth, leases), posted from its
     threads; ``post_message`` is the thread-safe way onto the UI thread."""
@@ -92,8 +103,9 @@ class BoxOfficeApp(App):
     def now(self) -> datetime:
         return self.clock()
 
-    def format_when(self, ts: datetime) -> str:
-        local = ts.astimezone()
+    def format_when(self, ts: datetime, tz: str | None = None) -> str:
+        """Times as the tickets print them: in the venue's zone (``tz``), else local."""
+        local = ts.astimezone(_zone(tz))
         return local.strftime("%d/%m %H:%M") if self.lang == "pt-BR" else \
             local.strftime("%b %d %H:%M")
 

@@ -22,7 +22,7 @@ class EventCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), partial(app.open_event, ev),
-                          help=f"{ev.venue} · {app.format_when(ev.starts_at)}")
+                          help=f"{ev.venue} · {app.format_when(ev.starts_at, ev.timezone)}")
 
 
 class OrderCommands(Provider):

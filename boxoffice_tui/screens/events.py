@@ -117,7 +117,7 @@ class EventsScreen(BaseScreen):
             hay = f"{e.code} {e.name} {e.venue}".lower()
             if flt and flt not in hay:
                 continue
-            when = self.bo.format_when(e.starts_at)
+            when = self.bo.format_when(e.starts_at, e.timezone)
             lo, hi = e.min_price_minor, e.max_price_minor
             price = "" if lo is None else format_minor(lo, e.currency, self.bo.lang)
             if hi is not None and hi != lo:

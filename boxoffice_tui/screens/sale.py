@@ -108,7 +108,7 @@ class SaleScreen(BaseScreen):
         e = self.event
         if e is None:
             return ""
-        title = f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at)}"
+        title = f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at, e.timezone)}"
         if self.exchange is not None:
             title = f"[reverse] {t('exchange')} #{self.exchange.order_number} [/] " + title
         return title

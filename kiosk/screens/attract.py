@@ -54,7 +54,8 @@ class AttractScreen(KioskScreen):
         ev = evs[self.index % len(evs)]
         price = (t("from_price", price=money(ev.min_price_minor, ev.currency))
                  if ev.min_price_minor is not None else "")
-        return (f"{ev.name}\n{when(ev.starts_at, self.kiosk.tz)} · {ev.venue} · {price} · "
+        at = when(ev.starts_at, self.kiosk.tz, ev.timezone)
+        return (f"{ev.name}\n{at} · {ev.venue} · {price} · "
                 f"{t('seats_left', n=ev.available)}")
 
     def on_mount(self) -> None:

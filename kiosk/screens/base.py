@@ -30,7 +30,15 @@ def money(minor: int, currency: str) -> str:
     return format_minor(minor, currency, "pt-BR" if language() in ("pt-BR", "es") else "en")
 
 
-def when(ts: datetime, tz: Any = None) -> str:
+def when(ts: datetime, tz: Any = None, venue_tz: str | None = None) -> str:
+    """The kiosk's configured zone, else the venue's (as the ticket prints it)."""
+    if tz is None and venue_tz:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            tz = ZoneInfo(venue_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            tz = None
     local = ts.astimezone(tz)
     return local.strftime("%b %d  %H:%M") if language() == "en" else \
         local.strftime("%d/%m  %H:%M")

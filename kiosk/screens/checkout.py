@@ -96,7 +96,8 @@ class SummaryScreen(KioskScreen):
         hold = p.hold
         assert hold is not None
         ev = p.event
-        lines = [f"[b]{ev.name}[/b]", f"{when(ev.starts_at, self.kiosk.tz)} · {ev.venue}"]
+        at = when(ev.starts_at, self.kiosk.tz, ev.timezone)
+        lines = [f"[b]{ev.name}[/b]", f"{at} · {ev.venue}"]
         if p.seat_labels:
             lines.append(", ".join(p.seat_labels))
         else:

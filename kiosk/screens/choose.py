@@ -36,7 +36,7 @@ class ShowsScreen(KioskScreen):
     def _label(self, ev: EventInfo) -> str:
         price = (t("from_price", price=money(ev.min_price_minor, ev.currency))
                  if ev.min_price_minor is not None else "")
-        return (f"{ev.name}\n{when(ev.starts_at, self.kiosk.tz)} · {ev.venue} · "
+        return (f"{ev.name}\n{when(ev.starts_at, self.kiosk.tz, ev.timezone)} · {ev.venue} · "
                 f"{price} · {t('seats_left', n=ev.available)}")
 
     def on_mount(self) -> None:
