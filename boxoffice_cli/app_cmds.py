@@ -10,6 +10,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from boxoffice_cli.main import subcommands_of
+
 
 def _context() -> Any:
     from boxoffice_cli.main import _context as ctx
@@ -137,23 +139,12 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
     return 0 if result.get("ok") else 1
 
 
-def _sub_of(subparsers: Any, name: str) -> Any | None:
-    """The sub-subparsers of an existing command (``bench``), to add ours beside others."""
-    parser = subparsers.choices.get(name)
-    if parser is None:
-        return None
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return None
-
-
 def register(subparsers: Any) -> None:
     subparsers.add_parser("cashier", help="open the cashier app (sign in, sell, refund, shift)"
                           ).set_defaults(func=cmd_cashier)
     subparsers.add_parser("monitor", help="open the supervisor's live monitor"
                           ).set_defaults(func=cmd_monitor)
-    bench = _sub_of(subparsers, "bench")
+    bench = subcommands_of(subparsers, "bench")
     if bench is not None:
         p = bench.add_parser("seatmap", help="seat map: open a 5,000-seat room headless, "
                              "apply a burst of remote changes, cold start to first screen")

@@ -167,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def subcommands_of(sub: Any, name: str) -> Any | None:
+    """The subcommand group of an existing command (``bench``), so a plugin can add its
+    own beside the others (argparse has no public accessor for it)."""
+    parser = sub.choices.get(name)
+    for action in getattr(parser, "_actions", []):
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return None
+
+
 def _register_plugins(sub: Any) -> None:
     """Faces built in other packages add their subcommands here, imported lazily."""
     for module in ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",

@@ -143,9 +143,10 @@ def register(sub: Any) -> None:
                     help="share of requests executed, then the connection dropped")
     gs.set_defaults(func=cmd_gateway_sandbox)
 
-    bench = sub.choices.get("bench")
-    if bench is not None:
-        b_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+    from boxoffice_cli.main import subcommands_of
+
+    b_sub = subcommands_of(sub, "bench")
+    if b_sub is not None:
         bc = b_sub.add_parser("checkout", help="whole card checkouts against the sandbox")
         bc.add_argument("--workers", type=int, default=8)
         bc.add_argument("--seconds", type=float, default=10.0)

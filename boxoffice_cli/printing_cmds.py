@@ -219,15 +219,15 @@ def cmd_bench_scan(args: argparse.Namespace) -> int:
 
 def _register_bench(sub: Any) -> None:
     """``bench scan`` beside the other benchmarks (the ``bench`` command is main's)."""
-    parser = sub.choices.get("bench")
-    for action in getattr(parser, "_actions", []):
-        if isinstance(action, argparse._SubParsersAction):
-            p = action.add_parser("scan", help="gate check-in throughput on a scratch database")
-            p.add_argument("--tickets", type=int, default=1000)
-            p.add_argument("--workers", type=int, default=8)
-            p.add_argument("--json", action="store_true")
-            p.set_defaults(func=cmd_bench_scan)
-            return
+    from boxoffice_cli.main import subcommands_of
+
+    action = subcommands_of(sub, "bench")
+    if action is not None:
+        p = action.add_parser("scan", help="gate check-in throughput on a scratch database")
+        p.add_argument("--tickets", type=int, default=1000)
+        p.add_argument("--workers", type=int, default=8)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=cmd_bench_scan)
 
 
 def register(sub: Any) -> None:

@@ -239,9 +239,10 @@ def register(sub: Any) -> None:
     rt.add_argument("--pin", help="supervisor PIN")
     rt.set_defaults(func=cmd_lease_return)
 
-    bench = sub.choices.get("bench")
-    if bench is not None:
-        b_sub = next(a for a in bench._actions if isinstance(a, argparse._SubParsersAction))
+    from boxoffice_cli.main import subcommands_of
+
+    b_sub = subcommands_of(sub, "bench")
+    if b_sub is not None:
         bs = b_sub.add_parser("sync", help="journal appends, fsync limit, replay rate")
         bs.add_argument("--commands", type=int, default=1000)
         bs.add_argument("--batch", type=int, default=None,
