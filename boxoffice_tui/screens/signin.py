@@ -52,6 +52,16 @@ class SignInScreen(BaseScreen):
         self.action_sign_in()
 
     def action_sign_in(self) -> None:
+        # Enter is a priority binding, so it runs before the focused field has taken the
+        # keys typed just before it (a burst: a fast typist, a card swipe, tmux). Decide
+        # in that field's own queue, after those keys: the first Enter was being lost.
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.call_later(self._sign_in_now)
+        else:
+            self._sign_in_now()
+
+    def _sign_in_now(self) -> None:
         login = self.query_one("#login", Input)
         pin = self.query_one("#pin", Input)
         if self.focused is login and not pin.value:
