@@ -3,6 +3,7 @@ messages, and footer labels that follow the language switch."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -40,6 +41,24 @@ def error_text(exc: BaseException) -> str:
     if isinstance(exc, BoxOfficeError):
         return exc.message(language())
     return t("unexpected", kind=type(exc).__name__)
+
+
+def after_typed_keys(action: Callable[..., Any]) -> Callable[..., Any]:
+    """For actions bound to a priority Enter: a priority binding runs before the focused
+    input has taken the keys typed just before Enter (a burst: a fast typist, a barcode or
+    card reader, tmux), so the action runs in that input's own queue, after them."""
+
+    @functools.wraps(action)
+    def run(self: Any, *args: Any, **kwargs: Any) -> None:
+        from textual.widgets import Input
+
+        focused = self.focused
+        if isinstance(focused, Input):
+            focused.call_later(action, self, *args, **kwargs)
+        else:
+            action(self, *args, **kwargs)
+
+    return run
 
 
 class CoreCalls:

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
-from boxoffice_tui.base import BaseModal, error_text
+from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.services import ExchangeRequest, OfflineCart, SaleOutcome
 from boxoffice_tui.widgets.footer import QuickFooter
@@ -99,6 +99,7 @@ class CashScreen(BaseModal):
         self.entry = str(self.hold.total_minor)
         self._show()
 
+    @after_typed_keys
     def action_confirm(self) -> None:
         if self.busy:
             return
@@ -180,6 +181,7 @@ class CardScreen(BaseModal):
         else:
             self.dismiss(None)
 
+    @after_typed_keys
     def action_confirm(self) -> None:
         if self.state in ("approved", "declined", "failed"):
             self.action_cancel()

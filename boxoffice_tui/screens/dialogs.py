@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
-from boxoffice_tui.base import BaseModal, error_text
+from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.footer import QuickFooter
 from core.money import format_minor, parse_minor
@@ -71,6 +71,7 @@ class SupervisorDialog(BaseModal):
         else:
             self.query_one("#reason", Select).focus()
 
+    @after_typed_keys
     def action_approve(self) -> None:
         if not self.need_pin:
             reason = str(self.query_one("#reason", Select).value)
@@ -152,6 +153,7 @@ class CloseShiftDialog(BaseModal):
         super().on_mount()
         self.query_one("#counted", Input).focus()
 
+    @after_typed_keys
     def action_close(self) -> None:
         raw = self.query_one("#counted", Input).value
         try:

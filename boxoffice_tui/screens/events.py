@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
-from boxoffice_tui.base import BaseScreen
+from boxoffice_tui.base import BaseScreen, after_typed_keys
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
@@ -149,6 +149,7 @@ class EventsScreen(BaseScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
+    @after_typed_keys
     def action_open(self) -> None:
         ev = self.selected()
         if ev is not None:

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Button, Input, Label, Static
 
-from boxoffice_tui.base import BaseModal, BaseScreen, error_text
+from boxoffice_tui.base import BaseModal, BaseScreen, after_typed_keys, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
@@ -51,17 +51,8 @@ class SignInScreen(BaseScreen):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.action_sign_in()
 
+    @after_typed_keys  # the first Enter of a burst "1234⏎" saw an empty PIN
     def action_sign_in(self) -> None:
-        # Enter is a priority binding, so it runs before the focused field has taken the
-        # keys typed just before it (a burst: a fast typist, a card swipe, tmux). Decide
-        # in that field's own queue, after those keys: the first Enter was being lost.
-        focused = self.focused
-        if isinstance(focused, Input):
-            focused.call_later(self._sign_in_now)
-        else:
-            self._sign_in_now()
-
-    def _sign_in_now(self) -> None:
         login = self.query_one("#login", Input)
         pin = self.query_one("#pin", Input)
         if self.focused is login and not pin.value:
@@ -107,6 +98,7 @@ class OpenShiftScreen(BaseModal):
     def action_cancel(self) -> None:
         pass  # a cashier cannot sell without a shift
 
+    @after_typed_keys
     def action_open(self) -> None:
         raw = self.query_one("#float", Input).value
         try:
