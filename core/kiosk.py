@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import text
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.idempotency import as_key
 from core.reservation import release_hold
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.reservation import availability
 from core.reservation.results import Availability, GaCount
 

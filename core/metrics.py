@@ -7,7 +7,7 @@ import logging
 
 from prometheus_client import Counter, start_http_server
 
-from core.app_context import SeatChange
+from core.context import SeatChange
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from sqlalchemy import Connection, text
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError, register
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 
 from core.actors import system_actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.reservation import expire_holds
 
 log = logging.getLogger(__name__)

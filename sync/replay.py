@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.leases import (
     PERMANENT,

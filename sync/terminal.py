@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.leases import LeasedSale, LeaseInfo, active_leases, resolve_codes, take_lease
 from core.leases.status import merge_terminal_state

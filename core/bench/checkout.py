@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from config import Settings
 from core.actors import Actor, register_terminal
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.reservation import hold_best_available
 

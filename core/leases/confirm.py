@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 import core.leases.errors  # noqa: F401  (registers the error codes)
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.leases import payments, sql, tickets

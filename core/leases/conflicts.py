@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work

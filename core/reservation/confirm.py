@@ -8,7 +8,7 @@ from sqlalchemy import Connection
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.reservation import sql

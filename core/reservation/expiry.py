@@ -6,7 +6,7 @@ from sqlalchemy import Connection
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.reservation import sql
 from core.uow import after_commit, unit_of_work
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command, request_hash
 from core.reservation import onestatement, sql

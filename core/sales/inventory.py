@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import BigInteger, Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.uow import after_commit
 
 _MARK_LINES = text(

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from core import audit
 from core.actors import Actor, OperatorInfo, system_actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key
 from core.payments.gateway import GatewayFailure

@@ -35,7 +35,7 @@ from sqlalchemy import Connection, text
 
 from core import audit
 from core.actors import Actor, system_actor
-from core.app_context import CoreContext, SeatChange
+from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key
 from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway

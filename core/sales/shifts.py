@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 
 from core import audit
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.sales import errors as _errors  # noqa: F401  (registers codes)

@@ -8,7 +8,7 @@ import uuid
 from sqlalchemy import Connection
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.reservation.results import OrderResult
 
 

@@ -22,7 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import MESSAGES, register
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.keys import load_public_keys

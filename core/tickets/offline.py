@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Engine, text
 
 from core.actors import Actor
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.checkin import (
     CLOSES_AFTER,

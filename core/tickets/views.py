@@ -14,7 +14,7 @@ from sqlalchemy.types import BigInteger
 
 from core import audit
 from core.actors import Actor, OperatorInfo
-from core.app_context import CoreContext
+from core.context import CoreContext
 from core.errors import BoxOfficeError, register
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.issue import format_serial
