@@ -84,16 +84,30 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     return out
 
 
-def _quiet_retry_hooks() -> None:
-    """stamina's structlog hook prints to stdout (and logs the retried call's arguments);
-    route retries to stdlib logging (our JSON file) and Prometheus instead."""
-    from stamina.instrumentation import (
-        LoggingOnRetryHook,
-        PrometheusOnRetryHook,
-        set_on_retry_hooks,
-    )
+RETRY_LOG = logging.getLogger("core.payments.retry")
+# Library practice: a process that configured no logging prints nothing from here (the
+# root logger's last-resort handler would write WARNINGs to stderr, over a TUI or a CLI's
+# JSON). A process that configured logging still gets every record by propagation.
+RETRY_LOG.addHandler(logging.NullHandler())
+logging.getLogger("stamina").addHandler(logging.NullHandler())
 
-    set_on_retry_hooks([LoggingOnRetryHook, PrometheusOnRetryHook])
+
+def _log_retry(details: Any) -> None:
+    # Name, attempt and cause only: stamina's own hooks also log the retried call's
+    # arguments, and ours must never carry a secret into a log.
+    RETRY_LOG.warning("gateway call retried", extra={
+        "event_name": "stamina.retry_scheduled", "retry_num": details.retry_num,
+        "wait_for_s": round(details.wait_for, 3), "caused_by": type(details.caused_by).__name__,
+        "code": getattr(details.caused_by, "code", None)})
+
+
+def _quiet_retry_hooks() -> None:
+    """Replace stamina's default hooks (structlog's prints to stdout when structlog is
+    unconfigured; its logging hook reaches stderr when nothing is configured) by one that
+    logs through ``core.payments.retry``, plus the Prometheus counter."""
+    from stamina.instrumentation import PrometheusOnRetryHook, set_on_retry_hooks
+
+    set_on_retry_hooks([_log_retry, PrometheusOnRetryHook])
 
 
 class StripeGateway:
