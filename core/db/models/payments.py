@@ -153,7 +153,8 @@ class Refund(Base):
     __tablename__ = "refunds"
     __table_args__ = (
         CheckConstraint("method in ('card','cash')", name="method"),
-        CheckConstraint("status in ('pending','succeeded')", name="status"),
+        # owed: a cash refund of a canceled show, paid out later at a counter (0009).
+        CheckConstraint("status in ('pending','succeeded','owed')", name="status"),
     )
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)

@@ -81,6 +81,17 @@ class Event(Base):
     currency: Mapped[str] = mapped_column(String(3))
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = created_at_column()
+    # Back office (migration 0009): per-event hold lifetimes (None: the terminal's
+    # setting), age gate, dynamic pricing switch, the price change (percent) above which
+    # a second supervisor approves, the event it was cloned from, and cancellation.
+    counter_hold_s: Mapped[int | None] = mapped_column(Integer)
+    kiosk_hold_s: Mapped[int | None] = mapped_column(Integer)
+    min_age: Mapped[int | None] = mapped_column(Integer)
+    dynamic_pricing: Mapped[bool] = mapped_column(Boolean, default=True)
+    price_approval_over_pct: Mapped[int] = mapped_column(Integer, default=20)
+    cloned_from: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class PriceTier(Base):
@@ -120,3 +131,5 @@ class PriceChange(Base):
     reason: Mapped[str] = mapped_column(String(120))
     operator_id: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
     at: Mapped[datetime] = created_at_column()
+    # The second supervisor who approved a change over the event's threshold (0009).
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("operators.id"))
