@@ -115,7 +115,7 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
         eid = build_big_room(ctx.engine, args.rows, args.per_row)
 
         from boxoffice_tui import bench
-        from boxoffice_tui.logsetup import configure
+        from terminal.logsetup import configure
         from core.reservation import upcoming_events
 
         configure(s.log_file)

@@ -61,7 +61,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # rules, stuck-sale recovery) in this process so the demo behaves like a site.
     import threading
 
-    from boxoffice_tui.logsetup import configure
+    from terminal.logsetup import configure
     from core.worker import run_worker
 
     configure(ctx.settings.log_file, ctx.settings.logging.level)  # before any thread logs
@@ -99,7 +99,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from boxoffice_tui.logsetup import configure
+    from terminal.logsetup import configure
     from core.worker import run_worker
 
     ctx = _context()

@@ -467,7 +467,7 @@ def _preload() -> None:
 
 def _prepare(ctx: CoreContext | Callable[[], CoreContext], settings: Settings,
              kind: str) -> Services:
-    from boxoffice_tui.logsetup import configure
+    from terminal.logsetup import configure
 
     configure(Path(settings.log_file), settings.logging.level)
     name = settings.terminal.name if kind == "cashier" else f"{settings.terminal.name}-monitor"

@@ -485,7 +485,7 @@ def run_kiosk(settings: Any) -> int:
     """``boxoffice kiosk``: logs to a file, the spooler and gateway started in a worker
     while the attract screen draws; holds released on the way out whatever the reason."""
     from boxoffice_tui.app import context_for, start_peripherals
-    from boxoffice_tui.logsetup import configure
+    from terminal.logsetup import configure
 
     if settings.terminal.kind != "kiosk":
         # The spooler registers the terminal by this kind when it counts printed copies.

@@ -13,7 +13,7 @@ import structlog
 
 from boxoffice_cli.app_cmds import build_big_room
 from boxoffice_tui import bench
-from boxoffice_tui.logsetup import configure
+from terminal.logsetup import configure
 from core.reservation import upcoming_events
 
 pytestmark = pytest.mark.db
