@@ -2,6 +2,7 @@
 exchanges and supervisor approvals."""
 
 from core.sales.approvals import REFUND_REASONS, VARIANCE_REASONS, SupervisorPin
+from core.sales.recovery import RecoveryReport, recover_stuck_sales
 from core.sales.refunds import (
     ExchangeResult,
     RefundResult,
@@ -14,10 +15,8 @@ from core.sales.saga import (
     CardTender,
     CashTender,
     CheckoutResult,
-    RecoveryReport,
     Tender,
     checkout,
-    recover_stuck_sales,
 )
 from core.sales.shifts import (
     ShiftClose,

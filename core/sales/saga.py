@@ -19,7 +19,8 @@ over, the live call sees it and follows the row instead of acting on stale state
 Policy: a checkout repeated with the same key resumes the sale forward. The recovery
 sweeper (a stuck sale: its process died or gave up) compensates everything that stopped
 before the order was confirmed, and finishes (captures) everything confirmed after it,
-because by then the customer may hold printed tickets.
+because by then the customer may hold printed tickets. The sweeper itself is
+``core.sales.recovery``; the row's compare-and-set is ``core.sales.sale_rows``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from core import audit
-from core.actors import Actor, system_actor
+from core.actors import Actor
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key
@@ -44,6 +45,7 @@ from core.reservation.holds import lock_hold
 from core.reservation.results import OrderResult
 from core.sales import errors as _errors  # noqa: F401  (registers codes)
 from core.sales import tickets_bridge
+from core.sales.sale_rows import TakenOver, cas, reload_sale
 from core.sales.shifts import add_cash
 from core.uow import after_commit, unit_of_work
 
@@ -112,17 +114,6 @@ _INSERT_SALE = text(
     """
 )
 _BY_KEY = text("select * from sales where key = :key")
-_BY_ID = text("select * from sales where id = :id")
-_CAS = text(
-    """
-    update sales set state = :state, version = version + 1, updated_at = now(),
-        intent_id = coalesce(:intent_id, intent_id), order_id = coalesce(:order_id, order_id),
-        error_code = coalesce(:error_code, error_code), result = coalesce(cast(:result as jsonb),
-        result), attempts = attempts + :attempt
-    where id = :id and version = :version
-    returning *
-    """
-)
 _PAYMENT = text(
     """
     insert into payments (sale_id, order_id, shift_id, kind, method, status, amount_minor,
@@ -134,23 +125,10 @@ _PAYMENT = text(
         payments.order_id)
     """
 )
-_STUCK = text(
-    """
-    select id from sales
-    where state in ('authorizing','authorized','voiding','capturing','reversing')
-      and updated_at <= now() - make_interval(secs => :age)
-      and (cast(:terminal_id as integer) is null or terminal_id = :terminal_id)
-    order by updated_at limit :limit
-    """
-)
 _CANCEL_ORDER = text(
     "update orders set status = 'canceled' where id = :id and status <> 'canceled'"
     " returning event_id"
 )
-
-
-class _TakenOver(Exception):
-    """Another process moved the sale on; re-read the row."""
 
 
 def _crash_point(step: str) -> None:
@@ -168,33 +146,13 @@ def _metadata(sale: Any) -> dict[str, str]:
             "terminal_id": str(sale.terminal_id)}
 
 
-def _cas(conn: Connection, sale: Any, state: str, *, intent_id: str | None = None,
-         order_id: uuid.UUID | None = None, error_code: str | None = None,
-         result: dict[str, Any] | None = None, attempt: int = 0) -> Any:
-    import json
-
-    row = conn.execute(_CAS, {
-        "id": sale.id, "version": sale.version, "state": state, "intent_id": intent_id,
-        "order_id": order_id, "error_code": error_code,
-        "result": json.dumps(result, default=str) if result is not None else None,
-        "attempt": attempt}).first()
-    if row is None:
-        raise _TakenOver()
-    return row
-
-
 def _move(ctx: CoreContext, actor: Actor, sale: Any, state: str, **kw: Any) -> Any:
     with unit_of_work(ctx.engine) as conn:
-        row = _cas(conn, sale, state, **kw)
+        row = cas(conn, sale, state, **kw)
         audit.append(conn, actor, f"sale_{state}", "sale", sale.id,
                      {k: v for k, v in {"from": sale.state, "intent": kw.get("intent_id"),
                                         "error": kw.get("error_code")}.items() if v})
         return row
-
-
-def _reload(ctx: CoreContext, sale_id: uuid.UUID) -> Any:
-    with ctx.engine.connect() as conn:
-        return conn.execute(_BY_ID, {"id": sale_id}).one()
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -216,7 +174,7 @@ def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid
         existing = conn.execute(_BY_KEY, {"key": key}).first()
     if existing is not None:
         _same_request(existing, hold_id, tender)
-        return _drive(ctx, actor, existing, release_on_decline, customer_name, live=True)
+        return drive(ctx, actor, existing, release_on_decline, customer_name, live=True)
     if isinstance(tender, CashTender):
         return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name)
     gateway: PaymentGateway = ctx.payment_gateway()
@@ -224,7 +182,7 @@ def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid
         # Fail before anything is written or sent: the UI switches to cash at once.
         raise BoxOfficeError("gateway_unavailable", circuit="open")
     sale = _begin_card(ctx, actor, key, hold_id, tender)
-    return _drive(ctx, actor, sale, release_on_decline, customer_name, live=True)
+    return drive(ctx, actor, sale, release_on_decline, customer_name, live=True)
 
 
 def _same_request(sale: Any, hold_id: uuid.UUID, tender: Tender) -> None:
@@ -340,8 +298,8 @@ def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> Non
 # --- the state machine -------------------------------------------------------------------
 
 
-def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
-           customer_name: str | None, *, live: bool) -> CheckoutResult:
+def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
+          customer_name: str | None, *, live: bool) -> CheckoutResult:
     """Advance ``sale`` until it reaches a terminal state (or must wait for the gateway).
     ``live``: the customer is still there, so a stopped sale goes forward; the recovery
     sweeper (live=False) compensates what stopped before confirmation."""
@@ -372,8 +330,8 @@ def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
                     return pending
             elif state == "reversing":
                 sale = _reverse(ctx, actor, gateway, sale)
-        except _TakenOver:
-            sale = _reload(ctx, sale.id)
+        except TakenOver:
+            sale = reload_sale(ctx, sale.id)
         except BoxOfficeError as exc:
             # Gateway trouble (or a refusal) in the middle of a compensation: the sale stays
             # where it is (committed) and the sweeper finishes it; the caller learns the
@@ -427,10 +385,10 @@ def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
                                     "currency": sale.currency, "ref": sale.intent_id,
                                     "key": _key(sale.id, "authorize"), "brand": sale.brand,
                                     "last4": sale.last4})
-            row = _cas(conn, sale, "capturing", order_id=order.order_id,
+            row = cas(conn, sale, "capturing", order_id=order.order_id,
                        result=result.to_json())
             _publish_sold(ctx, conn, order)
-    except _TakenOver:
+    except TakenOver:
         raise
     except BoxOfficeError as exc:
         # The seats could not be sold (hold expired, taken...): cancel the authorization.
@@ -483,7 +441,7 @@ def _capture(ctx: CoreContext, actor: Actor, gateway: PaymentGateway,
             # Refused for good (authorization cancelled or expired): undo the sale.
             return _begin_reverse(ctx, actor, sale, exc.code), None
     with unit_of_work(ctx.engine) as conn:
-        row = _cas(conn, sale, "completed")
+        row = cas(conn, sale, "completed")
         conn.execute(text("update payments set status = 'captured' where idempotency_key = :k"),
                      {"k": _key(sale.id, "authorize")})
         audit.append(conn, actor, "sale_completed", "sale", sale.id,
@@ -494,7 +452,7 @@ def _capture(ctx: CoreContext, actor: Actor, gateway: PaymentGateway,
 def _begin_reverse(ctx: CoreContext, actor: Actor, sale: Any, reason: str) -> Any:
     """Cancel the order and void its tickets; the money goes back in ``_reverse``."""
     with unit_of_work(ctx.engine) as conn:
-        row = _cas(conn, sale, "reversing", error_code=reason)
+        row = cas(conn, sale, "reversing", error_code=reason)
         cancel_order_in(conn, ctx, actor, sale.order_id, reason=f"payment failed: {reason}")
         audit.append(conn, actor, "sale_reversing", "sale", sale.id, {"reason": reason})
     return row
@@ -519,7 +477,7 @@ def _reverse(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any)
             intent.amount_received_minor:
         gateway.refund(sale.intent_id, None, idempotency_key=_key(sale.id, "refund"))
     with unit_of_work(ctx.engine) as conn:
-        row = _cas(conn, sale, "reversed")
+        row = cas(conn, sale, "reversed")
         conn.execute(text("update payments set status = 'reversed' where idempotency_key = :k"),
                      {"k": _key(sale.id, "authorize")})
         audit.append(conn, actor, "sale_reversed", "sale", sale.id, {"intent": sale.intent_id})
@@ -531,62 +489,3 @@ def _release(ctx: CoreContext, actor: Actor, sale: Any) -> None:
         release_hold(ctx, actor, uuid.uuid5(sale.id, "release"), sale.hold_id)
     except BoxOfficeError as exc:
         log.info("hold not released after failed sale", extra={"code": exc.code})
-
-
-# --- recovery ------------------------------------------------------------------------------
-
-
-@dataclass
-class RecoveryReport:
-    examined: int = 0
-    completed: int = 0
-    voided: int = 0
-    reversed: int = 0
-    declined: int = 0
-    still_stuck: int = 0
-    refunds_retried: int = 0
-
-    def to_json(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def recover_stuck_sales(ctx: CoreContext, *, older_than_s: float | None = None,
-                        terminal_id: int | None = None, limit: int = 500) -> RecoveryReport:
-    """Finish or compensate sales nobody is driving any more (killed process, gateway
-    down), asking the gateway what really happened by replaying each step's key. Run by
-    ``boxoffice worker`` every pass and at terminal start (``terminal_id``)."""
-    age = ctx.settings.sales.stuck_after_s if older_than_s is None else older_than_s
-    report = RecoveryReport()
-    actor = system_actor(ctx.engine, "sale-recovery")
-    with ctx.engine.connect() as conn:
-        ids = [r.id for r in conn.execute(_STUCK, {"age": age, "terminal_id": terminal_id,
-                                                   "limit": limit})]
-    for sid in ids:
-        report.examined += 1
-        sale = _reload(ctx, sid)
-        try:
-            # Claim it: bump the version so a live caller notices and stops acting.
-            with unit_of_work(ctx.engine) as conn:
-                sale = _cas(conn, sale, sale.state)
-        except _TakenOver:
-            continue
-        try:
-            _drive(ctx, actor, sale, True, None, live=False)
-        except GatewayFailure:
-            report.still_stuck += 1
-            continue
-        except BoxOfficeError:
-            pass
-        except Exception:
-            log.exception("recovering sale failed", extra={"sale_id": str(sid)})
-            report.still_stuck += 1
-            continue
-        final = _reload(ctx, sid).state
-        if final in ("completed", "voided", "reversed", "declined"):
-            setattr(report, final, getattr(report, final) + 1)
-        else:
-            report.still_stuck += 1
-    from core.sales.refunds import retry_pending_refunds
-
-    report.refunds_retried = retry_pending_refunds(ctx, older_than_s=age)
-    return report
