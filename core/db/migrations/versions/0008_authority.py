@@ -1,24 +1,748 @@
-"""database authority: roles, grants, row security, definer functions
+"""database authority: roles, grants, row security, definer functions, keyed audit chain
 
 Revision ID: 0008
 Revises: 0007
 
-The database is the security boundary (terminals hold a PostgreSQL login). This
-revision is filled in by the security work; it is committed empty first so 0009 can
-stack on it.
+Terminals hold a PostgreSQL login, so PostgreSQL is the security boundary. Whoever runs
+this migration is the owner role: it owns every object and every definer function.
+Terminals log in as one login each (``boxoffice terminal add``), members of one group
+role per kind. Group roles are cluster-wide (several databases on one server share
+them; created idempotently because tests migrate concurrently), while every grant and
+the login-to-terminal map live in this database.
+
+Identity inside a definer function is ``session_user`` (the terminal's login), mapped
+to a terminal in ``terminal_logins``, a table only the owner writes. A session whose
+user has the owner's rights (the owner, a superuser) is trusted with the ids it passes.
 """
 
 from __future__ import annotations
+
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
 depends_on = None
 
+KINDS = ("cashier", "kiosk", "monitor", "gate", "worker")
+BASE = "boxoffice_terminal"
+GROUPS = tuple(f"boxoffice_{k}" for k in KINDS)
+SELLERS = "boxoffice_kiosk, boxoffice_cashier, boxoffice_worker"
+ALL = ", ".join(GROUPS)
+
+# Read by every terminal kind: the catalogue and what a screen shows.
+CATALOGUE = ("venues", "events", "sections", "seats", "event_seats", "ga_inventory",
+             "price_tiers", "pricing_rules", "terminals", "ticket_keys", "revocations",
+             "alembic_version", "self_exclusions", "tickets", "orders", "order_lines",
+             "holds", "hold_items", "sales", "payments", "checkins")
+# Hidden: pin_hash, failed_attempts, locked_until, lockouts.
+OPERATOR_COLUMNS = "id, login, display_name, role, active"
+
+# (privileges, table, groups). Column lists narrow UPDATE where the flows allow it.
+GRANTS: tuple[tuple[str, str, str], ...] = (
+    ("select, insert, update (result)", "command_log", ALL),
+    ("update (state, last_heartbeat)", "terminals", ALL),
+    # selling (the kiosk's card flow, the counter, the worker recovering stuck sales)
+    ("insert, update (status, ended_at, expires_at, extensions)", "holds", SELLERS),
+    ("insert", "hold_items", SELLERS),
+    ("update (status, hold_id, hold_expires_at, order_id, lease_id, version)", "event_seats",
+     SELLERS + ", boxoffice_monitor"),
+    ("update (held, sold, leased, version)", "ga_inventory", SELLERS + ", boxoffice_monitor"),
+    ("insert, update (status)", "orders", SELLERS),
+    ("insert, update (status)", "order_lines", SELLERS),
+    ("insert, update (state, version, order_id, intent_id, brand, last4, error_code,"
+     " attempts, result, updated_at, payment_method, tendered_minor, change_minor)",
+     "sales", SELLERS),
+    ("insert, update (status, gateway_ref, order_id, brand, last4)", "payments", SELLERS),
+    ("insert, update (status, print_count, reprint_count, voided_at, void_reason)", "tickets",
+     SELLERS),
+    ("insert", "outbox", SELLERS + ", boxoffice_monitor"),
+    # the counter: shifts, cash, refunds, offline leases
+    ("select, insert, update (status, expected_cash_minor, counted_cash_minor,"
+     " variance_minor, approval_id, closed_at)", "shifts", "boxoffice_cashier, boxoffice_monitor"),
+    ("select, insert", "cash_movements", "boxoffice_cashier"),
+    ("select, insert, update (status, gateway_ref, updated_at, sale_id)", "refunds",
+     "boxoffice_cashier, boxoffice_worker"),
+    ("insert", "revocations", "boxoffice_cashier, boxoffice_worker"),
+    ("select", "approvals", "boxoffice_cashier, boxoffice_monitor"),
+    ("select, insert, update", "leases", "boxoffice_cashier, boxoffice_monitor, boxoffice_worker"),
+    ("select, insert, update", "lease_seats",
+     "boxoffice_cashier, boxoffice_monitor, boxoffice_worker"),
+    ("select, insert, update", "lease_sales", "boxoffice_cashier, boxoffice_worker"),
+    ("select, insert", "sync_conflicts", "boxoffice_cashier, boxoffice_worker"),
+    # the gate
+    ("update (status, used_at, used_gate)", "tickets", "boxoffice_gate"),
+    ("insert", "checkins", "boxoffice_gate"),
+    # the monitor (a supervisor signed in) and the worker's pricing job
+    ("update (status)", "events", "boxoffice_monitor"),
+    ("update (current_minor)", "price_tiers", "boxoffice_monitor, boxoffice_worker"),
+    ("select, insert", "price_changes", "boxoffice_monitor, boxoffice_worker"),
+    ("insert, update (active, params)", "pricing_rules", "boxoffice_monitor"),
+    ("select, update (resolved_at, resolved_by)", "sync_conflicts", "boxoffice_monitor"),
+    ("select", "cash_movements", "boxoffice_monitor"),
+    ("select", "refunds", "boxoffice_monitor"),
+    ("select", "lease_sales", "boxoffice_monitor"),
+    ("select", "audit_log", "boxoffice_monitor"),
+    ("select, update (sent_at, attempts)", "outbox", "boxoffice_worker"),
+    ("select", "shifts", "boxoffice_worker"),
+)
+
+# Row-level security: a kiosk or a counter works on its own rows. Reads stay open where
+# the flows read across terminals (availability, refunds of a kiosk's order at a counter).
+POLICIES = """
+alter table terminals enable row level security;
+create policy bo_read on terminals for select to {all} using (true);
+create policy bo_own on terminals for update to {all}
+  using (id = (select bo_my_terminal())) with check (id = (select bo_my_terminal()));
+
+alter table holds enable row level security;
+create policy bo_read on holds for select to {all} using (true);
+create policy bo_own_insert on holds for insert to boxoffice_kiosk, boxoffice_cashier
+  with check (terminal_id = (select bo_my_terminal()));
+-- Another terminal's hold may only be touched once it has run out (the inline reclaim).
+create policy bo_own_update on holds for update to boxoffice_kiosk, boxoffice_cashier
+  using (terminal_id = (select bo_my_terminal()) or expires_at <= now())
+  with check (terminal_id = (select bo_my_terminal()) or status = 'expired');
+create policy bo_any on holds for all to boxoffice_worker, boxoffice_monitor
+  using (true) with check (true);
+
+alter table shifts enable row level security;
+create policy bo_own on shifts for all to boxoffice_cashier
+  using (terminal_id = (select bo_my_terminal()))
+  with check (terminal_id = (select bo_my_terminal())
+              and operator_id is not null);
+create policy bo_any on shifts for all to boxoffice_monitor, boxoffice_worker
+  using (true) with check (true);
+
+alter table sales enable row level security;
+create policy bo_read on sales for select to {all} using (true);
+-- A kiosk takes cards only, and only for itself.
+create policy bo_kiosk on sales for insert to boxoffice_kiosk
+  with check (terminal_id = (select bo_my_terminal()) and tender = 'card');
+create policy bo_kiosk_update on sales for update to boxoffice_kiosk
+  using (terminal_id = (select bo_my_terminal()))
+  with check (terminal_id = (select bo_my_terminal()) and tender = 'card');
+create policy bo_counter on sales for insert to boxoffice_cashier
+  with check (terminal_id = (select bo_my_terminal()));
+create policy bo_counter_update on sales for update to boxoffice_cashier
+  using (true) with check (true);
+create policy bo_any on sales for all to boxoffice_worker using (true) with check (true);
+
+alter table orders enable row level security;
+create policy bo_read on orders for select to {all} using (true);
+create policy bo_own_insert on orders for insert to boxoffice_kiosk, boxoffice_cashier
+  with check (terminal_id = (select bo_my_terminal()));
+create policy bo_kiosk_update on orders for update to boxoffice_kiosk
+  using (terminal_id = (select bo_my_terminal()));
+create policy bo_counter_update on orders for update to boxoffice_cashier
+  using (true) with check (true);
+create policy bo_any on orders for all to boxoffice_worker using (true) with check (true);
+
+alter table tickets enable row level security;
+create policy bo_read on tickets for select to {all} using (true);
+-- A ticket is signed by its own terminal's live key.
+create policy bo_own_insert on tickets for insert to boxoffice_kiosk, boxoffice_cashier
+  with check (terminal_id = (select bo_my_terminal())
+              and key_id in (select k.key_id from ticket_keys k
+                             where k.terminal_id = (select bo_my_terminal())
+                               and k.revoked_at is null));
+create policy bo_kiosk_update on tickets for update to boxoffice_kiosk
+  using (terminal_id = (select bo_my_terminal()));
+create policy bo_update on tickets for update to boxoffice_cashier, boxoffice_gate
+  using (true) with check (true);
+create policy bo_any on tickets for all to boxoffice_worker using (true) with check (true);
+
+alter table leases enable row level security;
+create policy bo_own on leases for all to boxoffice_cashier
+  using (terminal_id = (select bo_my_terminal()))
+  with check (terminal_id = (select bo_my_terminal()));
+create policy bo_any on leases for all to boxoffice_monitor, boxoffice_worker
+  using (true) with check (true);
+"""
+
+
+def _role_sql(name: str, member_of: str | None) -> str:
+    grant = ""
+    if member_of:
+        grant = f"""
+        begin
+          grant {member_of} to {name};
+        exception when duplicate_object or unique_violation or internal_error then null;
+        end;"""
+    return f"""
+    do $$ begin
+      if not exists (select 1 from pg_roles where rolname = '{name}') then
+        begin
+          create role {name} nologin inherit;
+        exception when duplicate_object or unique_violation then null;
+        end;
+      end if;{grant}
+    end $$;
+    """
+
+
+FUNCTIONS = r"""
+create function bo_is_owner() returns boolean language sql stable
+  set search_path = pg_catalog, public, pg_temp as $$
+  select pg_has_role(session_user, '{owner}', 'MEMBER')
+$$;
+
+create function bo_my_terminal() returns integer language sql stable security definer
+  set search_path = pg_catalog, public, pg_temp as $$
+  select terminal_id from terminal_logins where login = session_user and revoked_at is null
+$$;
+
+-- The terminal a call acts for: the caller's own, whatever id it passed (the owner may
+-- act for any terminal). Raises 42501 for a login that is not a live terminal.
+create function bo_acting_terminal(p_terminal integer) returns integer language plpgsql
+  stable security definer set search_path = pg_catalog, public, pg_temp as $$
+declare t integer;
+begin
+  if bo_is_owner() then
+    return p_terminal;
+  end if;
+  t := bo_my_terminal();
+  if t is null then
+    raise exception 'not_authorized' using errcode = '42501',
+      detail = 'this login is not a provisioned terminal';
+  end if;
+  if p_terminal is not null and p_terminal <> t then
+    raise exception 'foreign_terminal' using errcode = '42501',
+      detail = format('terminal %s may not act as terminal %s', t, p_terminal);
+  end if;
+  return t;
+end $$;
+
+create function bo_hmac_pads(k bytea) returns bytea[] language plpgsql immutable
+  set search_path = pg_catalog, pg_temp as $$
+declare ipad bytea; opad bytea; i integer;
+begin
+  if length(k) > 64 then k := sha256(k); end if;
+  k := k || decode(repeat('00', 64 - length(k)), 'hex');
+  ipad := k; opad := k;
+  for i in 0..63 loop
+    ipad := set_byte(ipad, i, get_byte(k, i) # 54);
+    opad := set_byte(opad, i, get_byte(k, i) # 92);
+  end loop;
+  return array[ipad, opad];
+end $$;
+
+create function bo_hmac(pads bytea[], m bytea) returns bytea language sql immutable
+  set search_path = pg_catalog, pg_temp as $$
+  select sha256(pads[2] || sha256(pads[1] || m))
+$$;
+
+create function bo_secret_pads(p_name text) returns bytea[] language sql stable
+  set search_path = pg_catalog, public, pg_temp as $$
+  select pads from bo_secrets where name = p_name
+$$;
+
+create or replace function audit_link(p_chain text, p_action text, p_payload text)
+returns bigint language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  h record;
+  v_seq bigint;
+  v_at bigint;
+  v_hash bytea;
+  v_pads bytea[];
+begin
+  if not bo_is_owner() then
+    if p_chain is distinct from (select name from terminals where id = bo_acting_terminal(null))
+    then
+      raise exception 'foreign_terminal' using errcode = '42501',
+        detail = 'a terminal appends to its own audit chain only';
+    end if;
+  end if;
+  select seq, hash into h from audit_heads where chain = p_chain for update;
+  if not found then
+    insert into audit_heads (chain, seq, hash)
+    values (p_chain, 0, decode(repeat('00', 32), 'hex'))
+    on conflict (chain) do nothing;
+    select seq, hash into h from audit_heads where chain = p_chain for update;
+  end if;
+  v_pads := bo_secret_pads('audit_key');
+  v_seq := h.seq + 1;
+  v_at := floor(extract(epoch from now()) * 1000000)::bigint;
+  v_hash := bo_hmac(v_pads, h.hash || convert_to('|' || v_seq || '|' || v_at || '|'
+                                                 || p_action || '|' || p_payload, 'UTF8'));
+  update audit_heads set seq = v_seq, hash = v_hash where chain = p_chain;
+  insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
+  values (p_chain, v_seq, v_at, p_action, p_payload, h.hash, v_hash);
+  return v_seq;
+end $$;
+
+-- No session setting unlocks the log for anyone but the owner.
+create or replace function audit_log_append_only() returns trigger language plpgsql
+set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if bo_is_owner() and current_setting('boxoffice.audit_maintenance', true) = 'on' then
+    return coalesce(new, old);
+  end if;
+  raise exception 'audit_log is append-only' using errcode = '42501';
+end $$;
+create trigger audit_log_no_truncate before truncate on audit_log
+  for each statement execute function audit_log_append_only();
+create trigger audit_heads_no_truncate before truncate on audit_heads
+  for each statement execute function audit_log_append_only();
+
+-- PINs: a keyed digest computed here, with a pepper no terminal can read. A 4-digit PIN
+-- space falls to any offline search, so what protects it is that neither the hash nor
+-- the pepper ever leaves the database, and the lock-out below.
+create function bo_pin_digest(p_salt bytea, p_pin text) returns bytea language sql stable
+  set search_path = pg_catalog, public, pg_temp as $$
+  select bo_hmac(bo_secret_pads('pin_pepper'), p_salt || convert_to(coalesce(p_pin, ''), 'UTF8'))
+$$;
+
+create function bo_hash_pin(p_pin text) returns text language plpgsql volatile
+  set search_path = pg_catalog, public, pg_temp as $$
+declare salt bytea;
+begin
+  if p_pin is null or p_pin !~ '^[0-9]{4,12}$' then
+    raise exception 'invalid_input' using errcode = '22023', detail = 'A PIN is 4 to 12 digits.';
+  end if;
+  salt := decode(replace(gen_random_uuid()::text, '-', ''), 'hex');
+  return 'bo1$' || encode(salt, 'hex') || '$' || encode(bo_pin_digest(salt, p_pin), 'hex');
+end $$;
+
+create function bo_pin_matches(p_hash text, p_pin text) returns boolean language plpgsql
+  stable set search_path = pg_catalog, public, pg_temp as $$
+declare parts text[]; want bytea; got bytea;
+begin
+  parts := string_to_array(coalesce(p_hash, 'bo1$00$00'), '$');
+  if parts[1] <> 'bo1' or array_length(parts, 1) <> 3 then
+    parts := array['bo1', '00000000000000000000000000000000', '00'];
+  end if;
+  want := decode(parts[3], 'hex');
+  got := bo_pin_digest(decode(parts[2], 'hex'), p_pin);
+  return got = want and p_hash like 'bo1$%';
+end $$;
+
+create function bo_set_operator(p_login text, p_display_name text, p_role text, p_pin text)
+returns integer language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare v_id integer;
+begin
+  if not bo_is_owner() then
+    raise exception 'not_authorized' using errcode = '42501';
+  end if;
+  insert into operators (login, display_name, role, pin_hash, failed_attempts, active)
+  values (p_login, p_display_name, p_role, bo_hash_pin(p_pin), 0, true)
+  on conflict (login) do update set display_name = excluded.display_name,
+                                    role = excluded.role
+  returning id into v_id;
+  return v_id;
+end $$;
+
+create function bo_reset_pin(p_operator integer, p_pin text) returns void language plpgsql
+security definer set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if not bo_is_owner() then
+    raise exception 'not_authorized' using errcode = '42501';
+  end if;
+  update operators set pin_hash = bo_hash_pin(p_pin), failed_attempts = 0, lockouts = 0,
+                       locked_until = null where id = p_operator;
+end $$;
+
+-- One answer for every sign-in: status ok | invalid_pin | operator_locked | legacy_hash.
+-- Failures are counted (and committed) by the function itself; five in a row lock the
+-- login for 5 minutes, each further lock-out twice as long (at most a day). An unknown
+-- login walks the same path on a row of its own, so it neither answers faster nor
+-- escapes the lock-out (no probing which logins exist). A supervisor's or admin's
+-- success also returns a one-use proof that its PIN was typed, which an approval needs.
+create function bo_authenticate(p_login text, p_pin text)
+returns table (status text, operator_id integer, login text, display_name text,
+               role text, locked_until timestamptz, proof uuid)
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
+declare
+  r record;
+  v_ok boolean;
+  v_failures integer;
+  v_lockouts integer;
+  v_until timestamptz;
+  v_proof uuid;
+  v_term integer := bo_my_terminal();
+begin
+  if not bo_is_owner() and v_term is null then
+    raise exception 'not_authorized' using errcode = '42501';
+  end if;
+  select o.id, o.login, o.display_name, o.role, o.pin_hash, o.failed_attempts, o.lockouts,
+         o.locked_until, o.active
+    into r from operators o where o.login = p_login for update;
+  if not found or not r.active then
+    insert into bo_pin_probes as p (login) values (left(coalesce(p_login, ''), 80))
+      on conflict (login) do nothing;
+    select p.login, p.failures as failed_attempts, p.lockouts, p.locked_until, null::text as pin_hash
+      into r from bo_pin_probes p where p.login = left(coalesce(p_login, ''), 80) for update;
+    v_ok := bo_pin_matches(null, p_pin) and false;
+    if r.locked_until > now() then
+      return query select 'operator_locked', null::integer, null::text, null::text, null::text,
+                          r.locked_until, null::uuid;
+      return;
+    end if;
+    v_failures := r.failed_attempts + 1;
+    v_lockouts := r.lockouts;
+    v_until := null;
+    if v_failures >= 5 then
+      v_lockouts := v_lockouts + 1; v_failures := 0;
+      v_until := now() + make_interval(mins => least(5 * power(2, v_lockouts - 1), 1440)::int);
+    end if;
+    update bo_pin_probes p set failures = v_failures, lockouts = v_lockouts,
+                               locked_until = coalesce(v_until, p.locked_until)
+      where p.login = r.login;
+    return query select 'invalid_pin', null::integer, null::text, null::text, null::text,
+                        null::timestamptz, null::uuid;
+    return;
+  end if;
+  if r.pin_hash like '$argon2%' then
+    return query select 'legacy_hash', r.id, r.login::text, r.display_name::text,
+                        r.role::text, null::timestamptz, null::uuid;
+    return;
+  end if;
+  v_ok := bo_pin_matches(r.pin_hash, p_pin);
+  if r.locked_until > now() then
+    return query select 'operator_locked', null::integer, null::text, null::text, null::text,
+                        r.locked_until, null::uuid;
+    return;
+  end if;
+  if not v_ok then
+    v_failures := r.failed_attempts + 1;
+    v_lockouts := r.lockouts;
+    v_until := null;
+    if v_failures >= 5 then
+      v_lockouts := v_lockouts + 1; v_failures := 0;
+      v_until := now() + make_interval(mins => least(5 * power(2, v_lockouts - 1), 1440)::int);
+    end if;
+    update operators o set failed_attempts = v_failures, lockouts = v_lockouts,
+                           locked_until = coalesce(v_until, o.locked_until)
+      where o.id = r.id;
+    if v_term is not null and (select kind from terminals where id = v_term) = 'kiosk' then
+      -- The monitor shows failed staff PINs on a kiosk (someone trying the floor).
+      perform audit_link((select name from terminals where id = v_term), 'pin_failed',
+                         json_build_object('login', r.login, 'lockout', v_until is not null)::text);
+    end if;
+    return query select 'invalid_pin', null::integer, null::text, null::text, null::text,
+                        null::timestamptz, null::uuid;
+    return;
+  end if;
+  update operators o set failed_attempts = 0, lockouts = 0 where o.id = r.id
+    and (o.failed_attempts <> 0 or o.lockouts <> 0);
+  if r.role in ('supervisor', 'admin') then
+    v_proof := gen_random_uuid();
+    insert into bo_approval_proofs (token, operator_id, login, expires_at)
+    values (v_proof, r.id, session_user, now() + interval '10 minutes');
+  end if;
+  return query select 'ok', r.id, r.login::text, r.display_name::text, r.role::text,
+                      null::timestamptz, v_proof;
+end $$;
+
+-- Dual control, checked here: the approver is an active supervisor/admin who typed the
+-- PIN on this login (a one-use proof from bo_authenticate), and is not the operator who
+-- asked, nor the operator whose shift is being approved.
+create function bo_record_approval(p_id uuid, p_kind text, p_terminal integer,
+                                   p_requested_by integer, p_approved_by integer,
+                                   p_reason text, p_entity text, p_entity_id text,
+                                   p_amount bigint, p_proof uuid)
+returns uuid language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  v_term integer := bo_acting_terminal(p_terminal);
+  v_role text;
+  v_owner_of integer;
+begin
+  select o.role into v_role from operators o where o.id = p_approved_by and o.active;
+  if v_role is null or v_role not in ('supervisor', 'admin') then
+    raise exception 'not_authorized' using errcode = '42501',
+      detail = 'the approver is not an active supervisor';
+  end if;
+  if p_kind = 'shift_variance' then
+    select s.operator_id into v_owner_of from shifts s where s.id = p_entity_id::uuid;
+  end if;
+  if p_approved_by = p_requested_by or p_approved_by = v_owner_of then
+    raise exception 'self_approval' using errcode = '42501';
+  end if;
+  if not bo_is_owner() then
+    update bo_approval_proofs a set used_at = now()
+      where a.token = p_proof and a.operator_id = p_approved_by and a.login = session_user
+        and a.used_at is null and a.expires_at > now();
+    if not found then
+      raise exception 'not_authorized' using errcode = '42501',
+        detail = 'no fresh supervisor PIN for this approval';
+    end if;
+  end if;
+  insert into approvals (id, kind, terminal_id, requested_by, approved_by, reason_code,
+                         entity, entity_id, amount_minor)
+  values (p_id, p_kind, v_term, p_requested_by, p_approved_by, p_reason, p_entity,
+          p_entity_id, p_amount);
+  return p_id;
+end $$;
+
+-- A terminal's row and audit chain. The owner registers any terminal; a terminal login
+-- only finds its own (terminals are provisioned by the owner, never by themselves).
+create function bo_register_terminal(p_name text, p_kind text) returns integer
+language plpgsql security definer set search_path = pg_catalog, public, pg_temp as $$
+declare v_id integer;
+begin
+  if bo_is_owner() then
+    insert into terminals (name, kind, state) values (p_name, p_kind, '{{}}'::jsonb)
+    on conflict (name) do update set kind = excluded.kind
+    returning id into v_id;
+  else
+    v_id := bo_acting_terminal(null);
+    if (select name from terminals where id = v_id) is distinct from p_name then
+      raise exception 'foreign_terminal' using errcode = '42501',
+        detail = format('this login is not terminal %s', p_name);
+    end if;
+  end if;
+  insert into audit_heads (chain, seq, hash) values (p_name, 0, decode(repeat('00', 32), 'hex'))
+  on conflict (chain) do nothing;
+  return v_id;
+end $$;
+
+-- A ticket-signing key. The owner registers any; a terminal login enrolls its first key
+-- only (trust on first use after `terminal add`): a thief cannot swap in a key of their
+-- own, and a revoked key is never accepted again.
+create function bo_register_ticket_key(p_terminal integer, p_key_id text, p_public bytea)
+returns void language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  v_term integer := bo_acting_terminal(p_terminal);
+  k record;
+begin
+  select * into k from ticket_keys where key_id = p_key_id;
+  if found then
+    if k.terminal_id <> v_term or k.public_key <> p_public then
+      raise exception 'ticket_key_conflict' using errcode = '42501';
+    end if;
+    if k.revoked_at is not null then
+      raise exception 'ticket_key_revoked' using errcode = '42501';
+    end if;
+  else
+    if not bo_is_owner() and exists (select 1 from ticket_keys t where t.terminal_id = v_term) then
+      raise exception 'not_authorized' using errcode = '42501',
+        detail = 'a new signing key for this terminal needs the owner (boxoffice terminal add)';
+    end if;
+    insert into ticket_keys (key_id, terminal_id, public_key) values (p_key_id, v_term, p_public)
+    on conflict (key_id) do nothing;
+    if (select terminal_id from ticket_keys where key_id = p_key_id) <> v_term then
+      raise exception 'ticket_key_conflict' using errcode = '42501';
+    end if;
+  end if;
+  update ticket_keys set retired_at = now()
+    where terminal_id = v_term and key_id <> p_key_id and retired_at is null;
+  update terminals set public_key = p_public, key_id = p_key_id
+    where id = (select id from terminals where id = v_term and key_id is distinct from p_key_id
+                for update skip locked);
+end $$;
+"""
+
+# Status changes a terminal may never make, whatever its column grants: a refunded or
+# canceled order does not become paid again, a used or void ticket does not become valid.
+GUARDS = """
+create function bo_guard_status() returns trigger language plpgsql
+set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if bo_is_owner() or new.status = old.status then
+    return new;
+  end if;
+  if (tg_table_name = 'orders' and (new.status = 'paid' or old.status in ('refunded', 'canceled')))
+     or (tg_table_name = 'tickets' and new.status = 'valid') then
+    raise exception 'status_change_refused' using errcode = '42501',
+      detail = format('%s %s -> %s', tg_table_name, old.status, new.status);
+  end if;
+  return new;
+end $$;
+create trigger bo_guard before update on orders
+  for each row execute function bo_guard_status();
+create trigger bo_guard before update on tickets
+  for each row execute function bo_guard_status();
+"""
+
+DEFINERS = {
+    "bo_my_terminal()": ALL,
+    "bo_acting_terminal(integer)": ALL,
+    "bo_is_owner()": ALL,
+    "audit_link(text, text, text)": ALL,
+    "bo_authenticate(text, text)": ALL,
+    "bo_record_approval(uuid, text, integer, integer, integer, text, text, text, bigint, uuid)":
+        "boxoffice_cashier, boxoffice_monitor",
+    "bo_register_terminal(text, text)": ALL,
+    "bo_register_ticket_key(integer, text, bytea)": SELLERS,
+}
+
 
 def upgrade() -> None:
-    pass
+    owner = op.get_bind().exec_driver_sql("select current_user").scalar_one()
+    op.execute(_role_sql(BASE, None))
+    for g in GROUPS:
+        op.execute(_role_sql(g, BASE))
+    # Nothing in this database for PUBLIC: not a connection, not a table, not a function.
+    op.execute("""
+        do $$ begin
+          execute format('revoke connect, temporary on database %I from public',
+                         current_database());
+        end $$;
+        revoke create on schema public from public;
+        revoke all on all tables in schema public from public;
+        revoke all on all sequences in schema public from public;
+        revoke execute on all functions in schema public from public;
+        alter default privileges revoke execute on functions from public;
+        alter default privileges revoke all on tables from public;
+    """)
+    op.execute(f"grant usage on schema public to {BASE}")
+    op.execute("""
+        create table terminal_logins (
+          login name primary key,
+          terminal_id integer not null unique references terminals (id),
+          kind varchar(10) not null,
+          created_at timestamptz not null default now(),
+          revoked_at timestamptz
+        );
+        create table bo_secrets (name text primary key, value bytea not null, pads bytea[]);
+        create table bo_pin_probes (
+          login varchar(80) primary key,
+          failures integer not null default 0,
+          lockouts integer not null default 0,
+          locked_until timestamptz
+        );
+        create table bo_approval_proofs (
+          token uuid primary key,
+          operator_id integer not null references operators (id),
+          login name not null,
+          expires_at timestamptz not null,
+          used_at timestamptz
+        );
+        alter table operators add column lockouts integer not null default 0;
+        alter table ticket_keys add column revoked_at timestamptz;
+        -- 64 random bytes from the server's strong random source.
+        insert into bo_secrets (name, value)
+        select n, decode(replace(gen_random_uuid()::text || gen_random_uuid()::text
+                                 || gen_random_uuid()::text || gen_random_uuid()::text,
+                                 '-', ''), 'hex')
+        from unnest(array['audit_key', 'pin_pepper', 'snapshot_seed']) n;
+    """)
+    op.execute(FUNCTIONS.replace("{owner}", owner).replace("{{}}", "{}"))
+    op.execute("update bo_secrets set pads = bo_hmac_pads(value)")
+    # Re-link every existing chain with the key, so one rule verifies all rows.
+    op.execute("""
+        do $$
+        declare r record; prev bytea; cur_chain text := null; pads bytea[];
+        begin
+          set local boxoffice.audit_maintenance = 'on';
+          select bo_secret_pads('audit_key') into pads;
+          for r in select id, chain, seq, at_us, action, payload from audit_log
+                   order by chain, seq loop
+            if cur_chain is distinct from r.chain then
+              prev := decode(repeat('00', 32), 'hex'); cur_chain := r.chain;
+            end if;
+            update audit_log set prev_hash = prev,
+              hash = bo_hmac(pads, prev || convert_to('|' || r.seq || '|' || r.at_us || '|'
+                                                      || r.action || '|' || r.payload, 'UTF8'))
+              where id = r.id returning hash into prev;
+            update audit_heads set hash = prev where chain = r.chain and seq = r.seq;
+          end loop;
+        end $$;
+    """)
+    op.execute("revoke execute on all functions in schema public from public")
+    for fn, groups in DEFINERS.items():
+        op.execute(f"grant execute on function {fn} to {groups}")
+    for table in CATALOGUE:
+        op.execute(f"grant select on {table} to {BASE}")
+    op.execute(f"grant select ({OPERATOR_COLUMNS}) on operators to {BASE}")
+    op.execute(f"grant usage on sequence ticket_serial_seq to {SELLERS}")
+    for privs, table, groups in GRANTS:
+        op.execute(f"grant {privs} on {table} to {groups}")
+    op.execute(POLICIES.replace("{all}", ALL))
+    op.execute(GUARDS)
 
 
 def downgrade() -> None:
-    pass
+    for table in ("terminals", "holds", "shifts", "sales", "orders", "tickets", "leases"):
+        for pol in ("bo_read", "bo_own", "bo_own_insert", "bo_own_update", "bo_any",
+                    "bo_kiosk", "bo_kiosk_update", "bo_counter", "bo_counter_update",
+                    "bo_update"):
+            op.execute(f"drop policy if exists {pol} on {table}")
+        op.execute(f"alter table {table} disable row level security")
+    op.execute(f"""
+        do $$
+        begin
+          execute (select string_agg(format('revoke all on %I from {BASE}, {ALL}', tablename),
+                                     '; ')
+                   from pg_tables where schemaname = 'public');
+        end $$;
+    """)
+    op.execute("""
+        drop trigger if exists audit_log_no_truncate on audit_log;
+        drop trigger if exists audit_heads_no_truncate on audit_heads;
+        create or replace function audit_log_append_only() returns trigger language plpgsql as $$
+        begin
+          if current_setting('boxoffice.audit_maintenance', true) = 'on' then
+            return coalesce(new, old);
+          end if;
+          raise exception 'audit_log is append-only';
+        end $$;
+    """)
+    # Back to the plain chain: re-link with bare SHA-256.
+    op.execute("""
+        do $$
+        declare r record; prev bytea; cur_chain text := null;
+        begin
+          set local boxoffice.audit_maintenance = 'on';
+          for r in select id, chain, seq, at_us, action, payload from audit_log
+                   order by chain, seq loop
+            if cur_chain is distinct from r.chain then
+              prev := decode(repeat('00', 32), 'hex'); cur_chain := r.chain;
+            end if;
+            update audit_log set prev_hash = prev,
+              hash = sha256(prev || convert_to('|' || r.seq || '|' || r.at_us || '|'
+                                               || r.action || '|' || r.payload, 'UTF8'))
+              where id = r.id returning hash into prev;
+            update audit_heads set hash = prev where chain = r.chain and seq = r.seq;
+          end loop;
+        end $$;
+        create or replace function audit_link(p_chain text, p_action text, p_payload text)
+        returns bigint language plpgsql as $$
+        declare h record; v_seq bigint; v_at bigint; v_hash bytea;
+        begin
+          select seq, hash into h from audit_heads where chain = p_chain for update;
+          if not found then
+            insert into audit_heads (chain, seq, hash)
+            values (p_chain, 0, decode(repeat('00', 32), 'hex')) on conflict (chain) do nothing;
+            select seq, hash into h from audit_heads where chain = p_chain for update;
+          end if;
+          v_seq := h.seq + 1;
+          v_at := floor(extract(epoch from now()) * 1000000)::bigint;
+          v_hash := sha256(h.hash || convert_to('|' || v_seq || '|' || v_at || '|' || p_action
+                                               || '|' || p_payload, 'UTF8'));
+          update audit_heads set seq = v_seq, hash = v_hash where chain = p_chain;
+          insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
+          values (p_chain, v_seq, v_at, p_action, p_payload, h.hash, v_hash);
+          return v_seq;
+        end $$;
+        drop trigger if exists bo_guard on orders;
+        drop trigger if exists bo_guard on tickets;
+        drop function if exists bo_guard_status();
+        drop function if exists bo_register_ticket_key(integer, text, bytea);
+        drop function if exists bo_register_terminal(text, text);
+        drop function if exists bo_record_approval(uuid, text, integer, integer, integer, text,
+                                                   text, text, bigint, uuid);
+        drop function if exists bo_authenticate(text, text);
+        drop function if exists bo_reset_pin(integer, text);
+        drop function if exists bo_set_operator(text, text, text, text);
+        drop function if exists bo_pin_matches(text, text);
+        drop function if exists bo_hash_pin(text);
+        drop function if exists bo_pin_digest(bytea, text);
+        drop function if exists bo_secret_pads(text);
+        drop function if exists bo_hmac(bytea[], bytea);
+        drop function if exists bo_hmac_pads(bytea);
+        drop function if exists bo_acting_terminal(integer);
+        drop function if exists bo_my_terminal();
+        drop function if exists bo_is_owner();
+        alter table ticket_keys drop column if exists revoked_at;
+        alter table operators drop column if exists lockouts;
+        drop table if exists bo_approval_proofs;
+        drop table if exists bo_pin_probes;
+        drop table if exists bo_secrets;
+        drop table if exists terminal_logins;
+    """)
+    # The cluster-wide group roles stay: other databases on the server may use them.
