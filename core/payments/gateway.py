@@ -5,22 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from core.errors import BoxOfficeError, register
-
-register("card_declined", "The card was declined.", "O cartão foi recusado.")
-register("insufficient_funds", "The card was declined: insufficient funds.",
-         "O cartão foi recusado: saldo insuficiente.")
-register("expired_card", "The card has expired.", "O cartão está vencido.")
-register("gateway_unavailable", "Card payments are unavailable right now; take cash.",
-         "Pagamento com cartão indisponível no momento; aceite dinheiro.")
-register("gateway_timeout", "The card gateway did not answer in time.",
-         "A operadora de cartão não respondeu a tempo.")
-register("gateway_error", "The card gateway refused the request ({detail}).",
-         "A operadora de cartão recusou o pedido ({detail}).")
-register("gateway_auth_failed", "The card gateway rejected our credentials.",
-         "A operadora de cartão recusou nossas credenciais.")
-register("payment_state_conflict", "The payment is {status}; cannot {action} it.",
-         "O pagamento está {status}; não é possível {action}.")
+from core.errors import BoxOfficeError
 
 # Codes that mean the gateway itself failed (not the card): these, and only these, are
 # retried with the same idempotency key and counted by the circuit breaker.
@@ -95,12 +80,14 @@ class PaymentGateway(Protocol):
 
 
 def intent_from_stripe(d: dict[str, Any]) -> Intent:
+    """An Intent from Stripe's PaymentIntent JSON. The refunded amount is the charge's
+    (``latest_charge`` expanded by the request): a PaymentIntent has no ``amount_refunded``
+    of its own, so a top-level one is never read."""
     pm = d.get("payment_method")
     refunded = 0
     charge = d.get("latest_charge")
     if isinstance(charge, dict):
         refunded = int(charge.get("amount_refunded") or 0)
-    refunded = int(d.get("amount_refunded", refunded) or 0)
     return Intent(
         id=d["id"], status=d["status"], amount_minor=int(d["amount"]),
         currency=str(d.get("currency", "")).upper(),

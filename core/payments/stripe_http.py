@@ -65,6 +65,12 @@ def map_stripe_error(status: int, body: Any) -> BoxOfficeError:
                           status=status, gateway_code=code)
 
 
+# A PaymentIntent carries no refunded amount: Stripe reports it on the intent's charge,
+# which comes back as an id unless the request asks for the object. Every call whose
+# answer becomes an Intent asks for it (the saga's reversal compares refunded to received).
+_EXPAND: dict[str, Any] = {"expand": ["latest_charge"]}
+
+
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """Stripe's form encoding: nested dicts as a[b]=c, lists as a[0]=x."""
     out: list[tuple[str, str]] = []
@@ -152,17 +158,18 @@ class StripeGateway:
                   idempotency_key: str, metadata: dict[str, str] | None = None) -> Intent:
         body = {"amount": amount_minor, "currency": currency.lower(),
                 "payment_method": payment_method, "payment_method_types": ["card"],
-                "capture_method": "manual", "confirm": True, "metadata": metadata or {}}
+                "capture_method": "manual", "confirm": True, "metadata": metadata or {},
+                **_EXPAND}
         return intent_from_stripe(self._post("authorize", "/v1/payment_intents", body,
                                              idempotency_key))
 
     def capture(self, intent_id: str, *, idempotency_key: str) -> Intent:
         return intent_from_stripe(self._post("capture", f"/v1/payment_intents/{intent_id}/capture",
-                                             {}, idempotency_key))
+                                             dict(_EXPAND), idempotency_key))
 
     def void(self, intent_id: str, *, idempotency_key: str) -> Intent:
         return intent_from_stripe(self._post("void", f"/v1/payment_intents/{intent_id}/cancel",
-                                             {}, idempotency_key))
+                                             dict(_EXPAND), idempotency_key))
 
     def refund(self, intent_id: str, amount_minor: int | None, *,
                idempotency_key: str) -> RefundInfo:
@@ -172,8 +179,9 @@ class StripeGateway:
                           status=d.get("status", "succeeded"), amount_minor=int(d["amount"]))
 
     def lookup(self, intent_id: str) -> Intent:
-        return intent_from_stripe(self._request("lookup", "GET",
-                                                f"/v1/payment_intents/{intent_id}", None, None))
+        query = urlencode(_flatten(_EXPAND))
+        return intent_from_stripe(self._request(
+            "lookup", "GET", f"/v1/payment_intents/{intent_id}?{query}", None, None))
 
     # -- transport -----------------------------------------------------------------------
 

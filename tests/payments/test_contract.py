@@ -76,6 +76,8 @@ def test_authorize_capture_refund_lookup(gateway):
     r = g.refund(pi.id, 1000, idempotency_key=_k())
     assert r.amount_minor == 1000 and r.intent_id == pi.id
     assert g.lookup(pi.id).status == "succeeded"
+    # Read from the expanded charge (issue 13 item 15), as real Stripe reports it.
+    assert g.lookup(pi.id).amount_refunded_minor == 1000
 
 
 def test_authorize_then_void(gateway):
@@ -144,7 +146,7 @@ def test_sandbox_idempotency_as_stripe_documents(sandbox):
                      headers={"Authorization": f"Bearer {KEY}", "Idempotency-Key": key},
                      content=b"amount=1200&currency=brl&payment_method=pm_card_visa"
                              b"&payment_method_types%5B0%5D=card&capture_method=manual"
-                             b"&confirm=true",
+                             b"&confirm=true&expand%5B0%5D=latest_charge",
                      )
     assert raw.headers.get("Idempotent-Replayed") == "true" and raw.json()["id"] == a.id
     g.close()

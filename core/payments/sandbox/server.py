@@ -310,6 +310,9 @@ def _execute(state: SandboxState, request: Request,
             return saved[1], saved[2], True
         state.stats["executed"] += 1
         status, body = _route(state, request, path, form)
+        expand = [v for k, v in [*form.items(), *request.query_params.multi_items()]
+                  if k.startswith("expand[")]
+        body = _as_stripe_sends(body, expand)
         if key is not None:
             state.idem[key] = (fingerprint, status, _copy(body))
             state.idem_at[key] = time.monotonic()
@@ -340,6 +343,33 @@ def _route(state: SandboxState, request: Request, path: str,
     if parts[3] == "capture":
         return state.capture(pi_id, form)
     return state.cancel(pi_id)
+
+
+# Kept on the ledger's intents for audits, but not part of Stripe's PaymentIntent object.
+_PRIVATE = ("amount_refunded", "card_brand")
+
+
+def _as_stripe_sends(body: dict, expand: list[str]) -> dict:
+    """An intent as Stripe shows it: no refunded amount of its own; ``latest_charge`` an id,
+    or the Charge (which carries ``amount_refunded``) when the request expands it."""
+    if body.get("object") != "payment_intent":
+        if isinstance((body.get("error") or {}).get("payment_intent"), dict):
+            err = dict(body["error"])
+            err["payment_intent"] = _as_stripe_sends(err["payment_intent"], [])
+            return {**body, "error": err}
+        return body
+    shown = {k: v for k, v in body.items() if k not in _PRIVATE}
+    if "latest_charge" in expand and body.get("latest_charge"):
+        refunded = int(body.get("amount_refunded") or 0)
+        shown["latest_charge"] = {
+            "id": body["latest_charge"], "object": "charge", "amount": body["amount"],
+            "amount_captured": body["amount_received"], "amount_refunded": refunded,
+            "captured": body["amount_received"] > 0, "currency": body["currency"],
+            "paid": True, "payment_intent": body["id"],
+            "payment_method": body["payment_method"],
+            "refunded": 0 < body["amount_received"] == refunded, "status": "succeeded",
+            "metadata": {}}
+    return shown
 
 
 def _copy(d: dict) -> dict:
