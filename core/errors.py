@@ -1,85 +1,81 @@
-"""One error family with stable codes; UIs map codes to messages, journals store codes."""
+"""One error family with stable codes; UIs map codes to messages, journals store codes.
+
+Every code and its messages live in ``core.error_catalogue``; nothing registers codes at
+import, so any module can raise any code whatever was imported before it.
+"""
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
-# code -> (English, Brazilian Portuguese). Placeholders are filled from BoxOfficeError.details.
-MESSAGES: dict[str, tuple[str, str]] = {
-    "unknown_event": ("Event {event_id} does not exist.", "O evento {event_id} não existe."),
-    "unknown_seat": ("Seat {seat_ids} does not exist.", "O assento {seat_ids} não existe."),
-    "unknown_section": ("Section {section_id} does not exist.",
-                        "O setor {section_id} não existe."),
-    "seat_not_in_event": ("Seat {seat_ids} does not belong to this event's room.",
-                          "O assento {seat_ids} não pertence à sala deste evento."),
-    "seat_unavailable": ("Seat(s) {seat_ids} are no longer available; nothing was held.",
-                         "Assento(s) {seat_ids} não estão mais disponíveis; nada foi reservado."),
-    "sold_out": ("Not enough places left ({wanted} wanted).",
-                 "Não há lugares suficientes ({wanted} pedidos)."),
-    "invalid_quantity": ("Quantity must be between 1 and {max}; got {quantity}.",
-                         "A quantidade deve ficar entre 1 e {max}; recebido {quantity}."),
-    "too_many_seats": ("At most {max} seats per order.", "No máximo {max} assentos por pedido."),
-    "sales_closed": ("Sales for this event are closed ({reason}).",
-                     "As vendas deste evento estão encerradas ({reason})."),
-    "event_paused": ("Sales for this event are paused.",
-                     "As vendas deste evento estão pausadas."),
-    "not_general_admission": ("Section {section_id} has numbered seats; pick seats.",
-                              "O setor {section_id} tem lugares marcados; escolha assentos."),
-    "not_seated": ("Section {section_id} is general admission; ask for a quantity.",
-                   "O setor {section_id} é de pista; informe a quantidade."),
-    "unknown_hold": ("Hold {hold_id} does not exist.", "A reserva {hold_id} não existe."),
-    "hold_expired": ("The hold has expired; the seats were released.",
-                     "A reserva expirou; os assentos foram liberados."),
-    "hold_not_active": ("The hold is {status}, not active.", "A reserva está {status}, não ativa."),
-    "foreign_hold": ("This hold belongs to another terminal.",
-                     "Esta reserva pertence a outro terminal."),
-    "extension_limit": ("The hold was already extended {max} time(s).",
-                        "A reserva já foi prorrogada {max} vez(es)."),
-    "lock_timeout": ("The seats are busy; try again.",
-                     "Os assentos estão ocupados; tente de novo."),
-    "idempotency_conflict": ("This request key was already used for a different request.",
-                             "Esta chave de requisição já foi usada em outro pedido."),
-    "unknown_terminal": ("Terminal {terminal} is not registered.",
-                         "O terminal {terminal} não está cadastrado."),
-    "unknown_operator": ("Operator {operator} does not exist.",
-                         "O operador {operator} não existe."),
-    "invalid_pin": ("Wrong operator or PIN.", "Operador ou PIN incorretos."),
-    "operator_locked": ("Too many wrong PINs; locked until {until}.",
-                        "PIN errado vezes demais; bloqueado até {until}."),
-    "not_authorized": ("{role} approval is required.", "É necessária aprovação de {role}."),
-    "amount_mismatch": ("The amount {amount} does not match the hold total {total}.",
-                        "O valor {amount} não confere com o total da reserva {total}."),
-    "database_unavailable": ("The central database cannot be reached.",
-                             "O banco de dados central está inacessível."),
-    "invalid_input": ("{detail}", "{detail}"),
-}
+from core.error_catalogue import CATALOGUE, Messages
+from core.language import normalize
+
+__all__ = ["CATALOGUE", "BoxOfficeError", "message_for"]
+
+
+def message_for(code: str, lang: str = "en", **details: Any) -> str:
+    """The message of ``code`` in ``lang`` ("pt-BR"/"pt", "en", "es"), placeholders filled.
+
+    A code the catalogue does not know (one read back from an older journal) still gets a
+    sentence naming it, never a KeyError on a screen.
+    """
+    entry: Messages | None = CATALOGUE.get(code)
+    if entry is None:
+        entry, details = CATALOGUE["unrecognized_code"], {"code": code}
+    template = entry[normalize(lang)]  # type: ignore[literal-required]
+    try:
+        return template.format(**details)
+    except (KeyError, IndexError, ValueError):
+        # A placeholder the raiser did not fill: the bare sentence beats a crash in the UI.
+        return template
 
 
 class BoxOfficeError(Exception):
     """A domain failure with a stable ``code``; ``details`` fill the message placeholders."""
 
     def __init__(self, code: str, **details: Any) -> None:
-        if code not in MESSAGES:
-            raise ValueError(f"unregistered error code {code!r}")
+        if code not in CATALOGUE:
+            raise ValueError(f"unknown error code {code!r}: declare it in core/error_catalogue.py")
         self.code = code
         self.details = details
         super().__init__(self.message("en"))
 
     def message(self, lang: str = "en") -> str:
-        en, pt = MESSAGES[self.code]
-        template = pt if lang.lower().startswith("pt") else en
-        try:
-            return template.format(**self.details)
-        except (KeyError, IndexError):
-            return template
+        """The message in ``lang``: "pt-BR" (or "pt"), "en" or "es"."""
+        return message_for(self.code, lang, **self.details)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "details": {k: _plain(v) for k, v in self.details.items()}}
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BoxOfficeError:
+        """Rebuilds an error stored by ``to_dict`` (a sync journal, a conflict record).
 
-def register(code: str, en: str, pt: str) -> None:
-    """Lets other core modules add their codes to the one table."""
-    MESSAGES.setdefault(code, (en, pt))
+        The code is kept as stored even when this version no longer declares it, so a
+        replayed or reported error keeps its identity; its message then names the code.
+        """
+        code = str(data.get("code") or "invalid_input")
+        details = dict(data.get("details") or {})
+        if code in CATALOGUE:
+            return cls(code, **details)
+        exc = cls.__new__(cls)
+        exc.code, exc.details = code, details
+        Exception.__init__(exc, exc.message("en"))
+        return exc
+
+
+def register(code: str, en: str = "", pt: str = "") -> None:
+    """Deprecated, does nothing: declare codes in ``core.error_catalogue``.
+
+    Kept only for the two terminal service modules being moved, which still call it at
+    import; it never adds a code, and says so when the code is missing from the catalogue.
+    """
+    missing = "" if code in CATALOGUE else f"; {code!r} is missing from the catalogue"
+    warnings.warn(f"core.errors.register() is deprecated and ignored{missing}",
+                  DeprecationWarning, stacklevel=2)
 
 
 def _plain(v: Any) -> Any:

@@ -27,16 +27,9 @@ from sqlalchemy import Connection, text
 from core import audit
 from core.actors import Actor
 from core.context import CoreContext
-from core.errors import BoxOfficeError, register
+from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work
-
-register("price_out_of_bounds", "Price {price} is outside {floor}..{ceiling} for this tier.",
-         "O preço {price} está fora de {floor}..{ceiling} para esta faixa.")
-register("unknown_tier", "Price tier {tier_id} does not exist.",
-         "A faixa de preço {tier_id} não existe.")
-register("invalid_rule", "Pricing rule is not valid: {detail}",
-         "Regra de preço inválida: {detail}")
 
 RULE_KINDS = ("occupancy", "last_minute", "manual")
 

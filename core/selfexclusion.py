@@ -15,14 +15,9 @@ from sqlalchemy import Engine, text
 
 from core import audit
 from core.actors import Actor
-from core.errors import BoxOfficeError, register
+from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work
-
-register("self_excluded", "This sale cannot go ahead. Please talk to our staff.",
-         "Esta venda não pode continuar. Por favor, fale com nossa equipe.")
-register("identifier_invalid", "Type the identifier (4 to 20 letters or digits).",
-         "Digite o identificador (4 a 20 letras ou dígitos).")
 
 _CHECK = text(
     "select exists (select 1 from self_exclusions where identifier_hash = :h"

@@ -144,8 +144,9 @@ def report_flags(ctx: CoreContext, actor: Actor, journal: Journal) -> int:
     n = 0
     for entry in journal.unreported_flags():
         err = entry.last_error or {}
-        exc = BoxOfficeError(err.get("code", "invalid_input"),
-                             **(err.get("details") or {"detail": "flagged"}))
+        # from_dict keeps the stored code even if this version no longer declares it.
+        exc = BoxOfficeError.from_dict({"code": err.get("code") or "invalid_input",
+                                        "details": err.get("details") or {"detail": "flagged"}})
         _report_flag(ctx, actor, journal, entry, exc)
         n += 1
     return n

@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-import core.leases.errors  # noqa: F401  (registers the error codes)
 from core import audit
 from core.actors import Actor
 from core.context import CoreContext, SeatChange

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, Engine, text
 
-import core.leases.errors  # noqa: F401  (registers the error codes)
 from core import audit
 from core.actors import Actor
 from core.context import CoreContext, SeatChange

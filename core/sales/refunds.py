@@ -23,7 +23,6 @@ from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key
 from core.payments.gateway import GatewayFailure
-from core.sales import errors as _errors  # noqa: F401  (registers codes)
 from core.sales import tickets_bridge
 from core.sales.approvals import REFUND_REASONS, SupervisorPin, check_reason, record_approval
 from core.sales.approvals import verify_supervisor as _verify

@@ -19,7 +19,6 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
-from core.sales import errors as _errors  # noqa: F401  (registers codes)
 from core.sales.approvals import (
     VARIANCE_REASONS,
     SupervisorPin,

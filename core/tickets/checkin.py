@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from core.actors import Actor
 from core.context import CoreContext
-from core.errors import MESSAGES, register
+from core.errors import message_for
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.keys import load_public_keys
 from core.tickets.token import ParsedToken, TokenError, parse
@@ -38,24 +38,9 @@ CLOSES_AFTER = timedelta(hours=6)
 # but not more often than this: a stream of forged codes must not become a query each.
 KEY_RELOAD_MIN_S = 10.0
 
-REASONS: dict[str, tuple[str, str]] = {
-    "ok": ("Welcome: {place}.", "Bem-vindo: {place}."),
-    "malformed": ("Not a ticket code ({detail}).", "Não é um código de ingresso ({detail})."),
-    "bad_signature": ("Signature does not match: forged or damaged.",
-                      "Assinatura não confere: falsificado ou danificado."),
-    "unknown_key": ("Signed by an unknown key {key_id}.",
-                    "Assinado por uma chave desconhecida {key_id}."),
-    "revoked": ("Ticket {serial} was voided (refunded).",
-                "Ingresso {serial} foi cancelado (reembolsado)."),
-    "wrong_event": ("Ticket is for another event ({event}).",
-                    "Ingresso de outro evento ({event})."),
-    "wrong_day": ("Ticket is for {when}, not now.", "Ingresso para {when}, não agora."),
-    "already_used": ("Already used at {at} at gate {gate}.", "Já usado às {at} no portão {gate}."),
-    "unknown_ticket": ("Ticket {serial} is not on record.",
-                       "Ingresso {serial} não consta no sistema."),
-}
-for _code, (_en, _pt) in REASONS.items():
-    register(f"scan_{_code}", _en, _pt)
+# Every answer a gate gives; the message of reason R is core.error_catalogue's "scan_R".
+REASONS: tuple[str, ...] = ("ok", "malformed", "bad_signature", "unknown_key", "revoked",
+                            "wrong_event", "wrong_day", "already_used", "unknown_ticket")
 
 SCANS = Counter("boxoffice_gate_scans_total", "Gate scans by result (ok or rejection reason)",
                 ["reason"])
@@ -70,12 +55,8 @@ class ScanResult:
     details: dict[str, Any] = field(default_factory=dict)
 
     def message(self, lang: str = "en") -> str:
-        en, pt = MESSAGES[f"scan_{self.reason}"]
-        template = pt if lang.lower().startswith("pt") else en
-        try:
-            return template.format(serial=self.serial, **self.details)
-        except (KeyError, IndexError):
-            return template
+        return message_for(f"scan_{self.reason}", lang, **{"serial": self.serial,
+                                                             **self.details})
 
     def line(self, lang: str = "en") -> str:
         """One line for a gate's output: ``ACCEPT ...`` or ``REJECT <reason>: ...``."""

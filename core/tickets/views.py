@@ -15,17 +15,10 @@ from sqlalchemy.types import BigInteger
 from core import audit
 from core.actors import Actor, OperatorInfo
 from core.context import CoreContext
-from core.errors import BoxOfficeError, register
+from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.issue import format_serial
 from core.uow import unit_of_work
-
-register("unknown_ticket", "Ticket {serial} does not exist.", "O ingresso {serial} não existe.")
-register("ticket_not_printable", "Ticket {serial} is {status}; it cannot be reprinted.",
-         "O ingresso {serial} está {status}; não pode ser reimpresso.")
-register("supervisor_required",
-         "Ticket {serial} was already reprinted {count} time(s); a supervisor must approve.",
-         "O ingresso {serial} já foi reimpresso {count} vez(es); um supervisor precisa aprovar.")
 
 
 @dataclass(frozen=True, slots=True)
