@@ -2,26 +2,127 @@
 
 from __future__ import annotations
 
+import re
 import time
 import warnings
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
-from config import Settings
+from config import ConfigError, Settings
 
 IDLE_PING_S = 10.0
+DRIVER = "postgresql+psycopg"
+_SCHEMES = ("postgresql", "postgres", DRIVER)
+
+
+def normalize_url(raw: str | URL) -> URL:
+    """A PostgreSQL URL in any form libpq takes, as a SQLAlchemy URL for psycopg 3.
+
+    SQLAlchemy's parser refuses libpq's multi-host netloc
+    (``postgresql://u@db1:5432,db2:5432/boxoffice?target_session_attrs=read-write``: it
+    reads ``5432,db2:5432`` as a port) and passes ``host=h1:p1,h2:p2`` to libpq as host
+    names. Every form becomes one: a single host in the URL's host and port, several
+    hosts as ``?host=h1,h2&port=p1,p2``, which SQLAlchemy hands to libpq as is; libpq
+    then tries them in order (``target_session_attrs`` picks the writable one). The
+    accepted forms are the netloc list, ``host=a,b`` (with ``port=p`` or ``port=p1,p2``)
+    and repeated ``host=`` parameters, each host possibly ``name:port`` or ``[v6]:port``.
+    Query ``host``/``port`` override the netloc's, as in libpq. Errors are ConfigErrors
+    that never show the password.
+    """
+    if isinstance(raw, URL):
+        raw = raw.render_as_string(hide_password=False)
+    scheme, sep, _rest = raw.partition("://")
+    if not sep or scheme not in _SCHEMES:
+        raise ConfigError(f"database.url must start with postgresql://: {mask_url(raw)}")
+    try:
+        parts = urlsplit(raw)
+    except ValueError as exc:
+        raise ConfigError(f"database.url cannot be parsed ({exc}): {mask_url(raw)}") from None
+    userinfo, _, hostlist = parts.netloc.rpartition("@")
+    user, has_pw, password = userinfo.partition(":")
+    query: dict[str, list[str]] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        query.setdefault(key, []).append(value)
+    try:
+        hosts = _split_hosts(query.pop("host", None) or ([hostlist] if hostlist else []))
+        hosts = _ports(",".join(query.pop("port", [])).split(","), hosts)
+    except ValueError as exc:
+        raise ConfigError(f"database.url: {exc}: {mask_url(raw)}") from None
+    database = unquote(parts.path.lstrip("/")) or None
+    rest = {k: v[0] if len(v) == 1 else tuple(v) for k, v in query.items()}
+    single = len(hosts) == 1 and not hosts[0][0].startswith("/")
+    if single:
+        host, port = hosts[0]
+        return URL.create(DRIVER, unquote(user) or None,
+                          unquote(password) if has_pw else None, host or None, port,
+                          database, rest)
+    if hosts:
+        # A Unix socket dir, or several hosts: libpq's own comma lists, in the query.
+        rest["host"] = ",".join(h for h, _ in hosts)
+        if any(p is not None for _, p in hosts):
+            rest["port"] = ",".join("" if p is None else str(p) for _, p in hosts)
+    return URL.create(DRIVER, unquote(user) or None, unquote(password) if has_pw else None,
+                      None, None, database, rest)
+
+
+def _split_hosts(values: list[str]) -> list[tuple[str, int | None]]:
+    hosts: list[tuple[str, int | None]] = []
+    for value in values:
+        for item in unquote(value).split(","):
+            item = item.strip()
+            if not item:
+                raise ValueError("an empty host in the host list")
+            if item.startswith("/") or (item.count(":") > 1 and "[" not in item):
+                hosts.append((item, None))  # a Unix socket directory, a bare IPv6 address
+                continue
+            m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\](?::(\w*))?|([^:\[\]]*)(?::(\w*))?", item)
+            if m is None:
+                raise ValueError(f"cannot read host {item!r}")
+            name = m.group(1) or m.group(3)
+            port = m.group(2) if m.group(1) else m.group(4)
+            hosts.append((name, _port(port) if port else None))
+    return hosts
+
+
+def _ports(values: list[str], hosts: list[tuple[str, int | None]]
+           ) -> list[tuple[str, int | None]]:
+    """Apply a ``port=`` list: one port for every host, or one per host."""
+    values = [v.strip() for v in values]
+    if values == [""]:
+        return hosts
+    if not hosts:
+        hosts = [("", None)]
+    if len(values) == 1:
+        values = values * len(hosts)
+    if len(values) != len(hosts):
+        raise ValueError(f"{len(hosts)} hosts but {len(values)} ports")
+    return [(h, _port(v) if v else p) for (h, p), v in zip(hosts, values, strict=True)]
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"port {text!r} is not a number from 1 to 65535")
+    return int(text)
+
+
+def mask_url(raw: str) -> str:
+    """``raw`` with any password replaced by ``***`` (netloc or ``password=`` parameter),
+    for error messages and logs."""
+    masked = re.sub(r"(://[^/?#@:]*:)[^/?#]*@", r"\1***@", raw)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", masked)
 
 
 def database_url(settings: Settings) -> str:
-    """The configured URL, or the embedded server's (started on demand)."""
+    """The configured URL (normalized, see ``normalize_url``), or the embedded server's
+    (started on demand)."""
     if settings.database.url is not None:
-        url = settings.database.url.get_secret_value()
-        # Accept plain libpq URLs too; the driver is always psycopg 3.
-        if url.startswith("postgresql://") or url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        return url
+        return normalize_url(settings.database.url.get_secret_value()).render_as_string(
+            hide_password=False)
     from core.db import embedded
 
     with warnings.catch_warnings():
@@ -35,7 +136,7 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
     url = url or database_url(settings)
     size = pool_size or db.pool_size
     engine = create_engine(
-        make_url(url),
+        normalize_url(url),
         pool_size=size,
         max_overflow=db.max_overflow,
         # No ping on every checkout: it doubled the round trips of a one-statement hold.
@@ -52,13 +153,14 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
         # Prepared statements for the hot path: psycopg prepares a query after it has
         # run this many times on a connection.
         dbapi_conn.prepare_threshold = 2
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_conn, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+    def _ping_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry,
+                      _proxy: PoolProxiedConnection) -> None:
         last = record.info.get("checked_in_at")
         if last is not None and time.monotonic() - last > IDLE_PING_S:
             try:
@@ -67,7 +169,7 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
                 raise DisconnectionError(str(exc)) from exc  # the pool retries afresh
 
     @event.listens_for(engine, "checkin")
-    def _mark_idle(_dbapi_conn, record) -> None:  # type: ignore[no-untyped-def]
+    def _mark_idle(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
         record.info["checked_in_at"] = time.monotonic()
 
     return engine
