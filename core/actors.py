@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NoReturn
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core.errors import BoxOfficeError
 from core.uow import unit_of_work
@@ -40,28 +42,58 @@ class OperatorInfo:
     login: str
     display_name: str
     role: str
+    # A supervisor's one-use token from the database that the PIN was really typed; an
+    # approval recorded by a terminal login needs it (an OperatorInfo built by a caller
+    # has none, so it approves nothing).
+    proof: uuid.UUID | None = None
 
 
-_UPSERT_TERMINAL = text(
-    """
-    insert into terminals (name, kind, state) values (:name, :kind, '{}'::jsonb)
-    on conflict (name) do update set kind = excluded.kind
-    returning id
-    """
-)
-_ENSURE_HEAD = text(
-    "insert into audit_heads (chain, seq, hash) values (:chain, 0, :genesis) "
-    "on conflict (chain) do nothing"
-)
+# Refusals raised by the database's own checks (migration 0008): the message is the code.
+DB_REFUSALS = ("not_authorized", "foreign_terminal", "self_approval", "ticket_key_conflict",
+               "ticket_key_revoked", "status_change_refused", "invalid_input")
+
+
+def refusal(exc: DBAPIError) -> BoxOfficeError | None:
+    """The BoxOfficeError for a database refusal (permission denied, a definer function's
+    check), or None for any other database error."""
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None)
+    diag = getattr(orig, "diag", None)
+    primary = getattr(diag, "message_primary", None) or ""
+    detail = getattr(diag, "message_detail", None) or ""
+    if primary in DB_REFUSALS:
+        if primary == "invalid_input":
+            return BoxOfficeError("invalid_input", detail=detail)
+        if primary in ("not_authorized",):
+            return BoxOfficeError("database_refused", detail=detail or primary)
+        return BoxOfficeError(primary, detail=detail) if primary != "ticket_key_conflict" \
+            else BoxOfficeError(primary, key_id=detail or "?")
+    if state == "42501":
+        return BoxOfficeError("database_refused", detail=primary)
+    return None
+
+
+def raise_refusal(exc: DBAPIError) -> NoReturn:
+    err = refusal(exc)
+    if err is None:
+        raise exc
+    raise err from None
+
+
+# The owner creates or updates any terminal; a terminal's login only finds its own row
+# (terminals are provisioned by ``boxoffice terminal add``, never by themselves).
+_REGISTER_TERMINAL = text("select bo_register_terminal(:name, :kind)")
 GENESIS = b"\x00" * 32
 
 
 def register_terminal(engine: Engine, name: str, kind: str) -> int:
     """Create or update the terminal row and its audit chain; return its id."""
-    with unit_of_work(engine) as conn:
-        tid = conn.execute(_UPSERT_TERMINAL, {"name": name, "kind": kind}).scalar_one()
-        conn.execute(_ENSURE_HEAD, {"chain": name, "genesis": GENESIS})
-        return int(tid)
+    try:
+        with unit_of_work(engine) as conn:
+            return int(conn.execute(_REGISTER_TERMINAL, {"name": name, "kind": kind})
+                       .scalar_one())
+    except DBAPIError as exc:
+        raise_refusal(exc)
 
 
 def system_actor(engine: Engine, name: str = "system") -> Actor:
@@ -70,23 +102,59 @@ def system_actor(engine: Engine, name: str = "system") -> Actor:
 
 
 def hash_pin(pin: str) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 12:
-        raise BoxOfficeError("invalid_input", detail="A PIN is 4 to 12 digits.")
+    """An argon2 hash (the format before 0008; new PINs are hashed by the database)."""
+    _check_pin(pin)
     return _hasher.hash(pin)
 
 
+def _check_pin(pin: str) -> None:
+    if not pin.isdigit() or not 4 <= len(pin) <= 12:
+        raise BoxOfficeError("invalid_input", detail="A PIN is 4 to 12 digits.")
+
+
 def create_operator(conn: Connection, login: str, display_name: str, role: str, pin: str) -> int:
-    return int(conn.execute(
-        text("insert into operators (login, display_name, role, pin_hash, failed_attempts, active)"
-             " values (:l, :d, :r, :h, 0, true)"
-             " on conflict (login) do update set display_name = excluded.display_name,"
-             " role = excluded.role returning id"),
-        {"l": login, "d": display_name, "r": role, "h": hash_pin(pin)},
-    ).scalar_one())
+    """Create (or rename/re-role) an operator: owner's rights only. The PIN is hashed
+    inside the database with a key no terminal can read."""
+    _check_pin(pin)
+    return int(conn.execute(text("select bo_set_operator(:l, :d, :r, :p)"),
+                            {"l": login, "d": display_name, "r": role, "p": pin}).scalar_one())
+
+
+_AUTHENTICATE = text("select * from bo_authenticate(:l, :p)")
 
 
 def authenticate(engine: Engine, login: str, pin: str) -> OperatorInfo:
-    """Check a PIN; five failures lock the operator for five minutes (database clock)."""
+    """Check a PIN inside the database, which also counts failures and locks the login
+    (5 failures: 5 minutes, each further lock-out twice as long). The PIN hash never
+    leaves the database; an unknown login is answered like a wrong PIN."""
+    try:
+        with unit_of_work(engine) as conn:
+            row = conn.execute(_AUTHENTICATE, {"l": login, "p": pin}).mappings().one()
+    except DBAPIError as exc:
+        raise_refusal(exc)
+    status = row["status"]
+    if status == "ok":
+        return OperatorInfo(row["operator_id"], row["login"], row["display_name"], row["role"],
+                            row["proof"])
+    if status == "operator_locked":
+        raise BoxOfficeError("operator_locked", until=_hhmm(row["locked_until"]))
+    if status == "legacy_hash":
+        return _authenticate_legacy(engine, login, pin)
+    raise BoxOfficeError("invalid_pin")
+
+
+def _authenticate_legacy(engine: Engine, login: str, pin: str) -> OperatorInfo:
+    """An argon2 hash from before 0008: only the owner can read it, verify it here and
+    rewrite it in the database's format. A terminal gets pin_reset_required."""
+    try:
+        return _authenticate_argon2(engine, login, pin)
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":
+            raise BoxOfficeError("pin_reset_required", login=login) from None
+        raise
+
+
+def _authenticate_argon2(engine: Engine, login: str, pin: str) -> OperatorInfo:
     with unit_of_work(engine) as conn:
         row = conn.execute(
             text("select id, login, display_name, role, pin_hash, failed_attempts, locked_until,"
@@ -114,9 +182,7 @@ def authenticate(engine: Engine, login: str, pin: str) -> OperatorInfo:
                              {"f": failures, "i": row["id"]})
             conn.commit()
             raise BoxOfficeError("invalid_pin") from None
-        if row["failed_attempts"]:
-            conn.execute(text("update operators set failed_attempts = 0 where id = :i"),
-                         {"i": row["id"]})
+        conn.execute(text("select bo_reset_pin(:i, :p)"), {"i": row["id"], "p": pin})
         return OperatorInfo(row["id"], row["login"], row["display_name"], row["role"])
 
 

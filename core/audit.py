@@ -3,18 +3,26 @@
 One chain per terminal (not one global chain) so that terminals never queue on one
 row to write their audit entries; each chain's head row records the last link, so a
 deleted tail is detected as well as a tampered or deleted row in the middle.
+
+The links are HMAC-SHA256 with a key only the database owner can read (migration
+0008): rows are appended only through the definer function ``audit_link``, and someone
+who deletes a row and recomputes the hashes after it cannot produce links that verify.
+Verifying therefore needs the owner's rights.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core.actors import GENESIS, Actor
+from core.errors import BoxOfficeError
 
 _APPEND = text("select audit_link(:chain, :action, :payload)")
 # The same, also recording the command's result: one round trip less on every command.
@@ -24,8 +32,21 @@ _APPEND_AND_FINISH = text(
 )
 
 
-def link_hash(prev: bytes, seq: int, at_us: int, action: str, payload: str) -> bytes:
-    return hashlib.sha256(prev + f"|{seq}|{at_us}|{action}|".encode() + payload.encode()).digest()
+def link_hash(prev: bytes, seq: int, at_us: int, action: str, payload: str,
+              key: bytes) -> bytes:
+    message = prev + f"|{seq}|{at_us}|{action}|".encode() + payload.encode()
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def chain_key(conn: Connection) -> bytes:
+    """The audit chain's HMAC key (owner's rights: a terminal gets owner_required)."""
+    try:
+        return bytes(conn.execute(
+            text("select value from bo_secrets where name = 'audit_key'")).scalar_one())
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "42501":
+            raise BoxOfficeError("owner_required", detail="audit verify") from None
+        raise
 
 
 def canonical(actor: Actor, entity: str, entity_id: Any, data: dict[str, Any]) -> str:
@@ -63,6 +84,7 @@ def verify(engine: Engine) -> tuple[int, list[AuditProblem]]:
     problems: list[AuditProblem] = []
     checked = 0
     with engine.connect() as conn:
+        key = chain_key(conn)
         heads = {r.chain: (r.seq, bytes(r.hash)) for r in
                  conn.execute(text("select chain, seq, hash from audit_heads"))}
         chains = [r[0] for r in conn.execute(text("select distinct chain from audit_log"))]
@@ -78,8 +100,9 @@ def verify(engine: Engine) -> tuple[int, list[AuditProblem]]:
                                                  f"rows {expected_seq}..{r.seq - 1} missing"))
                 elif bytes(r.prev_hash) != prev:
                     problems.append(AuditProblem(chain, r.seq, "link to previous row broken"))
-                if link_hash(bytes(r.prev_hash), r.seq, r.at_us, r.action, r.payload) \
-                        != bytes(r.hash):
+                if not hmac.compare_digest(
+                        link_hash(bytes(r.prev_hash), r.seq, r.at_us, r.action, r.payload, key),
+                        bytes(r.hash)):
                     problems.append(AuditProblem(chain, r.seq, "row content was altered"))
                 prev, expected_seq = bytes(r.hash), r.seq + 1
             head = heads.get(chain)

@@ -9,6 +9,7 @@ import os
 import stat
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -17,18 +18,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from config import Settings
-from core.actors import register_terminal
-from core.errors import BoxOfficeError, register
+from core.actors import raise_refusal, refusal, register_terminal
+from core.errors import BoxOfficeError
 from core.tickets.token import DOMAIN
 from core.uow import unit_of_work
 
 log = logging.getLogger(__name__)
-
-register("ticket_key_conflict",
-         "Signing key {key_id} is already registered to another terminal.",
-         "A chave de assinatura {key_id} já está registrada para outro terminal.")
 
 
 def key_id_for(public_raw: bytes) -> str:
@@ -70,6 +68,9 @@ def key_path(data_dir: Path, terminal_name: str) -> Path:
 def load_or_create_key(path: Path) -> TicketSigner:
     """Read the private key, creating it (0600, exclusively) on first start."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # mkdir's mode is masked by the umask and ignored for an existing directory.
+    if stat.S_IMODE(path.parent.stat().st_mode) & 0o077:
+        path.parent.chmod(0o700)
     if not path.exists():
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
@@ -96,57 +97,48 @@ def load_or_create_key(path: Path) -> TicketSigner:
         log.warning("ticket signing key was readable by others; fixing to 0600",
                     extra={"path": str(path), "mode": oct(mode)})
         path.chmod(0o600)
-    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    if not isinstance(key, Ed25519PrivateKey):
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
-    return TicketSigner(key)
+    return TicketSigner(loaded)
 
 
-_ADD_KEY = text(
-    "insert into ticket_keys (key_id, terminal_id, public_key) values (:kid, :tid, :pub)"
-    " on conflict (key_id) do nothing"
-)
-_KEY_OWNER = text("select terminal_id, public_key from ticket_keys where key_id = :kid")
+_REGISTER_KEY = text("select bo_register_ticket_key(:tid, :kid, :pub)")
 
 
 def ensure_key_row(conn: Connection, signer: TicketSigner, terminal_id: int) -> None:
-    """Make sure the signer's public key is known (idempotent, inside a transaction)."""
-    conn.execute(_ADD_KEY, {"kid": signer.key_id, "tid": terminal_id, "pub": signer.public_key})
-    row = conn.execute(_KEY_OWNER, {"kid": signer.key_id}).one()
-    if bytes(row.public_key) != signer.public_key:
-        raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id)
+    """Make sure the signer's public key is registered to this terminal (idempotent,
+    inside a transaction). The database decides: the owner registers any key; a
+    terminal's login enrolls its first key only, never another terminal's, never a
+    revoked one."""
+    try:
+        conn.execute(_REGISTER_KEY, {"kid": signer.key_id, "tid": terminal_id,
+                                     "pub": signer.public_key})
+    except DBAPIError as exc:
+        err = refusal(exc)
+        if err is not None and err.code == "ticket_key_conflict":
+            raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id) from None
+        raise_refusal(exc)
 
 
 _TERMINAL_ID = text("select id from terminals where name = :name")
-# SKIP LOCKED: the sale saga may call ctx.signer() for the first time inside its own
-# transaction, which holds a key-share lock on this terminal's row (orders reference
-# it); changing the unique key_id column needs a stronger lock, so waiting would mean
-# waiting on ourselves. The columns are then filled at the next start; verification
-# only needs the ticket_keys row, which never conflicts.
-_SET_CURRENT = text(
-    "update terminals set public_key = :pub, key_id = :kid where id = (select id from"
-    " terminals where id = :tid and key_id is distinct from :kid for update skip locked)"
-)
 
 
 def register_signer(engine: Engine, terminal_name: str, kind: str,
                     signer: TicketSigner) -> int:
-    """Register the terminal (if new) and its current public key; return its id."""
+    """Register the terminal (if new) and its current public key; return its id.
+
+    The database function also retires the terminal's older keys and records the key on
+    the terminal's row. That row update skips a locked row: the sale saga may call
+    ctx.signer() for the first time inside its own transaction, which holds a key-share
+    lock on this terminal's row (orders reference it); the columns are then filled at
+    the next start, and verification only needs the ticket_keys row."""
     with engine.connect() as conn:
         tid = conn.execute(_TERMINAL_ID, {"name": terminal_name}).scalar()
     if tid is None:
         tid = register_terminal(engine, terminal_name, kind)
     with unit_of_work(engine) as conn:
         ensure_key_row(conn, signer, tid)
-        owner = conn.execute(_KEY_OWNER, {"kid": signer.key_id}).one().terminal_id
-        if owner != tid:
-            raise BoxOfficeError("ticket_key_conflict", key_id=signer.key_id)
-        conn.execute(text("update ticket_keys set retired_at = now() where terminal_id = :tid"
-                          " and key_id <> :kid and retired_at is null"),
-                     {"tid": tid, "kid": signer.key_id})
-    with unit_of_work(engine) as conn:
-        conn.execute(_SET_CURRENT, {"pub": signer.public_key, "kid": signer.key_id,
-                                    "tid": tid})
     signer.terminal_id = int(tid)
     return int(tid)
 
@@ -159,7 +151,22 @@ def terminal_signer(settings: Settings, engine: Engine) -> TicketSigner:
     return signer
 
 
+@dataclass(frozen=True, slots=True)
+class KnownKey:
+    """A registered public key, whose terminal it is and when it was revoked (tokens it
+    signed after that moment are refused; retired keys' tickets stay valid)."""
+
+    public_key: Ed25519PublicKey
+    terminal_id: int
+    revoked_at: datetime | None
+
+
+def load_keys(conn: Connection) -> dict[str, KnownKey]:
+    return {r.key_id: KnownKey(public_key_from_raw(r.public_key), r.terminal_id, r.revoked_at)
+            for r in conn.execute(text(
+                "select key_id, public_key, terminal_id, revoked_at from ticket_keys"))}
+
+
 def load_public_keys(conn: Connection) -> dict[str, Ed25519PublicKey]:
     """Every key that ever signed a ticket (retired ones too: their tickets stay valid)."""
-    return {r.key_id: public_key_from_raw(r.public_key)
-            for r in conn.execute(text("select key_id, public_key from ticket_keys"))}
+    return {k: v.public_key for k, v in load_keys(conn).items()}
