@@ -2,7 +2,11 @@
 
 The key is inserted at the start of the unit of work: a concurrent duplicate waits on
 the unique index until the first commits (then reads its result) or rolls back (then
-acts itself). Failed commands leave no row, so a retry after an error acts again.
+acts itself). A command may also store the refusal it answered (``failure_result``:
+sold out, seats taken): a copy of it then gets that same refusal instead of acting on a
+state that changed in between (a double click answered "sold out" and "ok"). Commands
+that failed for a passing reason (timeouts, a lost database) leave no row, so a retry
+acts again.
 """
 
 from __future__ import annotations
@@ -56,7 +60,27 @@ def begin_command(conn: Connection, key: uuid.UUID, command: str, params: dict[s
     row = conn.execute(_EXISTING, {"key": key}).mappings().one()
     if row["command"] != command or row["request_hash"] != rh:
         raise BoxOfficeError("idempotency_conflict")
-    return dict(row["result"] or {})
+    result = dict(row["result"] or {})
+    raise_stored_failure(result)
+    return result
+
+
+def key_lock(key: uuid.UUID) -> int:
+    """The advisory lock that copies of one command (same key) queue on, so they run one
+    after the other and take their row locks in one order (no deadlock between copies)."""
+    return int.from_bytes(key.bytes[:8], "big", signed=True)
+
+
+def failure_result(err: BoxOfficeError) -> dict[str, Any]:
+    """The command_log result recording that the command answered ``err``."""
+    return {"error": err.to_dict()}
+
+
+def raise_stored_failure(result: dict[str, Any] | None) -> None:
+    """Answer a copy of a command that was refused with the same refusal."""
+    if result and "error" in result:
+        err = result["error"]
+        raise BoxOfficeError(err["code"], **(err.get("details") or {}))
 
 
 def finish_command(conn: Connection, key: uuid.UUID, result: dict[str, Any]) -> None:

@@ -9,12 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from core.errors import BoxOfficeError
+
+T = TypeVar("T")
+
+
+class TransactionConflict(BoxOfficeError):
+    """A deadlock or serialization failure: PostgreSQL rolled the whole transaction back,
+    so nothing happened and the command (idempotent by its key) may simply run again.
+    Shown as ``lock_timeout`` ("busy; try again") if retries do not get it through."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__("lock_timeout", reason="deadlock" if sqlstate == "40P01"
+                         else "serialization")
 
 
 @contextmanager
@@ -23,12 +35,16 @@ def _mapped_errors() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
+        if _sqlstate(exc) in _CONFLICTS:
+            raise TransactionConflict(_sqlstate(exc) or "") from exc
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
         if exc.connection_invalidated or _is_connection_error(exc):
             raise BoxOfficeError("database_unavailable") from exc
         raise
     except DBAPIError as exc:
+        if _sqlstate(exc) in _CONFLICTS:
+            raise TransactionConflict(_sqlstate(exc) or "") from exc
         if _is_lock_timeout(exc):
             raise BoxOfficeError("lock_timeout") from exc
         raise
@@ -67,6 +83,23 @@ def autocommit(engine: Engine) -> Iterator[Connection]:
 def after_commit(conn: Connection, fn: Callable[[], Any]) -> None:
     """Run ``fn`` once the unit of work has committed (side effects: cache, pub/sub)."""
     conn.info.setdefault("after_commit", []).append(fn)
+
+
+# deadlock_detected, serialization_failure: the transaction was rolled back entirely.
+_CONFLICTS = ("40P01", "40001")
+
+
+def retry_conflicts(fn: Callable[[], T], attempts: int = 3) -> T:
+    """Run ``fn`` (one idempotent command: a unit of work keyed by its idempotency key)
+    again when PostgreSQL rolled it back for a deadlock or a serialization failure; the
+    last failure reaches the caller as ``lock_timeout``."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except TransactionConflict:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

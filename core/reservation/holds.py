@@ -8,19 +8,27 @@ import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, Row, text
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
 from core.actors import Actor
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
-from core.idempotency import as_key, begin_command, finish_command, request_hash
+from core.idempotency import (
+    as_key,
+    begin_command,
+    failure_result,
+    finish_command,
+    key_lock,
+    raise_stored_failure,
+    request_hash,
+)
 from core.reservation import onestatement, sql
 from core.reservation.allocation import Candidate, choose_block
 from core.reservation.diagnose import explain_claim_failure, explain_event
 from core.reservation.results import HoldLine, HoldResult, HoldState
-from core.uow import after_commit, autocommit, unit_of_work
+from core.uow import after_commit, autocommit, retry_conflicts, unit_of_work
 
 
 def _ttl(ctx: CoreContext, actor: Actor) -> int:
@@ -64,12 +72,14 @@ def _one_args(ctx: CoreContext, actor: Actor, key: uuid.UUID, command: str, rh: 
             "command": command, "request_hash": rh, "action": command, "chain": actor.chain,
             "adjacent": adjacent, "event_id": event_id,
             "hold_id": hold_id, "ttl": _ttl(ctx, actor), "terminal_id": actor.terminal_id,
-            "operator_id": actor.operator_id, "channel": _channel(actor)}
+            "operator_id": actor.operator_id, "channel": _channel(actor),
+            "key_lock": key_lock(key)}
 
 
 def _prior(row: Any, command: str, rh: str) -> HoldResult:
     if row.command != command or row.request_hash != rh or row.result is None:
         raise BoxOfficeError("idempotency_conflict")
+    raise_stored_failure(row.result)
     return HoldResult.from_json(row.result)
 
 
@@ -107,6 +117,11 @@ def _run_one(ctx: CoreContext, conn: Connection | None, stmt: Any, args: dict[st
 def hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                seat_ids: Sequence[int]) -> HoldResult:
     """Hold exactly these seats, all or nothing, in one round trip."""
+    return retry_conflicts(lambda: _hold_seats(ctx, actor, key, event_id, seat_ids))
+
+
+def _hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
+                seat_ids: Sequence[int]) -> HoldResult:
     key = as_key(key)
     ids = sorted({int(s) for s in seat_ids})
     if len(ids) != len(list(seat_ids)):
@@ -203,6 +218,12 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
                         quantity: int, section_ids: Sequence[int] | None = None) -> HoldResult:
     """Hold the best ``quantity`` seats in the given sections (default: all seated ones,
     best first), adjacent in one row when possible, without queueing behind other buyers."""
+    return retry_conflicts(lambda: _hold_best(ctx, actor, key, event_id, quantity,
+                                              section_ids))
+
+
+def _hold_best(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
+               quantity: int, section_ids: Sequence[int] | None) -> HoldResult:
     key = as_key(key)
     _check_quantity(ctx, quantity)
     sections = sorted({int(s) for s in section_ids}) if section_ids else None
@@ -218,8 +239,7 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
             conn.rollback()
             raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
                 "sold_out", wanted=quantity)
-        key_lock = int.from_bytes(key.bytes[:8], "big", signed=True)
-        chosen, adjacent = _pick_best(conn, event_id, ordered, quantity, key_lock)
+        chosen, adjacent = _pick_best(conn, event_id, ordered, quantity, key_lock(key))
         if len(chosen) < quantity:
             conn.rollback()
             again = _lookup(ctx, key, "hold_best", rh)
@@ -246,6 +266,11 @@ def hold_general_admission(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
                            section_id: int, quantity: int) -> HoldResult:
     """Hold ``quantity`` GA places with one conditional UPDATE of the section's counter,
     in one round trip; when that finds no room, the slow path reclaims expired places."""
+    return retry_conflicts(lambda: _hold_ga(ctx, actor, key, event_id, section_id, quantity))
+
+
+def _hold_ga(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
+             section_id: int, quantity: int) -> HoldResult:
     key = as_key(key)
     _check_quantity(ctx, quantity)
     params = {"event_id": event_id, "section_id": section_id, "quantity": quantity}
@@ -260,12 +285,23 @@ def hold_general_admission(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
     return _hold_ga_slow(ctx, actor, key, event_id, section_id, quantity)
 
 
-def _hold_ga_slow(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
-                           section_id: int, quantity: int) -> HoldResult:
+_COPIES_FIRST = text("select set_config('lock_timeout', :lock_timeout, true),"
+                     " pg_advisory_xact_lock(:key_lock)")
+
+
+def _hold_ga_slow(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
+                  section_id: int, quantity: int) -> HoldResult:
     """The GA hold as a transaction: reclaims expired holds' places when the section
-    looks full, and explains any other failure."""
+    looks full, and explains any other failure. A refusal is stored under the key before
+    the copies' lock is let go, so a copy of this command (a double click) answers the
+    same instead of acting on places freed in between."""
     params = {"event_id": event_id, "section_id": section_id, "quantity": quantity}
+    refusal: BoxOfficeError | None = None
     with unit_of_work(ctx.engine) as conn:
+        # Same lock order as the fast path: the key's advisory lock, then the key row,
+        # then the counter.
+        conn.execute(_COPIES_FIRST, {"key_lock": key_lock(key), "lock_timeout":
+                                     f"{ctx.settings.database.lock_timeout_ms}ms"})
         done = _begin(conn, ctx, key, "hold_ga", params, actor)
         if done is not None:
             return HoldResult.from_json(done)
@@ -282,19 +318,22 @@ def _hold_ga_slow(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id
             if expire_in(conn, event_id):
                 row = conn.execute(sql.CLAIM_GA, args).first()
         if row is None:
-            conn.rollback()
-            raise explain_event(conn, event_id, ga_section_id=section_id) or BoxOfficeError(
-                "sold_out", wanted=quantity)
-        result = HoldResult(
-            hold_id=hold_id, event_id=event_id, expires_at=row.expires_at,
-            total_minor=int(row.total_minor), currency=row.currency,
-            lines=(HoldLine(section_id, None, quantity, int(row.current_minor), row.tier_id),),
-        )
-        return _finish_hold(conn, ctx, actor, key, result, "hold_ga")
+            refusal = explain_event(conn, event_id, ga_section_id=section_id) or \
+                BoxOfficeError("sold_out", wanted=quantity)
+            finish_command(conn, key, failure_result(refusal))
+        else:
+            result = HoldResult(
+                hold_id=hold_id, event_id=event_id, expires_at=row.expires_at,
+                total_minor=int(row.total_minor), currency=row.currency,
+                lines=(HoldLine(section_id, None, quantity, int(row.current_minor),
+                                row.tier_id),),
+            )
+            return _finish_hold(conn, ctx, actor, key, result, "hold_ga")
+    raise refusal
 
 
 def lock_hold(conn: Connection, actor: Actor, hold_id: uuid.UUID, *,
-              allow_foreign: bool = False):
+              allow_foreign: bool = False) -> Row[Any]:
     h = conn.execute(sql.LOCK_HOLD, {"hold_id": hold_id}).first()
     if h is None:
         raise BoxOfficeError("unknown_hold", hold_id=str(hold_id))

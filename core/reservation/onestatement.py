@@ -18,8 +18,14 @@ from sqlalchemy.types import BigInteger
 
 from core.reservation.sql import FREE, GA_CLAIM_CTES, ON_SALE
 
+# Lock order, the same in every hold: first the advisory lock on the key (copies of one
+# command, a double click, queue there and run one after the other), then the seat rows
+# or the GA counter, then the command_log key. The GA slow path takes the same advisory
+# lock first, so a copy on the fast path never holds the counter while waiting for a
+# copy on the slow path that holds the key (the deadlock of issue 13, item 1).
 _PRIOR_AND_EVENT = f"""
-    cfg as (select set_config('lock_timeout', :lock_timeout, true) as v),
+    cfg as (select set_config('lock_timeout', :lock_timeout, true) as v,
+                   pg_advisory_xact_lock(:key_lock) as copies),
     prior as (select command, request_hash, result from command_log where key = :key),
     ev as (
       select ev.id, ev.currency from events ev, cfg
