@@ -96,7 +96,17 @@ def register_terminal(engine: Engine, name: str, kind: str) -> int:
         raise_refusal(exc)
 
 
+_OWN_TERMINAL = text("select id, name from terminals where id = bo_my_terminal()")
+
+
 def system_actor(engine: Engine, name: str = "system") -> Actor:
+    """The actor of background work. On a terminal's own login (a worker) that is the
+    login's terminal, whatever ``name`` says: the database lets a login act only as
+    itself. With the owner's rights, the named system terminal (created if new)."""
+    with engine.connect() as conn:
+        own = conn.execute(_OWN_TERMINAL).first()
+    if own is not None:
+        return Actor(terminal_id=int(own.id), terminal_name=own.name, channel="system")
     tid = register_terminal(engine, name, "system")
     return Actor(terminal_id=tid, terminal_name=name, channel="system")
 

@@ -42,3 +42,26 @@ def head_revision() -> str | None:
 
 def is_current(engine: Engine) -> bool:
     return current_revision(engine) == head_revision()
+
+
+def check_schema_current(engine: Engine) -> str:
+    """Refuse to run on a schema this program was not written for. Terminals never
+    migrate (their logins cannot): the owner runs ``boxoffice db upgrade``. Returns the
+    revision; raises BoxOfficeError schema_behind / schema_ahead."""
+    from sqlalchemy.exc import DBAPIError
+
+    from core.errors import BoxOfficeError
+
+    head = head_revision() or "?"
+    try:
+        current = current_revision(engine)
+    except DBAPIError as exc:
+        # A login without rights on alembic_version is not a provisioned terminal.
+        raise BoxOfficeError("database_refused", detail=str(exc.orig).strip()[:200]) from None
+    if current == head:
+        return head
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {rev.revision for rev in script.walk_revisions()}
+    if current is not None and current not in known:
+        raise BoxOfficeError("schema_ahead", current=current, expected=head)
+    raise BoxOfficeError("schema_behind", current=current or "empty", expected=head)

@@ -141,7 +141,8 @@ create policy bo_any on orders for all to boxoffice_worker using (true) with che
 alter table tickets enable row level security;
 create policy bo_read on tickets for select to {all} using (true);
 -- A ticket is signed by its own terminal's live key.
-create policy bo_own_insert on tickets for insert to boxoffice_kiosk, boxoffice_cashier
+create policy bo_own_insert on tickets for insert
+  to boxoffice_kiosk, boxoffice_cashier, boxoffice_worker
   with check (terminal_id = (select bo_my_terminal())
               and key_id in (select k.key_id from ticket_keys k
                              where k.terminal_id = (select bo_my_terminal())
@@ -150,7 +151,7 @@ create policy bo_kiosk_update on tickets for update to boxoffice_kiosk
   using (terminal_id = (select bo_my_terminal()));
 create policy bo_update on tickets for update to boxoffice_cashier, boxoffice_gate
   using (true) with check (true);
-create policy bo_any on tickets for all to boxoffice_worker using (true) with check (true);
+create policy bo_any on tickets for update to boxoffice_worker using (true) with check (true);
 
 alter table leases enable row level security;
 create policy bo_own on leases for all to boxoffice_cashier

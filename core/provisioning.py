@@ -1,0 +1,221 @@
+"""Terminal logins: one PostgreSQL login per terminal, in the group role of its kind.
+
+Run with the owner's connection (``boxoffice terminal add/revoke/list``). The grants,
+row security and definer functions that confine each kind are in migration 0008; here
+a terminal gets its login, its row in ``terminal_logins`` (the map a definer function
+trusts: ``session_user`` -> terminal) and its connection URL.
+
+Roles are cluster-wide while the map is per database, so a login's name carries a tag
+of its database: two databases on one server (a test run, a staging copy) never collide,
+and a login is granted CONNECT on its own database only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
+from core.actors import raise_refusal
+from core.errors import BoxOfficeError
+from core.uow import unit_of_work
+
+# The group role of each kind, and the ``terminals.kind`` its row gets (the worker is
+# the system terminal there).
+KINDS: dict[str, str] = {"cashier": "cashier", "kiosk": "kiosk", "monitor": "monitor",
+                         "gate": "gate", "worker": "system"}
+GROUP_PREFIX = "boxoffice_"
+AUDIT_CHAIN = "provisioning"
+_MAX_ROLE = 63  # NAMEDATALEN - 1
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedTerminal:
+    name: str
+    kind: str
+    terminal_id: int
+    login: str
+    password: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalLogin:
+    name: str
+    kind: str
+    terminal_id: int
+    login: str | None
+    created_at: datetime | None
+    revoked_at: datetime | None
+    last_heartbeat: datetime | None
+    key_id: str | None
+    key_revoked_at: datetime | None
+    connections: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (v.isoformat() if isinstance(v, datetime) else v)
+                for k, v in asdict(self).items()}
+
+
+def group_role(kind: str) -> str:
+    if kind not in KINDS:
+        raise BoxOfficeError("unknown_terminal_kind", kind=kind, kinds=", ".join(KINDS))
+    return GROUP_PREFIX + kind
+
+
+def database_tag(database: str) -> str:
+    """Six hex characters naming a database inside role names."""
+    return hashlib.sha256(database.encode()).hexdigest()[:6]
+
+
+def login_for(database: str, name: str) -> str:
+    """``bo_<db tag>_<terminal name>``: lower-case, at most 63 bytes, a hash suffix when
+    the name had to be shortened or changed (so two names never map to one login)."""
+    slug = re.sub(r"[^a-z0-9_]", "_", name.lower())
+    base = f"bo_{database_tag(database)}_"
+    if slug == name and len(base) + len(slug) <= _MAX_ROLE:
+        return base + slug
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{base}{slug[:_MAX_ROLE - len(base) - 9]}_{digest}"
+
+
+def _require_owner(conn: Connection) -> None:
+    try:
+        owner = conn.execute(text("select bo_is_owner()")).scalar_one()
+    except DBAPIError as exc:
+        raise BoxOfficeError("owner_required", detail="not the owner's login") from exc
+    if not owner:
+        raise BoxOfficeError("owner_required", detail="terminal logins are managed by the owner")
+
+
+def _audit(conn: Connection, action: str, data: dict[str, Any]) -> None:
+    conn.execute(text("select audit_link(:c, :a, :p)"),
+                 {"c": AUDIT_CHAIN, "a": action,
+                  "p": json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)})
+
+
+def terminal_url(owner_url: str, login: str, password: str) -> str:
+    """The owner's URL with the terminal's credentials (host, port, database and options
+    such as ``sslmode=verify-full`` kept), in libpq form."""
+    u = make_url(owner_url).set(drivername="postgresql", username=login, password=password)
+    return u.render_as_string(hide_password=False)
+
+
+def provision_terminal(owner_engine: Engine, name: str, kind: str, *,
+                       password: str | None = None) -> ProvisionedTerminal:
+    """Register terminal ``name`` and create its login in the group role of ``kind``;
+    returns the connection URL the terminal uses (shown once: only a hash is stored)."""
+    group = group_role(kind)
+    password = password or secrets.token_urlsafe(24)
+    try:
+        with unit_of_work(owner_engine) as conn:
+            _require_owner(conn)
+            db = conn.execute(text("select current_database()")).scalar_one()
+            login = login_for(db, name)
+            tid = int(conn.execute(text("select bo_register_terminal(:n, :k)"),
+                                   {"n": name, "k": KINDS[kind]}).scalar_one())
+            have = conn.execute(text("select login from terminal_logins where terminal_id = :t"),
+                                {"t": tid}).scalar()
+            if have is not None:
+                raise BoxOfficeError("terminal_exists", terminal=name, login=have)
+            exists = conn.execute(text("select 1 from pg_roles where rolname = :r"),
+                                  {"r": login}).scalar()
+            verb = "alter" if exists else "create"
+            # Identifiers and the password cannot be bound parameters in DDL: quote them
+            # with the server's own quoting functions.
+            ddl = conn.execute(text(
+                "select format('%s role %I login password %L nosuperuser nocreatedb"
+                " nocreaterole noreplication nobypassrls inherit', cast(:verb as text),"
+                " cast(:login as text), cast(:pw as text))"),
+                {"verb": verb, "login": login, "pw": password}).scalar_one()
+            conn.exec_driver_sql(ddl)
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('grant %I to %I', cast(:g as text), cast(:l as text))"),
+                {"g": group, "l": login}).scalar_one())
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('grant connect on database %I to %I; revoke connect, temporary"
+                " on database %I from public', current_database(), cast(:l as text),"
+                " current_database())"), {"l": login}).scalar_one())
+            conn.execute(text("insert into terminal_logins (login, terminal_id, kind)"
+                              " values (:l, :t, :k)"), {"l": login, "t": tid, "k": kind})
+            _audit(conn, "terminal_add", {"terminal": name, "kind": kind, "login": login})
+    except DBAPIError as exc:
+        raise_refusal(exc)
+    url = terminal_url(owner_engine.url.render_as_string(hide_password=False), login, password)
+    return ProvisionedTerminal(name, kind, tid, login, password, url)
+
+
+def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, int]:
+    """Cut a terminal off now: its login can no longer connect, its open sessions are
+    ended, and its ticket-signing keys are revoked from this moment (tokens they sign
+    later are refused online and at offline gates). Idempotent."""
+    with unit_of_work(owner_engine) as conn:
+        _require_owner(conn)
+        row = conn.execute(text(
+            "select t.id, l.login from terminals t left join terminal_logins l"
+            " on l.terminal_id = t.id where t.name = :n"), {"n": name}).first()
+        if row is None:
+            raise BoxOfficeError("unknown_terminal", terminal=name)
+        if row.login is not None:
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('alter role %I nologin password null', cast(:l as text))"),
+                {"l": row.login}).scalar_one())
+            conn.execute(text("update terminal_logins set revoked_at = coalesce(revoked_at, now())"
+                              " where terminal_id = :t"), {"t": row.id})
+        keys = conn.execute(text("update ticket_keys set revoked_at = now()"
+                                 " where terminal_id = :t and revoked_at is null"),
+                            {"t": row.id}).rowcount
+        _audit(conn, "terminal_revoke", {"terminal": name, "login": row.login,
+                                         "keys_revoked": keys})
+    ended = 0
+    if row.login is not None:
+        # After the commit: a session ended earlier could have reconnected meanwhile.
+        with owner_engine.begin() as conn:
+            ended = len(conn.execute(text(
+                "select pg_terminate_backend(pid) from pg_stat_activity where usename = :l"),
+                {"l": row.login}).all())
+    return {"keys_revoked": int(keys), "sessions_ended": ended}
+
+
+_LIST = text(
+    """
+    select t.id, t.name, coalesce(l.kind, t.kind) as kind, l.login, l.created_at,
+           l.revoked_at, t.last_heartbeat, k.key_id, k.revoked_at as key_revoked_at,
+           (select count(*) from pg_stat_activity a where a.usename = l.login) as connections
+    from terminals t
+    left join terminal_logins l on l.terminal_id = t.id
+    left join lateral (select key_id, revoked_at from ticket_keys
+                       where terminal_id = t.id order by created_at desc limit 1) k on true
+    order by t.name
+    """
+)
+
+
+def list_terminals(owner_engine: Engine) -> list[TerminalLogin]:
+    with owner_engine.connect() as conn:
+        _require_owner(conn)
+        return [TerminalLogin(r.name, r.kind, r.id, r.login, r.created_at, r.revoked_at,
+                              r.last_heartbeat, r.key_id, r.key_revoked_at, int(r.connections))
+                for r in conn.execute(_LIST)]
+
+
+def drop_login(owner_engine: Engine, login: str) -> None:
+    """Remove a login for good (after ``revoke_terminal``): what it was granted in this
+    database, then the cluster-wide role. For decommissioning and for test clean-up; the
+    terminal's row and its history stay."""
+    with owner_engine.begin() as conn:
+        _require_owner(conn)
+        conn.execute(text("select pg_terminate_backend(pid) from pg_stat_activity"
+                          " where usename = :l"), {"l": login})
+        if conn.execute(text("select 1 from pg_roles where rolname = :l"), {"l": login}).scalar():
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('drop owned by %I; drop role %I', cast(:l as text),"
+                " cast(:l as text))"), {"l": login}).scalar_one())
