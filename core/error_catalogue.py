@@ -149,6 +149,11 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "The central database cannot be reached.",
         "es": "No se puede acceder a la base de datos central.",
     },
+    "database_timeout": {
+        "pt-BR": "O banco de dados central não respondeu a tempo; tente de novo.",
+        "en": "The central database did not answer in time; try again.",
+        "es": "La base de datos central no respondió a tiempo; inténtelo de nuevo.",
+    },
     "invalid_input": {
         "pt-BR": "{detail}",
         "en": "{detail}",

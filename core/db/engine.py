@@ -8,12 +8,15 @@ import warnings
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sqlalchemy import Engine, create_engine, event
+import psycopg
+from sqlalchemy import Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
 
 from config import ConfigError, Settings
+from core.errors import BoxOfficeError
 
 IDLE_PING_S = 10.0
 DRIVER = "postgresql+psycopg"
@@ -130,6 +133,49 @@ def database_url(settings: Settings) -> str:
         return embedded.start(embedded.default_pgdata(settings.terminal.data_dir))
 
 
+# --- one translation point for database faults ----------------------------------------
+# Every service reaches the database through an engine built here, so the engine is
+# where a dead, frozen or slow server becomes the BoxOfficeError a UI can show, whether
+# the service runs in a unit of work or on a bare ``engine.connect()``.
+
+QUERY_CANCELED = "57014"  # statement_timeout (or a cancel)
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
+# admin/crash shutdown, cannot connect now (starting, recovering), too many connections.
+UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "53300")
+
+
+def translate_error(exc: BaseException, *, disconnect: bool = False,
+                    deadline_hit: bool = False) -> BoxOfficeError | None:
+    """The BoxOfficeError for a database fault, or None for an error the caller handles
+    (a constraint, a refusal, a deadlock the unit of work retries)."""
+    orig = getattr(exc, "orig", None) or exc
+    state: str | None = getattr(orig, "sqlstate", None)
+    if deadline_hit or state == QUERY_CANCELED:
+        return BoxOfficeError("database_timeout")
+    if state == LOCK_NOT_AVAILABLE:
+        return BoxOfficeError("lock_timeout")
+    if disconnect or (state or "").startswith("08") or state in UNAVAILABLE_STATES:
+        return BoxOfficeError("database_unavailable")
+    if state is None and isinstance(orig, psycopg.OperationalError):
+        return BoxOfficeError("database_unavailable")  # libpq: no server answered at all
+    return None
+
+
+class _Pool(QueuePool):
+    """A pool whose exhaustion is a ``database_timeout`` (every connection busy for
+    longer than the wait allowed), not SQLAlchemy's TimeoutError."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        try:
+            return super()._do_get()
+        except PoolTimeout as exc:
+            raise BoxOfficeError("database_timeout") from exc
+
+
+def _translate(ctx: ExceptionContext) -> BaseException | None:
+    return translate_error(ctx.original_exception, disconnect=ctx.is_disconnect)
+
+
 def build_engine(settings: Settings, url: str | None = None, *, pool_size: int | None = None,
                  application_name: str | None = None) -> Engine:
     db = settings.database
@@ -145,12 +191,15 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
         # to retry: every command carries its idempotency key).
         pool_pre_ping=False,
         pool_recycle=1800,
+        poolclass=_Pool,
         connect_args={
             "connect_timeout": db.connect_timeout_s,
             "application_name": application_name or f"boxoffice:{settings.terminal.name}",
             "options": f"-c statement_timeout={db.statement_timeout_ms}",
         },
     )
+
+    event.listen(engine, "handle_error", _translate)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
