@@ -1,0 +1,219 @@
+"""The legitimate path of each terminal kind still works on its own login: a kiosk sells
+by card through the sandbox gateway, a cashier sells for cash and refunds with a
+supervisor, a gate checks in, the monitor approves a variance, the worker recovers a
+sale whose terminal died. And what a login may not approve, it cannot."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from core.actors import OperatorInfo, authenticate
+from core.errors import BoxOfficeError
+from core.payments import build_gateway
+from core.payments.sandbox import SandboxServer
+from core.reservation import hold_best_available
+from core.sales import (
+    CardTender,
+    CashTender,
+    approve_variance,
+    checkout,
+    close_shift,
+    open_shift,
+    recover_stuck_sales,
+    refund,
+)
+from core.sales.approvals import SupervisorPin, record_approval
+from core.tickets import GateChecker
+from core.uow import unit_of_work
+from tests.payments.conftest import FAST_GATEWAY
+from tests.security.conftest import (
+    actor_for,
+    operator_id,
+    terminal_context,
+    terminal_settings,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with SandboxServer(seed=11) as sb:
+        yield sb
+
+
+def _pay_overrides(sandbox: SandboxServer) -> dict[str, object]:
+    gw = {**FAST_GATEWAY, "kind": "sandbox", "base_url": sandbox.base_url}
+    return {f"gateway__{k}": v for k, v in gw.items()} | {"sales__stuck_after_s": 0}
+
+
+@pytest.fixture(scope="module")
+def contexts(terminals, sandbox, tmp_path_factory):
+    made = {}
+    for kind, t in terminals.items():
+        tmp = tmp_path_factory.mktemp(kind)
+        c = terminal_context(t, tmp, terminal_settings(t, tmp, **_pay_overrides(sandbox)))
+        c.gateway = build_gateway(c.settings)
+        made[kind] = c
+    yield made
+    for c in made.values():
+        c.gateway.close()
+        c.engine.dispose()
+
+
+def _event(ctx, code: str) -> int:
+    with ctx.engine.connect() as c:
+        return c.execute(text("select id from events where code = :c"), {"c": code}).scalar_one()
+
+
+def test_kiosk_sells_by_card_on_its_own_login(contexts, terminals, sandbox):
+    k = contexts["kiosk"]
+    actor = actor_for(terminals["kiosk"])
+    h = hold_best_available(k, actor, uuid.uuid4(), _event(k, "SINATRA"), 2)
+    res = checkout(k, actor, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa", "visa", "4242"))
+    assert res.order.total_minor == h.total_minor and len(res.ticket_serials) == 2
+    with k.engine.connect() as c:
+        assert c.execute(text("select state from sales where id = :i"),
+                         {"i": res.sale_id}).scalar_one() == "completed"
+        me = c.execute(text("select current_user")).scalar_one()
+    assert me == terminals["kiosk"].login
+
+
+def test_kiosk_cannot_sell_for_cash(contexts, terminals):
+    k = contexts["kiosk"]
+    actor = actor_for(terminals["kiosk"])
+    h = hold_best_available(k, actor, uuid.uuid4(), _event(k, "SINATRA"), 1)
+    with pytest.raises(BoxOfficeError):
+        checkout(k, actor, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+
+
+@pytest.fixture(scope="module")
+def cash_sale(contexts, terminals, ctx):
+    c = contexts["cashier"]
+    ana = authenticate(c.engine, "ana", "1234")
+    actor = actor_for(terminals["cashier"], ana.id, ana.role)
+    open_shift(c, actor, uuid.uuid4(), 10_000)
+    h = hold_best_available(c, actor, uuid.uuid4(), _event(c, "COMEDIA-HOJE"), 2)
+    sale = checkout(c, actor, uuid.uuid4(), h.hold_id, CashTender(h.total_minor + 500))
+    assert sale.change_minor == 500
+    return actor, sale
+
+
+def test_cashier_sells_for_cash_and_refunds_with_a_supervisor(contexts, cash_sale):
+    c = contexts["cashier"]
+    actor, sale = cash_sale
+    line = sale.order.lines[-1]
+    r = refund(c, actor, uuid.uuid4(), sale.order.order_id, reason_code="customer_request",
+               line_ids=[line.line_id], approver=SupervisorPin("carla", "9999"))
+    assert r.status == "succeeded" and r.tickets_voided == 1
+
+
+def test_gate_checks_in_on_its_own_login(contexts, terminals, cash_sale):
+    g = contexts["gate"]
+    _, sale = cash_sale
+    with g.engine.connect() as c:
+        token = c.execute(text("select token from tickets where order_id = :o and status ="
+                               " 'valid' order by serial limit 1"),
+                          {"o": sale.order.order_id}).scalar_one()
+    gate = GateChecker(g, actor_for(terminals["gate"]), "North")
+    assert gate.scan(token, uuid.uuid4()).accepted
+    assert gate.scan(token, uuid.uuid4()).reason == "already_used"
+
+
+def test_an_approval_without_a_typed_pin_is_refused(contexts, terminals, ctx):
+    """A caller-built OperatorInfo (no proof from the database) approves nothing."""
+    c = contexts["cashier"]
+    carla = operator_id(ctx.engine, "carla")
+    forged = OperatorInfo(carla, "carla", "Carla", "supervisor")
+    actor = actor_for(terminals["cashier"], operator_id(ctx.engine, "ana"), "cashier")
+    with pytest.raises(BoxOfficeError) as e, unit_of_work(c.engine) as conn:
+        record_approval(conn, actor, forged, "refund", "other", "order", uuid.uuid4(), 100)
+    assert e.value.code == "database_refused"
+    # A real sign-in yields a proof that is good once.
+    real = authenticate(c.engine, "carla", "9999")
+    assert real.proof is not None
+    with unit_of_work(c.engine) as conn:
+        record_approval(conn, actor, real, "refund", "other", "order", uuid.uuid4(), 100)
+    with pytest.raises(BoxOfficeError), unit_of_work(c.engine) as conn:
+        record_approval(conn, actor, real, "refund", "other", "order", uuid.uuid4(), 100)
+
+
+def test_nobody_approves_their_own_request_from_any_face(contexts, terminals, ctx):
+    c = contexts["cashier"]
+    carla = authenticate(c.engine, "carla", "9999")
+    actor = actor_for(terminals["cashier"], carla.id, carla.role)
+    with pytest.raises(BoxOfficeError) as e, unit_of_work(c.engine) as conn:
+        record_approval(conn, actor, carla, "refund", "other", "order", uuid.uuid4(), 100)
+    assert e.value.code == "self_approval"
+
+
+def test_monitor_cannot_approve_the_shift_of_the_supervisor_signed_in(contexts, terminals,
+                                                                       ctx, tmp_path):
+    """The supervisor counted her own drawer short; the monitor's actor has no operator,
+    but the database knows whose shift it is."""
+    from core.provisioning import provision_terminal
+
+    t = provision_terminal(ctx.engine, "sec-counter-carla", "cashier")
+    try:
+        counter = terminal_context(t, tmp_path)
+        carla = authenticate(counter.engine, "carla", "9999")
+        actor = actor_for(t, carla.id, carla.role)
+        shift = open_shift(counter, actor, uuid.uuid4(), 10_000)
+        closed = close_shift(counter, actor, uuid.uuid4(), 1_000)  # 9,000 short
+        assert closed.status == "pending_approval"
+        monitor = contexts["monitor"]
+        with pytest.raises(BoxOfficeError) as e:
+            approve_variance(monitor, actor_for(terminals["monitor"]), uuid.uuid4(),
+                             shift.shift_id, SupervisorPin("carla", "9999"), "counting_error")
+        assert e.value.code == "self_approval"
+        counter.engine.dispose()
+    finally:
+        from core.provisioning import drop_login
+
+        drop_login(ctx.engine, t.login)
+
+
+def test_monitor_approves_a_cashiers_variance(contexts, terminals, provision, tmp_path):
+    t = provision("cashier", "sec-counter-bruno")
+    c = terminal_context(t, tmp_path)
+    bruno = authenticate(c.engine, "bruno", "2345")
+    actor = actor_for(t, bruno.id, bruno.role)
+    shift = open_shift(c, actor, uuid.uuid4(), 10_000)
+    assert close_shift(c, actor, uuid.uuid4(), 2_000).status == "pending_approval"
+    done = approve_variance(contexts["monitor"], actor_for(terminals["monitor"]), uuid.uuid4(),
+                            shift.shift_id, SupervisorPin("carla", "9999"), "counting_error")
+    assert done.status == "closed"
+    c.engine.dispose()
+
+
+def test_worker_recovers_a_sale_whose_kiosk_died(contexts, terminals, sandbox):
+    k = contexts["kiosk"]
+    actor = actor_for(terminals["kiosk"])
+    h = hold_best_available(k, actor, uuid.uuid4(), _event(k, "MAGICA"), 1)
+    key = uuid.uuid4()
+    settings = k.settings.model_dump(mode="json")
+    settings["database"]["url"] = k.settings.database.url.get_secret_value()
+    settings["gateway"]["secret_key"] = None
+    payload = {"settings": settings, "db_url": settings["database"]["url"],
+               "terminal_id": actor.terminal_id, "terminal_name": actor.terminal_name,
+               "key": str(key), "hold_id": str(h.hold_id)}
+    proc = subprocess.run([sys.executable, "-m", "tests.payments.crash_child",
+                           json.dumps(payload)], cwd=ROOT,
+                          env={**os.environ, "BOXOFFICE_TEST_CRASH_AT": "after_confirm"},
+                          capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    w = contexts["worker"]
+    rep = recover_stuck_sales(w, older_than_s=0)
+    assert rep.completed >= 1 and rep.still_stuck == 0
+    with w.engine.connect() as c:
+        assert c.execute(text("select state from sales where key = :k"),
+                         {"k": key}).scalar_one() == "completed"
