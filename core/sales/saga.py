@@ -47,7 +47,7 @@ from core.sales import errors as _errors  # noqa: F401  (registers codes)
 from core.sales import tickets_bridge
 from core.sales.sale_rows import TakenOver, cas, reload_sale
 from core.sales.shifts import add_cash
-from core.uow import after_commit, unit_of_work
+from core.uow import after_commit, autocommit, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,9 @@ def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid
     hold_id = as_key(hold_id)
     if release_on_decline is None:
         release_on_decline = ctx.settings.sales.release_hold_on_decline
-    with ctx.engine.connect() as conn:
+    # Through the unit of work's error mapping: during a failover this read is the first
+    # call of a checkout, and must fail as database_unavailable, not a driver error.
+    with autocommit(ctx.engine) as conn:
         existing = conn.execute(_BY_KEY, {"key": key}).first()
     if existing is not None:
         _same_request(existing, hold_id, tender)
