@@ -222,7 +222,7 @@ def create_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         if room is None:
             raise BoxOfficeError("unknown_room", room=spec.room)
         if conn.execute(_CODE_TAKEN, {"codes": [spec.code]}).first():
-            raise BoxOfficeError("event_exists", code=spec.code)
+            raise BoxOfficeError("event_exists", event_code=spec.code)
         tz = room.timezone
         starts = to_utc(spec.starts_at, tz)
         doors = to_utc(spec.doors_at, tz) if spec.doors_at else starts - timedelta(minutes=45)
@@ -290,7 +290,7 @@ def clone_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, source: st
                                  " the same code; add {n} or {date}")
         taken = [r[0] for r in conn.execute(_CODE_TAKEN, {"codes": codes})]
         if taken:
-            raise BoxOfficeError("event_exists", code=", ".join(taken))
+            raise BoxOfficeError("event_exists", event_code=", ".join(taken))
         ids = []
         for code, starts, delta in made:
             eid = conn.execute(_INSERT_EVENT, {
