@@ -21,7 +21,7 @@ from core import audit
 from core.actors import Actor, OperatorInfo, system_actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
-from core.idempotency import as_key
+from core.idempotency import as_key, begin_command
 from core.payments.gateway import GatewayFailure
 from core.sales import tickets_bridge
 from core.sales.approvals import REFUND_REASONS, SupervisorPin, check_reason, record_approval
@@ -187,6 +187,15 @@ def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
               supervisor: OperatorInfo | None) -> RefundResult:
     """The database side of a refund inside the caller's transaction (a card refund
     comes back ``pending``: the caller sends it to the gateway after commit)."""
+    # Claimed in command_log, where every command's keys live: a key used for a hold or
+    # a sale is refused (idempotency_conflict), and a copy of this refund waits here.
+    if begin_command(conn, key, "refund", {"order_id": str(order_id), "reason": reason_code,
+                                           "lines": sorted(line_ids) if line_ids else None},
+                     actor.terminal_id, ctx.settings.database.lock_timeout_ms) is not None:
+        done = conn.execute(_BY_KEY, {"key": key}).mappings().first()
+        if done is None:
+            raise BoxOfficeError("idempotency_conflict")
+        return _result(done)
     order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().first()
     if order is None:
         raise BoxOfficeError("unknown_order", order_id=str(order_id))

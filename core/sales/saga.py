@@ -38,7 +38,7 @@ from core import audit
 from core.actors import Actor
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
-from core.idempotency import as_key
+from core.idempotency import as_key, begin_command
 from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway
 from core.reservation import confirm_in, release_hold
 from core.reservation.holds import lock_hold
@@ -210,9 +210,24 @@ def _sale_params(ctx: CoreContext, conn: Connection, actor: Actor, hold_id: uuid
         raise BoxOfficeError("hold_expired")
     return h, shift_id
 
+def _claim_key(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
+               hold_id: uuid.UUID, kind: str) -> bool:
+    """Claim ``key`` in command_log, where every command's keys live: a key already used
+    for another request (a hold, a refund) is refused with idempotency_conflict, and a
+    copy of this checkout waits here, before any row lock, until the first copy ends.
+    True when the key was already claimed by this same checkout."""
+    return begin_command(conn, key, "checkout", {"hold_id": str(hold_id), "tender": kind},
+                         actor.terminal_id, ctx.settings.database.lock_timeout_ms) is not None
+
+
 
 def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
                 tender: CardTender) -> Any:
+        if _claim_key(conn, ctx, actor, key, hold_id, "card"):
+            twin = conn.execute(_BY_KEY, {"key": key}).first()
+            if twin is None:
+                raise BoxOfficeError("sale_in_progress")
+            return twin
     with unit_of_work(ctx.engine) as conn:
         h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=False)
         sale_id = uuid.uuid4()
@@ -247,6 +262,12 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
                  hold_id: uuid.UUID, tender: CashTender, customer_name: str | None = None,
                  *, credit_minor: int = 0) -> CheckoutResult:
     """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
+    if _claim_key(conn, ctx, actor, key, hold_id, "cash"):
+        # A copy of this checkout (a double click) committed while we waited on the key.
+        twin = conn.execute(_BY_KEY, {"key": key}).first()
+        if twin is None or twin.result is None:
+            raise BoxOfficeError("sale_in_progress")
+        return CheckoutResult.from_json(twin.result)
     refund, paid out in the same transaction) counts towards the tendered cash."""
     h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
     total = int(h.total_minor)

@@ -1,0 +1,98 @@
+"""Issue 13 item 7: one idempotency key, one request, whatever the service.
+
+Checkout and refund keep their keys on their own rows (sales.key, refunds.key), so a
+key already used for a hold was accepted again; the README promises that reusing a key
+for another request is rejected. And two copies of one cash checkout at the same
+instant must give the same answer twice (not "ok" and hold_not_active)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from core.actors import Actor, register_terminal
+from core.errors import BoxOfficeError
+from core.reservation import hold_best_available
+from core.sales import CardTender, CashTender, checkout, open_shift, refund
+from tests.payments.conftest import event_id, hold, operator_id
+
+
+def _cashier(pctx, name: str) -> Actor:
+    tid = register_terminal(pctx.engine, name, "cashier")
+    return Actor(tid, name, operator_id(pctx, "ana"), "cashier", "counter")
+
+
+@pytest.fixture(scope="module")
+def till(pctx) -> Actor:
+    a = _cashier(pctx, "reuse-1")
+    open_shift(pctx, a, uuid.uuid4(), 100_000)
+    return a
+
+
+def _code(fn, *args, **kw) -> str:
+    try:
+        fn(*args, **kw)
+    except BoxOfficeError as exc:
+        return exc.code
+    return "ok"
+
+
+def test_a_hold_key_is_refused_by_checkout_and_refund(pctx, till):
+    k = uuid.uuid4()
+    h = hold_best_available(pctx, till, k, event_id(pctx, "SINATRA"), 1)
+    assert _code(checkout, pctx, till, k, h.hold_id, CashTender(h.total_minor)) \
+        == "idempotency_conflict"
+    assert _code(checkout, pctx, till, k, h.hold_id, CardTender("pm_card_visa")) \
+        == "idempotency_conflict"
+    sale = checkout(pctx, till, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    assert _code(refund, pctx, till, k, sale.order.order_id,
+                 reason_code="customer_request") == "idempotency_conflict"
+    # Nothing happened under the reused key: the order is still paid.
+    assert refund(pctx, till, uuid.uuid4(), sale.order.order_id,
+                  reason_code="customer_request").status == "succeeded"
+
+
+def test_a_checkout_key_is_refused_by_a_hold_and_a_refund(pctx, till):
+    h = hold(pctx, till)
+    k = uuid.uuid4()
+    sale = checkout(pctx, till, k, h.hold_id, CashTender(h.total_minor))
+    assert _code(hold_best_available, pctx, till, k, event_id(pctx, "SINATRA"), 1) \
+        == "idempotency_conflict"
+    assert _code(refund, pctx, till, k, sale.order.order_id,
+                 reason_code="customer_request") == "idempotency_conflict"
+    # The same checkout again is still the same answer.
+    assert checkout(pctx, till, k, h.hold_id, CashTender(h.total_minor)) == sale
+
+
+def test_a_refund_key_is_refused_by_checkout(pctx, till):
+    h = hold(pctx, till)
+    sale = checkout(pctx, till, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    k = uuid.uuid4()
+    refund(pctx, till, k, sale.order.order_id, reason_code="customer_request")
+    h2 = hold(pctx, till)
+    assert _code(checkout, pctx, till, k, h2.hold_id, CashTender(h2.total_minor)) \
+        == "idempotency_conflict"
+
+
+@pytest.mark.parametrize("copies", [2, 6])
+def test_simultaneous_copies_of_one_cash_checkout_answer_the_same(pctx, till, copies):
+    for _ in range(5):
+        h = hold(pctx, till)
+        k = uuid.uuid4()
+        barrier = threading.Barrier(copies)
+
+        def go(_i: int, h=h, k=k, barrier=barrier):
+            barrier.wait()
+            try:
+                return checkout(pctx, till, k, h.hold_id, CashTender(h.total_minor + 500))
+            except BoxOfficeError as exc:
+                return exc.code
+
+        with ThreadPoolExecutor(copies) as pool:
+            answers = list(pool.map(go, range(copies)))
+        assert all(a == answers[0] for a in answers), answers
+        assert not isinstance(answers[0], str), answers
+        assert answers[0].change_minor == 500
