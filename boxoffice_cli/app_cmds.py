@@ -13,12 +13,6 @@ from typing import Any
 from boxoffice_cli.main import subcommands_of
 
 
-def _context() -> Any:
-    from boxoffice_cli.main import _context as ctx
-
-    return ctx()
-
-
 def cmd_cashier(args: argparse.Namespace) -> int:
     from boxoffice_cli.main import _settings
     from boxoffice_tui.app import run_cashier_settings
@@ -27,6 +21,7 @@ def cmd_cashier(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    from boxoffice_cli.main import _context
     from boxoffice_tui.app import run_monitor
 
     return run_monitor(_context())
@@ -94,9 +89,8 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
 
     from boxoffice_cli.main import _emit, _settings
     from config import Settings
-    from core.app_context import build_context
-    from core.db import migrate
     from core.db.engine import database_url
+    from terminal.bootstrap import context_for
 
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     settings = _settings()
@@ -110,13 +104,12 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
         data["sales"] = {**data["sales"], "max_seats_per_order": 10}
         data["logging"] = {**data["logging"], "file": os.path.join(tmp, "bench.jsonl")}
         s = Settings(**data)
-        ctx = build_context(s, url=url)
-        migrate.upgrade(ctx.engine)
+        ctx = context_for(s, url=url)
         eid = build_big_room(ctx.engine, args.rows, args.per_row)
 
         from boxoffice_tui import bench
-        from terminal.logsetup import configure
         from core.reservation import upcoming_events
+        from terminal.logsetup import configure
 
         configure(s.log_file)
         ev = next(e for e in upcoming_events(ctx.engine) if e.id == eid)

@@ -1,5 +1,9 @@
 """``boxoffice`` subcommands. Each imports what it needs lazily, so ``boxoffice --help``
-and the apps start fast (python-escpos alone takes over a second to import)."""
+and the apps start fast (python-escpos alone takes over a second to import).
+
+Every command gets its settings and core context from ``terminal.bootstrap`` through
+``_settings()`` and ``_context()`` below; a command module of its own is one line in
+``PLUGINS``."""
 
 from __future__ import annotations
 
@@ -7,25 +11,31 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config import Settings
+    from core.app_context import CoreContext
 
 Handler = Callable[[argparse.Namespace], int]
 
+# Command modules beside this one; each has ``register(subparsers)``.
+PLUGINS = ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",
+           "boxoffice_cli.printing_cmds", "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds",
+           "boxoffice_cli.kiosk_cmds", "boxoffice_cli.terminal_cmds")
 
-def _settings():
-    from config import load_settings
+
+def _settings() -> Settings:
+    from terminal.bootstrap import load_settings
 
     return load_settings()
 
 
-def _context(migrate: bool = True):
-    from core.app_context import build_context
-    from core.db import migrate as mig
+def _context(migrate: bool = True) -> CoreContext:
+    """The configured database's context, migrated to head unless ``migrate`` is False."""
+    from terminal.bootstrap import context_for
 
-    ctx = build_context(_settings())
-    if migrate and not mig.is_current(ctx.engine):
-        mig.upgrade(ctx.engine)
-    return ctx
+    return context_for(_settings(), migrate=migrate)
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
@@ -39,10 +49,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from core.app_context import build_context
     from core.db import migrate as mig
 
-    ctx = build_context(_settings())
+    ctx = _context(migrate=False)
     before = mig.current_revision(ctx.engine)
     mig.upgrade(ctx.engine, args.revision)
     print(f"database at revision {mig.current_revision(ctx.engine)} (was {before or 'empty'})")
@@ -61,17 +70,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # rules, stuck-sale recovery) in this process so the demo behaves like a site.
     import threading
 
-    from terminal.logsetup import configure
+    from boxoffice_tui.app import run_cashier
     from core.worker import run_worker
+    from terminal.bootstrap import prepare_process
 
-    configure(ctx.settings.log_file, ctx.settings.logging.level)  # before any thread logs
+    prepare_process(ctx.settings)  # before any thread logs
     threading.Thread(target=run_worker, args=(ctx,), kwargs={"interval_s": 5.0},
                      name="demo-worker", daemon=True).start()
-    try:
-        from boxoffice_tui.app import run_cashier
-    except ImportError:
-        print("\n(the cashier app is not built yet; seeded only)")
-        return 0
     return run_cashier(ctx)
 
 
@@ -99,12 +104,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from terminal.logsetup import configure
-    from core.worker import run_worker
+    from terminal.bootstrap import run_worker
 
-    ctx = _context()
-    configure(ctx.settings.log_file, ctx.settings.logging.level)
-    return run_worker(ctx, once=args.once, interval_s=args.interval)
+    return run_worker(_settings(), once=args.once, interval_s=args.interval)
 
 
 def cmd_bench_holds(args: argparse.Namespace) -> int:
@@ -179,10 +181,7 @@ def subcommands_of(sub: Any, name: str) -> Any | None:
 
 def _register_plugins(sub: Any) -> None:
     """Faces built in other packages add their subcommands here, imported lazily."""
-    for module in ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",
-                   "boxoffice_cli.printing_cmds",
-                   "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds",
-                   "boxoffice_cli.kiosk_cmds"):
+    for module in PLUGINS:
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

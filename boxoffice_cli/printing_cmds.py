@@ -14,19 +14,9 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from boxoffice_cli.main import _context, _settings
+
 log = logging.getLogger(__name__)
-
-
-def _settings() -> Any:
-    from boxoffice_cli.main import _settings as settings
-
-    return settings()
-
-
-def _context() -> Any:
-    from boxoffice_cli.main import _context as ctx
-
-    return ctx()
 
 
 def _gate_dir(settings: Any) -> Path:

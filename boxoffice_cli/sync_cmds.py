@@ -11,14 +11,14 @@ from typing import Any
 
 
 def _terminal(with_cards: bool = False) -> Any:
-    from config import load_settings
     from core.actors import Actor, register_terminal
-    from core.app_context import build_context
     from core.errors import BoxOfficeError
     from sync.terminal import OfflineTerminal
+    from terminal.bootstrap import context_for, load_settings
 
     settings = load_settings()
-    ctx = build_context(settings)
+    # No migrations check: this must answer while the central database is unreachable.
+    ctx = context_for(settings, migrate=False)
     cards = None
     g = settings.gateway
     if with_cards and (g.base_url or g.kind == "stripe"):

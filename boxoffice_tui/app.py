@@ -1,8 +1,9 @@
 """The cashier app and the supervisor monitor, and the functions that run them.
 
-``run_cashier(ctx)`` is what ``boxoffice`` and ``boxoffice demo`` open: it configures
-file logging first (the TUI owns the terminal), starts what the demo needs (the preview
-printer spooler, the sandbox gateway when no real one is configured) and stops them after.
+``run_cashier(ctx)`` is what ``boxoffice demo`` opens and ``run_cashier_settings`` what
+``boxoffice cashier`` opens; ``terminal.bootstrap`` assembles the process for both (file
+logging first: the TUI owns the terminal) and the warm-up starts the devices (printer
+spooler, card gateway, offline selling), stopped on the way out.
 """
 
 from __future__ import annotations
@@ -24,12 +25,10 @@ from textual.message import Message
 from boxoffice_tui.base import error_text
 from boxoffice_tui.commands import EventCommands, OrderCommands
 from boxoffice_tui.i18n import language, set_language, t
-from boxoffice_tui.services import BreakerView, Services
 from core.errors import BoxOfficeError
 from core.money import format_minor
-
-log = logging.getLogger("boxoffice_tui")
-Clock = Callable[[], datetime]
+from terminal.counter import CounterSession
+from terminal.results import BreakerView
 
 if TYPE_CHECKING:
     from boxoffice_tui.screens.sale import SaleScreen
@@ -37,6 +36,13 @@ if TYPE_CHECKING:
     from core.actors import OperatorInfo
     from core.app_context import CoreContext
     from core.reservation import EventInfo
+    from core.sales import ShiftClose
+    from terminal.monitor import MonitorSession
+    from terminal.results import Approval, LeasesTaken
+    from terminal.session import TerminalSession
+
+log = logging.getLogger("boxoffice_tui")
+Clock = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
@@ -70,7 +76,7 @@ class BoxOfficeApp(App):
     BINDINGS = [Binding("f1", "help", "help"),
                 Binding("ctrl+l", "language", "language")]
 
-    def __init__(self, services: Services, *, clock: Clock = _utcnow,
+    def __init__(self, services: TerminalSession, *, clock: Clock = _utcnow,
                  language_code: str | None = None, heartbeat: bool = True) -> None:
         super().__init__()
         self.services = services
@@ -197,6 +203,7 @@ class BoxOfficeApp(App):
     def terminal_state(self) -> dict[str, Any]:
         op = self.services.operator
         svc = self.services
+        shift = svc.shift if isinstance(svc, CounterSession) else None
         online = svc.printer_online()
         sync = self.sync_state
         extra: dict[str, Any] = {} if sync is None else {"sync": {
@@ -206,9 +213,9 @@ class BoxOfficeApp(App):
                           for x in sync.get("leases", ())]}}
         return extra | {
                 "screen": type(self.screen).__name__, "operator": op.login if op else None,
-                "shift": str(svc.shift.shift_id) if svc.shift else None,
+                "shift": str(shift.shift_id) if shift else None,
                 "online": self.online,
-                "printer": "none" if online is None and "spooler" not in svc.extras else
+                "printer": "none" if online is None and svc.spooler is None else
                 ("offline" if online is False else "ok"),
                 "printer_text": svc.printer_state(), "queue_depth": svc.queue_depth(),
                 "breaker": self.breaker.state, "lang": self.lang}
@@ -273,6 +280,10 @@ class BoxOfficeApp(App):
 class CashierApp(BoxOfficeApp):
     COMMANDS = App.COMMANDS | {EventCommands, OrderCommands}
     BINDINGS = [Binding("f4", "take_leases", "lease", show=False)]
+    services: CounterSession
+
+    def __init__(self, services: CounterSession, **kwargs: Any) -> None:
+        super().__init__(services, **kwargs)
 
     def on_mount(self) -> None:
         self.services.sync_subscribe(lambda st: self.post_message(SyncChanged(st)))
@@ -359,14 +370,14 @@ class CashierApp(BoxOfficeApp):
             return
         svc = self.services
 
-        def job() -> tuple[tuple[int, int], dict[str, Any]]:
+        def job() -> tuple[LeasesTaken, dict[str, Any]]:
             got = svc.take_leases()
             return got, svc.sync_status()
 
-        def done(res: tuple[tuple[int, int], dict[str, Any]]) -> None:
-            (taken, left), state = res
+        def done(res: tuple[LeasesTaken, dict[str, Any]]) -> None:
+            got, state = res
             self.apply_sync(state)
-            self.notify(t("leases_taken", n=taken, seats=left))
+            self.notify(t("leases_taken", n=got.taken, seats=got.places_left))
 
         self.screen.call_core(job, done=done, group="lease")  # type: ignore[attr-defined]
 
@@ -398,19 +409,19 @@ class CashierApp(BoxOfficeApp):
         cur = self.services.settings.sales.currency
         svc = self.services
 
-        def show(rep: dict[str, Any]) -> None:
-            if rep.get("status") == "closed":
+        def show(rep: ShiftClose) -> None:
+            if rep.status == "closed":
                 self.push_screen(ReportDialog(t("close_shift"), report_text(rep, cur, self.lang)),
                                  lambda _: self._after_close())
                 return
             # Over the variance threshold: a supervisor approves on this terminal.
-            def approved(res: Any) -> None:
+            def approved(res: Approval | None) -> None:
                 if res:
                     self.screen.call_core(  # type: ignore[attr-defined]
-                        svc.approve_variance, uuid.uuid4(), rep["shift_id"], res.login,
+                        svc.approve_variance, uuid.uuid4(), rep.shift_id, res.login,
                         res.pin, res.reason, done=show, group="close")
 
-            variance = format_minor(int(rep.get("variance_minor") or 0), cur, self.lang)
+            variance = format_minor(rep.variance_minor, cur, self.lang)
             self.push_screen(SupervisorDialog(f"{t('variance')} {variance}",
                                               reasons="variance"), approved)
 
@@ -432,6 +443,10 @@ class CashierApp(BoxOfficeApp):
 
 class MonitorApp(BoxOfficeApp):
     title_key = "monitor_title"
+    services: MonitorSession
+
+    def __init__(self, services: MonitorSession, **kwargs: Any) -> None:
+        super().__init__(services, **kwargs)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -465,48 +480,9 @@ def _preload() -> None:
 # --- entry points ------------------------------------------------------------------------
 
 
-def _prepare(ctx: CoreContext | Callable[[], CoreContext], settings: Settings,
-             kind: str) -> Services:
-    from terminal.logsetup import configure
-
-    configure(Path(settings.log_file), settings.logging.level)
-    name = settings.terminal.name if kind == "cashier" else f"{settings.terminal.name}-monitor"
-    return Services(ctx, name, kind=kind, settings=settings)
-
-
-def start_peripherals(svc: Services) -> list[Callable[[], Any]]:
-    """Start the printer spooler and, when no real gateway is configured, the sandbox
-    gateway; returns the stop functions. Missing modules are simply skipped."""
-    stops: list[Callable[[], Any]] = []
-    settings = svc.settings
-    try:
-        from printing import spooler as spooler_mod  # type: ignore[import-not-found]
-
-        start = getattr(spooler_mod, "start_spooler", None)
-        if start is not None:
-            sp = start(svc.ctx, settings)
-            svc.extras["spooler"] = sp
-            stops.append(getattr(sp, "close", lambda: None))
-    except ModuleNotFoundError:
-        pass
-    except Exception:
-        log.exception("printer spooler did not start")
-    ctx = svc.ctx  # built here, in the warm-up worker
-    try:
-        # With kind = "sandbox" and no base_url this starts the sandbox gateway in-process.
-        gw = ctx.payment_gateway()
-        stops.append(getattr(gw, "close", lambda: None))
-    except Exception:
-        log.exception("card gateway not available; cash only")
-    if svc.kind == "cashier":
-        try:  # offline selling: journal, connectivity watch, leases, background replay
-            stops.append(svc.start_sync())
-        except Exception:
-            log.exception("offline selling did not start")
-    return stops
-
-
 def _run_with_peripherals(app: BoxOfficeApp) -> int:
+    from terminal.bootstrap import start_peripherals, stop_all
+
     stops: list[Callable[[], Any]] = []
 
     def warm_up() -> None:
@@ -518,32 +494,25 @@ def _run_with_peripherals(app: BoxOfficeApp) -> int:
     try:
         app.run()
     finally:
-        for stop in reversed(stops):
-            with contextlib.suppress(Exception):
-                stop()
+        stop_all(stops)
     return 0
 
 
 def run_cashier(ctx: CoreContext) -> int:
     """Open the cashier app on an existing context (``boxoffice demo``)."""
-    return _run_with_peripherals(CashierApp(_prepare(ctx, ctx.settings, "cashier")))
+    from terminal.bootstrap import counter_session
+
+    return _run_with_peripherals(CashierApp(counter_session(ctx.settings, ctx)))
 
 
 def run_cashier_settings(settings: Settings) -> int:
     """``boxoffice cashier``: the first screen draws before the database is reached."""
-    return _run_with_peripherals(CashierApp(_prepare(lambda: context_for(settings), settings,
-                                                     "cashier")))
+    from terminal.bootstrap import counter_session
 
-
-def context_for(settings: Settings) -> CoreContext:
-    from core.app_context import build_context
-    from core.db import migrate
-
-    ctx = build_context(settings)
-    if not migrate.is_current(ctx.engine):
-        migrate.upgrade(ctx.engine)
-    return ctx
+    return _run_with_peripherals(CashierApp(counter_session(settings)))
 
 
 def run_monitor(ctx: CoreContext) -> int:
-    return MonitorApp(_prepare(ctx, ctx.settings, "monitor")).run() or 0
+    from terminal.bootstrap import monitor_session
+
+    return MonitorApp(monitor_session(ctx.settings, ctx)).run() or 0

@@ -1,25 +1,25 @@
-"""What every screen shares: calling core from thread workers with errors turned into
-messages, and footer labels that follow the language switch."""
+"""What every cashier and monitor screen shares: calling the terminal session from thread
+workers (``boxoffice_tui.widgets.core_calls``, shared with the kiosk) with errors turned
+into messages, and footer labels that follow the language switch."""
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker
 
 from boxoffice_tui.i18n import language, t
+from boxoffice_tui.widgets.core_calls import CoreCalls as SharedCoreCalls
 from core.errors import BoxOfficeError
 
 if TYPE_CHECKING:
-    from boxoffice_tui.app import BoxOfficeApp
-
-log = logging.getLogger("boxoffice_tui")
+    from boxoffice_tui.app import BoxOfficeApp, CashierApp
+    from terminal.counter import CounterSession
+    from terminal.monitor import MonitorSession
 
 
 def translate_bindings(node: Any) -> None:
@@ -61,35 +61,26 @@ def after_typed_keys(action: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class CoreCalls:
-    """Mixin for screens: ``self.call_core(fn, *args, done=...)`` runs ``fn`` in a thread
-    worker; the result goes to ``done`` on the UI thread, a ``BoxOfficeError`` becomes a
-    clear message, anything else is logged with its traceback and shown as a short line."""
+class CoreCalls(SharedCoreCalls):
+    """The shared worker helper, with the app and its session typed for the screen: a
+    cashier screen asks ``self.counter`` and ``self.cashier``, a monitor screen
+    ``self.monitor``; what every app has is on ``self.bo``."""
 
     @property
     def bo(self) -> BoxOfficeApp:
         return self.app  # type: ignore[attr-defined,return-value]
 
-    def call_core(self, fn: Callable[..., Any], *args: Any, done: Callable[[Any], Any] | None
-                  = None, failed: Callable[[BaseException], Any] | None = None,
-                  group: str = "core", exclusive: bool = False, quiet: bool = False,
-                  **kwargs: Any) -> Worker:
-        app = self.bo
+    @property
+    def cashier(self) -> CashierApp:
+        return cast("CashierApp", self.app)  # type: ignore[attr-defined]
 
-        def job() -> None:
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:  # shown, never a traceback on screen
-                if not isinstance(exc, BoxOfficeError):
-                    log.exception("core call %s failed", getattr(fn, "__name__", fn))
-                app.call_from_thread(app.core_failed, exc, failed, quiet)
-                return
-            app.call_from_thread(app.core_ok)
-            if done is not None:
-                app.call_from_thread(done, result)
+    @property
+    def counter(self) -> CounterSession:
+        return cast("CounterSession", self.bo.services)
 
-        return self.run_worker(job, thread=True, group=group,  # type: ignore[attr-defined]
-                               exclusive=exclusive, exit_on_error=False)
+    @property
+    def monitor(self) -> MonitorSession:
+        return cast("MonitorSession", self.bo.services)
 
 
 class BaseScreen(CoreCalls, Screen):

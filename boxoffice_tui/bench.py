@@ -12,10 +12,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from boxoffice_tui.services import Services
 from core.actors import Actor, OperatorInfo, register_terminal
 from core.app_context import CoreContext
 from core.reservation import EventInfo, hold_seats
+from terminal.counter import CounterSession
 
 _BENCH_OPERATOR = OperatorInfo(0, "bench", "Bench", "cashier")
 
@@ -35,7 +35,7 @@ def measure(ctx: CoreContext, event: EventInfo, burst: int = 500,
     from boxoffice_tui.app import CashierApp
     from boxoffice_tui.widgets.seatmap import SeatMap
 
-    svc = Services(ctx, "bench-counter")
+    svc = CounterSession(ctx, "bench-counter")
     svc.start()
     other = Actor(register_terminal(ctx.engine, "bench-other", "cashier"), "bench-other")
     out: dict[str, Any] = {}

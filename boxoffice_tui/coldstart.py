@@ -11,12 +11,10 @@ from typing import Any
 
 def main() -> None:
     t0 = float(sys.argv[1])
-    from boxoffice_tui.app import CashierApp, _prepare, context_for
-    from config import load_settings
+    from boxoffice_tui.app import CashierApp
+    from terminal.bootstrap import counter_session, load_settings
 
-    settings = load_settings()
-    svc = _prepare(lambda: context_for(settings), settings, "cashier")
-    app = CashierApp(svc, heartbeat=False)
+    app = CashierApp(counter_session(load_settings()), heartbeat=False)
     result: list[float] = []
 
     async def first_frame(pilot: Any) -> None:

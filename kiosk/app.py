@@ -30,9 +30,11 @@ from textual.screen import Screen
 
 from kiosk.clock import Clock, monotonic
 from kiosk.i18n import error_message, language, set_language, t
-from kiosk.services import EventShape, KioskServices, Readiness
+from terminal.kiosk import KioskSession
+from terminal.results import EventShape, Readiness
 
 if TYPE_CHECKING:
+    from config import Settings
     from core.reservation import EventInfo, HoldResult
     from core.sales import CheckoutResult
 
@@ -74,7 +76,7 @@ class KioskApp(App, inherit_bindings=False):
     BINDINGS = [*(Binding(k, "blocked", show=False, priority=True) for k in BLOCKED_KEYS),
                 Binding("f12", "staff", show=False, priority=True)]
 
-    def __init__(self, services: KioskServices, *, clock: Clock = monotonic,
+    def __init__(self, services: KioskSession, *, clock: Clock = monotonic,
                  language_code: str | None = None, heartbeat: bool = True,
                  tick_s: float = 0.25, handle_signals: bool = True) -> None:
         super().__init__()
@@ -462,7 +464,7 @@ class KioskApp(App, inherit_bindings=False):
             if fn is not None:
                 fn()
 
-    # --- what CoreCalls (boxoffice_tui.base) expects of its app ---------------------------
+    # --- what CoreCalls (boxoffice_tui.widgets) expects of its app ------------------------
     def core_ok(self) -> None:
         self.db_ok = True
 
@@ -481,21 +483,12 @@ class KioskApp(App, inherit_bindings=False):
 # --- entry point ---------------------------------------------------------------------------
 
 
-def run_kiosk(settings: Any) -> int:
+def run_kiosk(settings: Settings) -> int:
     """``boxoffice kiosk``: logs to a file, the spooler and gateway started in a worker
     while the attract screen draws; holds released on the way out whatever the reason."""
-    from boxoffice_tui.app import context_for, start_peripherals
-    from terminal.logsetup import configure
+    from terminal.bootstrap import kiosk_session, stop_all
 
-    if settings.terminal.kind != "kiosk":
-        # The spooler registers the terminal by this kind when it counts printed copies.
-        settings = settings.model_copy(update={
-            "terminal": settings.terminal.model_copy(update={"kind": "kiosk"})})
-    configure(Path(settings.log_file), settings.logging.level)
-    svc = KioskServices(lambda: context_for(settings), settings.terminal.name,
-                        settings=settings)
-    stops: list[Callable[[], Any]] = []
-    svc.before_start = lambda: stops.extend(start_peripherals(svc))
+    svc, stops = kiosk_session(settings)
     app = KioskApp(svc)
     try:
         app.run()
@@ -503,7 +496,5 @@ def run_kiosk(settings: Any) -> int:
         with contextlib.suppress(Exception):
             if svc.ready and svc.terminal_id is not None:
                 svc.release_all()
-        for stop in reversed(stops):
-            with contextlib.suppress(Exception):
-                stop()
+        stop_all(stops)
     return 0

@@ -112,11 +112,6 @@ class SpoolerState:
     printer_url: str
     lang: str = "pt-BR"
 
-    # Both ``spooler.state()`` and ``str(spooler.state)`` are in use by the apps that
-    # reached the spooler first; the state answers to both.
-    def __call__(self) -> SpoolerState:
-        return self
-
     def __str__(self) -> str:
         return self.message(self.lang)
 
@@ -138,15 +133,6 @@ class SpoolerState:
         return "Impressora pronta" if pt else "Printer ready"
 
 
-class PendingJobs(list[JobInfo]):
-    """The unprinted jobs; ``int()`` of it is the queue depth, and calling it returns
-    itself (``spooler.pending()`` and ``int(spooler.pending)`` both work)."""
-
-    def __call__(self) -> PendingJobs:
-        return self
-
-    def __int__(self) -> int:
-        return len(self)
 
 
 class Spooler:
@@ -327,14 +313,13 @@ class Spooler:
 
     # -- reading ------------------------------------------------------------------------
 
-    @property
-    def pending(self) -> PendingJobs:
+    def pending(self) -> list[JobInfo]:
         """Jobs not printed yet (queued, printing, failed), oldest first."""
         with self._lock:
             cur = self._db.execute(
                 "select id, kind, serial, duplicate, state, attempts, last_error, created_at,"
                 " printed_at from jobs where state <> 'printed' order by id")
-            return PendingJobs(JobInfo(*r) for r in cur.fetchall())
+            return [JobInfo(*r) for r in cur.fetchall()]
 
     def job(self, job_id: int) -> JobInfo | None:
         with self._lock:
@@ -343,13 +328,9 @@ class Spooler:
                 " printed_at from jobs where id = ?", (job_id,)).fetchone()
         return JobInfo(*r) if r else None
 
-    @property
     def state(self) -> SpoolerState:
-        """The current state (also callable: ``spooler.state()``); ``str()`` of it is the
-        status line in the terminal's language."""
-        return self._state()
-
-    def _state(self) -> SpoolerState:
+        """The current state (read from the spool file: a method, not a property, because
+        it is a query); ``str()`` of it is the status line in the terminal's language."""
         with self._lock:
             counts = dict(self._db.execute(
                 "select state, count(*) from jobs where state <> 'printed' group by state"))
@@ -423,7 +404,7 @@ class Spooler:
             "select count(*) from jobs where state in ('queued', 'printing')").fetchone()[0]
 
     def _changed(self) -> None:
-        st = self._state()
+        st = self.state()
         PRINT_QUEUE.set(st.waiting)
         if self.on_change is None:
             return

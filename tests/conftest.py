@@ -25,6 +25,10 @@ from config import Settings
 from core.actors import Actor, register_terminal
 from core.app_context import CoreContext
 
+# Building a terminal (its context, gateway, spooler and sessions) for the counter's,
+# the kiosk's and the terminal layer's tests.
+pytest_plugins = ["tests.terminal_fixtures"]
+
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(Path(tempfile.gettempdir()) /
                                                             "boxoffice-escpos-cache"))

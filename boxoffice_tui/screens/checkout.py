@@ -13,11 +13,11 @@ from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
 from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
 from boxoffice_tui.i18n import t
-from boxoffice_tui.services import ExchangeRequest, OfflineCart, SaleOutcome
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
 from core.money import format_minor
+from terminal.results import ExchangeRequest, OfflineCardLimits, OfflineCart, SaleOutcome
 
 if TYPE_CHECKING:
     from core.reservation import HoldResult
@@ -109,7 +109,7 @@ class CashScreen(BaseModal):
         self.busy = True
         self.query_one("#cash-error", Static).update("…")
         name = self.query_one("#customer", Input).value.strip() or None
-        self.call_core(self.bo.services.pay_cash, self._key, self.hold, self.tendered,
+        self.call_core(self.counter.pay_cash, self._key, self.hold, self.tendered,
                        customer_name=name, exchange=self.exchange, done=self._done,
                        failed=self._failed, group="pay", exclusive=True)
 
@@ -160,11 +160,11 @@ class CardScreen(BaseModal):
         saf = self.query_one("#card-saf", Static)
         saf.display = isinstance(self.hold, OfflineCart)
         if saf.display:  # the casino carries the risk until the card is charged
-            self.call_core(self.bo.services.offline_card_limits, done=self._show_risk,
+            self.call_core(self.counter.offline_card_limits, done=self._show_risk,
                            group="card-limits", quiet=True)
 
-    def _show_risk(self, limits: tuple[int, int, int]) -> None:
-        floor, total, held = limits
+    def _show_risk(self, limits: OfflineCardLimits) -> None:
+        floor, total, held = limits.floor_minor, limits.total_minor, limits.held_minor
         cur, lang = self.hold.currency, self.bo.lang
         self.query_one("#card-saf", Static).update("[b]⚠ " + t(
             "card_saf_risk", floor=format_minor(floor, cur, lang),
@@ -193,7 +193,7 @@ class CardScreen(BaseModal):
         self.query_one("#card-result", Static).update(t("card_progress"))
         card = self.query_one("#card-input", Input).value.strip() or self.card
         name = self.query_one("#customer", Input).value.strip() or None
-        self.call_core(self.bo.services.pay_card, self._key, self.hold, card,
+        self.call_core(self.counter.pay_card, self._key, self.hold, card,
                        customer_name=name, exchange=self.exchange, done=self._done,
                        failed=self._failed, group="pay", exclusive=True)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,21 +17,20 @@ from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.footer import QuickFooter
 from core.money import format_minor, parse_minor
-
-REFUND_REASONS = ("customer_request", "event_canceled", "event_changed", "duplicate_sale",
-                  "wrong_seat", "exchange", "service_issue", "other")
-VARIANCE_REASONS = ("counting_error", "change_error", "missing_cash", "surplus_cash", "other")
+from terminal.results import Approval
 
 if TYPE_CHECKING:
-    from core.actors import OperatorInfo
+    from core.sales import ShiftClose, ShiftReport
+
+# Re-exported: the dialog dismisses with one, screens and the terminal session take it.
+__all__ = ["Approval", "CloseShiftDialog", "ReportDialog", "SupervisorDialog", "report_text"]
 
 
 def _reasons(kind: str) -> tuple[str, ...]:
-    """Reason codes come from core when the sales module is installed."""
-    try:
-        from core.sales import approvals
-    except ImportError:
-        return REFUND_REASONS if kind == "refund" else VARIANCE_REASONS
+    # Imported when a dialog opens: core.sales loads SQLAlchemy, which the sign-in screen
+    # must not wait for.
+    from core.sales import approvals
+
     return approvals.REFUND_REASONS if kind == "refund" else approvals.VARIANCE_REASONS
 
 
@@ -112,12 +112,14 @@ class ReportDialog(BaseModal):
         yield QuickFooter()
 
 
-def report_text(report: dict[str, Any], currency: str, lang: str, indent: int = 0) -> str:
-    """A report as aligned lines; ``*_minor`` values are shown as money."""
+def report_text(report: ShiftReport | ShiftClose | Mapping[str, Any], currency: str, lang: str,
+                indent: int = 0) -> str:
+    """A report as aligned lines, its fields in order; ``*_minor`` values are shown as
+    money, nested figures (totals by tender) indented under their name."""
     lines = []
     pad = "  " * indent
-    for k, v in report.items():
-        if isinstance(v, dict):
+    for k, v in _items(report):
+        if isinstance(v, Mapping) or is_dataclass(v):
             lines.append(f"{pad}{k}:")
             lines.append(report_text(v, currency, lang, indent + 1))
             continue
@@ -128,6 +130,12 @@ def report_text(report: dict[str, Any], currency: str, lang: str, indent: int = 
             v = v.astimezone().strftime("%d/%m %H:%M")
         lines.append(f"{pad}{k:<{26 - 2 * indent}}{v!s:>18}")
     return "\n".join(lines)
+
+
+def _items(report: Any) -> list[tuple[str, Any]]:
+    if isinstance(report, Mapping):
+        return list(report.items())
+    return [(f.name, getattr(report, f.name)) for f in fields(report)]
 
 
 class CloseShiftDialog(BaseModal):
@@ -162,11 +170,3 @@ class CloseShiftDialog(BaseModal):
             self.query_one("#close-error", Static).update(f"{t('amount')}: {raw} ?")
             return
         self.dismiss((counted, self._key))
-
-
-@dataclass(frozen=True, slots=True)
-class Approval:
-    operator: OperatorInfo | None
-    reason: str
-    login: str
-    pin: str = field(repr=False)

@@ -153,4 +153,4 @@ class EventsScreen(BaseScreen):
     def action_open(self) -> None:
         ev = self.selected()
         if ev is not None:
-            self.bo.open_event(ev)
+            self.cashier.open_event(ev)

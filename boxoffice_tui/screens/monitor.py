@@ -143,7 +143,7 @@ class MonitorScreen(BaseScreen):
             self.query_one("#alerts", Static).update(t("no_alerts"))
 
     def action_refresh(self) -> None:
-        self.call_core(self.bo.services.monitor_snapshot, done=self.show, group="monitor",
+        self.call_core(self.monitor.monitor_snapshot, done=self.show, group="monitor",
                        exclusive=True, quiet=True)
 
     def show(self, snap: Any, count: bool = True) -> None:
@@ -204,7 +204,7 @@ class MonitorScreen(BaseScreen):
 
         def approved(res: Any) -> None:
             if res:
-                self.call_core(self.bo.services.approve, appr.id, res,
+                self.call_core(self.monitor.approve, appr.id, res,
                                done=lambda _: (self.bo.notify(t("approved")),
                                                self.action_refresh()), group="approve")
 

@@ -4,7 +4,7 @@ exchange it with a supervisor's approval on this terminal."""
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,11 +13,14 @@ from textual.widgets import DataTable, Input, Static
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
-from boxoffice_tui.services import ExchangeRequest
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
+from terminal.results import Approval, ExchangeRequest
+
+if TYPE_CHECKING:
+    from core.sales import RefundResult
 
 
 class OrdersScreen(BaseScreen):
@@ -33,7 +36,7 @@ class OrdersScreen(BaseScreen):
         super().__init__()
         self.initial = query
         self.orders: list[Any] = []
-        self.last_refund: dict[str, Any] | None = None
+        self.last_refund: RefundResult | None = None
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
@@ -58,7 +61,7 @@ class OrdersScreen(BaseScreen):
     def search(self) -> None:
         q = self.query_one("#order-query", Input).value
         if q.strip():
-            self.call_core(self.bo.services.find_orders, q, done=self._found, group="orders",
+            self.call_core(self.counter.find_orders, q, done=self._found, group="orders",
                            exclusive=True)
 
     def _found(self, orders: list[Any]) -> None:
@@ -91,7 +94,7 @@ class OrdersScreen(BaseScreen):
         order = self.selected()
         if order is None:
             return
-        svc = self.bo.services
+        svc = self.counter
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, BoxOfficeError) and exc.code == "supervisor_required":
@@ -100,7 +103,7 @@ class OrdersScreen(BaseScreen):
             else:
                 self.bo.show_error(exc)
 
-        def approved(res: Any) -> None:
+        def approved(res: Approval | None) -> None:
             if res:
                 self.call_core(svc.reprint, order.order_id, res,
                                done=lambda _: self.bo.notify(t("reprinted")), group="reprint")
@@ -120,7 +123,7 @@ class OrdersScreen(BaseScreen):
         order = self.selected()
         if order is None:
             return
-        svc = self.bo.services
+        svc = self.counter
 
         def ask(why: str | None) -> None:
             title = f"{t(kind)} #{order.number}" + (f" ({why})" if why else "")
@@ -129,10 +132,10 @@ class OrdersScreen(BaseScreen):
 
         self.call_core(svc.refund_needs_approval, order.order_id, done=ask, group="refund")
 
-    def _go(self, kind: str, order: Any, approval: Any) -> None:
-        svc = self.bo.services
+    def _go(self, kind: str, order: Any, approval: Approval) -> None:
+        svc = self.counter
         if kind == "exchange":
-            ev = next((e for e in self.bo.cached_events if e.code == order.event_code), None)
+            ev = next((e for e in self.cashier.cached_events if e.code == order.event_code), None)
             if ev is None:
                 self.bo.notify(t("not_available", what=order.event_code), severity="error")
                 return
@@ -144,8 +147,8 @@ class OrdersScreen(BaseScreen):
             self.bo.push_screen(SaleScreen(ev, exchange=req))
             return
 
-        def finished(result: dict[str, Any]) -> None:
-            amount = int(result.get("amount_minor", order.total_minor))
+        def finished(result: RefundResult) -> None:
+            amount = result.amount_minor
             self.last_refund = result
             self.bo.notify(t("refunded", number=order.number,
                              amount=format_minor(amount, order.currency, self.bo.lang)))

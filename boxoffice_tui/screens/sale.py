@@ -21,23 +21,18 @@ from textual.widgets import Static
 
 from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.i18n import language, t
-from boxoffice_tui.services import (
-    ExchangeRequest,
-    OfflineCart,
-    SaleOutcome,
-    SeatMapData,
-    Services,
-)
 from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
+from terminal.results import ExchangeRequest, OfflineCart, SaleOutcome, SeatMapData
 
 POLL_S = 0.5  # the fallback; with Redis, changes are pushed and the poll only confirms
 
 if TYPE_CHECKING:
     from core.reservation import Availability, EventInfo, HoldResult, SectionInfo
+    from terminal.counter import CounterSession
 
 
 class SaleScreen(BaseScreen):
@@ -83,8 +78,8 @@ class SaleScreen(BaseScreen):
         self.lease_ga_left = 0
 
     @property
-    def svc(self) -> Services:
-        return self.bo.services
+    def svc(self) -> CounterSession:
+        return self.counter
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
@@ -422,7 +417,7 @@ class SaleScreen(BaseScreen):
             f"{seat.label}  {price}  {SYMBOLS[kind][0]} {t('lg_' + kind)}", layout=False)
 
     # --- actions -------------------------------------------------------------------------
-    def _replace_hold(self, make: str, *args: object) -> None:
+    def _replace_hold(self, make: Callable[..., HoldResult], *args: object) -> None:
         """Release the current hold (if any) and take a new one, in one worker so the
         two steps cannot interleave with another key press."""
         old = self.hold
@@ -433,7 +428,7 @@ class SaleScreen(BaseScreen):
         def job() -> HoldResult:
             if old is not None:
                 svc.release(uuid.uuid4(), old.hold_id)
-            return getattr(svc, make)(uuid.uuid4(), self.event.id, *args)
+            return make(uuid.uuid4(), self.event.id, *args)
 
         if old is not None:
             self.hold = None
@@ -456,7 +451,7 @@ class SaleScreen(BaseScreen):
         if self.bo.selling_offline:
             self._offline_cart(seats)
             return
-        self._replace_hold("hold_seats", seats)
+        self._replace_hold(self.svc.hold_seats, seats)
 
     def _quantity(self) -> int:
         return self.hold.quantity if self.hold else 0
@@ -476,9 +471,9 @@ class SaleScreen(BaseScreen):
                 self._offline_cart(None, n)
             return
         if self.query_one(SeatMap).display:
-            self._replace_hold("hold_best", n)
+            self._replace_hold(self.svc.hold_best, n)
         elif self.ga_section is not None:
-            self._replace_hold("hold_ga", self.ga_section.id, n)
+            self._replace_hold(self.svc.hold_ga, self.ga_section.id, n)
 
     def action_best(self, n: int) -> None:
         self._ask(n)

@@ -61,7 +61,7 @@ class SignInScreen(BaseScreen):
         if not login.value or not pin.value:
             return
         self.query_one("#signin-error", Static).update("")
-        self.call_core(self.bo.services.sign_in, login.value, pin.value, done=self._signed_in,
+        self.call_core(self.counter.sign_in, login.value, pin.value, done=self._signed_in,
                        failed=self._failed, group="signin", exclusive=True)
 
     def _failed(self, exc: BaseException) -> None:
@@ -71,7 +71,7 @@ class SignInScreen(BaseScreen):
         pin.focus()
 
     def _signed_in(self, op: OperatorInfo) -> None:
-        self.bo.signed_in(op)
+        self.cashier.signed_in(op)
 
 
 class OpenShiftScreen(BaseModal):
@@ -106,6 +106,6 @@ class OpenShiftScreen(BaseModal):
         except ValueError:
             self.query_one("#shift-error", Static).update(f"{t('amount')}: {raw} ?")
             return
-        self.call_core(self.bo.services.open_shift, minor, self._key, done=self.dismiss,
+        self.call_core(self.counter.open_shift, minor, self._key, done=self.dismiss,
                        failed=lambda e: self.query_one("#shift-error", Static).update(
                            error_text(e)), group="shift", exclusive=True)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual.widgets import Static
 
 from boxoffice_tui.i18n import t
+from terminal.counter import CounterSession
 
 if TYPE_CHECKING:
     from boxoffice_tui.app import BoxOfficeApp
@@ -29,7 +30,7 @@ class TerminalHeader(Static):
         op = svc.operator
         parts = [f"[b]{t(app.title_key)}[/b]", svc.terminal_name]
         parts.append(f"{op.display_name} ({op.role})" if op else "—")
-        shift = svc.shift
+        shift = svc.shift if isinstance(svc, CounterSession) else None
         parts.append(f"{t('shift')} {str(shift.shift_id)[:8]}" if shift else t("no_shift"))
         parts.append(("● " + t("online")) if app.online else ("✖ " + t("offline")))
         sync = app.sync_state

@@ -13,7 +13,7 @@ from textual.containers import Horizontal
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
-from boxoffice_tui.base import CoreCalls
+from boxoffice_tui.widgets.core_calls import CoreCalls
 from core.money import format_minor
 from kiosk.i18n import language, t
 

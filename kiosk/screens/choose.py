@@ -15,7 +15,7 @@ from kiosk.screens.base import KioskScreen, money, when
 
 if TYPE_CHECKING:
     from core.reservation import EventInfo, HoldResult
-    from kiosk.services import EventShape
+    from terminal.results import EventShape
 
 
 class ShowsScreen(KioskScreen):

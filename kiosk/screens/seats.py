@@ -14,8 +14,8 @@ from kiosk.i18n import error_message, t
 from kiosk.screens.base import KioskScreen
 
 if TYPE_CHECKING:
-    from boxoffice_tui.services import SeatMapData
     from core.reservation import HoldResult
+    from terminal.results import SeatMapData
 
 
 class SeatsScreen(KioskScreen):

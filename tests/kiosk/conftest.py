@@ -8,21 +8,19 @@ import contextlib
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 
 from core.app_context import CoreContext
-from core.payments import build_gateway
-from core.payments.sandbox import SandboxServer
 from kiosk.app import KioskApp
 from kiosk.clock import ManualClock
-from kiosk.services import KioskServices
-from tests.conftest import make_settings
+from printing.spooler import Spooler
+from terminal.kiosk import KioskSession
+from tests.terminal_fixtures import build_session, context_on, rows, scalar
+from tests.terminal_fixtures import wait_for as _wait_for
 
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 TERMINAL = "kiosk-test"
@@ -93,36 +91,24 @@ def printer() -> Iterator[LoopbackPrinter]:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[SandboxServer]:
-    with SandboxServer(seed=23) as sb:
-        yield sb
+def sandbox_seed() -> int:
+    return 23
 
 
 @pytest.fixture(scope="module")
-def kctx(ctx: CoreContext, db_url: str, module_tmp: Path, sandbox: SandboxServer,
-         printer: LoopbackPrinter) -> Iterator[CoreContext]:
-    settings = make_settings(
-        db_url, module_tmp, terminal__name=TERMINAL, terminal__kind="kiosk",
-        terminal__language="en", terminal__heartbeat_s=0.5,
-        gateway__kind="sandbox", gateway__base_url=sandbox.base_url,
-        gateway__read_timeout_s=2.0, gateway__retry_attempts=2,
-        printer__url=printer.url, printer__timeout_s=1.0, printer__retry_initial_s=0.05,
-        printer__retry_max_s=0.2, holds__kiosk_ttl_s=240,
-        kiosk__print_wait_s=5.0, logging__file=str(module_tmp / "kiosk.jsonl"))
-    c = CoreContext(settings=settings, engine=ctx.engine)
-    c.gateway = build_gateway(settings)
-    c.signer()
-    yield c
-    c.gateway.close()
+def terminal_overrides(module_tmp: Path, printer: LoopbackPrinter) -> dict[str, Any]:
+    """The kiosk: a real TCP printer on loopback with quick retries."""
+    return {"terminal__name": TERMINAL, "terminal__kind": "kiosk",
+            "printer__url": printer.url, "printer__timeout_s": 1.0,
+            "printer__retry_initial_s": 0.05, "printer__retry_max_s": 0.2,
+            "holds__kiosk_ttl_s": 240, "kiosk__print_wait_s": 5.0,
+            "logging__file": str(module_tmp / "kiosk.jsonl")}
 
 
 @pytest.fixture(scope="module")
-def spooler(kctx: CoreContext) -> Iterator[Any]:
-    from printing.spooler import start_spooler
-
-    sp = start_spooler(kctx, kctx.settings)
-    yield sp
-    sp.close()
+def kctx(terminal_ctx: CoreContext) -> CoreContext:
+    terminal_ctx.signer()
+    return terminal_ctx
 
 
 @pytest.fixture
@@ -131,18 +117,17 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def make_app(kctx: CoreContext, spooler: Any, clock: ManualClock) -> Callable[..., KioskApp]:
-    def make(services_cls: type[KioskServices] = KioskServices, *, handle_signals: bool
+def make_app(kctx: CoreContext, spooler: Spooler,
+             clock: ManualClock) -> Callable[..., KioskApp]:
+    def make(services_cls: type[KioskSession] = KioskSession, *, handle_signals: bool
              = False, lang: str = "en", **kiosk: Any) -> KioskApp:
         settings = kctx.settings
         if kiosk:
             settings = settings.model_copy(update={
                 "kiosk": settings.kiosk.model_copy(update=kiosk)})
-        c = CoreContext(settings=settings, engine=kctx.engine)
-        c.gateway = kctx.gateway
+        c = context_on(kctx, settings)
         c._signer = kctx._signer
-        svc = services_cls(c, TERMINAL, settings=settings)
-        svc.extras["spooler"] = spooler
+        svc = build_session(services_cls, c, TERMINAL, spooler=spooler)
         return KioskApp(svc, clock=clock, language_code=lang, heartbeat=False,
                         handle_signals=handle_signals)
 
@@ -159,24 +144,13 @@ def _breaker_closed(kctx: CoreContext, printer: LoopbackPrinter, spooler: Any) -
     spooler.wait_idle(10)
 
 
-async def wait_for(pilot: Any, pred: Callable[[], Any], timeout: float = 15.0) -> None:
-    t0 = time.perf_counter()
-    while not pred():
-        if time.perf_counter() - t0 > timeout:
-            raise AssertionError(f"condition not reached in {timeout} s")
-        await pilot.pause(0.02)
-
-
-def scalar(ctx: CoreContext, sql: str, **params: Any) -> Any:
-    with ctx.engine.connect() as conn:
-        return conn.execute(text(sql), params).scalar()
-
-
-def rows(ctx: CoreContext, sql: str, **params: Any) -> list[Any]:
-    with ctx.engine.connect() as conn:
-        return list(conn.execute(text(sql), params))
+async def wait_for(pilot: Any, pred: Callable[[], Any], timeout: float = 15.0) -> float:
+    return await _wait_for(pilot, pred, timeout)
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+__all__ = ["TERMINAL", "LoopbackPrinter", "rows", "scalar", "wait_for"]

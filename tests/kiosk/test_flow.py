@@ -226,7 +226,7 @@ async def test_print_failure_after_payment_shows_where_to_collect(make_app: Any,
         await shown(pilot, OutOfServiceScreen)
         assert "printer" in app.readiness.reasons
         # The customer was sent to the counter: the tickets must not print here later.
-        assert not [j for j in app.services.extras["spooler"].pending()
+        assert not [j for j in app.services.spooler.pending()
                     if j.state in ("queued", "printing")]
         printed_before = [j for j in printer.jobs if j]
         printer.on()

@@ -192,7 +192,7 @@ async def test_out_of_service_when_the_printer_is_failing(make_app: Any, kctx: A
         # (a reprint) finds it off.
         printer.off()
         spooler.submit_documents([printer_test_document(terminal="kiosk-test")])
-        await wait_for(pilot, lambda: spooler.state.online is False)
+        await wait_for(pilot, lambda: spooler.state().online is False)
         sales_before = scalar(kctx, "select count(*) from sales")
         await tap(pilot, "#card-0")
         await shown(pilot, OutOfServiceScreen)
@@ -205,7 +205,7 @@ async def test_out_of_service_when_the_printer_is_failing(make_app: Any, kctx: A
         # Printer back: the queued job prints and the kiosk sells again.
         printer.on()
         spooler.retry_now()
-        await wait_for(pilot, lambda: spooler.state.online is True)
+        await wait_for(pilot, lambda: spooler.state().online is True)
         app.poll_health()
         await shown(pilot, AttractScreen)
 

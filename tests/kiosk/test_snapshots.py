@@ -14,7 +14,8 @@ from core.app_context import CoreContext
 from core.reservation import HoldResult
 from core.sales import CheckoutResult
 from kiosk.app import Purchase
-from kiosk.services import EventShape, KioskServices, Readiness
+from terminal.kiosk import KioskSession
+from terminal.results import EventShape, Readiness
 from tests.kiosk.conftest import TERMINAL, wait_for
 
 pytestmark = pytest.mark.db
@@ -24,7 +25,7 @@ SCREENS = ["attract", "shows", "age", "quantity", "seats", "identify", "summary"
            "printing", "thanks", "collect", "out_of_service", "still_there", "staff"]
 
 
-class FixedServices(KioskServices):
+class FixedServices(KioskSession):
     """The real database for seats and prices; show dates pinned."""
 
     forced: tuple[str, ...] = ()
@@ -53,7 +54,7 @@ def labels(kctx: CoreContext, snap_hold: HoldResult) -> tuple[str, ...]:
 def snap_hold(kctx: CoreContext) -> HoldResult:
     """The two best SINATRA seats as a kiosk would hold them (released at once, so every
     snapshot sees the same free room)."""
-    svc = KioskServices(kctx, TERMINAL)
+    svc = KioskSession(kctx, TERMINAL)
     ev = next(e for e in svc.events() if e.code == "SINATRA")
     hold = svc.hold_best(uuid.uuid4(), ev.id, 2)
     svc.release(uuid.uuid4(), hold.hold_id)

@@ -171,12 +171,12 @@ def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_
     try:
         ids = sp.print_order(order.order_id)  # no sale record here: tickets only
         assert len(ids) == 2
-        assert int(sp.pending) == 2 and len(sp.pending()) == 2
-        assert sp.state().tickets_waiting == 2 and sp.state.queued == 2
-        assert "2" in str(sp.state)  # the status line, in the terminal's language
+        assert len(sp.pending()) == 2
+        assert sp.state().tickets_waiting == 2 and sp.state().queued == 2
+        assert "2" in str(sp.state())  # the status line, in the terminal's language
         sp.start()
         assert sp.wait_idle(30)
-        assert int(sp.pending) == 0 and str(sp.state) == "Impressora pronta"
+        assert len(sp.pending()) == 0 and str(sp.state()) == "Impressora pronta"
         dup = sp.reprint_order(order.order_id, uuid.uuid4())
         assert len(dup) == 2 and sp.wait_idle(30)
     finally:

@@ -13,8 +13,8 @@ import structlog
 
 from boxoffice_cli.app_cmds import build_big_room
 from boxoffice_tui import bench
-from terminal.logsetup import configure
 from core.reservation import upcoming_events
+from terminal.logsetup import configure
 
 pytestmark = pytest.mark.db
 

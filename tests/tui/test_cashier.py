@@ -248,7 +248,7 @@ async def test_refund_with_supervisor_approval(make_app: Any, tctx: Any) -> None
         assert "Wrong operator or PIN" in _text(dialog, "#approval-error")
         await pilot.press(*"9999", "enter")
         await wait_for(pilot, lambda: orders.last_refund is not None)
-        assert orders.last_refund["amount_minor"] == outcome.total_minor
+        assert orders.last_refund.amount_minor == outcome.total_minor
     status = scalar(tctx, "select status from orders where number = :n", n=outcome.order_number)
     assert status == "refunded"
     free = rows(tctx, "select status from event_seats where seat_id = any(:s) and event_id ="

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
-from boxoffice_tui.app import CashierApp, start_peripherals
-from boxoffice_tui.services import OfflineCart, Services
+from boxoffice_tui.app import CashierApp
 from core.app_context import CoreContext, build_context
 from core.payments.sandbox import SandboxServer
+from terminal.bootstrap import start_peripherals
+from terminal.counter import CounterSession
+from terminal.results import OfflineCart
 from tests.conftest import make_settings
 from tests.sync.helpers import event_id, lease_invariants, sold_per_seat
 from tests.sync.tcpproxy import TcpProxy
@@ -68,7 +70,7 @@ async def test_cash_and_card_sales_from_the_lease_through_an_outage(
     from boxoffice_tui.screens.sale import SaleScreen
     from boxoffice_tui.widgets.seatmap import SeatMap
 
-    svc = Services(octx, NAME)
+    svc = CounterSession(octx, NAME)
     app = CashierApp(svc, language_code="en", heartbeat=False)
     stops: list[Callable[[], Any]] = []
     # What run_cashier does: spooler, gateway and offline selling start in the warm-up.
@@ -140,7 +142,7 @@ async def test_cash_and_card_sales_from_the_lease_through_an_outage(
             state = app.terminal_state()
             assert state["online"] is False and state["sync"]["queue_depth"] == 1
             # Tickets signed by this terminal went through the spooler with no database.
-            spooler = svc.extras["spooler"]
+            spooler = svc.spooler
             assert sale.print_jobs and spooler.wait_idle(10)
             assert all(spooler.job(j).state == "printed" for j in sale.print_jobs)
             assert len(list((tmp_path / "preview").glob("*ticket*.png"))) == 2

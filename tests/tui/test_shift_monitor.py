@@ -14,10 +14,11 @@ from boxoffice_tui.screens.dialogs import CloseShiftDialog, ReportDialog, Superv
 from boxoffice_tui.screens.events import EventsScreen
 from boxoffice_tui.screens.monitor import MonitorScreen
 from boxoffice_tui.screens.signin import SignInScreen
-from boxoffice_tui.services import Services
 from boxoffice_tui.widgets.status import TerminalHeader
 from core.app_context import build_context
-from tests.tui.conftest import open_event, rows, scalar, sign_in, wait_for
+from terminal.counter import CounterSession
+from terminal.monitor import MonitorSession
+from tests.tui.conftest import build_session, open_event, rows, scalar, sign_in, wait_for
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
 SIZE = (100, 30)
@@ -81,7 +82,7 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
                          " on t.id = s.terminal_id where t.name = 'tui-shift'")
     assert [(r.status, r.variance_minor) for r in pending] == [("pending_approval", -5000)]
 
-    monitor = MonitorApp(Services(tctx, "tui-monitor", kind="monitor"), language_code="en",
+    monitor = MonitorApp(MonitorSession(tctx, "tui-monitor"), language_code="en",
                          heartbeat=False)
     async with monitor.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(monitor.screen, MonitorScreen)
@@ -104,8 +105,7 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
 async def test_heartbeat_and_language_switch(tctx: Any, spooler: Any) -> None:
     from boxoffice_tui.app import CashierApp
 
-    svc = Services(tctx, "tui-beat")
-    svc.extras["spooler"] = spooler
+    svc = build_session(CounterSession, tctx, "tui-beat", spooler=spooler)
     app = CashierApp(svc, language_code="en", heartbeat=True)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
@@ -127,7 +127,7 @@ async def test_lost_database_shows_a_banner_and_keeps_running(tctx: Any,
     from boxoffice_tui.app import CashierApp
 
     dead = build_context(tctx.settings, url="postgresql://postgres@127.0.0.1:9/nowhere")
-    app = CashierApp(Services(dead, "tui-dead"), language_code="en", heartbeat=False)
+    app = CashierApp(CounterSession(dead, "tui-dead"), language_code="en", heartbeat=False)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press(*"ana", "enter", *"1234", "enter")
@@ -171,8 +171,7 @@ async def test_printer_offline_shows_and_the_sale_is_kept(tctx: Any, db_url: str
     pctx.gateway = tctx.gateway
     spooler = Spooler(settings, ctx=pctx)
     try:
-        svc = Services(pctx, "tui-counter")
-        svc.extras["spooler"] = spooler
+        svc = build_session(CounterSession, pctx, "tui-counter", spooler=spooler)
         app = CashierApp(svc, language_code="en", heartbeat=False)
         async with app.run_test(size=SIZE) as pilot:
             await sign_in(pilot)
@@ -184,9 +183,9 @@ async def test_printer_offline_shows_and_the_sale_is_kept(tctx: Any, db_url: str
             await pilot.press("equals_sign", "enter")
             await wait_for(pilot, lambda: screen.last_sale is not None)
             number = screen.last_sale.order_number
-            await wait_for(pilot, lambda: spooler.state.online is False, timeout=15)
+            await wait_for(pilot, lambda: spooler.state().online is False, timeout=15)
             await wait_for(pilot, lambda: "offline" in _text(screen, "TerminalHeader").lower())
-            assert spooler.state.tickets_waiting >= 2
+            assert spooler.state().tickets_waiting >= 2
         assert scalar(tctx, "select status from orders where number = :n", n=number) == "paid"
     finally:
         spooler.close(timeout=2)

@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 from boxoffice_tui.app import CashierApp, MonitorApp
-from boxoffice_tui.services import Services, ShiftInfo
 from core.actors import OperatorInfo
 from core.app_context import CoreContext
 from core.monitor import Approval, Occupancy, OpenHold, Snapshot, TerminalRow
 from core.reservation import HoldLine, HoldResult
+from core.sales import ShiftInfo
+from terminal.counter import CounterSession
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.db
@@ -24,7 +25,7 @@ FROZEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 SIZES = [(80, 24), (120, 40)]
 
 
-class FixedServices(Services):
+class FixedServices(CounterSession):
     """The real database for seats and prices; dates and live figures pinned."""
 
     def events(self) -> list[Any]:
@@ -81,7 +82,7 @@ def _services(sctx: CoreContext, signed_in: bool = True) -> FixedServices:
     svc = FixedServices(sctx, "snap-counter")
     if signed_in:
         svc.operator = OperatorInfo(1, "ana", "Ana Souza", "cashier")
-        svc.shift = ShiftInfo(uuid.UUID(int=0x5EED), 20000, "BRL")
+        svc.shift = ShiftInfo(uuid.UUID(int=0x5EED), 1, 1, "open", "BRL", 20000)
     return svc
 
 

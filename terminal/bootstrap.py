@@ -1,0 +1,142 @@
+"""The one place a process is assembled: every face (cashier, monitor, kiosk), the
+headless worker and the CLI start here.
+
+Order matters and is the same everywhere: settings, then logging to the JSON-lines file
+(before any thread can log: a TUI owns the terminal) and the process language, then the
+core context with its migrations check, then the devices (printer spooler, card gateway,
+and on a counter the offline journal). Nothing is built at import time, and a face may
+hand ``context_for`` to a session as a factory so its first screen draws before the
+database is reached.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from config import Settings
+    from core.app_context import CoreContext
+    from terminal.counter import CounterSession
+    from terminal.kiosk import KioskSession
+    from terminal.monitor import MonitorSession
+    from terminal.session import TerminalSession
+
+log = logging.getLogger("terminal")
+Stop = Callable[[], Any]
+
+
+def load_settings() -> Settings:
+    from config import load_settings as load
+
+    return load()
+
+
+def prepare_process(settings: Settings) -> None:
+    """Logs to the file (never stdout/stderr) and the language the process speaks."""
+    from core.language import set_language
+    from terminal.logsetup import configure
+
+    configure(Path(settings.log_file), settings.logging.level)
+    set_language(settings.terminal.language)
+
+
+def context_for(settings: Settings, *, migrate: bool = True,
+                url: str | None = None) -> CoreContext:
+    """The core context on the configured database, migrated to head unless ``migrate``
+    is False (a command that must work offline, or one that migrates itself)."""
+    from core.app_context import build_context
+    from core.db import migrate as migrations
+
+    ctx = build_context(settings, url=url)
+    if migrate and not migrations.is_current(ctx.engine):
+        migrations.upgrade(ctx.engine)
+    return ctx
+
+
+def start_peripherals(session: TerminalSession) -> list[Stop]:
+    """Start the printer spooler and the card gateway (the sandbox gateway in-process
+    when no real one is configured) and, on a counter, offline selling; returns the stop
+    functions, last started first to stop. Each one that fails is logged and skipped:
+    the terminal still opens (cash only, no printer) rather than not at all."""
+    from printing.spooler import start_spooler
+    from terminal.offline import OfflineSelling
+
+    stops: list[Stop] = []
+    try:
+        spooler = start_spooler(session.ctx, session.settings)
+        session.spooler = spooler
+        stops.append(spooler.close)
+    except Exception:
+        log.exception("printer spooler did not start")
+    try:
+        gw = session.ctx.payment_gateway()
+        stops.append(gw.close)
+    except Exception:
+        log.exception("card gateway not available; cash only")
+    if isinstance(session, OfflineSelling):
+        try:  # journal, connectivity watch, leases, background replay
+            stops.append(session.start_sync())
+        except Exception:
+            log.exception("offline selling did not start")
+    return stops
+
+
+def stop_all(stops: Iterable[Stop]) -> None:
+    for stop in reversed(list(stops)):
+        with contextlib.suppress(Exception):
+            stop()
+
+
+def _source(settings: Settings, ctx: CoreContext | None) -> Any:
+    return ctx if ctx is not None else partial(context_for, settings)
+
+
+def counter_session(settings: Settings, ctx: CoreContext | None = None) -> CounterSession:
+    """The cashier's session; without ``ctx`` the context is built on first use."""
+    from terminal.counter import CounterSession
+
+    prepare_process(settings)
+    return CounterSession(_source(settings, ctx), settings.terminal.name, settings=settings)
+
+
+def monitor_session(settings: Settings, ctx: CoreContext | None = None) -> MonitorSession:
+    from terminal.monitor import MonitorSession
+
+    prepare_process(settings)
+    return MonitorSession(_source(settings, ctx), f"{settings.terminal.name}-monitor",
+                          settings=settings)
+
+
+def kiosk_settings(settings: Settings) -> Settings:
+    """The spooler registers the terminal by this kind when it counts printed copies."""
+    if settings.terminal.kind == "kiosk":
+        return settings
+    return settings.model_copy(update={
+        "terminal": settings.terminal.model_copy(update={"kind": "kiosk"})})
+
+
+def kiosk_session(settings: Settings) -> tuple[KioskSession, list[Stop]]:
+    """The kiosk's session, whose start (in the app's start worker) first starts the
+    devices; the returned list fills with their stops."""
+    from terminal.kiosk import KioskSession
+
+    settings = kiosk_settings(settings)
+    prepare_process(settings)
+    session = KioskSession(partial(context_for, settings), settings.terminal.name,
+                           settings=settings)
+    stops: list[Stop] = []
+    session.before_start = lambda: stops.extend(start_peripherals(session))
+    return session, stops
+
+
+def run_worker(settings: Settings, *, once: bool = False, interval_s: float = 2.0) -> int:
+    """``boxoffice worker``: the background jobs, logging to the file."""
+    from core.worker import run_worker as run
+
+    prepare_process(settings)
+    return run(context_for(settings), once=once, interval_s=interval_s)

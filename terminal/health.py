@@ -1,0 +1,31 @@
+"""How the terminal is doing: the card circuit as it sees it, and its heartbeat."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from terminal.base import SessionBase
+from terminal.results import BreakerView
+
+
+class Health(SessionBase):
+    def breaker(self) -> BreakerView:
+        """The card gateway's circuit as this terminal sees it. Only a gateway that was
+        already built is asked (building one may start the sandbox server)."""
+        if self._ctx is None or self._ctx.gateway is None:
+            return BreakerView("unknown", "")
+        br = self._ctx.gateway.breaker
+        state = str(br.state).lower()
+        reason = ""
+        if state == "open":
+            wait = br.wait_in_open_s
+            reason = "payment gateway failing" + (f"; retry in ≤{int(wait)} s" if wait else "")
+        return BreakerView(state, reason)
+
+    def heartbeat(self, state: dict[str, Any]) -> None:
+        from core.heartbeat import beat
+
+        if self.terminal_id is None:
+            self.start()
+        assert self.terminal_id is not None
+        beat(self.ctx.engine, self.terminal_id, state)

@@ -1,0 +1,60 @@
+"""Taking money at the counter: cash and card through core's sale saga (or from the lease
+while offline), an exchange as one command, then the tickets to the printer."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from terminal.offline import OfflineSelling
+from terminal.printer import CounterPrinting
+from terminal.results import ExchangeRequest, OfflineCart, SaleOutcome
+
+if TYPE_CHECKING:
+    from core.reservation import HoldResult
+    from core.sales import Tender
+
+
+class CounterPayments(OfflineSelling, CounterPrinting):
+    def pay_cash(self, key: uuid.UUID, hold: HoldResult | OfflineCart, tendered_minor: int,
+                 customer_name: str | None = None,
+                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+        from core.sales import CashTender
+
+        if isinstance(hold, OfflineCart):
+            return self.sell_offline(hold, "cash", tendered_minor=tendered_minor,
+                                     customer_name=customer_name)
+        return self._checkout(key, hold, CashTender(tendered_minor), customer_name, exchange)
+
+    def pay_card(self, key: uuid.UUID, hold: HoldResult | OfflineCart, card: str,
+                 customer_name: str | None = None,
+                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+        from core.sales import CardTender
+
+        if isinstance(hold, OfflineCart):
+            return self.sell_offline(hold, "card", card_ref=card, customer_name=customer_name)
+        return self._checkout(key, hold, CardTender(payment_method=card), customer_name,
+                              exchange)
+
+    def _checkout(self, key: uuid.UUID, hold: HoldResult, tender: Tender,
+                  customer_name: str | None, exchange: ExchangeRequest | None) -> SaleOutcome:
+        """The sale saga (hold -> authorize -> confirm -> capture), then printing. An
+        exchange sells the new hold and refunds the old order as one command."""
+        from core import sales
+
+        if exchange is None:
+            res = sales.checkout(self.ctx, self.actor, key, hold.hold_id, tender,
+                                 customer_name=customer_name)
+            refunded = 0
+        else:
+            ex = sales.exchange(self.ctx, self.actor, key, uuid.UUID(exchange.order_id),
+                                hold.hold_id, tender, reason_code=exchange.reason,
+                                approver=exchange.supervisor())
+            res, refunded = ex.sale, ex.refund.amount_minor
+        order = res.order
+        outcome = SaleOutcome(order.number, str(order.order_id), res.amount_minor, res.currency,
+                              res.change_minor, "ok", res.brand, res.last4, refunded)
+        return self._print(outcome)
+
+    def release_on_decline(self) -> bool:
+        return self.settings.sales.release_hold_on_decline
