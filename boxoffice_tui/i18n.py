@@ -1,8 +1,17 @@
-"""UI strings in pt-BR and English; core error messages come from ``core.errors``."""
+"""The cashier's and monitor's labels in pt-BR and English.
+
+Error messages are not here: a ``BoxOfficeError`` speaks through ``core.error_catalogue``
+(see ``boxoffice_tui.base.error_text``). The language is the process's one state in
+``core.language``, re-exported here for the screens that read it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+from core.language import language, set_language
+
+__all__ = ["language", "set_language", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     # key: (English, Brazilian Portuguese)
@@ -144,7 +153,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "mon_rate": ("{last}/min · {hour}/h", "{last}/min · {hour}/h"),
     "refresh": ("Refresh", "Atualizar"),
     "approved": ("Approved.", "Aprovado."),
-    "unknown_key": ("Unknown operator or wrong PIN.", "Operador ou PIN incorretos."),
     "amount": ("Amount", "Valor"),
     # offline selling (sync)
     "queue_line": ("queue {n}", "fila {n}"),
@@ -160,8 +168,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "lease": ("lease", "cessão"),
     "leases_taken": ("{n} lease(s) taken; {seats} place(s) leased to this terminal.",
                      "{n} cessão(ões) obtida(s); {seats} lugar(es) cedido(s) a este terminal."),
-    "sync_missing": ("Offline selling is not running on this terminal.",
-                     "A venda sem conexão não está ativa neste terminal."),
     "offline_sale": ("OFFLINE sale: queued, sent when back online",
                      "Venda SEM CONEXÃO: na fila, enviada na volta da conexão"),
     "card_saf_risk": ("Offline: the card is stored and charged when back online; a decline"
@@ -174,20 +180,10 @@ _STRINGS: dict[str, tuple[str, str]] = {
                       "o cartão será cobrado na volta da conexão (em risco: {risk})"),
 }
 
-_lang = ["pt-BR"]
-
-
-def set_language(lang: str) -> None:
-    _lang[0] = "pt-BR" if lang.lower().startswith("pt") else "en"
-
-
-def language() -> str:
-    return _lang[0]
-
-
 def t(key: str, **kw: Any) -> str:
     en, pt = _STRINGS.get(key, (key, key))
-    template = pt if _lang[0] == "pt-BR" else en
+    # The cashier's labels exist in two languages; Spanish (a kiosk's visitor) reads English.
+    template = pt if language() == "pt-BR" else en
     try:
         return template.format(**kw)
     except (KeyError, IndexError):

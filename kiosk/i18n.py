@@ -1,16 +1,18 @@
-"""Customer-facing strings in Brazilian Portuguese, English and Spanish.
+"""Customer-facing labels in Brazilian Portuguese, English and Spanish.
 
-The cashier's ``boxoffice_tui.i18n`` knows two languages and core error messages two;
-the kiosk speaks to the public in three, so it keeps its own table, including the error
-codes a customer can meet (anything else falls back to core's message).
+Error messages are not here: ``error_message`` takes them from ``core.error_catalogue``,
+which has all three languages. The language is the process's one state in
+``core.language`` (the shared widgets read the same state).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-LANGUAGES = ("pt-BR", "en", "es")
-LANGUAGE_NAMES = {"pt-BR": "Português", "en": "English", "es": "Español"}
+from core.language import LANGUAGE_NAMES, LANGUAGES, language
+from core.language import set_language as _set_process_language
+
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "error_message", "language", "set_language", "t"]
 
 # key: (pt-BR, en, es)
 _STRINGS: dict[str, tuple[str, str, str]] = {
@@ -153,43 +155,18 @@ _STRINGS: dict[str, tuple[str, str, str]] = {
     "tickets_n": ("{n} ingresso(s)", "{n} ticket(s)", "{n} entrada(s)"),
 }
 
-# Error codes a customer can meet, in Spanish (core has en and pt-BR).
-_ERRORS_ES: dict[str, str] = {
-    "card_declined": "tarjeta rechazada",
-    "insufficient_funds": "fondos insuficientes",
-    "expired_card": "tarjeta vencida",
-    "sold_out": "No quedan lugares suficientes.",
-    "seat_unavailable": "Uno de los lugares ya no está disponible.",
-    "hold_expired": "La reserva venció.",
-    "gateway_unavailable": "pagos con tarjeta no disponibles",
-    "gateway_timeout": "el banco no respondió a tiempo",
-    "self_excluded": "Esta venta no puede continuar. Hable con nuestro personal.",
-    "identifier_invalid": "Escriba el documento (4 a 20 letras o dígitos).",
-    "too_many_seats": "Demasiadas entradas para un pedido.",
-}
-
-_lang = ["pt-BR"]
-
 
 def set_language(lang: str) -> str:
-    low = lang.lower()
-    _lang[0] = "pt-BR" if low.startswith("pt") else "es" if low.startswith("es") else "en"
-    # The shared widgets and core messages speak pt-BR or English.
-    from boxoffice_tui.i18n import set_language as set_shared
-
-    set_shared("pt-BR" if _lang[0] == "pt-BR" else "en")
-    return _lang[0]
-
-
-def language() -> str:
-    return _lang[0]
+    """Switches the whole process to ``lang``; returns the language it now speaks."""
+    _set_process_language(lang)
+    return language()
 
 
 def t(key: str, **kw: Any) -> str:
     triple = _STRINGS.get(key)
     if triple is None:
         return key
-    template = triple[LANGUAGES.index(_lang[0])]
+    template = triple[LANGUAGES.index(language())]
     try:
         return template.format(**kw)
     except (KeyError, IndexError):
@@ -200,7 +177,5 @@ def error_message(exc: BaseException) -> str:
     from core.errors import BoxOfficeError
 
     if isinstance(exc, BoxOfficeError):
-        if _lang[0] == "es" and exc.code in _ERRORS_ES:
-            return _ERRORS_ES[exc.code]
-        return exc.message("pt-BR" if _lang[0] == "pt-BR" else "en")
+        return exc.message(language())
     return t("unexpected")

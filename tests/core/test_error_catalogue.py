@@ -170,7 +170,8 @@ def test_journal_keeps_codes_that_map_back_to_messages(tmp_path: Path) -> None:
     try:
         journal.append("confirm_leased_sale", {"seat_ids": [7]})
         (pending,) = journal.pending()
-        journal.mark_flagged(pending.seq, BoxOfficeError("leased_seat_gone", seat_ids=[7]).to_dict())
+        flag = BoxOfficeError("leased_seat_gone", seat_ids=[7]).to_dict()
+        journal.mark_flagged(pending.seq, flag)
         (entry,) = journal.unreported_flags()
         exc = BoxOfficeError.from_dict(entry.last_error or {})
         assert exc.code == "leased_seat_gone"
