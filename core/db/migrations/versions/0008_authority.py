@@ -372,7 +372,7 @@ begin
     into r from operators o where o.login = p_login for update;
   if not found or not r.active then
     insert into bo_pin_probes as p (login) values (left(coalesce(p_login, ''), 80))
-      on conflict (login) do nothing;
+      on conflict on constraint bo_pin_probes_pkey do nothing;
     select p.login, p.failures as failed_attempts, p.lockouts, p.locked_until, null::text as pin_hash
       into r from bo_pin_probes p where p.login = left(coalesce(p_login, ''), 80) for update;
     v_ok := bo_pin_matches(null, p_pin) and false;
