@@ -1,0 +1,147 @@
+"""Inventory: blocked seats refuse holds (chosen seats and best available) and come back
+when released; GA capacity never goes below held + sold, also under a race; comps."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from core.backoffice.inventory import (
+    block_seats,
+    blocked_seats,
+    issue_comp,
+    seat_ids_for,
+    set_ga_capacity,
+    unblock_seats,
+)
+from core.errors import BoxOfficeError
+from core.reservation import availability, hold_best_available, hold_general_admission, hold_seats
+from tests.backoffice.conftest import event_id, make_show
+from tests.conftest import make_actor
+
+
+def test_blocked_seats_refuse_holds_and_come_back(bctx, carla, hall):
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    counter = make_actor(bctx, "bo-inv-counter")
+    kiosk = make_actor(bctx, "bo-inv-kiosk", "kiosk", "kiosk")
+    row_a = seat_ids_for(bctx.engine, code, ["ORQ:A"])
+    assert len(row_a) == 40
+    sold = hold_seats(bctx, counter, uuid.uuid4(), ev, [row_a[0]])
+    res = block_seats(bctx, carla, uuid.uuid4(), code, row_a, reason="house seats",
+                      kind="house")
+    assert set(res.changed) == set(row_a[1:]) and res.skipped == {"held": [row_a[0]]}
+    listed = blocked_seats(bctx.engine, code)
+    assert len(listed) == 39 and {b.kind for b in listed} == {"house"}
+    assert listed[0].operator == "carla"
+    for actor in (counter, kiosk):
+        with pytest.raises(BoxOfficeError) as e:
+            hold_seats(bctx, actor, uuid.uuid4(), ev, [row_a[5]])
+        assert e.value.code == "seat_unavailable"
+    # Best available walks past blocked seats, even when they are the best ones.
+    best = hold_best_available(bctx, kiosk, uuid.uuid4(), ev, 2, section_ids=[
+        _section(bctx, ev, "ORQ")])
+    assert not set(best.seat_ids) & set(row_a)
+
+    press = seat_ids_for(bctx.engine, code, ["ORQ:B-1", "ORQ:B-2"])
+    block_seats(bctx, carla, uuid.uuid4(), code, press, reason="press", kind="press")
+    back = unblock_seats(bctx, carla, uuid.uuid4(), code, kind="house")
+    assert set(back.changed) == set(row_a[1:])
+    assert {b.kind for b in blocked_seats(bctx.engine, code)} == {"press"}
+    got = hold_seats(bctx, kiosk, uuid.uuid4(), ev, [row_a[5]])
+    assert got.seat_ids == (row_a[5],)
+    states = availability(bctx.engine, ev)
+    assert states.states[states.seat_ids.index(press[0])] == "B"
+    assert sold.hold_id
+
+
+def test_ga_capacity_never_below_held_and_sold(bctx, carla, hall):
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    ga = _section(bctx, ev, "PISTA")
+    counter = make_actor(bctx, "bo-ga-counter")
+    hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 10)
+    with pytest.raises(BoxOfficeError) as e:
+        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 9)
+    assert e.value.code == "capacity_below_taken" and e.value.details["taken"] == 10
+    assert set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 10).capacity == 10
+    with pytest.raises(BoxOfficeError) as e:
+        hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 1)
+    assert e.value.code == "sold_out"
+    assert set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 500).capacity == 500
+    with pytest.raises(BoxOfficeError) as e:
+        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "ORQ", 5)
+    assert e.value.code == "not_general_admission"
+
+    # Buyers racing a supervisor lowering the capacity: whatever order they commit in,
+    # the counter never ends above capacity and the cut never lands below what is taken.
+    errors: list[str] = []
+
+    def buy(i: int) -> None:
+        a = make_actor(bctx, f"bo-ga-race-{i}")
+        for _ in range(10):
+            try:
+                hold_general_admission(bctx, a, uuid.uuid4(), ev, ga, 5)
+            except BoxOfficeError as exc:
+                errors.append(exc.code)
+
+    def cut() -> None:
+        for cap in range(480, 40, -20):
+            try:
+                set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", cap)
+            except BoxOfficeError as exc:
+                errors.append(exc.code)
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(6)]
+    threads.append(threading.Thread(target=cut))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with bctx.engine.connect() as c:
+        row = c.execute(text("select capacity, held, sold, leased from ga_inventory where"
+                             " event_id = :e and section_id = :s"), {"e": ev, "s": ga}).one()
+        held = c.execute(text("select coalesce(sum(hi.qty), 0) from hold_items hi join holds h"
+                              " on h.id = hi.hold_id where h.event_id = :e and h.status ="
+                              " 'active' and hi.seat_id is null"), {"e": ev}).scalar_one()
+    assert row.held + row.sold + row.leased <= row.capacity
+    assert row.held == held
+    assert set(errors) <= {"sold_out", "capacity_below_taken", "lock_timeout"}
+
+
+def test_comp_tickets_from_house_seats(bctx, carla, hall):
+    code = make_show(bctx, carla, hall)
+    seats = seat_ids_for(bctx.engine, code, ["MEZ:A-1", "MEZ:A-2"])
+    block_seats(bctx, carla, uuid.uuid4(), code, seats, reason="house")
+    key = uuid.uuid4()
+    comp = issue_comp(bctx, carla, key, code, reason="artist guests", seat_ids=seats,
+                      recipient="Guest of the artist")
+    assert issue_comp(bctx, carla, key, code, reason="artist guests", seat_ids=seats,
+                      recipient="Guest of the artist") == comp
+    assert len(comp.serials) == 2
+    with bctx.engine.connect() as c:
+        o = c.execute(text("select total_minor, payment_ref from orders where id = :o"),
+                      {"o": comp.order_id}).one()
+        row = c.execute(text("select c.reason, op.login from comps c join operators op on"
+                             " op.id = c.operator_id where c.order_id = :o"),
+                        {"o": comp.order_id}).one()
+        prices = c.execute(text("select distinct unit_price_minor from tickets where"
+                                " order_id = :o"), {"o": comp.order_id}).scalars().all()
+    assert (o.total_minor, o.payment_ref) == (0, "comp")
+    assert tuple(row) == ("artist guests", "carla") and prices == [0]
+    assert blocked_seats(bctx.engine, code) == []
+    cashier = make_actor(bctx, "bo-comp-cashier")
+    with pytest.raises(BoxOfficeError) as e:
+        issue_comp(bctx, cashier, uuid.uuid4(), code, reason="x", ga_section="PISTA",
+                   quantity=1)
+    assert e.value.code == "not_authorized"
+
+
+def _section(ctx, ev: int, code: str) -> int:
+    with ctx.engine.connect() as c:
+        return c.execute(text("select s.id from sections s join events e on e.venue_id ="
+                              " s.venue_id where e.id = :e and s.code = :c"),
+                         {"e": ev, "c": code}).scalar_one()
