@@ -240,6 +240,8 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             c.execute(f'create database "{DB}"')
         url, form = _engine_url(terminal_url([primary, standby]))
         ctx, actors, events = _prepare(url, terminals, term_dir)
+        report_url = terminal_url([primary, standby], attrs="prefer-standby")
+        report_before = _reads_standby(report_url)
         stop = threading.Event()
         killed_at: list[float] = []
         workers = [_Terminal(ctx, a, events, stop, killed_at, keep_reserve=i % 2 == 0)
@@ -265,6 +267,7 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             for t in threads:
                 t.join(90)
             ctx.engine.dispose()
+        report_after = _reads_standby(report_url)
         sales = [s for w in workers for s in w.log.sales]
         checked = _verify(standby, sales)
         raw = [r for w in workers for r in w.log.raw]
@@ -295,6 +298,9 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             "resume_after_promote_s": (round(max(per_terminal) - (t_promote - t_kill), 3)
                                        if resumed else None),
             "max_call_s": round(max(w.log.max_call_s for w in workers), 3),
+            # Reports on prefer-standby: the standby while there is one, else the primary.
+            "reports_on_standby_before": report_before,
+            "reports_on_standby_after": report_after,
             "elapsed_s": round(time.monotonic() - t_start, 1),
         }
 
@@ -309,6 +315,23 @@ def _describe(exc: BaseException) -> str:
         if frames else ""
     first = str(exc).splitlines()[0][:160] if str(exc) else ""
     return f"{type(exc).__module__}.{type(exc).__name__}{where}: {first}"
+
+
+def _reads_standby(url: str) -> bool | None:
+    """Whether an engine on ``url`` reads from a standby (None: it could not read)."""
+    from sqlalchemy import text
+
+    from config import Settings
+    from core.db.engine import build_engine
+
+    engine = build_engine(Settings(database={"url": url}), pool_size=1)  # type: ignore[arg-type]
+    try:
+        with engine.connect() as c:
+            return bool(c.execute(text("select pg_is_in_recovery()")).scalar_one())
+    except Exception:  # reported as None: the drill's figure, not its failure
+        return None
+    finally:
+        engine.dispose()
 
 
 def _first_after(w: _Terminal, t: float) -> float:

@@ -61,6 +61,11 @@ def test_callers_see_only_box_office_error_codes(drill):
                                               "sale_in_progress"}
 
 
+def test_reports_read_from_the_standby_while_there_is_one(drill):
+    assert drill["reports_on_standby_before"] is True
+    assert drill["reports_on_standby_after"] is False  # the promoted node, alone now
+
+
 def test_no_call_outlives_its_deadline(drill):
     # connect_timeout is 2 s per host in the drill, statement_timeout 15 s by default.
     assert drill["max_call_s"] < 15.0
