@@ -22,7 +22,8 @@ Handler = Callable[[argparse.Namespace], int]
 # Command modules beside this one; each has ``register(subparsers)``.
 PLUGINS = ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",
            "boxoffice_cli.printing_cmds", "boxoffice_cli.sync_cmds", "boxoffice_cli.app_cmds",
-           "boxoffice_cli.kiosk_cmds", "boxoffice_cli.terminal_cmds")
+           "boxoffice_cli.kiosk_cmds", "boxoffice_cli.terminal_cmds",
+           "boxoffice_cli.backoffice_cmds")
 
 
 def _settings() -> Settings:
