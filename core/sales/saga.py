@@ -210,6 +210,7 @@ def _sale_params(ctx: CoreContext, conn: Connection, actor: Actor, hold_id: uuid
         raise BoxOfficeError("hold_expired")
     return h, shift_id
 
+
 def _claim_key(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                hold_id: uuid.UUID, kind: str) -> bool:
     """Claim ``key`` in command_log, where every command's keys live: a key already used
@@ -220,15 +221,14 @@ def _claim_key(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                          actor.terminal_id, ctx.settings.database.lock_timeout_ms) is not None
 
 
-
 def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
                 tender: CardTender) -> Any:
+    with unit_of_work(ctx.engine) as conn:
         if _claim_key(conn, ctx, actor, key, hold_id, "card"):
             twin = conn.execute(_BY_KEY, {"key": key}).first()
             if twin is None:
                 raise BoxOfficeError("sale_in_progress")
             return twin
-    with unit_of_work(ctx.engine) as conn:
         h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=False)
         sale_id = uuid.uuid4()
         got = conn.execute(_INSERT_SALE, {
@@ -262,13 +262,13 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
                  hold_id: uuid.UUID, tender: CashTender, customer_name: str | None = None,
                  *, credit_minor: int = 0) -> CheckoutResult:
     """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
+    refund, paid out in the same transaction) counts towards the tendered cash."""
     if _claim_key(conn, ctx, actor, key, hold_id, "cash"):
         # A copy of this checkout (a double click) committed while we waited on the key.
         twin = conn.execute(_BY_KEY, {"key": key}).first()
         if twin is None or twin.result is None:
             raise BoxOfficeError("sale_in_progress")
         return CheckoutResult.from_json(twin.result)
-    refund, paid out in the same transaction) counts towards the tendered cash."""
     h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
     total = int(h.total_minor)
     if tender.tendered_minor + credit_minor < total:
