@@ -58,6 +58,11 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "At most {max} seats per order.",
         "es": "Demasiadas entradas para un pedido: como máximo {max}.",
     },
+    "invalid_id": {
+        "pt-BR": "{what}: {value} não é um número de identificação válido.",
+        "en": "{what}: {value} is not a valid id number.",
+        "es": "{what}: {value} no es un número de identificación válido.",
+    },
     "sales_closed": {
         "pt-BR": "As vendas deste evento estão encerradas ({reason}).",
         "en": "Sales for this event are closed ({reason}).",
@@ -194,6 +199,13 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "pt-BR": "Valor entregue {tendered} é menor que o total {total}.",
         "en": "Tendered {tendered} is less than the total {total}.",
         "es": "El importe entregado {tendered} es menor que el total {total}.",
+    },
+    "invalid_amount": {
+        "pt-BR": "Valor inválido para {what}: {amount} (deve ser um número inteiro de centavos"
+                 " entre 0 e {max}).",
+        "en": "Invalid amount for {what}: {amount} (must be whole cents between 0 and {max}).",
+        "es": "Importe no válido para {what}: {amount} (debe ser un número entero de céntimos"
+              " entre 0 y {max}).",
     },
     "sale_in_progress": {
         "pt-BR": "Já há um pagamento em andamento para esta reserva.",

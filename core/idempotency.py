@@ -79,8 +79,7 @@ def failure_result(err: BoxOfficeError) -> dict[str, Any]:
 def raise_stored_failure(result: dict[str, Any] | None) -> None:
     """Answer a copy of a command that was refused with the same refusal."""
     if result and "error" in result:
-        err = result["error"]
-        raise BoxOfficeError(err["code"], **(err.get("details") or {}))
+        raise BoxOfficeError.from_dict(result["error"])
 
 
 def finish_command(conn: Connection, key: uuid.UUID, result: dict[str, Any]) -> None:

@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 _SYMBOLS = {"BRL": "R$", "USD": "US$", "EUR": "€"}
+
+# The largest amount any one figure may carry (R$ 100,000,000.00 in cents): far above any
+# order, tender, float or refund a box office sees, far below the database's bigint, so a
+# mistyped or hostile number is refused with a clear code before it reaches the driver or
+# turns into a sale with 4.6e18 of change.
+MAX_AMOUNT_MINOR = 10**10
+
+
+def check_amount(value: Any, what: str = "amount") -> int:
+    """``value`` as minor units if it is a whole number in 0..MAX_AMOUNT_MINOR; else
+    ``invalid_amount`` naming ``what`` (floats, text and booleans are refused: money
+    arrives as int minor units, parsed once by ``parse_minor``)."""
+    from core.errors import BoxOfficeError
+
+    if isinstance(value, bool) or not isinstance(value, int) \
+            or not 0 <= value <= MAX_AMOUNT_MINOR:
+        shown = value if isinstance(value, (int, float)) and abs(value) < 10**15 \
+            else f"{str(value)[:20]}..."
+        raise BoxOfficeError("invalid_amount", what=what, amount=shown,
+                             max=MAX_AMOUNT_MINOR)
+    return value
 
 
 @dataclass(frozen=True, slots=True)

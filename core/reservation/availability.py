@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import Engine, text
 
 from core.errors import BoxOfficeError
-from core.reservation import sql
+from core.reservation import inputs, sql
 from core.reservation.results import Availability, GaCount
 
 
 def availability(engine: Engine, event_id: int) -> Availability:
+    event_id = inputs.event_id(event_id)
     with engine.connect() as conn:
         row = conn.execute(sql.AVAILABILITY, {"event_id": event_id}).one()
         ga = tuple(GaCount(r.section_id, r.capacity, r.held, r.sold, r.leased)
@@ -116,11 +117,13 @@ _EVENTS = text(
 
 
 def seat_layout(engine: Engine, event_id: int) -> list[SeatInfo]:
+    event_id = inputs.event_id(event_id)
     with engine.connect() as conn:
         return [SeatInfo(*r) for r in conn.execute(_LAYOUT, {"event_id": event_id})]
 
 
 def sections(engine: Engine, event_id: int) -> list[SectionInfo]:
+    event_id = inputs.event_id(event_id)
     with engine.connect() as conn:
         return [SectionInfo(*r) for r in conn.execute(_SECTIONS, {"event_id": event_id})]
 

@@ -24,7 +24,7 @@ from core.idempotency import (
     raise_stored_failure,
     request_hash,
 )
-from core.reservation import onestatement, sql
+from core.reservation import inputs, onestatement, sql
 from core.reservation.allocation import Candidate, choose_block
 from core.reservation.diagnose import explain_claim_failure, explain_event
 from core.reservation.results import HoldLine, HoldResult, HoldState
@@ -123,7 +123,8 @@ def hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
 def _hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                 seat_ids: Sequence[int]) -> HoldResult:
     key = as_key(key)
-    ids = sorted({int(s) for s in seat_ids})
+    event_id = inputs.event_id(event_id)
+    ids = sorted(set(inputs.seat_ids(seat_ids)))
     if len(ids) != len(list(seat_ids)):
         raise BoxOfficeError("invalid_input", detail="A seat was listed twice.")
     _check_quantity(ctx, len(ids))
@@ -225,8 +226,9 @@ def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, ev
 def _hold_best(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                quantity: int, section_ids: Sequence[int] | None) -> HoldResult:
     key = as_key(key)
+    event_id = inputs.event_id(event_id)
     _check_quantity(ctx, quantity)
-    sections = sorted({int(s) for s in section_ids}) if section_ids else None
+    sections = sorted({inputs.section_id(s) for s in section_ids}) if section_ids else None
     params = {"event_id": event_id, "quantity": quantity, "sections": sections}
     rh = request_hash("hold_best", params)
     with unit_of_work(ctx.engine) as conn:
@@ -272,6 +274,7 @@ def hold_general_admission(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
 def _hold_ga(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
              section_id: int, quantity: int) -> HoldResult:
     key = as_key(key)
+    event_id, section_id = inputs.event_id(event_id), inputs.section_id(section_id)
     _check_quantity(ctx, quantity)
     params = {"event_id": event_id, "section_id": section_id, "quantity": quantity}
     rh = request_hash("hold_ga", params)

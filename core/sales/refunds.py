@@ -23,6 +23,7 @@ from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command
 from core.payments.gateway import GatewayFailure
+from core.reservation.inputs import row_ids
 from core.sales import tickets_bridge
 from core.sales.approvals import REFUND_REASONS, SupervisorPin, check_reason, record_approval
 from core.sales.approvals import verify_supervisor as _verify
@@ -169,6 +170,8 @@ def refund(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.
     key = as_key(key)
     order_id = as_key(order_id)
     check_reason(reason_code, REFUND_REASONS)
+    if line_ids is not None:
+        line_ids = row_ids(line_ids, "order line")
     with ctx.engine.connect() as conn:
         existing = conn.execute(_BY_KEY, {"key": key}).mappings().first()
     if existing is not None:

@@ -39,6 +39,7 @@ from core.actors import Actor
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command
+from core.money import check_amount
 from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway
 from core.reservation import confirm_in, release_hold
 from core.reservation.holds import lock_hold
@@ -263,6 +264,7 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
                  *, credit_minor: int = 0) -> CheckoutResult:
     """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
     refund, paid out in the same transaction) counts towards the tendered cash."""
+    check_amount(tender.tendered_minor, "cash tendered")
     if _claim_key(conn, ctx, actor, key, hold_id, "cash"):
         # A copy of this checkout (a double click) committed while we waited on the key.
         twin = conn.execute(_BY_KEY, {"key": key}).first()

@@ -19,6 +19,7 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
+from core.money import check_amount
 from core.sales.approvals import (
     VARIANCE_REASONS,
     SupervisorPin,
@@ -158,8 +159,9 @@ def open_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
     key = as_key(key)
     if actor.operator_id is None:
         raise BoxOfficeError("invalid_input", detail="a shift needs a signed-in operator")
-    if opening_float_minor < 0:
+    if isinstance(opening_float_minor, int) and opening_float_minor < 0:
         raise BoxOfficeError("invalid_input", detail="the opening float cannot be negative")
+    check_amount(opening_float_minor, "opening float")
     with unit_of_work(ctx.engine) as conn:
         done = begin_command(conn, key, "open_shift", {"float": opening_float_minor},
                              actor.terminal_id, ctx.settings.database.lock_timeout_ms)
@@ -187,6 +189,7 @@ def close_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, counted_ca
     A variance above ``sales.variance_approval_over_minor`` leaves the shift
     ``pending_approval`` (the count cannot be changed) unless a supervisor approves now."""
     key = as_key(key)
+    check_amount(counted_cash_minor, "counted cash")
     supervisor = verify_supervisor(ctx.engine, actor, approver) if approver else None
     if supervisor is not None:
         check_reason(reason_code or "", VARIANCE_REASONS)

@@ -1,0 +1,88 @@
+"""Issue 13 item 6: out-of-range and malformed numbers get a clear BoxOfficeError at the
+service boundary; none reaches the driver (DataError) or int() (ValueError), and money
+has sane bounds (a tender of 2**62 is not a sale with 4.6e18 of change)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from core.actors import Actor, register_terminal
+from core.errors import BoxOfficeError
+from core.money import MAX_AMOUNT_MINOR
+from core.reservation import (
+    availability,
+    hold_best_available,
+    hold_general_admission,
+    hold_seats,
+    seat_layout,
+    sections,
+)
+from core.sales import CashTender, checkout, open_shift, refund
+from tests.core.helpers import event_id, seats_of, section_id
+from tests.payments.conftest import hold, operator_id
+
+BIG4 = 2**31
+BIG8 = 2**63
+
+
+def _code(fn, *args, **kw) -> str:
+    try:
+        fn(*args, **kw)
+    except BoxOfficeError as exc:
+        return exc.code
+    return "ok"
+
+
+@pytest.fixture(scope="module")
+def till(pctx) -> Actor:
+    tid = register_terminal(pctx.engine, "bad-input-1", "cashier")
+    a = Actor(tid, "bad-input-1", operator_id(pctx, "ana"), "cashier", "counter")
+    open_shift(pctx, a, uuid.uuid4(), 10_000)
+    return a
+
+
+def test_ids_out_of_range_or_not_numbers(pctx, till):
+    k = uuid.uuid4
+    sinatra = event_id(pctx.engine, "SINATRA")
+    poker = event_id(pctx.engine, "POKER-OPEN")
+    ga = section_id(pctx.engine, poker, "ENTRADA")
+    seat = seats_of(pctx.engine, sinatra)[0]
+    assert _code(hold_seats, pctx, till, k(), BIG4, [seat]) == "unknown_event"
+    assert _code(hold_seats, pctx, till, k(), -BIG4 - 1, [seat]) == "unknown_event"
+    assert _code(hold_seats, pctx, till, k(), sinatra, [BIG8]) == "unknown_seat"
+    assert _code(hold_seats, pctx, till, k(), sinatra, [-BIG8 - 1]) == "unknown_seat"
+    assert _code(hold_seats, pctx, till, k(), sinatra, ["12x"]) == "invalid_id"
+    assert _code(hold_seats, pctx, till, k(), sinatra, [1.5]) == "invalid_id"
+    assert _code(hold_seats, pctx, till, k(), "12x", [seat]) == "invalid_id"
+    assert _code(hold_seats, pctx, till, k(), True, [seat]) == "invalid_id"
+    assert _code(hold_general_admission, pctx, till, k(), BIG4, ga, 1) == "unknown_event"
+    assert _code(hold_general_admission, pctx, till, k(), poker, BIG4, 1) == "unknown_section"
+    assert _code(hold_general_admission, pctx, till, k(), poker, "x", 1) == "invalid_id"
+    assert _code(hold_best_available, pctx, till, k(), BIG4, 1) == "unknown_event"
+    assert _code(hold_best_available, pctx, till, k(), sinatra, 1, [BIG4]) \
+        == "unknown_section"
+    for quantity in (BIG8, -BIG8, "2", 2.0, None):
+        assert _code(hold_general_admission, pctx, till, k(), poker, ga, quantity) in (
+            "invalid_quantity", "too_many_seats"), quantity
+    for read in (availability, seat_layout, sections):
+        assert _code(read, pctx.engine, BIG4) == "unknown_event", read
+        assert _code(read, pctx.engine, "12x") == "invalid_id", read
+    # Ordinary ids still work, digit strings included (they come from forms).
+    assert hold_seats(pctx, till, k(), str(sinatra), [str(seat)]).seat_ids == (seat,)
+
+
+def test_cash_amounts_have_sane_bounds(pctx, till):
+    for tendered in (10**30, 2**62, MAX_AMOUNT_MINOR + 1, -1, 12.5, "100", True):
+        h = hold(pctx, till)
+        assert _code(checkout, pctx, till, uuid.uuid4(), h.hold_id,
+                     CashTender(tendered)) == "invalid_amount", tendered
+    h = hold(pctx, till)
+    sale = checkout(pctx, till, uuid.uuid4(), h.hold_id, CashTender(h.total_minor + 100))
+    assert sale.change_minor == 100
+    assert _code(refund, pctx, till, uuid.uuid4(), sale.order.order_id,
+                 reason_code="customer_request", line_ids=[BIG8]) == "invalid_input"
+    assert _code(refund, pctx, till, uuid.uuid4(), sale.order.order_id,
+                 reason_code="customer_request", line_ids=["x"]) == "invalid_id"
+    assert _code(open_shift, pctx, till, uuid.uuid4(), 10**30) == "invalid_amount"
