@@ -25,7 +25,7 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import message_for
 from core.idempotency import as_key, begin_command, finish_command
-from core.tickets.keys import load_public_keys
+from core.tickets.keys import load_keys
 from core.tickets.token import ParsedToken, TokenError, parse
 from core.uow import unit_of_work
 
@@ -40,7 +40,8 @@ KEY_RELOAD_MIN_S = 10.0
 
 # Every answer a gate gives; the message of reason R is core.error_catalogue's "scan_R".
 REASONS: tuple[str, ...] = ("ok", "malformed", "bad_signature", "unknown_key", "revoked",
-                            "wrong_event", "wrong_day", "already_used", "unknown_ticket")
+                            "wrong_event", "wrong_day", "already_used", "unknown_ticket",
+                            "key_revoked", "never_issued")
 
 SCANS = Counter("boxoffice_gate_scans_total", "Gate scans by result (ok or rejection reason)",
                 ["reason"])
@@ -89,8 +90,11 @@ def place_text(row: Any) -> str:
     return f"{row.section_code} #{row.unit}"
 
 
-def verify_token(text_: str, keys: dict[str, Ed25519PublicKey]) -> ParsedToken | ScanResult:
-    """Parse and check the signature; a ScanResult means rejected."""
+def verify_token(text_: str, keys: dict[str, Ed25519PublicKey],
+                 revoked_keys: dict[str, datetime] | None = None) -> ParsedToken | ScanResult:
+    """Parse and check the signature; a ScanResult means rejected. A key revoked (a
+    stolen terminal) keeps the tickets it signed before the revocation; anything it
+    claims to have signed later is refused."""
     try:
         p = parse(text_)
     except TokenError as exc:
@@ -100,17 +104,28 @@ def verify_token(text_: str, keys: dict[str, Ed25519PublicKey]) -> ParsedToken |
         return reject("unknown_key", p.claims.serial, p.claims.event_id, key_id=p.claims.key_id)
     if not p.verify(key):
         return reject("bad_signature")
+    revoked_at = (revoked_keys or {}).get(p.claims.key_id)
+    # Token times are whole seconds: the second of the revocation counts as after it.
+    if revoked_at is not None and p.claims.issued_at >= int(revoked_at.timestamp()):
+        return reject("key_revoked", p.claims.serial, p.claims.event_id,
+                      key_id=p.claims.key_id)
     return p
 
 
 _WINDOW = ("now() between coalesce(e.doors_at, e.starts_at) - make_interval(secs => :before)"
            " and e.starts_at + make_interval(secs => :after)")
+# The token's place is the ticket's: a seat, or a section and unit for general admission.
+_PLACE = ("(case when :kind = 1 then t.seat_id = :place"
+          " else t.seat_id is null and t.section_id = :place and t.unit = :unit end)")
 _ACCEPT = text(
     f"""
     with u as (
         update tickets t set status = 'used', used_at = now(), used_gate = :gate
         from events e
         where t.serial = :serial and t.event_id = :event_id and t.status = 'valid'
+          and t.key_id = :key_id and {_PLACE}
+          and not exists (select 1 from ticket_keys k where k.key_id = t.key_id
+                          and k.revoked_at is not null and t.issued_at >= k.revoked_at)
           and e.id = t.event_id and {_WINDOW}
         returning t.id, t.serial, t.event_id, t.used_at
     ), c as (
@@ -128,7 +143,11 @@ _ACCEPT = text(
 _WHY = text(
     f"""
     select t.status, t.used_at, t.used_gate, t.event_id, v.timezone, e.starts_at,
-           e.code as event_code, ({_WINDOW}) as in_window
+           e.code as event_code, ({_WINDOW}) as in_window,
+           t.key_id = :key_id and {_PLACE} as same_ticket,
+           exists (select 1 from ticket_keys k where k.key_id = t.key_id
+                   and k.revoked_at is not null and t.issued_at >= k.revoked_at)
+             as after_revocation
     from tickets t join events e on e.id = t.event_id join venues v on v.id = e.venue_id
     where t.serial = :serial
     """
@@ -153,23 +172,26 @@ class GateChecker:
         self._before = opens_before.total_seconds()
         self._after = closes_after.total_seconds()
         self._keys: dict[str, Ed25519PublicKey] = {}
+        self._revoked_keys: dict[str, datetime] = {}
         self._lock = threading.Lock()
         self._loaded_at = 0.0
         self._reload_keys()
 
     def _reload_keys(self) -> None:
         with self.ctx.engine.connect() as conn:
-            keys = load_public_keys(conn)
+            known = load_keys(conn)
         with self._lock:
-            self._keys = keys
+            self._keys = {k: v.public_key for k, v in known.items()}
+            self._revoked_keys = {k: v.revoked_at for k, v in known.items()
+                                  if v.revoked_at is not None}
             self._loaded_at = time.monotonic()
 
     def verify(self, token: str) -> ParsedToken | ScanResult:
-        out = verify_token(token, self._keys)
+        out = verify_token(token, self._keys, self._revoked_keys)
         if isinstance(out, ScanResult) and out.reason == "unknown_key" \
                 and time.monotonic() - self._loaded_at >= KEY_RELOAD_MIN_S:
             self._reload_keys()
-            out = verify_token(token, self._keys)
+            out = verify_token(token, self._keys, self._revoked_keys)
         return out
 
     def scan(self, token: str, key: uuid.UUID | str) -> ScanResult:
@@ -194,6 +216,7 @@ class GateChecker:
             if done is not None:
                 return ScanResult.from_json(done)
             params = {"serial": c.serial, "event_id": c.event_id, "gate": self.gate,
+                      "key_id": c.key_id, "kind": c.kind, "place": c.place_id, "unit": c.unit,
                       "terminal_id": self.actor.terminal_id,
                       "operator_id": self.actor.operator_id,
                       "before": self._before, "after": self._after}
@@ -208,8 +231,12 @@ class GateChecker:
 
     def _why(self, conn: Any, serial: int, event_id: int, params: dict[str, Any]) -> ScanResult:
         w = conn.execute(_WHY, params).first()
-        if w is None:
+        if w is None or not w.same_ticket:
+            # No such serial, or a real serial in a token the ticket was not issued with
+            # (another key, another place): a forgery, whatever the ticket's state.
             return reject("unknown_ticket", serial, event_id)
+        if w.after_revocation:
+            return reject("key_revoked", serial, event_id, key_id=params["key_id"])
         if w.status == "void":
             return reject("revoked", serial, event_id)
         if w.status == "used":

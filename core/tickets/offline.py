@@ -5,6 +5,7 @@ of those check-ins when the network is back."""
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import os
 import sqlite3
@@ -17,11 +18,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core.actors import Actor
 from core.context import CoreContext
+from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.tickets.checkin import (
     CLOSES_AFTER,
@@ -34,15 +38,62 @@ from core.tickets.checkin import (
 from core.tickets.keys import public_key_from_raw
 from core.uow import unit_of_work
 
-SNAPSHOT_VERSION = 1
+# 2: issued serial ranges per key, revoked keys, and an Ed25519 signature over it all.
+SNAPSHOT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
+
+# The serials each key issued, as ranges (serials of one key interleave with the other
+# terminals', so a busy night makes many short ranges; still far smaller than a list).
+_ISSUED = text(
+    """
+    select key_id, min(serial) as lo, max(serial) as hi from (
+        select t.key_id, t.serial,
+               t.serial - row_number() over (partition by t.key_id order by t.serial) as grp
+        from tickets t join events e on e.id = t.event_id
+        where e.status <> 'canceled' and e.starts_at > now() - interval '2 days'
+    ) s group by key_id, grp order by key_id, lo
+    """
+)
+
+
+def _canonical(snap: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in snap.items() if k != "signature"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _snapshot_signer(conn: Any) -> Ed25519PrivateKey | None:
+    """The box office's snapshot key (owner's rights); None on a terminal's login."""
+    try:
+        with conn.begin_nested():
+            seed = conn.execute(text(
+                "select value from bo_secrets where name = 'snapshot_seed'")).scalar()
+    except DBAPIError:
+        return None
+    return Ed25519PrivateKey.from_private_bytes(bytes(seed)[:32]) if seed else None
+
+
+def snapshot_public_key(engine: Engine) -> Ed25519PublicKey:
+    """The key gates pin to trust a snapshot (read once online, owner's rights; a gate's
+    provisioning writes it into its config)."""
+    with engine.connect() as conn:
+        key = _snapshot_signer(conn)
+    if key is None:
+        raise BoxOfficeError("owner_required", detail="the snapshot key")
+    return key.public_key()
 
 
 def export_snapshot(engine: Engine) -> dict[str, Any]:
-    """Public keys, revoked serials and event times: everything a gate needs offline.
-    No secrets: it can be copied to a gate on a USB stick."""
+    """Public keys (with their revocation times), the serials each key issued, revoked
+    serials and event times: everything a gate needs offline, signed with the box
+    office's snapshot key when exported with the owner's rights. No secrets: it can be
+    copied to a gate on a USB stick."""
     with engine.connect() as conn:
-        keys = {r.key_id: base64.b64encode(bytes(r.public_key)).decode()
-                for r in conn.execute(text("select key_id, public_key from ticket_keys"))}
+        rows = conn.execute(text("select key_id, public_key, revoked_at from ticket_keys")).all()
+        keys = {r.key_id: base64.b64encode(bytes(r.public_key)).decode() for r in rows}
+        revoked_keys = {r.key_id: r.revoked_at.isoformat() for r in rows if r.revoked_at}
+        issued: dict[str, list[list[int]]] = {}
+        for r in conn.execute(_ISSUED):
+            issued.setdefault(r.key_id, []).append([int(r.lo), int(r.hi)])
         revoked = sorted(conn.execute(text("select serial from revocations")).scalars())
         events = {
             str(r.id): {"code": r.code, "name": r.name, "starts_at": r.starts_at.isoformat(),
@@ -64,12 +115,28 @@ def export_snapshot(engine: Engine) -> dict[str, Any]:
             " on e.id = t.event_id where t.status = 'used'"
             " and e.starts_at > now() - interval '2 days'"))}
         generated = conn.execute(text("select now()")).scalar_one()
+        signer = _snapshot_signer(conn)
     sections = {str(r.section_id): r.code for r in places}
     seats = {str(r.seat_id): f"{r.code} {r.row_label}-{r.number}" for r in places
              if r.seat_id is not None}
-    return {"version": SNAPSHOT_VERSION, "generated_at": generated.isoformat(), "keys": keys,
-            "revoked": revoked, "used": used, "events": events, "sections": sections,
-            "seats": seats}
+    snap: dict[str, Any] = {
+        "version": SNAPSHOT_VERSION, "generated_at": generated.isoformat(), "keys": keys,
+        "revoked_keys": revoked_keys, "issued": issued, "revoked": revoked, "used": used,
+        "events": events, "sections": sections, "seats": seats}
+    if signer is not None:
+        snap["signature"] = base64.b64encode(signer.sign(_canonical(snap))).decode()
+    return snap
+
+
+def verify_snapshot(snap: dict[str, Any], trusted_key: Ed25519PublicKey) -> None:
+    """Raise snapshot_untrusted unless the box office's key signed exactly this."""
+    sig = snap.get("signature")
+    if not sig:
+        raise BoxOfficeError("snapshot_untrusted", detail="no signature")
+    try:
+        trusted_key.verify(base64.b64decode(sig), _canonical(snap))
+    except (InvalidSignature, ValueError):
+        raise BoxOfficeError("snapshot_untrusted", detail="signature does not match") from None
 
 
 def write_snapshot(engine: Engine, path: Path) -> dict[str, Any]:
@@ -111,13 +178,23 @@ class OfflineGate:
     def __init__(self, snapshot: dict[str, Any] | Path, store: Path, gate: str, *,
                  event_id: int | None = None, opens_before: timedelta = OPENS_BEFORE,
                  closes_after: timedelta = CLOSES_AFTER,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 trusted_key: Ed25519PublicKey | None = None) -> None:
         snap = json.loads(Path(snapshot).read_text()) if isinstance(snapshot, Path) \
             else snapshot
-        if snap.get("version") != SNAPSHOT_VERSION:
+        if snap.get("version") not in _READABLE_VERSIONS:
             raise ValueError(f"unsupported snapshot version {snap.get('version')!r}")
+        if trusted_key is not None:
+            verify_snapshot(snap, trusted_key)
         self.keys: dict[str, Ed25519PublicKey] = {
             k: public_key_from_raw(base64.b64decode(v)) for k, v in snap["keys"].items()}
+        self.revoked_keys = {k: datetime.fromisoformat(v)
+                             for k, v in snap.get("revoked_keys", {}).items()}
+        # None (a version 1 snapshot): the serials issued are unknown, not checked.
+        self.issued: dict[str, tuple[list[int], list[int]]] | None = None
+        if "issued" in snap:
+            self.issued = {k: ([lo for lo, _ in v], [hi for _, hi in v])
+                           for k, v in snap["issued"].items()}
         self.revoked = set(snap["revoked"])
         self.used: dict[str, list[str]] = snap.get("used", {})
         self.events = {int(k): v for k, v in snap["events"].items()}
@@ -139,10 +216,12 @@ class OfflineGate:
         self._db.close()
 
     def scan(self, token: str, key: uuid.UUID | str | None = None) -> ScanResult:
-        out = verify_token(token, self.keys)
+        out = verify_token(token, self.keys, self.revoked_keys)
         if isinstance(out, ScanResult):
             return out
         c = out.claims
+        if self.issued is not None and not self._was_issued(c.key_id, c.serial):
+            return reject("never_issued", c.serial, c.event_id, key_id=c.key_id)
         if c.serial in self.revoked:
             return reject("revoked", c.serial, c.event_id)
         ev = self.events.get(c.event_id)
@@ -171,6 +250,12 @@ class OfflineGate:
                                         (c.serial,)).fetchone()
         return reject("already_used", c.serial, c.event_id,
                       at=hhmm(datetime.fromisoformat(at), ev["timezone"]), gate=gate)
+
+    def _was_issued(self, key_id: str, serial: int) -> bool:
+        assert self.issued is not None
+        los, his = self.issued.get(key_id, ([], []))
+        i = bisect.bisect_right(los, serial) - 1
+        return i >= 0 and serial <= his[i]
 
     def _place(self, seat_id: int | None, section_id: int, unit: int) -> str:
         if seat_id is not None:
