@@ -2,14 +2,15 @@
 
 Error messages are not here: a ``BoxOfficeError`` speaks through ``core.error_catalogue``
 (see ``boxoffice_tui.base.error_text``). The language is the process's one state in
-``core.language``, re-exported here for the screens that read it.
+``core.language``; ``set_language`` here keeps it to the two the cashier speaks.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.language import language, set_language
+from core.language import language, normalize
+from core.language import set_language as _set_process_language
 
 __all__ = ["language", "set_language", "t"]
 
@@ -180,9 +181,18 @@ _STRINGS: dict[str, tuple[str, str]] = {
                       "o cartão será cobrado na volta da conexão (em risco: {risk})"),
 }
 
+def set_language(lang: str) -> None:
+    """Switches the process to ``lang`` as the cashier speaks it: pt-BR or English.
+
+    The cashier's labels exist in those two only; a terminal set to Spanish speaks English
+    here, errors included, rather than English labels around Spanish errors.
+    """
+    _set_process_language("pt-BR" if normalize(lang) == "pt-BR" else "en")
+
+
 def t(key: str, **kw: Any) -> str:
     en, pt = _STRINGS.get(key, (key, key))
-    # The cashier's labels exist in two languages; Spanish (a kiosk's visitor) reads English.
+    # Spanish (the kiosk's shared widgets) reads English: these labels have two languages.
     template = pt if language() == "pt-BR" else en
     try:
         return template.format(**kw)
