@@ -6,13 +6,22 @@ Precedence (highest first): explicit keyword arguments, environment variables
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,7 +48,15 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
 
-class DatabaseSettings(BaseModel):
+class _Section(BaseModel):
+    """Every section: a key it does not know is an error (a mistyped ``idle_sec`` would
+    otherwise leave ``idle_s`` at its default without a word), and NaN or infinity is no
+    duration, limit or rate."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class DatabaseSettings(_Section):
     # None means: start the embedded PostgreSQL in the data dir and use it.
     url: SecretStr | None = None
     pool_size: int = Field(10, ge=1, le=200)
@@ -49,19 +66,19 @@ class DatabaseSettings(BaseModel):
     connect_timeout_s: int = Field(5, ge=1, le=120)
 
 
-class RedisSettings(BaseModel):
+class RedisSettings(_Section):
     # None: no cache, no pub/sub; everything reads PostgreSQL (slower, still correct).
     url: SecretStr | None = None
     socket_timeout_s: float = Field(0.5, gt=0, le=30)
     key_prefix: str = Field("bo:", max_length=40)
 
 
-class MetricsSettings(BaseModel):
+class MetricsSettings(_Section):
     # A port on 127.0.0.1 where the process serves Prometheus metrics; None: off.
     port: int | None = Field(None, ge=1, le=65535)
 
 
-class BreakerSettings(BaseModel):
+class BreakerSettings(_Section):
     window_size: int = Field(20, ge=1, le=1000)
     minimum_calls: int = Field(10, ge=1, le=1000)
     failure_rate_threshold: float = Field(50.0, gt=0, le=100)
@@ -71,7 +88,7 @@ class BreakerSettings(BaseModel):
     half_open_permits: int = Field(3, ge=1, le=100)
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(_Section):
     # "sandbox": the project's own local gateway server; "stripe": a real merchant account.
     kind: Literal["sandbox", "stripe"] = "sandbox"
     base_url: str | None = None
@@ -90,7 +107,7 @@ class GatewaySettings(BaseModel):
     breaker: BreakerSettings = BreakerSettings()
 
 
-class PrinterSettings(BaseModel):
+class PrinterSettings(_Section):
     # tcp://host:9100, file:///dev/usb/lp0, usb://VID:PID, serial:///dev/ttyUSB0?baudrate=,
     # preview://DIR; None means preview into the data dir.
     url: str | None = None
@@ -114,7 +131,7 @@ class PrinterSettings(BaseModel):
         return int(v) if isinstance(v, str) and v.strip().isdigit() else v
 
 
-class TerminalSettings(BaseModel):
+class TerminalSettings(_Section):
     name: str = Field("counter-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["cashier", "kiosk", "monitor"] = "cashier"
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -122,7 +139,7 @@ class TerminalSettings(BaseModel):
     heartbeat_s: float = Field(5.0, gt=0, le=300)
 
 
-class HoldSettings(BaseModel):
+class HoldSettings(_Section):
     counter_ttl_s: int = Field(600, ge=10, le=7200)
     kiosk_ttl_s: int = Field(240, ge=10, le=7200)
     extend_s: int = Field(300, ge=10, le=7200)
@@ -131,7 +148,7 @@ class HoldSettings(BaseModel):
     sweep_batch: int = Field(500, ge=1, le=100_000)
 
 
-class SalesSettings(BaseModel):
+class SalesSettings(_Section):
     max_seats_per_order: int = Field(10, ge=1, le=200)
     currency: str = Field("BRL", min_length=3, max_length=3)
     refund_approval_over_minor: int = Field(50_000, ge=0)
@@ -149,7 +166,7 @@ class SalesSettings(BaseModel):
         return v.upper()
 
 
-class LeaseSpec(BaseModel):
+class LeaseSpec(_Section):
     """A lease a terminal takes by itself when it starts online (``[[sync.auto_leases]]``)."""
 
     event: str = Field(min_length=1, max_length=40)  # event code, e.g. "SINATRA"
@@ -157,7 +174,7 @@ class LeaseSpec(BaseModel):
     quantity: int = Field(ge=1, le=10_000)
 
 
-class SyncSettings(BaseModel):
+class SyncSettings(_Section):
     # None: <terminal.data_dir>/sync/journal-<terminal.name>.sqlite3
     journal_path: Path | None = None
     # Offline card sales (store-and-forward) are accepted only up to these amounts: the
@@ -175,7 +192,7 @@ class SyncSettings(BaseModel):
     keep_applied_days: float = Field(30.0, ge=0)
 
 
-class KioskSettings(BaseModel):
+class KioskSettings(_Section):
     """The self-service kiosk (``boxoffice kiosk``)."""
 
     # Seconds without a touch or key before "still there?", then seconds to answer it.
@@ -198,7 +215,7 @@ class KioskSettings(BaseModel):
     counter_location: str = Field("Box office counter", min_length=1, max_length=80)
 
 
-class LoggingSettings(BaseModel):
+class LoggingSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # None: <data_dir>/logs/boxoffice.jsonl
     file: Path | None = None
@@ -265,12 +282,49 @@ def _mask(value: Any) -> Any:
     return value
 
 
+# Settings whose values are never shown in an error, whatever their type turned out to be.
+_SECRET_KEYS = ("url", "secret_key", "password", "token")
+_URL_PASSWORD = re.compile(r"(?i)([a-z][a-z0-9+.-]*://[^/@\s:]*):[^/@\s]*@")
+
+
+def _hide(text: str) -> str:
+    """Passwords written into URLs (``scheme://user:password@host``) as ``****``."""
+    return _URL_PASSWORD.sub(r"\1:****@", text)
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys the section at ``loc`` accepts (for "did you mean")."""
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        ann = field.annotation
+        for arg in (*getattr(ann, "__args__", ()), ann):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                model = arg
+                break
+        else:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
 def _describe(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(root)"
-        lines.append(f"  {key}: {e['msg']} (got {e.get('input')!r})"
-                     if e["type"] != "extra_forbidden" else f"  {key}: unknown setting")
+        loc = tuple(e["loc"])
+        key = ".".join(str(p) for p in loc) or "(root)"
+        if e["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1,
+                                              cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            lines.append(f"  {key}: unknown setting{hint}")
+            continue
+        secret = any(str(p).lower().endswith(_SECRET_KEYS) for p in loc if isinstance(p, str))
+        shown = "**********" if secret else _hide(repr(e.get("input")))
+        lines.append(f"  {key}: {_hide(e['msg'])} (got {shown})")
     return "\n".join(lines)
 
 
