@@ -63,8 +63,9 @@ def ticket_document(t: TicketView, *, paper_mm: int = 80, lang: str = "pt-BR",
                             cols))
     blocks.append(_pair(label("section", lang), f"{t.section_name} ({t.section_code})", cols))
     if t.seated:
-        row_word = label("table", lang) if (t.row_label or "").startswith("M") \
-            and t.row_label[1:].isdigit() else label("row", lang)
+        row = t.row_label or ""
+        row_word = label("table", lang) if row.startswith("M") and row[1:].isdigit() \
+            else label("row", lang)
         blocks.append(_headline(f"{row_word} {t.row_label} {label('seat', lang)} "
                                 f"{t.seat_number}", cols))
     else:

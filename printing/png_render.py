@@ -33,9 +33,9 @@ def render_png(doc: Document) -> Image.Image:
     height = MARGIN
     for b in doc.blocks:
         if isinstance(b, QR):
-            img = qr_image(b.data, module_px=module_px_for(doc.paper_mm), border=4)
-            rows.append((img, Feed(0)))
-            height += img.height
+            qr = qr_image(b.data, module_px=module_px_for(doc.paper_mm), border=4)
+            rows.append((qr, Feed(0)))
+            height += qr.height
         elif isinstance(b, Text):
             height += int(char_w * (4 if b.big else 2) * (0.75 if b.small else 1)) + 4
             rows.append((None, b))

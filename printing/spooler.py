@@ -356,6 +356,8 @@ class Spooler:
         if self.actor is None:
             from core.actors import Actor, register_terminal
 
+            if self.ctx is None:
+                raise ValueError("print counts and reprints need a Spooler built with ctx=")
             term = self.settings.terminal
             tid = register_terminal(self.ctx.engine, term.name, term.kind)
             self.actor = Actor(tid, term.name,
@@ -548,6 +550,9 @@ class Spooler:
         a slow or unreachable database never delays a submit; retried every 30 s."""
         from core.tickets.views import record_printed
 
+        ctx = self.ctx
+        if ctx is None:
+            return
         with self._lock:
             rows = self._db.execute(
                 "select id, serial, report_key from jobs where state = 'printed'"
@@ -555,7 +560,7 @@ class Spooler:
         for job_id, serial, key in rows:
             try:
                 if serial is not None:
-                    record_printed(self.ctx, self._terminal_actor(), key, [serial])
+                    record_printed(ctx, self._terminal_actor(), key, [serial])
             except Exception as exc:
                 log.warning("could not count printed ticket; will retry",
                             extra={"serial": serial, "error": str(exc)})

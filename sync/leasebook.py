@@ -69,7 +69,8 @@ class LeaseBook:
             ids = [r[0] for r in db.execute(
                 f"select lease_id from leases where status in ({marks}) order by rowid",
                 statuses)]
-            return [self._load(db, i) for i in ids]
+            # _load answers None only for an id not in the table; these were just read.
+            return [lease for i in ids if (lease := self._load(db, i)) is not None]
 
     def get(self, lease_id: uuid.UUID) -> LocalLease | None:
         with self.journal.transaction() as db:

@@ -68,7 +68,7 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def _run(workers: int, seconds: float, step: Any) -> tuple[int, list[float], Counter[str]]:
+def _run(workers: int, seconds: float, step: Any) -> tuple[float, list[float], Counter[str]]:
     stop = time.monotonic() + seconds
     lat: list[list[float]] = [[] for _ in range(workers)]
     errors: Counter[str] = Counter()

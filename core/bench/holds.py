@@ -14,6 +14,7 @@ import statistics
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,8 +172,13 @@ def _bind(sql_text: str, values: dict[str, str]) -> str:
     """Replace our ``:name`` binds with pgbench expressions (not ``::type`` casts)."""
     out = " ".join(re.sub(r"--[^\n]*", "", sql_text).split())
     for name, expr in values.items():
-        out = re.sub(rf"(?<!:):{name}\b", lambda _m, e=expr: e, out)
+        out = re.sub(rf"(?<!:):{name}\b", _verbatim(expr), out)
     return out
+
+
+def _verbatim(text_: str) -> Callable[[re.Match[str]], str]:
+    # A function replacement: re.sub would read backslashes in a string replacement.
+    return lambda _m: text_
 
 
 def _pg_script(scenario: str, chain_prefix: str) -> str:

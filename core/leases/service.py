@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 
 from core import audit
 from core.actors import Actor
@@ -74,7 +75,7 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
         conn.rollback()
         raise BoxOfficeError("unknown_event", event_id=event_id)
     ga_price = ga_tier = None
-    rows: list = []
+    rows: Sequence[Row[Any]] = ()
     if ids:
         rows = conn.execute(sql.LEASE_CHOSEN, {"event_id": event_id, "seat_ids": ids,
                                                "n": len(ids), "lease_id": lease_id}).all()
@@ -86,7 +87,8 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
                                              "n": quantity, "lease_id": lease_id}).all()
         if len(rows) != quantity:
             conn.rollback()
-            raise explain_event(conn, event_id, section_ids=[section_id]) or \
+            sections = [section_id] if section_id is not None else None
+            raise explain_event(conn, event_id, section_ids=sections) or \
                 BoxOfficeError("sold_out", wanted=quantity)
     else:
         got = conn.execute(sql.LEASE_GA, {"event_id": event_id, "section_id": section_id,
@@ -98,14 +100,15 @@ def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: i
         ga_price, ga_tier = int(got.current_minor), int(got.tier_id)
         conn.execute(sql.SET_GA_PRICE, {"lease_id": lease_id, "price": ga_price,
                                         "tier": ga_tier})
-    units = len(rows) if kind == "seats" else int(quantity or 0)
+    ga_quota = int(quantity or 0) if kind == "ga" else 0
+    units = len(rows) if kind == "seats" else ga_quota
     reserved = conn.execute(sql.RESERVE_SERIALS, {"n": units, "lease_id": lease_id}).one()
     seats = tuple(LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
                              int(r.current_minor), r.tier_id) for r in rows)
     info = LeaseInfo(lease_id=lease_id, terminal_id=terminal_id, event_id=event_id, kind=kind,
                      currency=head.currency, status="active", seats=seats,
                      section_id=section_id if kind == "ga" else None,
-                     ga_quota=quantity if kind == "ga" else 0,
+                     ga_quota=ga_quota,
                      ga_unit_price_minor=ga_price, ga_tier_id=ga_tier,
                      serials=tuple(int(x) for x in reserved.serials),
                      order_numbers=tuple(int(x) for x in reserved.order_numbers),
@@ -174,7 +177,7 @@ def return_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         return result
 
 
-def lock_lease(conn: Connection, lease_id: uuid.UUID):  # type: ignore[no-untyped-def]
+def lock_lease(conn: Connection, lease_id: uuid.UUID) -> Row[Any]:
     row = conn.execute(sql.LOCK_LEASE, {"lease_id": lease_id}).first()
     if row is None:
         raise BoxOfficeError("unknown_lease", lease_id=str(lease_id))

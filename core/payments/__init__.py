@@ -72,13 +72,14 @@ def build_gateway(settings: Settings) -> StripeGateway:
             raise BoxOfficeError("invalid_input",
                                  detail="gateway.secret_key is required for kind = stripe")
         base_url, key = g.base_url or STRIPE_API, g.secret_key.get_secret_value()
-    else:
+    elif g.base_url is not None:
         base_url = g.base_url
         key = g.secret_key.get_secret_value() if g.secret_key else SANDBOX_KEY
-        if base_url is None:
-            from core.payments.sandbox import start_shared_sandbox
+    else:
+        from core.payments.sandbox import start_shared_sandbox
 
-            base_url = start_shared_sandbox(port=g.sandbox_port).base_url
+        base_url = start_shared_sandbox(port=g.sandbox_port).base_url
+        key = g.secret_key.get_secret_value() if g.secret_key else SANDBOX_KEY
     return StripeGateway(
         base_url, key, connect_timeout_s=g.connect_timeout_s, read_timeout_s=g.read_timeout_s,
         breaker=CircuitBreaker.from_settings(g.breaker, name=g.kind),

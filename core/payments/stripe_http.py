@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from typing import Any
+from typing import Any, TypedDict
 from urllib.parse import urlencode
 
 import httpx
@@ -116,6 +116,16 @@ def _quiet_retry_hooks() -> None:
     set_on_retry_hooks([_log_retry, PrometheusOnRetryHook])
 
 
+class _RetryPolicy(TypedDict):
+    """stamina.retry_context's bounds for one gateway."""
+
+    attempts: int
+    timeout: float
+    wait_initial: float
+    wait_max: float
+    wait_jitter: float
+
+
 class StripeGateway:
     """``PaymentGateway`` over the Stripe REST API (or anything speaking it)."""
 
@@ -127,9 +137,10 @@ class StripeGateway:
         self.name = name
         _quiet_retry_hooks()
         self.breaker = breaker or CircuitBreaker(name)
-        self._retry = {"attempts": retry_attempts, "timeout": retry_timeout_s,
-                       "wait_initial": retry_wait_initial_s, "wait_max": retry_wait_max_s,
-                       "wait_jitter": retry_wait_initial_s}
+        self._retry: _RetryPolicy = {
+            "attempts": retry_attempts, "timeout": retry_timeout_s,
+            "wait_initial": retry_wait_initial_s, "wait_max": retry_wait_max_s,
+            "wait_jitter": retry_wait_initial_s}
         timeout = httpx.Timeout(connect=connect_timeout_s, read=read_timeout_s,
                                 write=read_timeout_s, pool=connect_timeout_s)
         # One client shared by every thread (httpx.Client is thread-safe); the key goes in

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy import Connection
 
 from core import audit
@@ -44,6 +46,6 @@ def expire_holds(ctx: CoreContext, actor: Actor, event_id: int | None = None) ->
                          {"holds": [str(d[0]) for d in done]})
             for hold_id, ev, seats, _ga in done:
                 change = SeatChange(ev, "expired", tuple(seats))
-                after_commit(conn, lambda c=change: ctx.publish(c))
+                after_commit(conn, partial(ctx.publish, change))
                 del hold_id
         total += len(done)

@@ -97,7 +97,7 @@ def issue_tickets_in(conn: Connection, actor: Actor, order: OrderResult,
             version=VERSION, key_id=signer.key_id, serial=int(c.serial),
             event_id=order.event_id, issued_at=now_s,
             kind=KIND_SEAT if seated else KIND_GA,
-            place_id=int(ln.seat_id if seated else ln.section_id),
+            place_id=ln.seat_id if ln.seat_id is not None else ln.section_id,
             unit=0 if seated else unit,
         )
         payload = claims.pack()
