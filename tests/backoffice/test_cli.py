@@ -128,7 +128,7 @@ def test_errors_are_one_line(cli, tmp_path: Path):
     bad.write_text("type,room,section,row,number,x,y\nroom,R,,,,,\nseat,R,S,A,1,0,0\n")
     code, _, err = cli("venue", "import", str(bad), "--login", "root")
     assert code == 1
-    assert "venue_file_invalid" in err and "line 2: time zone is missing" in err
+    assert "venue_file_invalid" in err and "line 2: timezone is missing" in err
     assert "line 3: section 'S' is missing from room R" in err
     code, _, err = cli("venue", "import", str(tmp_path / "nope.csv"))
     assert code == 1 and "cannot read" in err
