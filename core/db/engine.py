@@ -52,7 +52,7 @@ def normalize_url(raw: str | URL) -> URL:
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         query.setdefault(key, []).append(value)
     try:
-        hosts = _split_hosts(query.pop("host", None) or ([hostlist] if hostlist else []))
+        hosts = _split_hosts(query.pop("host", []) or ([hostlist] if hostlist else []))
         hosts = _ports(",".join(query.pop("port", [])).split(","), hosts)
     except ValueError as exc:
         raise ConfigError(f"database.url: {exc}: {mask_url(raw)}") from None
