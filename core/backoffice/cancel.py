@@ -244,12 +244,13 @@ def _refund_order(ctx: CoreContext, actor: Actor, supervisor: OperatorInfo,
 
 
 def _settle(ctx: CoreContext, actor: Actor, k: uuid.UUID, order_id: uuid.UUID) -> Any:
+    # The refund row was committed by the caller's transaction: it is there.
     with ctx.engine.connect() as conn:
-        row = conn.execute(_REFUND_BY_KEY, {"k": k}).first()
+        row = conn.execute(_REFUND_BY_KEY, {"k": k}).one()
     if row.method == "card" and row.status == "pending":
         refund(ctx, actor, k, order_id, reason_code=REASON_CODE)
         with ctx.engine.connect() as conn:
-            row = conn.execute(_REFUND_BY_KEY, {"k": k}).first()
+            row = conn.execute(_REFUND_BY_KEY, {"k": k}).one()
     return row
 
 

@@ -233,7 +233,7 @@ def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
                                "op": actor.operator_id, "id": rid})
         tier = conn.execute(text("select id, event_id, section_id, base_minor, floor_minor,"
                                  " ceiling_minor, current_minor from price_tiers"
-                                 " where id = :t for update"), {"t": req.tier_id}).first()
+                                 " where id = :t for update"), {"t": req.tier_id}).one()
         if approve:
             _check_price(tier, int(req.new_minor))
             conn.execute(_APPROVAL, {"id": uuid.uuid4(), "t": actor.terminal_id,

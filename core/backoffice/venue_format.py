@@ -185,12 +185,13 @@ def _seat(d: dict[str, Any], problems: list[Problem], where: str) -> SeatSpec | 
     number = _int(d.get("number"), "seat number", problems, where, lo=1, hi=9999)
     x = _int(d.get("x"), "x", problems, where)
     y = _int(d.get("y"), "y", problems, where)
-    flags = [_flag(d.get(f), f, problems, where)
-             for f in ("accessible", "companion", "obstructed")]
+    accessible, companion, obstructed = (_flag(d.get(f), f, problems, where)
+                                         for f in ("accessible", "companion", "obstructed"))
     rank = _int(d.get("rank"), "rank", problems, where, hi=10**9, required=False)
     if len(problems) > before or number is None or x is None or y is None:
         return None
-    return SeatSpec(row, number, x, y, *flags, rank=rank, where=where)
+    return SeatSpec(row, number, x, y, accessible, companion, obstructed, rank=rank,
+                    where=where)
 
 
 def _section(d: dict[str, Any], problems: list[Problem], where: str) -> SectionSpec:
@@ -254,16 +255,16 @@ def parse_csv(content: str) -> list[RoomSpec]:
         else:
             problems.append(Problem(where, f"type {kind!r} is not room, section or seat"))
     for room_code, _tag, item in pending:
-        room = rooms.get(room_code)
+        owner = rooms.get(room_code)
         where = item.where
         if isinstance(item, SectionSpec):
-            if room is None:
+            if owner is None:
                 problems.append(Problem(where, f"room {room_code!r} is not declared"))
-            elif room.section(item.code) is not None:
+            elif (first := owner.section(item.code)) is not None:
                 problems.append(Problem(where, f"section {item.code} is declared twice"
-                                        f" (first on {room.section(item.code).where})"))
+                                        f" (first on {first.where})"))
             elif item.code:
-                room.sections.append(item)
+                owner.sections.append(item)
     for room_code, tag, item in pending:
         if isinstance(item, SeatSpec):
             _attach(rooms.get(room_code), room_code, tag, item, problems)

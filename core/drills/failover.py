@@ -205,7 +205,7 @@ def _verify(node: Node, sales: list[Sale]) -> dict[str, Any]:
     """Count acknowledged sales on ``node`` (the new primary): lost and duplicated."""
     keys = [s.checkout_key for s in sales]
     with psycopg.connect(node.libpq(DB)) as c:
-        found = dict(c.execute(
+        found: dict[str, int] = dict(c.execute(
             "select s.key, count(*) from sales s join orders o on o.id = s.order_id"
             " where s.key = any(%s) and s.state = 'completed' and o.status = 'paid'"
             " group by s.key", (keys,)).fetchall())
