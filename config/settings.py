@@ -166,6 +166,12 @@ class SalesSettings(_Section):
         return v.upper()
 
 
+class PricingSettings(_Section):
+    # How often the worker brings prices to what their rules ask (occupancy changes with
+    # every sale; a shorter interval follows it closer at one transaction per pass).
+    interval_s: float = Field(30.0, ge=1, le=3600)
+
+
 class LeaseSpec(_Section):
     """A lease a terminal takes by itself when it starts online (``[[sync.auto_leases]]``)."""
 
@@ -237,6 +243,7 @@ class Settings(BaseSettings):
     terminal: TerminalSettings = TerminalSettings()
     holds: HoldSettings = HoldSettings()
     sales: SalesSettings = SalesSettings()
+    pricing: PricingSettings = PricingSettings()
     logging: LoggingSettings = LoggingSettings()
     sync: SyncSettings = SyncSettings()
     kiosk: KioskSettings = KioskSettings()

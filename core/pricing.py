@@ -16,6 +16,7 @@ workers at once (the tiers are row-locked) and changes nothing when nothing is d
 from __future__ import annotations
 
 import json
+import math
 import time
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,8 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
+from core.money import MAX_AMOUNT_MINOR
+from core.reservation import inputs
 from core.uow import unit_of_work
 
 RULE_KINDS = ("occupancy", "last_minute", "manual")
@@ -61,26 +64,90 @@ class PriceChangeResult:
     reason: str
 
 
-def validate_rule(kind: str, params: dict[str, Any]) -> None:
+_EXAMPLES = {
+    "occupancy": '{"steps": [[50, 10], [80, 25]]}',
+    "last_minute": '{"hours_before": 3, "percent": -20, "max_occupancy": 60}',
+    "manual": '{"price_minor": 15000}',
+}
+_PARAMS = {"occupancy": {"steps"}, "last_minute": {"hours_before", "percent", "max_occupancy"},
+           "manual": {"price_minor"}}
+
+
+def _bad(kind: str, why: str) -> BoxOfficeError:
+    return BoxOfficeError("invalid_rule", detail=f"{kind}: {why} (e.g. {_EXAMPLES[kind]})")
+
+
+def _number(kind: str, value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise _bad(kind, f"{name} must be a number, got {value!r}")
     try:
-        if kind == "occupancy":
-            steps = params["steps"]
-            assert steps and all(0 <= float(t) <= 100 and -100 < float(p) <= 500
-                                 for t, p in steps)
-        elif kind == "last_minute":
-            assert float(params["hours_before"]) > 0
-            assert -100 < float(params["percent"]) <= 500
-            assert 0 <= float(params.get("max_occupancy", 100)) <= 100
-        elif kind == "manual":
-            assert int(params["price_minor"]) > 0
-        else:
-            raise BoxOfficeError("invalid_rule", detail=f"unknown kind {kind!r}")
-    except (KeyError, TypeError, ValueError, AssertionError) as exc:
-        raise BoxOfficeError("invalid_rule", detail=f"{kind}: {params} ({exc!r})") from None
+        n = float(value)
+    except ValueError:
+        raise _bad(kind, f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(n):
+        raise _bad(kind, f"{name} must be a finite number, got {value!r}")
+    return n
 
 
-def target_price(tier: TierState, rules: list[tuple[str, dict[str, Any]]]) -> tuple[int, str]:
-    """The price the rules ask for now, and why. Pure: no database."""
+def _percent(kind: str, value: Any, name: str = "percent") -> float:
+    p = _number(kind, value, name)
+    if not -100 < p <= 500:
+        raise _bad(kind, f"{name} {p:g} must be above -100 and at most 500")
+    return p
+
+
+def _occupancy(kind: str, value: Any, name: str) -> float:
+    t = _number(kind, value, name)
+    if not 0 <= t <= 100:
+        raise _bad(kind, f"{name} {t:g}% must be between 0 and 100")
+    return t
+
+
+def validate_rule(kind: str, params: dict[str, Any]) -> None:
+    """Refuse a rule whose parameters ``target_price`` could not use, naming the
+    parameter and the bound it breaks."""
+    if kind not in RULE_KINDS:
+        raise BoxOfficeError("invalid_rule", detail=f"unknown kind {kind!r} (one of"
+                             f" {', '.join(RULE_KINDS)})")
+    if not isinstance(params, dict):
+        raise _bad(kind, "the parameters must be a JSON object")
+    unknown = sorted(set(params) - _PARAMS[kind])
+    if unknown:
+        raise _bad(kind, f"unknown parameter(s) {', '.join(map(repr, unknown))}; expected"
+                         f" {', '.join(sorted(_PARAMS[kind]))}")
+    missing = sorted(_PARAMS[kind] - set(params) - {"max_occupancy"})
+    if missing:
+        raise _bad(kind, f"{', '.join(missing)} is required")
+    if kind == "occupancy":
+        steps = params["steps"]
+        if not isinstance(steps, list) or not steps:
+            raise _bad(kind, "steps must be a non-empty list of [occupancy %, percent] pairs")
+        for n, step in enumerate(steps, 1):
+            if not isinstance(step, (list, tuple)) or len(step) != 2:
+                raise _bad(kind, f"step {n} must be a pair [occupancy %, percent], got {step!r}")
+            _occupancy(kind, step[0], f"step {n} threshold")
+            _percent(kind, step[1], f"step {n} percent")
+    elif kind == "last_minute":
+        if _number(kind, params["hours_before"], "hours_before") <= 0:
+            raise _bad(kind, f"hours_before {params['hours_before']!r} must be above 0")
+        _percent(kind, params["percent"])
+        _occupancy(kind, params.get("max_occupancy", 100), "max_occupancy")
+    else:
+        price = params["price_minor"]
+        if isinstance(price, bool) or not isinstance(price, int) or \
+                not 0 < price <= MAX_AMOUNT_MINOR:
+            raise _bad(kind, f"price_minor must be whole minor units between 1 and"
+                             f" {MAX_AMOUNT_MINOR}, got {price!r}")
+
+
+def _units(minor: int) -> str:
+    return f"{minor // 100}.{minor % 100:02d}"
+
+
+def price_detail(tier: TierState,
+                 rules: list[tuple[str, dict[str, Any]]]) -> tuple[int, str, str | None]:
+    """The price the rules ask for now, why, and whether the tier's floor or ceiling cut
+    it (None: within bounds). Pure: no database."""
     manual = [p for k, p in rules if k == "manual"]
     if manual:
         price, why = int(manual[-1]["price_minor"]), "manual override"
@@ -105,13 +172,27 @@ def target_price(tier: TierState, rules: list[tuple[str, dict[str, Any]]]) -> tu
         price = tier.base_minor + (tier.base_minor * bp) // 10_000
         why = ", ".join(reasons) or "base price"
     price = ((price + 50) // 100) * 100  # whole currency units
-    return max(tier.floor_minor, min(tier.ceiling_minor, price)), why
+    if price > tier.ceiling_minor:
+        return tier.ceiling_minor, why, (f"clamped to the ceiling {_units(tier.ceiling_minor)}"
+                                         f" (rules asked {_units(price)})")
+    if price < tier.floor_minor:
+        return tier.floor_minor, why, (f"clamped to the floor {_units(tier.floor_minor)}"
+                                       f" (rules asked {_units(price)})")
+    return price, why, None
 
 
-_TIERS = text(
-    """
+def target_price(tier: TierState, rules: list[tuple[str, dict[str, Any]]]) -> tuple[int, str]:
+    """The price the rules ask for now, and why; a price the floor or ceiling cut says so
+    (the reason lands in the price history). Pure: no database."""
+    price, why, clamp = price_detail(tier, rules)
+    # The history keeps 120 characters: the clamp note is never the part cut off.
+    return price, (f"{why[:120 - len(clamp) - 2]}; {clamp}" if clamp else why)
+
+
+_TIERS_SELECT = """
     select pt.id as tier_id, pt.event_id, pt.section_id, pt.base_minor, pt.floor_minor,
            pt.ceiling_minor, pt.current_minor, s.capacity, e.starts_at, now() as now,
+           s.code as section_code, s.name as section_name,
            case when s.kind = 'ga' then coalesce(
              (select held + sold + leased from ga_inventory g
               where g.event_id = pt.event_id and g.section_id = pt.section_id), 0)
@@ -120,16 +201,29 @@ _TIERS = text(
                  or (es.status = 'held' and es.hold_expires_at > now()))) end as taken
     from price_tiers pt join sections s on s.id = pt.section_id
     join events e on e.id = pt.event_id
+    """
+_TIERS = text(
+    _TIERS_SELECT + """
     where e.status in ('on_sale', 'paused') and (cast(:event_id as integer) is null
           or pt.event_id = :event_id)
     order by pt.id
     for update of pt
     """
 )
+# Reports read any event's tiers, whatever its state, without locking them.
+_TIERS_OF_EVENT = text(_TIERS_SELECT + " where pt.event_id = :event_id order by s.sort_order,"
+                       " pt.id")
+_RULES_OF_EVENT = text(
+    "select r.id, s.code as section_code, r.kind, r.params from pricing_rules r"
+    " left join sections s on s.id = r.section_id"
+    " where r.active and r.event_id = :event_id order by r.id"
+)
 _RULES = text(
     "select event_id, section_id, kind, params from pricing_rules where active"
     " and (cast(:event_id as integer) is null or event_id = :event_id) order by id"
 )
+_PRICED_SECTIONS = text("select section_id from price_tiers where event_id = :e")
+_EVENT_EXISTS = text("select 1 from events where id = :e")
 _SET = text("update price_tiers set current_minor = :p where id = :t")
 _HISTORY = text(
     "insert into price_changes (tier_id, old_minor, new_minor, reason, operator_id, at)"
@@ -176,6 +270,8 @@ def add_rule(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int
     if actor.role not in ("supervisor", "admin"):
         raise BoxOfficeError("not_authorized", role="supervisor")
     validate_rule(kind, params)
+    event_id = inputs.event_id(event_id)
+    section_id = None if section_id is None else inputs.section_id(section_id)
     with unit_of_work(ctx.engine) as conn:
         done = begin_command(conn, key, "add_price_rule",
                              {"event": event_id, "section": section_id, "kind": kind,
@@ -183,6 +279,15 @@ def add_rule(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int
                              ctx.settings.database.lock_timeout_ms)
         if done is not None:
             return int(done["rule_id"])
+        # A rule for a section the event does not sell would silently reprice nothing
+        # (and one for no event would fail on the foreign key): say which is wrong.
+        priced = {r[0] for r in conn.execute(_PRICED_SECTIONS, {"e": event_id})}
+        if not priced:
+            if conn.execute(_EVENT_EXISTS, {"e": event_id}).first() is None:
+                raise BoxOfficeError("unknown_event", event_id=event_id)
+            raise BoxOfficeError("missing_price_tiers", sections="every section")
+        if section_id is not None and section_id not in priced:
+            raise BoxOfficeError("unknown_section", section_id=section_id)
         rid = conn.execute(text(
             "insert into pricing_rules (event_id, section_id, kind, params, active)"
             " values (:e, :s, :k, cast(:p as jsonb), true) returning id"),
@@ -227,15 +332,67 @@ def override_price(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, tier_id
         return price_minor
 
 
-class PricingJob:
-    """The worker's periodic repricing (every ``interval_s``, not every worker pass)."""
+@dataclass(frozen=True, slots=True)
+class PriceLine:
+    """One tier of an event as ``pricing show`` prints it: its bounds, its price now,
+    what its rules ask for, and whether the floor or ceiling cut that (``clamp``)."""
 
-    def __init__(self, interval_s: float = 30.0) -> None:
-        self.interval_s = interval_s
+    tier_id: int
+    section_code: str
+    section_name: str
+    base_minor: int
+    floor_minor: int
+    ceiling_minor: int
+    current_minor: int
+    target_minor: int
+    why: str
+    clamp: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleLine:
+    rule_id: int
+    section_code: str | None  # None: every section of the event
+    kind: str
+    params: dict[str, Any]
+
+
+def price_report(ctx: CoreContext, event_id: int) -> tuple[list[PriceLine], list[RuleLine]]:
+    """An event's tiers and active rules (read only); unknown_event if there is none."""
+    event_id = inputs.event_id(event_id)
+    with ctx.engine.connect() as conn:
+        if conn.execute(_EVENT_EXISTS, {"e": event_id}).first() is None:
+            raise BoxOfficeError("unknown_event", event_id=event_id)
+        rows = conn.execute(_TIERS_OF_EVENT, {"event_id": event_id}).all()
+        rules = [RuleLine(r.id, r.section_code, r.kind, dict(r.params))
+                 for r in conn.execute(_RULES_OF_EVENT, {"event_id": event_id})]
+    lines = []
+    for r in rows:
+        tier = TierState(r.tier_id, r.event_id, r.section_id, r.base_minor, r.floor_minor,
+                         r.ceiling_minor, r.current_minor, r.capacity, r.taken, r.starts_at,
+                         r.now)
+        applicable = [(x.kind, x.params) for x in rules
+                      if x.section_code is None or x.section_code == r.section_code]
+        target, why, clamp = price_detail(tier, applicable)
+        lines.append(PriceLine(r.tier_id, r.section_code, r.section_name, r.base_minor,
+                               r.floor_minor, r.ceiling_minor, r.current_minor, target, why,
+                               clamp))
+    return lines, rules
+
+
+class PricingJob:
+    """The worker's periodic repricing: every ``pricing.interval_s`` seconds of the
+    settings (or the ``interval_s`` given here), not every worker pass."""
+
+    def __init__(self, interval_s: float | None = None) -> None:
+        self._fixed = interval_s
+        self.interval_s = interval_s if interval_s is not None else 30.0
         self._last = 0.0
         self._actor: Actor | None = None
 
     def __call__(self, ctx: CoreContext) -> list[PriceChangeResult]:
+        if self._fixed is None:
+            self.interval_s = ctx.settings.pricing.interval_s
         now = time.monotonic()
         if now - self._last < self.interval_s:
             return []
