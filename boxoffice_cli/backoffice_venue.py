@@ -12,10 +12,10 @@ from boxoffice_cli.backoffice_cmds import actor, context, emit_json, key, safe, 
 
 @safe
 def cmd_import(args: argparse.Namespace) -> int:
-    from core.backoffice import venue_format
+    from core.backoffice import venue_files
     from core.backoffice.venues import import_rooms
 
-    rooms = venue_format.load(args.file)  # every problem reported before signing in
+    rooms = venue_files.load(args.file)  # every problem reported before signing in
     ctx = context()
     reports = import_rooms(ctx, actor(ctx, args), key(args), rooms, safe_only=args.safe_only,
                            dry_run=args.dry_run)
@@ -35,9 +35,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 @safe
 def cmd_validate(args: argparse.Namespace) -> int:
-    from core.backoffice import venue_format
+    from core.backoffice import venue_files
 
-    rooms = venue_format.load(args.file)
+    rooms = venue_files.load(args.file)
     for r in rooms:
         seats = sum(len(s.seats) for s in r.sections)
         print(f"{r.code}: {len(r.sections)} sections, {seats} seats: OK")
@@ -46,9 +46,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 @safe
 def cmd_generate(args: argparse.Namespace) -> int:
-    from core.backoffice import venue_format
+    from core.backoffice import venue_files, venue_format
 
-    rooms = venue_format.load(args.spec)
+    rooms = venue_files.load(args.spec)
     out = venue_format.dump(rooms, args.format)
     if args.out:
         Path(args.out).write_text(out, encoding="utf-8")

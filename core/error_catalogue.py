@@ -511,9 +511,9 @@ CATALOGUE: Final[dict[str, Messages]] = {
         ),
     },
     "event_exists": {
-        "pt-BR": "O código de evento {code} já está em uso.",
-        "en": "Event code {code} is already in use.",
-        "es": "El código de evento {code} ya está en uso.",
+        "pt-BR": "O código de evento {event_code} já está em uso.",
+        "en": "Event code {event_code} is already in use.",
+        "es": "El código de evento {event_code} ya está en uso.",
     },
     "missing_price_tiers": {
         "pt-BR": "Setores sem preço: {sections}.",

@@ -23,7 +23,6 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -106,32 +105,6 @@ class VenueFileError(BoxOfficeError):
 
 
 # --- reading ---------------------------------------------------------------------------
-
-
-def load(path: Path | str) -> list[RoomSpec]:
-    """Read a room file by its extension (.csv, .json, .toml spec); raise
-    ``VenueFileError`` listing every problem, or ``invalid_input`` if it cannot be read."""
-    p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise BoxOfficeError("invalid_input", detail=f"cannot read {p}: {exc.strerror}") \
-            from None
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise BoxOfficeError("invalid_input", detail=f"{p} is not UTF-8 text") from None
-    suffix = p.suffix.lower()
-    if suffix == ".csv":
-        return parse_csv(content)
-    if suffix == ".json":
-        return parse_json(content)
-    if suffix == ".toml":
-        from core.backoffice.venue_generate import parse_spec
-
-        return parse_spec(content)
-    raise BoxOfficeError("invalid_input",
-                         detail=f"{p.name}: use a .csv, .json or .toml (spec) file")
 
 
 def _int(value: Any, what: str, problems: list[Problem], where: str, *, lo: int = 0,

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from core.actors import Actor, register_terminal, system_actor
 from core.app_context import CoreContext
-from core.backoffice import staff, venue_format
+from core.backoffice import staff, venue_files, venue_format
 from core.backoffice.events import EventSpec, TierSpec, create_event, publish
 from core.backoffice.venue_generate import parse_spec
 from core.backoffice.venues import import_rooms
@@ -160,7 +160,7 @@ def make_show(ctx: CoreContext, actor: Actor, room: str, code: str | None = None
 def hall(bctx: CoreContext, admin: Actor, module_tmp: Path) -> str:
     """The 2,000-seat room, imported once for the module."""
     code = "HALL-" + uuid.uuid4().hex[:4].upper()
-    import_rooms(bctx, admin, uuid.uuid4(), venue_format.load(hall_csv(module_tmp, code)))
+    import_rooms(bctx, admin, uuid.uuid4(), venue_files.load(hall_csv(module_tmp, code)))
     return code
 
 

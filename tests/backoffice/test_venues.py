@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.backoffice import venue_format
+from core.backoffice import venue_files, venue_format
 from core.backoffice.venue_format import VenueFileError
 from core.backoffice.venues import draw, event_states, import_rooms, list_rooms, read_room
 from core.errors import BoxOfficeError
@@ -26,7 +26,7 @@ def _counts(ctx) -> tuple[int, int, int]:
 
 def test_2000_seat_csv_round_trips(bctx, admin, tmp_path):
     src = hall_csv(tmp_path, "RT-HALL")
-    rooms = venue_format.load(src)
+    rooms = venue_files.load(src)
     assert sum(len(s.seats) for s in rooms[0].sections) == 2000
     [rep] = import_rooms(bctx, admin, uuid.uuid4(), rooms)
     assert rep.created and rep.seats == 2000 and rep.ga_capacity == 300
@@ -35,7 +35,7 @@ def test_2000_seat_csv_round_trips(bctx, admin, tmp_path):
     # JSON carries the same room, and reads back to the same CSV.
     again = tmp_path / "again.json"
     again.write_text(venue_format.to_json([read_room(bctx.engine, "RT-HALL")]))
-    assert venue_format.to_csv(venue_format.load(again)) == exported
+    assert venue_format.to_csv(venue_files.load(again)) == exported
     summary = next(r for r in list_rooms(bctx.engine) if r.code == "RT-HALL")
     assert (summary.sections, summary.capacity) == (4, 2300)
 
@@ -62,7 +62,7 @@ def test_every_bad_row_reported_with_its_line_and_nothing_written(bctx, tmp_path
     path.write_text(BAD)
     before = _counts(bctx)
     with pytest.raises(VenueFileError) as e:
-        venue_format.load(path)
+        venue_files.load(path)
     found = {str(p) for p in e.value.problems}
     expect = {
         "line 4": "capacity is missing",                      # GA without capacity
@@ -88,11 +88,11 @@ def test_bad_json_reports_paths(tmp_path):
                     ' "UTC", "sections": [{"code": "S", "seats": [{"row": "A", "number": 1,'
                     ' "x": 0, "y": 0}, {"row": "A", "number": 1, "x": 1, "y": 0}]}]}]}')
     with pytest.raises(VenueFileError) as e:
-        venue_format.load(path)
+        venue_files.load(path)
     assert [p.where for p in e.value.problems] == ["rooms[0].sections[0].seats[1]"]
     path.write_text("{not json")
     with pytest.raises(VenueFileError) as e:
-        venue_format.load(path)
+        venue_files.load(path)
     assert e.value.problems[0].where == "line 1"
 
 
@@ -101,7 +101,7 @@ def test_spec_generates_a_curved_room(bctx, admin, tmp_path):
 
     spec = tmp_path / "hall.toml"
     spec.write_text(hall_spec("GEN-HALL"))
-    [room] = venue_format.load(spec)
+    [room] = venue_files.load(spec)
     orq = room.section("ORQ")
     assert orq is not None and len(orq.seats) == 800
     row_a = [s for s in orq.seats if s.row == "A"]
@@ -119,7 +119,7 @@ def test_spec_generates_a_curved_room(bctx, admin, tmp_path):
 
 def test_reimport_never_moves_a_sold_seat(bctx, admin, carla, tmp_path):
     path = hall_csv(tmp_path, "RE-HALL")
-    import_rooms(bctx, admin, uuid.uuid4(), venue_format.load(path))
+    import_rooms(bctx, admin, uuid.uuid4(), venue_files.load(path))
     code = make_show(bctx, carla, "RE-HALL")
     ev = event_id(bctx, code)
     room = read_room(bctx.engine, "RE-HALL")
@@ -161,7 +161,7 @@ def test_reimport_never_moves_a_sold_seat(bctx, admin, carla, tmp_path):
 
 def test_reimport_refuses_removing_seats_events_have(bctx, admin, carla, tmp_path):
     path = hall_csv(tmp_path, "RM-HALL")
-    import_rooms(bctx, admin, uuid.uuid4(), venue_format.load(path))
+    import_rooms(bctx, admin, uuid.uuid4(), venue_files.load(path))
     make_show(bctx, carla, "RM-HALL")
     room = read_room(bctx.engine, "RM-HALL")
     room.sections = [s for s in room.sections if s.code != "BAL"]
@@ -180,5 +180,5 @@ def test_import_needs_a_supervisor(bctx, tmp_path):
     cashier = make_actor(bctx, "bo-cashier-x")
     with pytest.raises(BoxOfficeError) as e:
         import_rooms(bctx, cashier, uuid.uuid4(),
-                     venue_format.load(hall_csv(Path(tmp_path), "NOPE")))
+                     venue_files.load(hall_csv(Path(tmp_path), "NOPE")))
     assert e.value.code == "not_authorized"
