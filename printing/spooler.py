@@ -29,7 +29,7 @@ from typing import Any
 from prometheus_client import Counter, Gauge
 
 from config import Settings
-from core.errors import BoxOfficeError, register
+from core.errors import BoxOfficeError
 from printing.document import Document
 from printing.transports import Transport, TransportError, open_transport
 
@@ -38,12 +38,6 @@ log = logging.getLogger(__name__)
 PRINT_WRITES = Counter("boxoffice_print_writes_total",
                        "Attempts to write a print job, by outcome", ["outcome"])
 PRINT_QUEUE = Gauge("boxoffice_print_queue_depth", "Print jobs queued or printing")
-
-register("printer_offline", "Printer offline: {waiting} ticket(s) waiting.",
-         "Impressora offline: {waiting} ingresso(s) aguardando.")
-register("printer_spool_failed", "Could not queue the print job ({detail}); the sale stands, "
-         "reprint it from the order.", "Não foi possível enfileirar a impressão ({detail}); a "
-         "venda está confirmada, reimprima pelo pedido.")
 
 _SCHEMA = """
 create table if not exists jobs (

@@ -44,7 +44,6 @@ from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, Payment
 from core.reservation import confirm_in, release_hold
 from core.reservation.holds import lock_hold
 from core.reservation.results import OrderResult
-from core.sales import errors as _errors  # noqa: F401  (registers codes)
 from core.sales import tickets_bridge
 from core.sales.sale_rows import TakenOver, cas, reload_sale
 from core.sales.shifts import add_cash
