@@ -57,13 +57,45 @@ class _Section(BaseModel):
 
 
 class DatabaseSettings(_Section):
-    # None means: start the embedded PostgreSQL in the data dir and use it.
+    """The central PostgreSQL and how long a terminal may wait for it.
+
+    ``url``: any libpq URL, multi-host ones included
+    (``postgresql://u@db1:5432,db2:5432/boxoffice?target_session_attrs=read-write``);
+    None starts the embedded PostgreSQL in the data dir.
+
+    Server-side bounds (they hold while the server runs): ``lock_timeout_ms`` for one row
+    lock wait, ``statement_timeout_ms`` for one statement.
+
+    Client-side bounds (they hold when the server is frozen or the network partitioned,
+    when the server's own timeouts cannot fire):
+
+    - ``call_deadline_s``: the total time one call may keep a connection, every
+      statement and the commit included. Past it the client drops the connection and
+      the call fails with ``database_timeout``; the server then aborts whatever it was
+      running for that connection within ``client_check_interval_ms``.
+    - ``pool_timeout_s``: how long a call waits for a free pooled connection before
+      ``database_timeout``.
+    - ``connect_timeout_s``: to open a connection (per host of a multi-host URL).
+    - ``keepalives_idle_s``, ``keepalives_interval_s``, ``keepalives_count``: TCP
+      keepalives find a dead peer of an idle connection after about
+      idle + interval x count seconds.
+    - ``tcp_user_timeout_ms``: how long sent data may stay unacknowledged before the
+      kernel drops the connection (a partition in the middle of a call).
+    """
+
     url: SecretStr | None = None
     pool_size: int = Field(10, ge=1, le=200)
     max_overflow: int = Field(10, ge=0, le=200)
     lock_timeout_ms: int = Field(2000, ge=10, le=60_000)
     statement_timeout_ms: int = Field(15_000, ge=100, le=600_000)
     connect_timeout_s: int = Field(5, ge=1, le=120)
+    call_deadline_s: float = Field(10.0, ge=0.5, le=600)
+    pool_timeout_s: float = Field(5.0, gt=0, le=600)
+    keepalives_idle_s: int = Field(5, ge=1, le=3600)
+    keepalives_interval_s: int = Field(2, ge=1, le=600)
+    keepalives_count: int = Field(3, ge=1, le=100)
+    tcp_user_timeout_ms: int = Field(9_000, ge=100, le=600_000)
+    client_check_interval_ms: int = Field(1_000, ge=0, le=600_000)
 
 
 class RedisSettings(_Section):

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import threading
 import time
 import warnings
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
-from sqlalchemy import Engine, ExceptionContext, create_engine, event
+from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -173,7 +177,78 @@ class _Pool(QueuePool):
 
 
 def _translate(ctx: ExceptionContext) -> BaseException | None:
-    return translate_error(ctx.original_exception, disconnect=ctx.is_disconnect)
+    info: dict[Any, Any] = {}
+    if ctx.connection is not None:
+        with contextlib.suppress(Exception):  # an invalidated connection has no info
+            info = ctx.connection.info
+    return translate_error(ctx.original_exception, disconnect=ctx.is_disconnect,
+                           deadline_hit=bool(info.get(_DEADLINE_HIT)))
+
+
+# --- a client-side deadline for every call --------------------------------------------
+# A frozen (SIGSTOP) or partitioned server cannot fire its own statement_timeout, and its
+# kernel still acknowledges our packets and keepalives, so libpq waits forever. The pool
+# arms a deadline when a call takes a connection and disarms it when the call gives it
+# back; a watchdog thread shuts down the socket of a connection still out at its
+# deadline, which wakes the waiting call with a broken connection (reported as
+# database_timeout, see _translate) and lets the pool replace it.
+
+_DEADLINE_HIT = "deadline_hit"  # this call's connection was shut by the watchdog
+_KILLED = "killed"  # the connection is unusable: never hand it to the next call
+
+
+class _Watchdog:
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._armed: dict[int, tuple[float, Any, dict[Any, Any]]] = {}
+        self._thread: threading.Thread | None = None
+
+    def arm(self, info: dict[Any, Any], dbapi_conn: Any, seconds: float) -> None:
+        info[_DEADLINE_HIT] = False
+        with self._cond:
+            self._armed[id(info)] = (time.monotonic() + seconds, dbapi_conn, info)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="db-deadlines",
+                                                daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def disarm(self, info: dict[Any, Any]) -> None:
+        with self._cond:
+            self._armed.pop(id(info), None)
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for key, (at, dbapi_conn, info) in list(self._armed.items()):
+                    if at <= now:
+                        del self._armed[key]
+                        info[_DEADLINE_HIT] = info[_KILLED] = True
+                        _break(dbapi_conn)
+                nxt = min((at for at, _, _ in self._armed.values()), default=None)
+                self._cond.wait(None if nxt is None else max(0.0, nxt - now))
+
+
+def _break(dbapi_conn: Any) -> None:
+    """Shut the connection's socket down under libpq: a call blocked reading it wakes at
+    once with a closed connection. (A cancel request would need the frozen server.)"""
+    with contextlib.suppress(Exception):
+        fd = dbapi_conn.pgconn.socket
+        dup = socket.socket(fileno=os.dup(fd))
+        try:
+            dup.shutdown(socket.SHUT_RDWR)
+        finally:
+            dup.close()
+
+
+_WATCHDOG = _Watchdog()
+
+
+def unbounded(conn: Connection) -> None:
+    """Lift the call deadline for this checkout of ``conn``: for administration that may
+    legitimately hold a connection long (migrations). Statement timeouts still apply."""
+    _WATCHDOG.disarm(conn.connection.info)
 
 
 def build_engine(settings: Settings, url: str | None = None, *, pool_size: int | None = None,
@@ -192,33 +267,56 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
         pool_pre_ping=False,
         pool_recycle=1800,
         poolclass=_Pool,
+        pool_timeout=db.pool_timeout_s,
         connect_args={
             "connect_timeout": db.connect_timeout_s,
             "application_name": application_name or f"boxoffice:{settings.terminal.name}",
-            "options": f"-c statement_timeout={db.statement_timeout_ms}",
+            # client_connection_check_interval: a statement whose client gave up (the
+            # call deadline) is aborted by the server instead of running on.
+            "options": f"-c statement_timeout={db.statement_timeout_ms}"
+                       f" -c client_connection_check_interval={db.client_check_interval_ms}",
+            "keepalives": 1,
+            "keepalives_idle": db.keepalives_idle_s,
+            "keepalives_interval": db.keepalives_interval_s,
+            "keepalives_count": db.keepalives_count,
+            "tcp_user_timeout": db.tcp_user_timeout_ms,
         },
     )
+    deadline_s = db.call_deadline_s
 
     event.listen(engine, "handle_error", _translate)
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    def _on_connect(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
         # Prepared statements for the hot path: psycopg prepares a query after it has
         # run this many times on a connection.
         dbapi_conn.prepare_threshold = 2
+        # SQLAlchemy's first-connect queries run before any checkout: bound them too.
+        _WATCHDOG.arm(record.info, dbapi_conn, deadline_s)
 
     @event.listens_for(engine, "checkout")
-    def _ping_if_idle(dbapi_conn: Any, record: ConnectionPoolEntry,
-                      _proxy: PoolProxiedConnection) -> None:
+    def _on_checkout(dbapi_conn: Any, record: ConnectionPoolEntry,
+                     _proxy: PoolProxiedConnection) -> None:
+        if record.info.pop(_KILLED, False):
+            # Shut at the deadline just as its call finished: the pool reconnects.
+            raise DisconnectionError("connection closed at a call deadline")
+        _WATCHDOG.arm(record.info, dbapi_conn, deadline_s)
         last = record.info.get("checked_in_at")
         if last is not None and time.monotonic() - last > IDLE_PING_S:
             try:
                 dbapi_conn.execute("select 1")
             except Exception as exc:
+                _WATCHDOG.disarm(record.info)
                 raise DisconnectionError(str(exc)) from exc  # the pool retries afresh
 
     @event.listens_for(engine, "checkin")
-    def _mark_idle(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+    def _on_checkin(_dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        _WATCHDOG.disarm(record.info)
         record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_conn: Any, record: ConnectionPoolEntry,
+                       _exc: BaseException | None) -> None:
+        _WATCHDOG.disarm(record.info)
 
     return engine

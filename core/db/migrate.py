@@ -25,7 +25,10 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     cfg = alembic_config()
+    from core.db.engine import unbounded
+
     with engine.begin() as conn:
+        unbounded(conn)  # DDL on a big database, or waiting for another terminal's upgrade
         conn.execute(text("select pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)

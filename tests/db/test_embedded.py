@@ -3,8 +3,10 @@ a password, shared between processes, stopped by the last one to leave."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,14 +20,24 @@ from core.db import embedded
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def pgdata(tmp_path: Path) -> Iterator[Path]:
-    path = tmp_path / "pgdata"
-    yield path
+def scratch_pgdata() -> Path:
+    """A data dir outside pytest's temp root: as root the server runs as another user, and
+    every pytest session that starts meanwhile (CI, other runs) makes that root 0700."""
+    return Path(tempfile.mkdtemp(prefix="bo-test-pg-")) / "pgdata"
+
+
+def remove_scratch(path: Path) -> None:
     embedded.release(path)
-    pid = embedded.postmaster_pid(path)
-    if pid is not None:  # a failed test must not leave a server behind
+    if embedded.postmaster_pid(path) is not None:  # a failed test must leave no server
         embedded._pg_ctl(path.resolve(), "stop", "-m", "immediate", check=False)
+    shutil.rmtree(path.parent, ignore_errors=True)
+
+
+@pytest.fixture
+def pgdata() -> Iterator[Path]:
+    path = scratch_pgdata()
+    yield path
+    remove_scratch(path)
 
 
 def _user_script(pgdata: Path, then: str) -> str:

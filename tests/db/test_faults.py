@@ -146,9 +146,8 @@ def test_other_database_errors_stay_for_their_callers(slow_ctx: CoreContext) -> 
 
 def test_exhausted_pool_is_database_timeout(db_url: str, module_tmp: Path) -> None:
     settings = make_settings(db_url, module_tmp / "tiny", database__pool_size=1,
-                             database__max_overflow=0)
+                             database__max_overflow=0, database__pool_timeout_s=0.2)
     c = build_context(settings, url=db_url)
-    c.engine.pool._timeout = 0.2  # type: ignore[attr-defined]  # wait briefly in a test
     try:
         with c.engine.connect(), pytest.raises(BoxOfficeError) as err:
             upcoming_events(c.engine)
