@@ -182,3 +182,33 @@ def test_cancel_killed_halfway_resumes_without_refunding_twice(bctx, carla, hall
     final = cancel_event(bctx, carla, uuid.uuid4(), code, reason="crash test")
     assert final.complete
     _check_all_refunded(bctx, sandbox, ev, methods)
+
+
+def test_two_cancels_at_once_refund_each_order_once(bctx, carla, dora, hall, sandbox):
+    import threading
+
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    cashier = _cashier(bctx, "bo-twice-counter")
+    open_shift(bctx, cashier, uuid.uuid4(), 10_000)
+    kiosk = make_actor(bctx, "bo-twice-kiosk", "kiosk", "kiosk")
+    methods = _sell(bctx, cashier, kiosk, ev, 24)
+    results: list = []
+    errors: list = []
+    barrier = threading.Barrier(2)
+
+    def run(who) -> None:
+        barrier.wait()
+        try:
+            results.append(cancel_event(bctx, who, uuid.uuid4(), code, reason="double"))
+        except BoxOfficeError as exc:
+            errors.append(exc.code)
+
+    threads = [threading.Thread(target=run, args=(a,)) for a in (carla, dora)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(results) == 2
+    assert all(r.complete for r in results)
+    _check_all_refunded(bctx, sandbox, ev, methods)

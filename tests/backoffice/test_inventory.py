@@ -145,3 +145,50 @@ def _section(ctx, ev: int, code: str) -> int:
         return c.execute(text("select s.id from sections s join events e on e.venue_id ="
                               " s.venue_id where e.id = :e and s.code = :c"),
                          {"e": ev, "c": code}).scalar_one()
+
+
+def test_blocks_race_buyers_without_deadlock(bctx, carla, hall):
+    """Buyers hold random seats of a section while a supervisor blocks and releases rows
+    of it: no deadlock, no error but 'taken', and no seat ends both blocked and held."""
+    import random
+    import threading
+
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    rows = [seat_ids_for(bctx.engine, code, [f"BAL:{r}"]) for r in "ABCDEF"]
+    everything = [s for r in rows for s in r]
+    errors: list[str] = []
+
+    def buyer(i: int) -> None:
+        a = make_actor(bctx, f"bo-race-buyer-{i}")
+        rnd = random.Random(i)
+        for _ in range(25):
+            try:
+                hold_seats(bctx, a, uuid.uuid4(), ev, rnd.sample(everything, 3))
+            except BoxOfficeError as exc:
+                errors.append(exc.code)
+
+    def supervisor() -> None:
+        for r in rows * 2:
+            for fn in (block_seats, unblock_seats):
+                kw = {"reason": "race", "kind": "technical"} if fn is block_seats else {}
+                try:
+                    fn(bctx, carla, uuid.uuid4(), code, r, **kw)
+                except BoxOfficeError as exc:
+                    errors.append(exc.code)
+
+    threads = [threading.Thread(target=buyer, args=(i,)) for i in range(6)]
+    threads.append(threading.Thread(target=supervisor))
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(errors) <= {"seat_unavailable", "lock_timeout"}, set(errors)
+    with bctx.engine.connect() as c:
+        bad = c.execute(text("select count(*) from event_seats es join hold_items hi on"
+                             " hi.seat_id = es.seat_id join holds h on h.id = hi.hold_id"
+                             " where es.event_id = :e and h.event_id = :e and es.status ="
+                             " 'blocked' and h.status = 'active' and h.expires_at > now()"
+                             " and es.hold_id is null and es.seat_id = any(:ids)"),
+                        {"e": ev, "ids": everything}).scalar_one()
+    assert bad == 0
