@@ -10,7 +10,7 @@ kept in the data dir: trust over loopback TCP would let any local user in as sup
 
 Several processes may share one data dir (parallel test sessions, the demo and a CLI
 command beside it): each registers its pid in a file next to the data dir, and the last one
-to leave stops the server.
+to leave (normal exit, or SIGTERM/SIGHUP: see ``stop_on_signals``) stops the server.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +31,8 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 DB_NAME = "boxoffice"
 HOST = "127.0.0.1"
@@ -39,9 +42,11 @@ SERVER_USER = "embedded_postgres"
 PASSWORD_FILE = "boxoffice-password"
 START_TIMEOUT_S = 60
 
-_lock = threading.Lock()
+# Reentrant: the signal handler runs in the main thread, possibly inside ``start``.
+_lock = threading.RLock()
 _servers: dict[Path, Server] = {}
 _user_pid: dict[Path, int] = {}  # which pid registered (a forked child inherits the table)
+_signals_installed = False
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ def ensure_server(pgdata: Path) -> Server:
             users.add(os.getpid())
         _servers[pgdata] = server
         _user_pid[pgdata] = os.getpid()
+    stop_on_signals()
     return server
 
 
@@ -124,6 +130,37 @@ def postmaster_pid(pgdata: Path) -> int | None:
     if info is None or _pg_ctl(pgdata, "status", check=False).returncode != 0:
         return None
     return info.pid
+
+
+def stop_on_signals() -> None:
+    """Make SIGTERM and SIGHUP stop the embedded server before the process dies.
+
+    Their default action kills the process without running ``atexit``, which left the
+    server running after ``kill <demo>``. A handler a framework installs later (the
+    worker's, the kiosk's) replaces this one and exits normally, so ``atexit`` still
+    stops the server. Installed once, from the main thread only (Python's rule)."""
+    global _signals_installed
+    if _signals_installed or threading.current_thread() is not threading.main_thread():
+        return
+    _signals_installed = True
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        previous = signal.getsignal(sig)
+        if previous in (signal.SIG_IGN, None):
+            continue  # ignored on purpose, or owned by non-Python code
+        signal.signal(sig, _stopping_handler(previous))
+
+
+def _stopping_handler(previous: Any) -> Any:
+    def handler(sig: int, frame: FrameType | None) -> None:
+        release_all()
+        if callable(previous):
+            previous(sig, frame)
+            return
+        # Then die of the signal as if we had never caught it.
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+
+    return handler
 
 
 # --- starting --------------------------------------------------------------------------
