@@ -203,9 +203,19 @@ def override_price(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: 
         return finish(conn, actor, k, "price_set", "price_tier", tier.id, res.to_json(),
                       res.to_json())
 
-    return PriceResult(**run(ctx, actor, key, "price_set",
-                             {"event": str(event), "section": str(section),
-                              "price": price_minor, "reason": reason}, body))
+    res = PriceResult(**run(ctx, actor, key, "price_set",
+                            {"event": str(event), "section": str(section),
+                             "price": price_minor, "reason": reason}, body))
+    _announce(ctx, res)
+    return res
+
+
+def _announce(ctx: CoreContext, res: PriceResult) -> None:
+    """Open seat maps re-read their prices on a change of the event (after commit)."""
+    if res.status == "applied":
+        from core.app_context import SeatChange
+
+        ctx.publish(SeatChange(res.event_id, "price"))
 
 
 def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
@@ -250,8 +260,10 @@ def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         return finish(conn, actor, k, "price_decide", "price_request", rid,
                       {"approve": approve, "request_id": str(rid)}, res.to_json())
 
-    return PriceResult(**run(ctx, actor, key, "price_decide",
-                             {"request": str(rid), "approve": approve}, body))
+    res = PriceResult(**run(ctx, actor, key, "price_decide",
+                            {"request": str(rid), "approve": approve}, body))
+    _announce(ctx, res)
+    return res
 
 
 def set_dynamic(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | int,
@@ -285,6 +297,9 @@ def set_dynamic(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str
         from core.pricing import apply_pricing
 
         apply_pricing(ctx, actor, res["event_id"])
+    from core.app_context import SeatChange
+
+    ctx.publish(SeatChange(res["event_id"], "price"))
     return res
 
 

@@ -192,3 +192,26 @@ def test_blocks_race_buyers_without_deadlock(bctx, carla, hall):
                              " and es.hold_id is null and es.seat_id = any(:ids)"),
                         {"e": ev, "ids": everything}).scalar_one()
     assert bad == 0
+
+
+def test_changes_are_announced_after_commit(bctx, carla, hall):
+    """Open seat maps refresh on these (the Redis feed is one of the listeners)."""
+    from core.backoffice.events import set_sales
+    from core.backoffice.prices import override_price
+
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    seen: list = []
+    bctx.listeners.append(seen.append)
+    try:
+        seats = seat_ids_for(bctx.engine, code, ["ORQ:C-1"])
+        block_seats(bctx, carla, uuid.uuid4(), code, seats, reason="camera")
+        unblock_seats(bctx, carla, uuid.uuid4(), code, seats)
+        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 250)
+        set_sales(bctx, carla, uuid.uuid4(), code, "pause")
+        override_price(bctx, carla, uuid.uuid4(), code, "PISTA", 5500, reason="x")
+    finally:
+        bctx.listeners.remove(seen.append)
+    assert [(c.event_id, c.kind) for c in seen] == [
+        (ev, "blocked"), (ev, "released"), (ev, "capacity"), (ev, "status"), (ev, "price")]
+    assert seen[0].seat_ids == tuple(seats)
