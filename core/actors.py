@@ -196,6 +196,31 @@ def _authenticate_argon2(engine: Engine, login: str, pin: str) -> OperatorInfo:
         return OperatorInfo(row["id"], row["login"], row["display_name"], row["role"])
 
 
+# Recorded by the database, which checks what a client could skip: the approver is an
+# active supervisor whose PIN was typed on this login (the proof), it is not the
+# requester nor the owner of the shift, and the terminal is the caller's own.
+_RECORD_APPROVAL = text(
+    "select bo_record_approval(:id, :kind, :t, :req, :appr, :reason, :entity, :eid, :amount,"
+    " :proof)"
+)
+
+
+def record_approval_row(conn: Connection, actor: Actor, supervisor: OperatorInfo, kind: str,
+                        reason_code: str, entity: str, entity_id: object,
+                        amount_minor: int | None) -> uuid.UUID:
+    """The approvals row, inside the caller's transaction (``core.sales.approvals``
+    also audits it); raises self_approval or database_refused."""
+    aid = uuid.uuid4()
+    try:
+        conn.execute(_RECORD_APPROVAL, {
+            "id": aid, "kind": kind, "t": actor.terminal_id, "req": actor.operator_id,
+            "appr": supervisor.id, "reason": reason_code[:30], "entity": entity,
+            "eid": str(entity_id), "amount": amount_minor, "proof": supervisor.proof})
+    except DBAPIError as exc:
+        raise_refusal(exc)
+    return aid
+
+
 def require_role(op: OperatorInfo, *roles: str) -> None:
     if op.role not in roles:
         raise BoxOfficeError("not_authorized", role="/".join(roles))

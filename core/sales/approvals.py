@@ -6,25 +6,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine
 
 from core import audit
-from core.actors import Actor, OperatorInfo, authenticate, raise_refusal, require_role
+from core.actors import Actor, OperatorInfo, authenticate, record_approval_row, require_role
 from core.errors import BoxOfficeError
 
 REFUND_REASONS = ("customer_request", "event_canceled", "event_changed", "duplicate_sale",
                   "wrong_seat", "exchange", "service_issue", "other")
 VARIANCE_REASONS = ("counting_error", "change_error", "missing_cash", "surplus_cash", "other")
-
-# Recorded by the database, which checks what a client could skip: the approver is an
-# active supervisor whose PIN was typed on this login (the proof), it is not the
-# requester nor the owner of the shift, and the terminal is the caller's own.
-_INSERT = text(
-    "select bo_record_approval(:id, :kind, :t, :req, :appr, :reason, :entity, :eid, :amount,"
-    " :proof)"
-)
-
 
 @dataclass(frozen=True, slots=True)
 class SupervisorPin:
@@ -51,14 +41,8 @@ def verify_supervisor(engine: Engine, actor: Actor, approver: SupervisorPin) -> 
 def record_approval(conn: Connection, actor: Actor, supervisor: OperatorInfo, kind: str,
                     reason_code: str, entity: str, entity_id: object,
                     amount_minor: int | None) -> uuid.UUID:
-    aid = uuid.uuid4()
-    try:
-        conn.execute(_INSERT, {"id": aid, "kind": kind, "t": actor.terminal_id,
-                               "req": actor.operator_id, "appr": supervisor.id,
-                               "reason": reason_code, "entity": entity, "eid": str(entity_id),
-                               "amount": amount_minor, "proof": supervisor.proof})
-    except DBAPIError as exc:
-        raise_refusal(exc)
+    aid = record_approval_row(conn, actor, supervisor, kind, reason_code, entity, entity_id,
+                              amount_minor)
     audit.append(conn, actor, "approval", entity, entity_id,
                  {"approval_id": str(aid), "kind": kind, "requested_by": actor.operator_id,
                   "approved_by": supervisor.id, "approved_by_login": supervisor.login,

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import BigInteger
 
 from core import audit
-from core.actors import Actor, OperatorInfo
+from core.actors import Actor, OperatorInfo, record_approval_row
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
@@ -151,6 +151,11 @@ def authorize_reprint(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, seri
         if row.reprint_count >= 1 and (supervisor is None
                                        or supervisor.role not in ("supervisor", "admin")):
             raise BoxOfficeError("supervisor_required", serial=serial, count=row.reprint_count)
+        if row.reprint_count >= 1 and supervisor is not None:
+            # The database checks the supervisor (a PIN typed on this login, not the
+            # cashier asking): an OperatorInfo built by the caller approves nothing.
+            record_approval_row(conn, actor, supervisor, "reprint", "reprint", "ticket",
+                                serial, None)
         conn.execute(text("update tickets set reprint_count = reprint_count + 1 where id = :i"),
                      {"i": row.id})
         audit.append(conn, actor, "reprint_ticket", "ticket", serial,

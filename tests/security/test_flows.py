@@ -217,3 +217,26 @@ def test_worker_recovers_a_sale_whose_kiosk_died(contexts, terminals, sandbox):
     with w.engine.connect() as c:
         assert c.execute(text("select state from sales where key = :k"),
                          {"k": key}).scalar_one() == "completed"
+
+
+def test_reprints_after_the_first_need_a_real_supervisor(contexts, terminals, cash_sale, ctx):
+    from core.tickets.views import authorize_reprint
+
+    c = contexts["cashier"]
+    actor, _ = cash_sale
+    h = hold_best_available(c, actor, uuid.uuid4(), _event(c, "COMEDIA-HOJE"), 1)
+    sale = checkout(c, actor, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    [serial] = sale.ticket_serials
+    authorize_reprint(c, actor, uuid.uuid4(), serial)  # the first copy: the cashier's call
+    carla = operator_id(ctx.engine, "carla")
+    forged = OperatorInfo(carla, "carla", "Carla", "supervisor")
+    with pytest.raises(BoxOfficeError) as e:
+        authorize_reprint(c, actor, uuid.uuid4(), serial, supervisor=forged)
+    assert e.value.code == "database_refused"
+    # Nor around the function: the column grant alone does not allow a second copy.
+    with pytest.raises(Exception, match="supervisor"), c.engine.begin() as conn:
+        conn.execute(text("update tickets set reprint_count = 5 where serial = :s"),
+                     {"s": serial})
+    real = authenticate(c.engine, "carla", "9999")
+    view = authorize_reprint(c, actor, uuid.uuid4(), serial, supervisor=real)
+    assert view.reprint_count == 2

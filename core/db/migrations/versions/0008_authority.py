@@ -543,7 +543,20 @@ GUARDS = """
 create function bo_guard_status() returns trigger language plpgsql
 set search_path = pg_catalog, public, pg_temp as $$
 begin
-  if bo_is_owner() or new.status = old.status then
+  if bo_is_owner() then
+    return new;
+  end if;
+  -- A second copy onwards needs a supervisor's approval recorded in this transaction
+  -- (bo_record_approval; now() is the transaction's start, the row's created_at too).
+  if tg_table_name = 'tickets' then
+    if new.reprint_count > old.reprint_count and new.reprint_count >= 2 and not exists (
+         select 1 from approvals a where a.kind = 'reprint' and a.entity = 'ticket'
+           and a.entity_id = new.serial::text and a.created_at = now()) then
+      raise exception 'not_authorized' using errcode = '42501',
+        detail = 'a reprint after the first needs a supervisor';
+    end if;
+  end if;
+  if new.status = old.status then
     return new;
   end if;
   if (tg_table_name = 'orders' and (new.status = 'paid' or old.status in ('refunded', 'canceled')))
