@@ -6,7 +6,6 @@ import, so any module can raise any code whatever was imported before it.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -65,17 +64,6 @@ class BoxOfficeError(Exception):
         exc.code, exc.details = code, details
         Exception.__init__(exc, exc.message("en"))
         return exc
-
-
-def register(code: str, en: str = "", pt: str = "") -> None:
-    """Deprecated, does nothing: declare codes in ``core.error_catalogue``.
-
-    Kept only for the two terminal service modules being moved, which still call it at
-    import; it never adds a code, and says so when the code is missing from the catalogue.
-    """
-    missing = "" if code in CATALOGUE else f"; {code!r} is missing from the catalogue"
-    warnings.warn(f"core.errors.register() is deprecated and ignored{missing}",
-                  DeprecationWarning, stacklevel=2)
 
 
 def _plain(v: Any) -> Any:
