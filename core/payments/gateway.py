@@ -74,6 +74,13 @@ class PaymentGateway(Protocol):
 
     def lookup(self, intent_id: str) -> Intent: ...
 
+    def find_intents(self, metadata: dict[str, str], *, created_from: int,
+                     created_to: int) -> list[Intent]:
+        """The intents created between the two Unix times whose metadata contains
+        ``metadata``: how a sale whose authorization answer was lost learns what the
+        gateway made, without a call that could make one."""
+        ...
+
     def breaker_state(self) -> str: ...
 
     def close(self) -> None: ...

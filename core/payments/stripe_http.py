@@ -69,6 +69,8 @@ def map_stripe_error(status: int, body: Any) -> BoxOfficeError:
 # which comes back as an id unless the request asks for the object. Every call whose
 # answer becomes an Intent asks for it (the saga's reversal compares refunded to received).
 _EXPAND: dict[str, Any] = {"expand": ["latest_charge"]}
+# Pages of 100 intents read when looking for a sale's intents in a time window.
+_MAX_LIST_PAGES = 50
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
@@ -194,6 +196,30 @@ class StripeGateway:
         return intent_from_stripe(self._request(
             "lookup", "GET", f"/v1/payment_intents/{intent_id}?{query}", None, None))
 
+    def find_intents(self, metadata: dict[str, str], *, created_from: int,
+                     created_to: int) -> list[Intent]:
+        # The list endpoint, not /search: search is eventually consistent (an intent can
+        # take a minute to show) and not offered everywhere; the list is exact, and a short
+        # time window keeps it to a page or two. Metadata is matched here.
+        found: list[Intent] = []
+        after: str | None = None
+        for _ in range(_MAX_LIST_PAGES):
+            query = [("created[gte]", str(created_from)), ("created[lte]", str(created_to)),
+                     ("limit", "100"), ("expand[]", "data.latest_charge")]
+            if after:
+                query.append(("starting_after", after))
+            page = self._request("find", "GET", f"/v1/payment_intents?{urlencode(query)}",
+                                 None, None)
+            data = page.get("data") or []
+            for d in data:
+                meta = d.get("metadata") or {}
+                if all(meta.get(k) == v for k, v in metadata.items()):
+                    found.append(intent_from_stripe(d))
+            if not page.get("has_more") or not data:
+                return found
+            after = data[-1]["id"]
+        raise GatewayFailure("gateway_unavailable", op="find", detail="too many intents")
+
     # -- transport -----------------------------------------------------------------------
 
     def _post(self, op: str, path: str, body: dict[str, Any], key: str) -> dict[str, Any]:
@@ -236,6 +262,6 @@ class StripeGateway:
             data = {}
         if resp.status_code >= 400:
             raise map_stripe_error(resp.status_code, data)
-        if not isinstance(data, dict) or "id" not in data:
+        if not isinstance(data, dict) or ("id" not in data and data.get("object") != "list"):
             raise GatewayFailure("gateway_unavailable", op=op, detail="malformed answer")
         return data

@@ -21,6 +21,10 @@ sweeper (a stuck sale: its process died or gave up) compensates everything that 
 before the order was confirmed, and finishes (captures) everything confirmed after it,
 because by then the customer may hold printed tickets. The sweeper itself is
 ``core.sales.recovery``; the row's compare-and-set is ``core.sales.sale_rows``.
+Authorizing is the one step never replayed without the customer: a sale whose
+authorization outcome is unknown is settled by listing the intents made for it
+(``find_intents``) and voiding them, because a replayed authorization whose first attempt
+never executed would hold money on the card of a customer told to pay cash.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -338,9 +343,13 @@ def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
                 raise failure or BoxOfficeError(
                     sale.error_code if sale.error_code in DECLINE_CODES else "sale_failed",
                     reason=sale.error_code or state)
-            if state == "authorizing":
+            if state == "authorizing" and not live:
+                # Stopped before or during its authorization, with nobody at the counter:
+                # settle it by looking up what the gateway made, never by authorizing now.
+                sale = _move(ctx, actor, sale, "voiding", error_code="abandoned")
+            elif state == "authorizing":
                 sale, failure = _authorize(ctx, actor, gateway, sale, release_on_decline,
-                                           compensate=not live)
+                                           compensate=False)
             elif state == "authorized":
                 if live:
                     sale, failure = _confirm(ctx, actor, sale, customer_name)
@@ -422,33 +431,42 @@ def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
 
 
 def _void(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any) -> Any:
-    intent: Intent | None = None
-    intent_id = sale.intent_id
-    if intent_id is None:
-        # We never learnt the outcome: replaying the authorization with its key returns the
-        # intent the gateway made (or makes one now, which we cancel at once).
+    if sale.intent_id is not None:
+        _settle(gateway, sale.intent_id, None, _key(sale.id, "void"), _key(sale.id, "refund"))
+        return _move(ctx, actor, sale, "voided", intent_id=sale.intent_id)
+    # We never learnt the outcome and the customer was told the sale failed. Look up what
+    # the gateway made for this sale and cancel it. Never replay the authorization: when
+    # no attempt had executed, the replay itself would hold money on the card of a
+    # customer who has left (issue 13, item 14).
+    made = gateway.find_intents(
+        {"sale_id": str(sale.id)}, created_from=int(sale.created_at.timestamp()) - 600,
+        created_to=int(time.time()) + 600)
+    for n, intent in enumerate(made):  # one, unless the key was not honoured
+        suffix = "" if n == 0 else f"-{intent.id}"
+        _settle(gateway, intent.id, intent, _key(sale.id, "void" + suffix),
+                _key(sale.id, "refund" + suffix))
+    return _move(ctx, actor, sale, "voided", intent_id=made[0].id if made else None)
+
+
+def _settle(gateway: PaymentGateway, intent_id: str, intent: Intent | None, void_key: str,
+            refund_key: str) -> None:
+    """Leave no money held or taken by ``intent_id``: cancel an authorization, refund a
+    capture, nothing for one declined or already canceled."""
+    if intent is None or intent.status in _CANCELABLE:
         try:
-            intent = gateway.authorize(int(sale.amount_minor), sale.currency,
-                                       sale.payment_method,
-                                       idempotency_key=_key(sale.id, "authorize"),
-                                       metadata=_metadata(sale))
-            intent_id = intent.id
-        except GatewayFailure:
-            raise
-        except BoxOfficeError as exc:
-            # Declined (or refused outright): no money was ever held.
-            return _move(ctx, actor, sale, "voided", error_code=sale.error_code or exc.code)
-    if intent is None or intent.status == "requires_capture":
-        try:
-            intent = gateway.void(intent_id, idempotency_key=_key(sale.id, "void"))
+            intent = gateway.void(intent_id, idempotency_key=void_key)
         except BoxOfficeError as exc:
             if exc.code != "payment_state_conflict":
                 raise
             intent = gateway.lookup(intent_id)
-    if intent.status == "succeeded":
+    if intent.status == "succeeded" and intent.amount_refunded_minor < \
+            intent.amount_received_minor:
         # Captured after all (should not happen before confirm): give the money back.
-        gateway.refund(intent_id, None, idempotency_key=_key(sale.id, "refund"))
-    return _move(ctx, actor, sale, "voided", intent_id=intent_id)
+        gateway.refund(intent_id, None, idempotency_key=refund_key)
+
+
+# Intent states that may still hold (or come to hold) money, and that Stripe can cancel.
+_CANCELABLE = ("requires_capture", "requires_confirmation", "requires_action", "processing")
 
 
 def _capture(ctx: CoreContext, actor: Actor, gateway: PaymentGateway,

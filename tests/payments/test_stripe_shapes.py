@@ -67,6 +67,15 @@ class _StripeShaped(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         pairs = parse_qsl(url.query)
         self.seen.append(("GET", url.path, pairs))
+        if url.path == "/v1/payment_intents":
+            # Stripe's list object; expand names fields inside "data".
+            inner = [e[len("data."):] for e in self._expand(pairs) if e.startswith("data.")]
+            q = dict(pairs)
+            inside = int(q.get("created[gte]", 0)) <= 1733040000 <= int(
+                q.get("created[lte]", 2**40))
+            self._answer({"object": "list", "url": "/v1/payment_intents", "has_more": False,
+                          "data": [_intent(self.state, inner)] if inside else []})
+            return
         self._answer(_intent(self.state, self._expand(pairs)))
 
     def do_POST(self) -> None:
@@ -132,3 +141,19 @@ def test_every_intent_request_asks_for_the_charge_it_reads(stripe_shaped):
         if path.startswith("/v1/payment_intents"):
             assert ("latest_charge" in [v for k, v in pairs if k.startswith("expand[")]), \
                 (method, path, pairs)
+
+
+def test_intents_of_a_sale_are_found_by_listing_not_by_authorizing(stripe_shaped):
+    g, handler = stripe_shaped
+    pi = g.authorize(5000, "BRL", "pm_card_visa", idempotency_key="k-f",
+                     metadata={"sale_id": "s-1"})
+    g.capture(pi.id, idempotency_key="k-fc")
+    g.refund(pi.id, 700, idempotency_key="k-fr")
+    handler.seen.clear()
+    found = g.find_intents({"sale_id": "s-1"}, created_from=1733039000,
+                           created_to=1733041000)
+    assert [(i.id, i.amount_refunded_minor) for i in found] == [(pi.id, 700)]
+    assert g.find_intents({"sale_id": "s-2"}, created_from=1733039000,
+                          created_to=1733041000) == []
+    assert g.find_intents({"sale_id": "s-1"}, created_from=1, created_to=2) == []
+    assert {(m, p) for m, p, _ in handler.seen} == {("GET", "/v1/payment_intents")}

@@ -162,6 +162,24 @@ class SandboxState:
             pi["status"], pi["amount_received"] = "succeeded", amount
         return 200, pi
 
+    def list_intents(self, q: dict[str, str]) -> tuple[int, dict]:
+        """Stripe's list: newest first, ``created[gte|lte]``, ``limit``, ``starting_after``."""
+        try:
+            lo = int(q.get("created[gte]", 0))
+            hi = int(q.get("created[lte]", 2**62))
+            limit = max(1, min(100, int(q.get("limit", 10))))
+        except ValueError:
+            return _err(400, "invalid_request_error", "parameter_invalid_integer",
+                        "Invalid integer in list parameters")
+        # Creation order (dicts keep it), newest first as Stripe lists.
+        rows = [pi for pi in reversed(self.intents.values()) if lo <= pi["created"] <= hi]
+        after = q.get("starting_after")
+        if after:
+            ids = [pi["id"] for pi in rows]
+            rows = rows[ids.index(after) + 1:] if after in ids else []
+        return 200, {"object": "list", "url": "/v1/payment_intents",
+                     "has_more": len(rows) > limit, "data": rows[:limit]}
+
     def capture(self, pi_id: str, f: dict[str, str]) -> tuple[int, dict]:
         pi = self.intents.get(pi_id)
         if pi is None:
@@ -276,7 +294,7 @@ def build_app(state: SandboxState) -> Starlette:
         return JSONResponse({"ok": True})
 
     return Starlette(routes=[
-        Route("/v1/payment_intents", api, methods=["POST"]),
+        Route("/v1/payment_intents", api, methods=["GET", "POST"]),
         Route("/v1/payment_intents/{id}", api, methods=["GET"]),
         Route("/v1/payment_intents/{id}/capture", api, methods=["POST"]),
         Route("/v1/payment_intents/{id}/cancel", api, methods=["POST"]),
@@ -334,8 +352,10 @@ def _route(state: SandboxState, request: Request, path: str,
     parts = path.strip("/").split("/")
     if parts[1] == "refunds":
         return state.refund(form)
-    if len(parts) == 2:
+    if len(parts) == 2 and request.method == "POST":
         return state.create_intent(form)
+    if len(parts) == 2 and request.method == "GET":
+        return state.list_intents(dict(request.query_params))
     pi_id = parts[2]
     if request.method == "GET":
         pi = state.intents.get(pi_id)
@@ -352,6 +372,9 @@ _PRIVATE = ("amount_refunded", "card_brand")
 def _as_stripe_sends(body: dict, expand: list[str]) -> dict:
     """An intent as Stripe shows it: no refunded amount of its own; ``latest_charge`` an id,
     or the Charge (which carries ``amount_refunded``) when the request expands it."""
+    if body.get("object") == "list":
+        inner = [e[len("data."):] for e in expand if e.startswith("data.")]
+        return {**body, "data": [_as_stripe_sends(d, inner) for d in body["data"]]}
     if body.get("object") != "payment_intent":
         if isinstance((body.get("error") or {}).get("payment_intent"), dict):
             err = dict(body["error"])
