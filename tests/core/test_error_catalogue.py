@@ -211,3 +211,25 @@ def test_language_state_is_one_and_matches_the_setting() -> None:
             assert lang_state.language() == want
     finally:
         lang_state.set_language(before)
+
+
+def test_the_faces_and_printing_read_the_one_language_state() -> None:
+    from boxoffice_tui import i18n as cashier
+    from kiosk import i18n as kiosk
+    from printing.i18n import label
+
+    before = lang_state.language()
+    try:
+        assert kiosk.set_language("es") == "es" == lang_state.language() == cashier.language()
+        assert kiosk.t("finish") == "✔ Terminar" and label("cash") == "Efectivo"
+        assert cashier.t("cash") == "Cash"  # the cashier's labels have no Spanish
+        assert kiosk.error_message(BoxOfficeError("card_declined")) == \
+            "La tarjeta fue rechazada."
+        # The cashier speaks pt-BR or English: Spanish there means English, errors included.
+        cashier.set_language("es")
+        assert lang_state.language() == "en" == kiosk.language()
+        cashier.set_language("pt")
+        assert kiosk.t("finish") == "✔ Concluir" and label("cash") == "Dinheiro"
+        assert kiosk.error_message(BoxOfficeError("card_declined")) == "O cartão foi recusado."
+    finally:
+        lang_state.set_language(before)
