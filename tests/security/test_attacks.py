@@ -163,6 +163,19 @@ def test_seller_cannot_hold_or_sell_as_another_terminal(terminals, sold, ctx, ki
     _assert_denied(_refused(engine, "select bo_register_terminal('counter-1', 'cashier')"))
 
 
+@pytest.mark.parametrize("kind", ("kiosk", "cashier", "gate", "monitor"))
+def test_command_results_of_other_terminals_are_out_of_reach(ctx, terminals, sold, kind):
+    """A retrying terminal trusts its stored result: nobody else may read or rewrite it."""
+    with ctx.engine.connect() as c:
+        assert c.execute(text("select count(*) from command_log where terminal_id <> :t"),
+                         {"t": terminals[kind].terminal_id}).scalar_one() > 0
+    with raw_engine(terminals[kind]).begin() as c:
+        assert c.execute(text("select count(*) from command_log where terminal_id <> :t"),
+                         {"t": terminals[kind].terminal_id}).scalar_one() == 0
+        assert c.execute(text("update command_log set result = '{}' where terminal_id <> :t"),
+                         {"t": terminals[kind].terminal_id}).rowcount == 0
+
+
 def test_kiosk_cannot_take_cash(terminals, ctx):
     engine = raw_engine(terminals["kiosk"])
     t = terminals["kiosk"]

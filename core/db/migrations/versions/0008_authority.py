@@ -153,6 +153,15 @@ create policy bo_update on tickets for update to boxoffice_cashier, boxoffice_ga
   using (true) with check (true);
 create policy bo_any on tickets for update to boxoffice_worker using (true) with check (true);
 
+-- Idempotency results: a terminal reads and finishes its own commands only (a replayed
+-- result is trusted by the retrying terminal, so another's must not be able to poison it).
+alter table command_log enable row level security;
+create policy bo_own on command_log for all
+  to boxoffice_kiosk, boxoffice_cashier, boxoffice_monitor, boxoffice_gate
+  using (coalesce(terminal_id, -1) in ((select bo_my_terminal()), -1))
+  with check (coalesce(terminal_id, -1) in ((select bo_my_terminal()), -1));
+create policy bo_any on command_log for all to boxoffice_worker using (true) with check (true);
+
 alter table leases enable row level security;
 create policy bo_own on leases for all to boxoffice_cashier
   using (terminal_id = (select bo_my_terminal()))
@@ -671,7 +680,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("terminals", "holds", "shifts", "sales", "orders", "tickets", "leases"):
+    for table in ("terminals", "holds", "shifts", "sales", "orders", "tickets", "leases",
+                  "command_log"):
         for pol in ("bo_read", "bo_own", "bo_own_insert", "bo_own_update", "bo_any",
                     "bo_kiosk", "bo_kiosk_update", "bo_counter", "bo_counter_update",
                     "bo_update"):
