@@ -59,26 +59,39 @@ def run(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, name: str,
         return body(conn, k)
 
 
+_EVENT = "select e.*, v.code as venue_code, v.timezone from events e" \
+    " join venues v on v.id = e.venue_id where "
+_EVENT_BY = {(by, lock): text(_EVENT + f"e.{by} = :e" + (" for update of e" if lock else ""))
+             for by in ("id", "code") for lock in (False, True)}
+
+
 def event_row(conn: Connection, event: int | str, *, lock: bool = False) -> Any:
-    """The event by id or code (``lock``: FOR UPDATE), or ``unknown_event``."""
-    by = "id = :e" if isinstance(event, int) or str(event).isdigit() else "code = :e"
-    value: Any = int(event) if by == "id = :e" else str(event)
-    row = conn.execute(text(
-        "select e.*, v.code as venue_code, v.timezone from events e"
-        f" join venues v on v.id = e.venue_id where e.{by}" + (" for update of e" if lock
-                                                                 else "")),
-        {"e": value}).mappings().first()
+    """The event by id, or by code (a code made of digits wins over an id), with
+    ``lock``: FOR UPDATE; or ``unknown_event``."""
+    row = None
+    if not isinstance(event, int):
+        row = conn.execute(_EVENT_BY[("code", lock)], {"e": str(event)}).mappings().first()
+    if row is None and (isinstance(event, int) or str(event).isdigit()):
+        value = int(event)
+        if 0 < value < 2**31:
+            row = conn.execute(_EVENT_BY[("id", lock)], {"e": value}).mappings().first()
     if row is None:
         raise BoxOfficeError("unknown_event", event_id=event)
     return row
 
 
+_SECTION_BY = {numeric: text("select s.id from sections s join events e on e.venue_id ="
+                              " s.venue_id where e.id = :e and "
+                              + ("s.id = :s" if numeric else "s.code = :s"))
+               for numeric in (False, True)}
+
+
 def section_id(conn: Connection, event_id: int, section: int | str) -> int:
     """A section of the event's room, by id or code."""
-    by = "s.id = :s" if isinstance(section, int) else "s.code = :s"
-    row = conn.execute(text(
-        "select s.id from sections s join events e on e.venue_id = s.venue_id"
-        f" where e.id = :e and {by}"), {"e": event_id, "s": section}).first()
+    numeric = isinstance(section, int)
+    if numeric and not 0 < int(section) < 2**31:
+        raise BoxOfficeError("unknown_section", section_id=section)
+    row = conn.execute(_SECTION_BY[numeric], {"e": event_id, "s": section}).first()
     if row is None:
         raise BoxOfficeError("unknown_section", section_id=section)
     return int(row[0])

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, String, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from core import audit
 from core.actors import Actor
@@ -62,13 +63,12 @@ _UNPRICED = text(
 )
 _SET_STATUS = text(
     "update events set status = :to where id = :e and status = any(:from) returning status"
-)
+).bindparams(bindparam("from", type_=ARRAY(String)))
 _RESCHEDULE = text(
     "update events set starts_at = :starts, doors_at = :doors, sales_end = :se"
     " where id = :e"
 )
-_LIST = text(
-    """
+_SELECT = """
     select e.id, e.code, e.name, v.code as room, e.starts_at, e.doors_at, e.sales_start,
            e.sales_end, e.status, e.currency, v.timezone, e.min_age, e.dynamic_pricing,
            coalesce((select count(*) from event_seats es where es.event_id = e.id), 0)
@@ -81,11 +81,13 @@ _LIST = text(
            coalesce((select count(*) from event_seats es where es.event_id = e.id
                      and es.status = 'blocked'), 0) as blocked
     from events e join venues v on v.id = e.venue_id
+"""
+_LIST = text(_SELECT + """
     where (cast(:room as text) is null or v.code = :room)
       and (cast(:status as text) is null or e.status = :status)
     order by e.starts_at, e.id
-    """
-)
+""")
+_ONE = text(_SELECT + " where e.id = :id")
 _TIERS = text(
     "select s.code as section, s.name as section_name, s.kind, pt.id as tier_id,"
     " pt.base_minor, pt.floor_minor, pt.ceiling_minor, pt.current_minor"
@@ -354,11 +356,8 @@ def set_sales(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str |
 
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
         ev = event_row(conn, event)
-        from sqlalchemy import String, bindparam
-        from sqlalchemy.dialects.postgresql import ARRAY
-
-        done = conn.execute(_SET_STATUS.bindparams(bindparam("from", type_=ARRAY(String))),
-                            {"to": to, "e": ev["id"], "from": list(allowed)}).first()
+        done = conn.execute(_SET_STATUS, {"to": to, "e": ev["id"],
+                                          "from": list(allowed)}).first()
         if done is None:
             now = event_row(conn, ev["id"])["status"]
             raise BoxOfficeError("event_state", event=ev["code"], status=now, action=action)
@@ -428,9 +427,7 @@ def list_events(engine: Engine, *, room: str | None = None,
 def get_event(engine: Engine, event: str | int) -> EventDetail:
     with engine.connect() as conn:
         ev = event_row(conn, event)
-        row = next(EventRow(**r) for r in conn.execute(
-            text(_LIST.text.replace("order by", "and e.id = :id order by")),
-            {"room": None, "status": None, "id": ev["id"]}).mappings())
+        row = EventRow(**conn.execute(_ONE, {"id": ev["id"]}).mappings().one())
         tiers = [TierRow(**r) for r in conn.execute(_TIERS, {"e": ev["id"]}).mappings()]
     return EventDetail(row, tiers)
 
