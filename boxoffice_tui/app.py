@@ -125,7 +125,7 @@ class BoxOfficeApp(App):
         return "  ".join(parts)
 
     def refresh_status(self) -> None:
-        from boxoffice_tui.widgets.status import TerminalHeader
+        from boxoffice_tui.header import TerminalHeader
 
         for screen in self.screen_stack:
             for header in screen.query(TerminalHeader):

@@ -68,7 +68,7 @@ class CoreCalls(SharedCoreCalls):
 
     @property
     def bo(self) -> BoxOfficeApp:
-        return self.app  # type: ignore[attr-defined,return-value]
+        return self.app  # type: ignore[attr-defined]
 
     @property
     def cashier(self) -> CashierApp:

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 from textual.command import Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from boxoffice_tui.app import BoxOfficeApp
+    from boxoffice_tui.app import CashierApp
 
 
 class EventCommands(Provider):
     async def search(self, query: str) -> Hits:
-        app: BoxOfficeApp = self.app  # type: ignore[assignment]
+        app: CashierApp = self.app  # type: ignore[assignment]
         if app.services.operator is None:
             return
         matcher = self.matcher(query)
@@ -27,7 +27,7 @@ class EventCommands(Provider):
 
 class OrderCommands(Provider):
     async def search(self, query: str) -> Hits:
-        app: BoxOfficeApp = self.app  # type: ignore[assignment]
+        app: CashierApp = self.app  # type: ignore[assignment]
         q = query.strip()
         if app.services.operator is None or len(q) < 2:
             return

@@ -7,11 +7,12 @@ import logging
 from pathlib import Path
 
 import structlog
+from structlog.typing import Processor
 
 
 def configure(log_file: Path, level: str = "INFO") -> None:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    shared = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
 from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
+from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.i18n import t
-from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
 from core.money import format_minor

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -14,8 +14,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Input, Label, Select, Static
 
 from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
+from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.i18n import t
-from boxoffice_tui.widgets.footer import QuickFooter
 from core.money import format_minor, parse_minor
 from terminal.results import Approval
 
@@ -75,7 +75,7 @@ class SupervisorDialog(BaseModal):
     def action_approve(self) -> None:
         if not self.need_pin:
             reason = str(self.query_one("#reason", Select).value)
-            self.dismiss(Approval(None, reason, ""))
+            self.dismiss(Approval(None, reason, "", ""))
             return
         login = self.query_one("#sup-login", Input)
         pin = self.query_one("#sup-pin", Input)
@@ -121,7 +121,7 @@ def report_text(report: ShiftReport | ShiftClose | Mapping[str, Any], currency: 
     for k, v in _items(report):
         if isinstance(v, Mapping) or is_dataclass(v):
             lines.append(f"{pad}{k}:")
-            lines.append(report_text(v, currency, lang, indent + 1))
+            lines.append(report_text(cast(Any, v), currency, lang, indent + 1))
             continue
         if isinstance(v, int) and not isinstance(v, bool) and k.endswith("_minor"):
             v = format_minor(v, currency, lang)

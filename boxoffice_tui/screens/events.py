@@ -10,9 +10,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
 from boxoffice_tui.base import BaseScreen, after_typed_keys
+from boxoffice_tui.footer import QuickFooter
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
-from boxoffice_tui.widgets.footer import QuickFooter
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
 
 BAR = 8

@@ -8,8 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from boxoffice_tui.base import BaseModal
+from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.i18n import t
-from boxoffice_tui.widgets.footer import QuickFooter
 
 KEYS = (
     ("F1", "help"), ("Ctrl+L", "language"), ("Ctrl+P", "Command palette / Paleta"),

@@ -13,11 +13,12 @@ from textual.containers import Grid, Vertical
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from boxoffice_tui.base import BaseScreen
+from boxoffice_tui.footer import QuickFooter
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
-from boxoffice_tui.widgets.footer import QuickFooter
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import format_minor
+from terminal.results import Approval
 
 REFRESH_S = 2.0
 
@@ -202,11 +203,13 @@ class MonitorScreen(BaseScreen):
         if appr is None:
             return
 
-        def approved(res: Any) -> None:
+        def done(_: object) -> None:
+            self.bo.notify(t("approved"))
+            self.action_refresh()
+
+        def approved(res: Approval | None) -> None:
             if res:
-                self.call_core(self.monitor.approve, appr.id, res,
-                               done=lambda _: (self.bo.notify(t("approved")),
-                                               self.action_refresh()), group="approve")
+                self.call_core(self.monitor.approve, appr.id, res, done=done, group="approve")
 
         self.bo.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
                             approved)

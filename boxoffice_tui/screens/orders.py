@@ -11,10 +11,10 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input, Static
 
 from boxoffice_tui.base import BaseScreen
+from boxoffice_tui.footer import QuickFooter
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
-from boxoffice_tui.widgets.footer import QuickFooter
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
 from terminal.results import Approval, ExchangeRequest
@@ -127,8 +127,11 @@ class OrdersScreen(BaseScreen):
 
         def ask(why: str | None) -> None:
             title = f"{t(kind)} #{order.number}" + (f" ({why})" if why else "")
-            self.bo.push_screen(SupervisorDialog(title, need_pin=why is not None),
-                                lambda res: res and self._go(kind, order, res))
+            def answered(res: Approval | None) -> None:
+                if res:
+                    self._go(kind, order, res)
+
+            self.bo.push_screen(SupervisorDialog(title, need_pin=why is not None), answered)
 
         self.call_core(svc.refund_needs_approval, order.order_id, done=ask, group="refund")
 

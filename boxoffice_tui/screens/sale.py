@@ -20,10 +20,10 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from boxoffice_tui.base import BaseScreen, error_text
+from boxoffice_tui.footer import QuickFooter
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import language, t
-from boxoffice_tui.widgets.footer import QuickFooter
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.errors import BoxOfficeError
 from core.money import format_minor
 from terminal.results import ExchangeRequest, OfflineCart, SaleOutcome, SeatMapData

@@ -11,9 +11,9 @@ from textual.containers import Vertical
 from textual.widgets import Button, Input, Label, Static
 
 from boxoffice_tui.base import BaseModal, BaseScreen, after_typed_keys, error_text
+from boxoffice_tui.footer import QuickFooter
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
-from boxoffice_tui.widgets.footer import QuickFooter
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.money import parse_minor
 
 if TYPE_CHECKING:

@@ -58,7 +58,7 @@ def octx(ctx: CoreContext, db_url: str, proxy: TcpProxy, tmp_path: Path,
 
 
 def _header(app: CashierApp) -> str:
-    from boxoffice_tui.widgets.status import TerminalHeader
+    from boxoffice_tui.header import TerminalHeader
 
     return str(app.screen.query_one(TerminalHeader).render())
 

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from boxoffice_tui.app import MonitorApp
+from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.screens.dialogs import CloseShiftDialog, ReportDialog, SupervisorDialog
 from boxoffice_tui.screens.events import EventsScreen
 from boxoffice_tui.screens.monitor import MonitorScreen
 from boxoffice_tui.screens.signin import SignInScreen
-from boxoffice_tui.widgets.status import TerminalHeader
 from core.app_context import build_context
 from terminal.counter import CounterSession
 from terminal.monitor import MonitorSession
