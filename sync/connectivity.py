@@ -10,15 +10,15 @@ The very first reading decides the initial state without waiting.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.pool import NullPool
+from sqlalchemy import Engine, text
+
+from core.db.engine import probe_engine as bounded_probe_engine
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +133,8 @@ class ConnectivityWatch:
 def database_probe(engine: Engine, timeout_s: float) -> Probe:
     """A fresh connection each time (no pool), so a cut link is seen at once rather than
     through a pooled connection that looks alive."""
-    probe_engine = create_engine(
-        engine.url, poolclass=NullPool,
-        connect_args={"connect_timeout": max(1, math.ceil(timeout_s)),
-                      "options": f"-c statement_timeout={int(timeout_s * 1000)}",
-                      "application_name": "boxoffice:probe"})
+    # Bounded on the client too: a frozen server would otherwise stall the watch itself.
+    probe_engine = bounded_probe_engine(engine.url, timeout_s)
 
     def probe() -> bool:
         with probe_engine.connect() as conn:

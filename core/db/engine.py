@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import socket
@@ -17,9 +18,10 @@ from sqlalchemy import Connection, Engine, ExceptionContext, create_engine, even
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection, QueuePool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, PoolProxiedConnection, QueuePool
 
 from config import ConfigError, Settings
+from config.settings import DatabaseSettings
 from core.errors import BoxOfficeError
 
 IDLE_PING_S = 10.0
@@ -249,6 +251,36 @@ def unbounded(conn: Connection) -> None:
     """Lift the call deadline for this checkout of ``conn``: for administration that may
     legitimately hold a connection long (migrations). Statement timeouts still apply."""
     _WATCHDOG.disarm(conn.connection.info)
+
+
+def probe_engine(url: str | URL, timeout_s: float,
+                 db: DatabaseSettings | None = None) -> Engine:
+    """An engine for connectivity probes: a fresh connection per probe (no pool, so a cut
+    link is seen at once), and the whole probe (connect, statement) bounded by
+    ``timeout_s`` on the client, so a frozen server cannot stall the connectivity watch."""
+    db = db or DatabaseSettings()
+    engine = create_engine(
+        normalize_url(url), poolclass=NullPool,
+        connect_args={"connect_timeout": max(1, math.ceil(timeout_s)),
+                      "options": f"-c statement_timeout={int(timeout_s * 1000)}",
+                      "application_name": "boxoffice:probe",
+                      "keepalives": 1, "keepalives_idle": db.keepalives_idle_s,
+                      "keepalives_interval": db.keepalives_interval_s,
+                      "keepalives_count": db.keepalives_count,
+                      "tcp_user_timeout": db.tcp_user_timeout_ms})
+    event.listen(engine, "handle_error", _translate)
+
+    def arm(dbapi_conn: Any, record: ConnectionPoolEntry, *_: Any) -> None:
+        _WATCHDOG.arm(record.info, dbapi_conn, timeout_s)
+
+    def disarm(_dbapi_conn: Any, record: ConnectionPoolEntry, *_: Any) -> None:
+        _WATCHDOG.disarm(record.info)
+
+    event.listen(engine, "connect", arm)
+    event.listen(engine, "checkout", arm)
+    event.listen(engine, "checkin", disarm)
+    event.listen(engine, "invalidate", disarm)
+    return engine
 
 
 def build_engine(settings: Settings, url: str | None = None, *, pool_size: int | None = None,

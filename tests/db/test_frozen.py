@@ -169,3 +169,29 @@ def test_migrations_are_not_bound_by_the_call_deadline(fctx: CoreContext) -> Non
     with fctx.engine.connect() as conn:
         unbounded(conn)
         conn.execute(text("select pg_sleep(:s)"), {"s": DEADLINE_S + 0.5})
+
+
+def test_the_connectivity_probe_is_bounded_too(fctx: CoreContext,
+                                               server: tuple[Path, str]) -> None:
+    """The watch that shows the offline banner probes the database itself: a probe caught
+    by the freeze mid-statement, or connecting to the frozen server, ends in time."""
+    from core.db.engine import probe_engine
+    from sync.connectivity import database_probe
+
+    timeout_s = 1.0
+    engine = probe_engine(fctx.engine.url, timeout_s)
+    probe = database_probe(fctx.engine, timeout_s)
+    assert probe() is True
+    pgdata, _ = server
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("select 1")).scalar_one() == 1
+            _signal_tree(pgdata, signal.SIGSTOP)
+            in_flight = _timed(lambda: conn.execute(text("select 1")))
+        fresh = _timed(probe)
+    finally:
+        _signal_tree(pgdata, signal.SIGCONT)
+        engine.dispose()
+    for elapsed, exc in (in_flight, fresh):
+        assert isinstance(exc, BoxOfficeError), repr(exc)
+        assert elapsed <= timeout_s + SLACK_S, f"took {elapsed:.1f}s"
