@@ -138,16 +138,16 @@ class ScratchCluster:
         self.user = server_user()
         self.base = Path(tempfile.mkdtemp(prefix=prefix))
         self.nodes: list[Node] = []
-        self._chown(self.base)
+        self.chown(self.base)
 
     # --- plumbing ----------------------------------------------------------------------
 
-    def _chown(self, path: Path) -> None:
+    def chown(self, path: Path) -> None:
         if self.user is not None:
             pw = pwd.getpwnam(self.user)
             os.chown(path, pw.pw_uid, pw.pw_gid)
 
-    def _as_user(self) -> dict[str, object]:
+    def as_user(self) -> dict[str, object]:
         if self.user is None:
             return {}
         pw = pwd.getpwnam(self.user)
@@ -168,7 +168,7 @@ class ScratchCluster:
         try:
             res = subprocess.run([str(exe), *args], capture_output=True, text=True,
                                  timeout=timeout, env=self._env(), cwd=self.base,
-                                 **self._as_user())  # type: ignore[call-overload]
+                                 **self.as_user())  # type: ignore[call-overload]
         except subprocess.TimeoutExpired as exc:
             raise DrillError(f"{tool} took over {timeout} s") from exc
         if res.returncode != 0:
@@ -181,10 +181,10 @@ class ScratchCluster:
         for p in [path, *path.parents]:
             if p == self.base:
                 break
-            self._chown(p)
+            self.chown(p)
         return path
 
-    def _node(self, name: str, settings: Mapping[str, str] | None) -> Node:
+    def add_node(self, name: str, settings: Mapping[str, str] | None) -> Node:
         root = self.mkdir(name)
         node = Node(name, root, free_port(), dict(settings or {}))
         self.mkdir(name, "sock")
@@ -196,7 +196,7 @@ class ScratchCluster:
     def init_primary(self, name: str = "primary",
                      settings: Mapping[str, str] | None = None) -> Node:
         """initdb a new cluster (trust auth on loopback and its socket only)."""
-        node = self._node(name, settings)
+        node = self.add_node(name, settings)
         self.run("initdb", "-D", str(node.datadir), "-U", SUPERUSER, "--auth=trust",
                  "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")
         return node
@@ -205,7 +205,7 @@ class ScratchCluster:
                       settings: Mapping[str, str] | None = None) -> Node:
         """A streaming standby of ``primary`` (``pg_basebackup -R``); its walreceiver
         names itself ``name`` (cluster_name), which ``synchronous_standby_names`` lists."""
-        node = self._node(name, settings)
+        node = self.add_node(name, settings)
         self.run("pg_basebackup", "-D", str(node.datadir), "-h", str(primary.sockdir),
                  "-p", str(primary.port), "-U", SUPERUSER, "-R", "-X", "stream",
                  "-c", "fast", "--no-sync", timeout=120)
@@ -224,7 +224,7 @@ class ScratchCluster:
             node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, env=self._env(),
                                          cwd=node.root, start_new_session=True,
-                                         **self._as_user())  # type: ignore[call-overload]
+                                         **self.as_user())  # type: ignore[call-overload]
         finally:
             log.close()
         self.wait_ready(node)

@@ -168,7 +168,7 @@ class _Terminal:
                                        tuple(h.seat_ids), time.monotonic()))
 
 
-def _prepare(url: str, terminals: int, log_file: Any) -> tuple[Any, list[Any], list[int]]:
+def prepare_casino(url: str, terminals: int, data_dir: Any) -> tuple[Any, list[Any], list[int]]:
     """Schema, demo casino, one signed-in cashier terminal per worker with its shift."""
     from sqlalchemy import text
 
@@ -181,7 +181,7 @@ def _prepare(url: str, terminals: int, log_file: Any) -> tuple[Any, list[Any], l
 
     settings = Settings(database={"url": url, "pool_size": terminals + 2,  # type: ignore[arg-type]
                                   "max_overflow": terminals, "connect_timeout_s": 2},
-                        terminal={"name": "drill", "data_dir": str(log_file)})  # type: ignore[arg-type]
+                        terminal={"name": "drill", "data_dir": str(data_dir)})  # type: ignore[arg-type]
     ctx = build_context(settings)
     migrate.upgrade(ctx.engine)
     demo.seed(ctx.engine, settings.sales.currency)
@@ -239,7 +239,7 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
         with psycopg.connect(primary.libpq(), autocommit=True) as c:
             c.execute(f'create database "{DB}"')
         url, form = _engine_url(terminal_url([primary, standby]))
-        ctx, actors, events = _prepare(url, terminals, term_dir)
+        ctx, actors, events = prepare_casino(url, terminals, term_dir)
         report_url = terminal_url([primary, standby], attrs="prefer-standby")
         report_before = _reads_standby(report_url)
         stop = threading.Event()

@@ -80,3 +80,46 @@ def test_etcd_has_three_members_that_know_each_other() -> None:
     hosts = _patroni("db1")["etcd3"]["hosts"].split(",")
     assert sorted(hosts) == sorted(m["ETCD_ADVERTISE_CLIENT_URLS"].removeprefix("http://")
                                    for m in members.values())
+
+
+def _ini(path: Path):
+    import configparser
+
+    cp = configparser.ConfigParser(interpolation=None, strict=True)
+    cp.read_string(path.read_text())
+    return cp
+
+
+def test_pgbackrest_keeps_two_repositories_for_the_stanza_patroni_archives_to() -> None:
+    conf = _ini(DEPLOY / "pgbackrest" / "pgbackrest.conf")
+    stanza = re.search(r"--stanza=(\S+)", _patroni("db1")["bootstrap"]["dcs"]["postgresql"]
+                       ["parameters"]["archive_command"]).group(1)
+    assert conf.has_section(stanza)
+    assert conf[stanza]["pg1-path"] == _patroni("db1")["postgresql"]["data_dir"]
+    g = conf["global"]
+    assert g["repo1-path"] and g["repo2-path"]
+    # Two places: a local path and an off-site store.
+    assert g.get("repo1-type", "posix") != g.get("repo2-type", "posix")
+    assert int(g["repo1-retention-full"]) >= 2 and int(g["repo2-retention-full"]) >= 2
+    # Secrets live in conf.d/secrets.conf on the machine, never in the shipped file.
+    assert not [k for k in g if k.endswith(("-pass", "-key", "-key-secret"))]
+
+
+def test_every_timer_starts_a_shipped_unit() -> None:
+    units = {p.name for p in (DEPLOY / "systemd").iterdir()}
+    timers = [p for p in (DEPLOY / "systemd").glob("*.timer")]
+    assert {"boxoffice-backup-full.timer", "boxoffice-backup-diff.timer",
+            "boxoffice-backup-status.timer", "boxoffice-restore-check.timer"} <= \
+        {t.name for t in timers}
+    for t in timers:
+        unit = _ini(t)["Timer"]["Unit"]
+        template = re.sub(r"@[^.]+\.service$", "@.service", unit)
+        assert unit in units or template in units, (t.name, unit)
+
+
+def test_backup_schedule_keeps_backups_younger_than_the_alert() -> None:
+    full = _ini(DEPLOY / "systemd" / "boxoffice-backup-full.timer")["Timer"]["OnCalendar"]
+    diff = _ini(DEPLOY / "systemd" / "boxoffice-backup-diff.timer")["Timer"]["OnCalendar"]
+    # Full on Sunday, differential on every other day, same hour: 24 h apart (alert: 26 h).
+    assert full.split()[0] == "Sun" and diff.split()[0] == "Mon..Sat"
+    assert full.split()[1:] == diff.split()[1:]
