@@ -634,6 +634,17 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "This needs the database owner's login ({detail}).",
         "es": "Esto necesita el usuario dueño de la base ({detail}).",
     },
+    # --- Operations: backups and drills (core.backup, core.drills)
+    "backup_tool_missing": {
+        "pt-BR": "O pgBackRest não está instalado nesta máquina (apt-get install pgbackrest).",
+        "en": "pgBackRest is not installed on this machine (apt-get install pgbackrest).",
+        "es": "pgBackRest no está instalado en esta máquina (apt-get install pgbackrest).",
+    },
+    "backup_info_failed": {
+        "pt-BR": "O pgBackRest não informou o estado dos backups: {detail}",
+        "en": "pgBackRest did not report the backups' state: {detail}",
+        "es": "pgBackRest no informó el estado de las copias de seguridad: {detail}",
+    },
     # --- Fallback for a stored code this version no longer knows (an older journal)
     "unrecognized_code": {
         "pt-BR": "Erro não reconhecido ({code}).",
