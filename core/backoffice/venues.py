@@ -449,8 +449,10 @@ def draw(room: RoomSpec, states: dict[tuple[str, str, int], str] | None = None,
          max_width: int = 200) -> str:
     """The room in plain text, two columns per grid step with row labels on the left,
     the stage on top, as the counter's seat map lays it out; GA sections listed below."""
+    from collections import Counter
+
     cells: dict[tuple[int, int], str] = {}
-    labels: dict[int, str] = {}
+    rows_on: dict[int, Counter[str]] = {}
     for sec in room.sections:
         for s in sec.seats:
             state = (states or {}).get((sec.code, s.row, s.number), "available")
@@ -458,7 +460,7 @@ def draw(room: RoomSpec, states: dict[tuple[str, str, int], str] | None = None,
                 GLYPHS["accessible"] if s.accessible else GLYPHS["companion"] if s.companion
                 else GLYPHS["obstructed"] if s.obstructed else GLYPHS["available"])
             cells[(s.x, s.y)] = glyph
-            labels.setdefault(s.y, s.row)
+            rows_on.setdefault(s.y, Counter())[s.row] += 1
     lines: list[str] = []
     if cells:
         xs = [x for x, _ in cells]
@@ -469,7 +471,10 @@ def draw(room: RoomSpec, states: dict[tuple[str, str, int], str] | None = None,
         lines.append("")
         for y in range(y0, y1 + 1):
             row = "".join(cells.get((x, y), " ") + " " for x in range(x0, x1 + 1))
-            lines.append(f"{labels.get(y, ''):>4} " + row.rstrip()[:max_width])
+            # On a curved row the ends share a line with the row in front: the label is
+            # the row most of the line's seats belong to.
+            label = rows_on[y].most_common(1)[0][0] if y in rows_on else ""
+            lines.append((f"{label:>4} " + row.rstrip()[:max_width]).rstrip())
     for sec in room.sections:
         if sec.kind == "ga":
             lines.append(f"  {sec.code} {sec.name}: general admission, {sec.capacity} places")
