@@ -99,14 +99,15 @@ ATTACKS = {
     "unvoid_ticket": "update tickets set status = 'valid' where status = 'void'"
                      " and serial >= 0;; select 1/0",
     "another_terminals_key": "select bo_register_ticket_key(:counter, 'cafebabe', '\\x01')",
+    "block_seats": "update event_seats set status = 'blocked' where status = 'available'",
+    "fake_outbox": "insert into outbox (topic, payload, attempts) values ('email', '{}', 0)",
     "approve_directly": "insert into approvals (id, kind, terminal_id, approved_by, reason_code,"
                         " entity, entity_id) select gen_random_uuid(), 'refund', :counter, id,"
                         " 'other', 'order', 'x' from operators limit 1",
 }
-# The flows of a kind need some of these: the monitor and the worker move prices (the
-# worker's pricing rules, the monitor's overrides), and a voided ticket nobody has is
-# not an attack on a role with no ticket writes.
-ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price")}
+# Some are a kind's own flow: the monitor blocks seats and overrides prices, the worker's
+# pricing rules move prices (inside the tier's floor and ceiling).
+ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price"), ("monitor", "block_seats")}
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))

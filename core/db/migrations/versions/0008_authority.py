@@ -56,7 +56,6 @@ GRANTS: tuple[tuple[str, str, str], ...] = (
     ("insert, update (status, gateway_ref, order_id, brand, last4)", "payments", SELLERS),
     ("insert, update (status, print_count, reprint_count, voided_at, void_reason)", "tickets",
      SELLERS),
-    ("insert", "outbox", SELLERS + ", boxoffice_monitor"),
     # the counter: shifts, cash, refunds, offline leases
     ("select, insert, update (status, expected_cash_minor, counted_cash_minor,"
      " variance_minor, approval_id, closed_at)", "shifts", "boxoffice_cashier, boxoffice_monitor"),
@@ -152,6 +151,14 @@ create policy bo_kiosk_update on tickets for update to boxoffice_kiosk
 create policy bo_update on tickets for update to boxoffice_cashier, boxoffice_gate
   using (true) with check (true);
 create policy bo_any on tickets for update to boxoffice_worker using (true) with check (true);
+
+-- Seat blocks are the monitor's: a seller may hold, sell and release, never block or
+-- unblock a seat.
+alter table event_seats enable row level security;
+create policy bo_read on event_seats for select to {all} using (true);
+create policy bo_sell on event_seats for update to boxoffice_kiosk, boxoffice_cashier,
+  boxoffice_worker using (status <> 'blocked') with check (status <> 'blocked');
+create policy bo_any on event_seats for update to boxoffice_monitor using (true) with check (true);
 
 -- Idempotency results: a terminal reads and finishes its own commands only (a replayed
 -- result is trusted by the retrying terminal, so another's must not be able to poison it).
@@ -681,8 +688,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in ("terminals", "holds", "shifts", "sales", "orders", "tickets", "leases",
-                  "command_log"):
-        for pol in ("bo_read", "bo_own", "bo_own_insert", "bo_own_update", "bo_any",
+                  "command_log", "event_seats"):
+        for pol in ("bo_read", "bo_own", "bo_own_insert", "bo_own_update", "bo_any", "bo_sell",
                     "bo_kiosk", "bo_kiosk_update", "bo_counter", "bo_counter_update",
                     "bo_update"):
             op.execute(f"drop policy if exists {pol} on {table}")
