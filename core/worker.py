@@ -37,6 +37,16 @@ def _pricing_job() -> Callable[[CoreContext], object]:
 JOBS.append(_pricing_job())
 
 
+def _database_metrics(ctx: CoreContext) -> object:
+    # Site-wide metrics only the database knows (sales today, heartbeats, replication lag).
+    from core.dbmetrics import refresh
+
+    return refresh(ctx)
+
+
+JOBS.append(_database_metrics)
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

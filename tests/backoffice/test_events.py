@@ -147,3 +147,21 @@ def _sections(ctx, ev):
     with ctx.engine.connect() as c:
         return c.execute(text("select s.id, s.code from sections s join events e on"
                               " e.venue_id = s.venue_id where e.id = :e"), {"e": ev}).all()
+
+
+def test_seeding_is_safe_to_repeat(bctx, system, tmp_path):
+    """What `boxoffice demo` can seed through: the system actor, run twice."""
+    from core.backoffice import venue_files
+    from core.backoffice.seeding import ensure_event, ensure_rooms
+    from tests.backoffice.conftest import hall_spec
+
+    spec_file = tmp_path / "seed.toml"
+    spec_file.write_text(hall_spec("SEED-HALL"))
+    first = ensure_rooms(bctx, system, venue_files.load(spec_file))
+    again = ensure_rooms(bctx, system, venue_files.load(spec_file))
+    assert first[0].created and again == first
+    spec = EventSpec(code="SEED-1", name="Seeded", room="SEED-HALL", starts_at=local(),
+                     tiers=TIERS)
+    ev, made = ensure_event(bctx, system, spec)
+    ev2, made2 = ensure_event(bctx, system, spec)
+    assert made and not made2 and ev2.id == ev.id and ev.status == "on_sale"
