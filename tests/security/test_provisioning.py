@@ -154,3 +154,18 @@ def test_terminal_cannot_migrate(terminals):
     with pytest.raises(DBAPIError, match="permission denied"), engine.begin() as c:
         c.execute(text("update alembic_version set version_num = '0007'"))
     assert migrate.is_current(engine)
+
+
+def test_terminal_url_keeps_the_owners_tls_options():
+    from sqlalchemy.engine import make_url
+
+    from core.provisioning import terminal_url
+
+    owner = ("postgresql+psycopg://owner:secret@db.casino.lan:5433/boxoffice"
+             "?sslmode=verify-full&sslrootcert=/etc/boxoffice/db-ca.pem")
+    u = make_url(terminal_url(owner, "bo_abc123_kiosk_1", "pw-1_x"))
+    assert u.drivername == "postgresql" and u.username == "bo_abc123_kiosk_1"
+    assert u.password == "pw-1_x" and u.host == "db.casino.lan" and u.port == 5433
+    assert u.database == "boxoffice"
+    assert dict(u.query) == {"sslmode": "verify-full",
+                             "sslrootcert": "/etc/boxoffice/db-ca.pem"}
