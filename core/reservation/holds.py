@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 import weakref
@@ -129,6 +130,14 @@ def _hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: 
         raise BoxOfficeError("invalid_input", detail="A seat was listed twice.")
     _check_quantity(ctx, len(ids))
     rh = request_hash("hold_seats", {"event_id": event_id, "seats": ids})
+    try:
+        return _claim_seats(ctx, actor, key, event_id, ids, rh)
+    except BoxOfficeError as err:
+        return _refused(ctx, actor, key, "hold_seats", rh, err)
+
+
+def _claim_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
+                 ids: list[int], rh: str) -> HoldResult:
     args = _one_args(ctx, actor, key, "hold_seats", rh, uuid.uuid4(), event_id)
     args.update(seat_ids=ids, n=len(ids))
     kind, row = _run_one(ctx, None, onestatement.HOLD_SEATS_ONE, args, key, "hold_seats", rh)
@@ -148,6 +157,44 @@ def _hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: 
         raise BoxOfficeError("seat_unavailable", seat_ids=ids)
     with ctx.engine.connect() as conn:
         raise explain_claim_failure(conn, event_id, ids)
+
+
+# Refusals that depend only on the state the hold met: a copy of the command (a double
+# click) must meet the same answer. Passing failures (timeouts, a lost database) and
+# conflicts of the key itself are never stored: a retry acts again.
+_REFUSALS = frozenset({
+    "seat_unavailable", "sold_out", "unknown_event", "unknown_seat", "unknown_section",
+    "seat_not_in_event", "sales_closed", "event_paused", "not_general_admission",
+    "not_seated",
+})
+_RECORD_REFUSAL = text(
+    "with cfg as (select set_config('lock_timeout', :lock_timeout, true) as v,"
+    " pg_advisory_xact_lock(:key_lock) as copies)"
+    " insert into command_log (key, command, request_hash, terminal_id, result)"
+    " select :key, :command, :request_hash, :terminal_id, cast(:result as jsonb) from cfg"
+    " on conflict (key) do nothing returning key"
+)
+
+
+def _refused(ctx: CoreContext, actor: Actor, key: uuid.UUID, command: str, rh: str,
+             err: BoxOfficeError) -> HoldResult:
+    """Answer a refused hold the way its copies will: the refusal is stored under the key
+    (after the copies' lock), unless a copy stored its own answer first; then that answer
+    (a hold, or its refusal) is this one's too. Whoever writes first decides, so two
+    copies of one hold never answer "ok" and "seat_unavailable"."""
+    if err.code not in _REFUSALS:
+        raise err
+    with unit_of_work(ctx.engine) as conn:
+        mine = conn.execute(_RECORD_REFUSAL, {
+            "lock_timeout": f"{ctx.settings.database.lock_timeout_ms}ms",
+            "key_lock": key_lock(key), "key": key, "command": command, "request_hash": rh,
+            "terminal_id": actor.terminal_id,
+            "result": json.dumps(failure_result(err))}).first()
+        if mine is None:
+            prior = conn.execute(onestatement.PRIOR, {"key": key}).first()
+    if mine is not None:
+        raise err
+    return _prior(prior, command, rh)
 
 
 def _published(ctx: CoreContext, result: HoldResult) -> HoldResult:
@@ -231,6 +278,14 @@ def _hold_best(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
     sections = sorted({inputs.section_id(s) for s in section_ids}) if section_ids else None
     params = {"event_id": event_id, "quantity": quantity, "sections": sections}
     rh = request_hash("hold_best", params)
+    try:
+        return _claim_best(ctx, actor, key, event_id, quantity, sections, rh)
+    except BoxOfficeError as err:
+        return _refused(ctx, actor, key, "hold_best", rh, err)
+
+
+def _claim_best(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
+                quantity: int, sections: list[int] | None, rh: str) -> HoldResult:
     with unit_of_work(ctx.engine) as conn:
         ordered = _seated_sections(conn, event_id)
         if sections is not None:
