@@ -13,15 +13,17 @@ JSON: ``{"format": "boxoffice-venue/1", "rooms": [{"code", "name", "timezone", "
 "sections": [{"code", "name", "kind", "capacity", "seats": [{"row", "number", "x", "y",
 "accessible", "companion", "obstructed", "rank"}]}]}]}``.
 
-Validation collects every problem with where it is (CSV line number, JSON path, spec
-section) instead of stopping at the first, so a whole file is fixed in one pass.
+Validation collects every problem with where it is (CSV line number, JSON line and path,
+spec section) instead of stopping at the first, so a whole file is fixed in one pass.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -311,8 +313,52 @@ def parse_json(content: str) -> list[RoomSpec]:
     problems.extend(validate(rooms))
     if not rooms and not problems:
         problems.append(Problem("rooms", "no room in the file"))
+    if problems:
+        lines = json_lines(content)
+        problems = [Problem(f"line {lines[p.where]} ({p.where})" if p.where in lines
+                            else p.where, p.message) for p in problems]
     _raise(problems)
     return rooms
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def json_lines(content: str) -> dict[str, int]:
+    """The line each value of a (valid) JSON text starts on, by the path parse_json
+    names it with (``rooms[0].sections[1].seats[4]``): json itself keeps no positions."""
+    starts = [i for i, ch in enumerate(content) if ch == "\n"]
+    decoder = json.JSONDecoder()
+    out: dict[str, int] = {}
+
+    def skip(i: int) -> int:
+        m = _WS.match(content, i)
+        return m.end() if m else i
+
+    def value(i: int, path: str) -> int:
+        i = skip(i)
+        out[path] = bisect.bisect_left(starts, i) + 1
+        ch = content[i]
+        if ch in "{[":
+            close, k = ("}" if ch == "{" else "]"), 0
+            i = skip(i + 1)
+            if content[i] == close:
+                return i + 1
+            while True:
+                if ch == "{":
+                    name, i = json.decoder.scanstring(content, skip(i) + 1)
+                    i = value(skip(i) + 1, f"{path}.{name}" if path else name)
+                else:
+                    i = value(i, f"{path}[{k}]")
+                    k += 1
+                i = skip(i)
+                if content[i] != ",":
+                    return i + 1
+                i += 1
+        return decoder.raw_decode(content, i)[1]
+
+    value(0, "")
+    return out
 
 
 def _raise(problems: list[Problem]) -> None:

@@ -89,7 +89,20 @@ def test_bad_json_reports_paths(tmp_path):
                     ' "x": 0, "y": 0}, {"row": "A", "number": 1, "x": 1, "y": 0}]}]}]}')
     with pytest.raises(VenueFileError) as e:
         venue_files.load(path)
-    assert [p.where for p in e.value.problems] == ["rooms[0].sections[0].seats[1]"]
+    assert [p.where for p in e.value.problems] == ["line 1 (rooms[0].sections[0].seats[1])"]
+    # An export has one seat per line: a bad seat is found by its line.
+    from core.backoffice.venue_format import RoomSpec, SeatSpec, SectionSpec, to_json
+
+    room = RoomSpec("J", "J", "UTC", "S", [SectionSpec("S", "S", "seated", None, [
+        SeatSpec("A", n, n, 0, rank=n) for n in range(1, 30)])])
+    text_ = to_json([room]).replace('"number": 17, "x": 17', '"number": 16, "x": 17')
+    path.write_text(text_)
+    with pytest.raises(VenueFileError) as e:
+        venue_files.load(path)
+    [problem] = e.value.problems
+    line = text_.splitlines().index(next(ln for ln in text_.splitlines() if '"x": 17' in ln))
+    assert problem.where == f"line {line + 1} (rooms[0].sections[0].seats[16])"
+    assert "duplicate seat S A-16" in problem.message
     path.write_text("{not json")
     with pytest.raises(VenueFileError) as e:
         venue_files.load(path)
