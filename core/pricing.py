@@ -30,7 +30,7 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
-from core.money import MAX_AMOUNT_MINOR
+from core.money import MAX_AMOUNT_MINOR, check_amount
 from core.reservation import inputs
 from core.uow import unit_of_work
 
@@ -305,6 +305,11 @@ def override_price(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, tier_id
     from core.sales.approvals import record_approval, verify_supervisor
 
     key = as_key(key)
+    price_minor = check_amount(price_minor, "price")
+    tier = inputs.whole_number(tier_id, "price tier")
+    if not inputs.INT4[0] <= tier <= inputs.INT4[1]:
+        raise BoxOfficeError("unknown_tier", tier_id=tier)
+    tier_id = tier
     supervisor = verify_supervisor(ctx.engine, actor, approver)
     with unit_of_work(ctx.engine) as conn:
         done = begin_command(conn, key, "override_price", {"tier": tier_id, "p": price_minor},

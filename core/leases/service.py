@@ -16,10 +16,13 @@ from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.leases import sql
 from core.leases.results import LeasedSeat, LeaseInfo, LeaseReturn
+from core.reservation import inputs
 from core.reservation.diagnose import explain_claim_failure, explain_event
 from core.uow import after_commit, unit_of_work
 
 SUPERVISORS = ("supervisor", "admin")
+# The most places one lease may take (the config's auto leases stop at the same figure).
+MAX_LEASE_QUANTITY = 10_000
 
 
 def _may_act_for(actor: Actor, terminal_id: int) -> None:
@@ -38,9 +41,16 @@ def take_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
     key = as_key(key)
     terminal_id = terminal_id or actor.terminal_id
     _may_act_for(actor, terminal_id)
-    ids = sorted({int(s) for s in seat_ids}) if seat_ids else []
+    # Checked here, not by the driver (issue 13, item 6): ids out of range or no numbers.
+    event_id = inputs.event_id(event_id)
+    ids = sorted(set(inputs.seat_ids(seat_ids))) if seat_ids else []
     if seat_ids is not None and len(ids) != len(list(seat_ids)):
         raise BoxOfficeError("invalid_input", detail="A seat was listed twice.")
+    section_id = None if section_id is None else inputs.section_id(section_id)
+    if quantity is not None and (isinstance(quantity, bool) or not isinstance(quantity, int)
+                                 or not 1 <= quantity <= MAX_LEASE_QUANTITY):
+        raise BoxOfficeError("invalid_quantity", quantity=repr(quantity)[:24],
+                             max=MAX_LEASE_QUANTITY)
     if not ids and (section_id is None or not quantity or quantity < 1):
         raise BoxOfficeError("invalid_input",
                              detail="Give seat ids, or a section and a quantity of at least 1.")

@@ -86,3 +86,26 @@ def test_cash_amounts_have_sane_bounds(pctx, till):
     assert _code(refund, pctx, till, uuid.uuid4(), sale.order.order_id,
                  reason_code="customer_request", line_ids=["x"]) == "invalid_id"
     assert _code(open_shift, pctx, till, uuid.uuid4(), 10**30) == "invalid_amount"
+
+
+def test_lease_and_price_override_inputs(pctx, till):
+    from core.leases import take_lease
+    from core.pricing import override_price
+    from core.sales.approvals import SupervisorPin
+
+    sinatra = event_id(pctx.engine, "SINATRA")
+    orq = section_id(pctx.engine, sinatra, "ORQ")
+    k = uuid.uuid4
+    assert _code(take_lease, pctx, till, k(), BIG4, section_id=orq, quantity=2) \
+        == "unknown_event"
+    assert _code(take_lease, pctx, till, k(), sinatra, seat_ids=["1", "x"]) == "invalid_id"
+    assert _code(take_lease, pctx, till, k(), sinatra, seat_ids=[BIG8]) == "unknown_seat"
+    assert _code(take_lease, pctx, till, k(), sinatra, section_id=BIG4, quantity=2) \
+        == "unknown_section"
+    for quantity in (10**20, 2**31, "2", 2.5):
+        assert _code(take_lease, pctx, till, k(), sinatra, section_id=orq,
+                     quantity=quantity) == "invalid_quantity", quantity
+    carla = SupervisorPin("carla", "9999")
+    assert _code(override_price, pctx, till, k(), BIG4, 10_000, carla) == "unknown_tier"
+    assert _code(override_price, pctx, till, k(), 1, 10**30, carla) == "invalid_amount"
+    assert _code(override_price, pctx, till, k(), 1, "100", carla) == "invalid_amount"
