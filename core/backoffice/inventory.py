@@ -232,9 +232,12 @@ def _skipped(conn: Connection, event_id: int, wanted: list[int],
 
 
 def _ids(seat_ids: list[int]) -> list[int]:
-    ids = sorted({int(s) for s in seat_ids})
-    if not ids or any(not 0 < s < 2**63 for s in ids):
-        raise BoxOfficeError("invalid_input", detail="give at least one valid seat")
+    """Checked at the boundary (text that is no number, ids out of range: clear errors)."""
+    from core.reservation import inputs
+
+    ids = sorted(set(inputs.seat_ids(seat_ids)))
+    if not ids:
+        raise BoxOfficeError("invalid_input", detail="give at least one seat")
     return ids
 
 
@@ -353,6 +356,8 @@ def issue_comp(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str 
     if not reason.strip() or len(reason) > 200:
         raise BoxOfficeError("invalid_input", detail="a comp needs a reason")
     ids = _ids(seat_ids) if seat_ids else []
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        raise BoxOfficeError("invalid_quantity", quantity=quantity, max=100)
     if not ids and (ga_section is None or not 1 <= quantity <= 100):
         raise BoxOfficeError("invalid_input", detail="give seats, or a GA section and 1..100")
     from core.reservation.confirm import confirm_in

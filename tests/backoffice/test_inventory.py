@@ -41,6 +41,11 @@ def test_blocked_seats_refuse_holds_and_come_back(bctx, carla, hall):
         with pytest.raises(BoxOfficeError) as e:
             hold_seats(bctx, actor, uuid.uuid4(), ev, [row_a[5]])
         assert e.value.code == "seat_unavailable"
+    from core.leases.service import take_lease  # the offline face sells from leases
+
+    with pytest.raises(BoxOfficeError) as e:
+        take_lease(bctx, counter, uuid.uuid4(), ev, seat_ids=[row_a[6]])
+    assert e.value.code == "seat_unavailable"
     # Best available walks past blocked seats, even when they are the best ones.
     best = hold_best_available(bctx, kiosk, uuid.uuid4(), ev, 2, section_ids=[
         _section(bctx, ev, "ORQ")])
