@@ -7,3 +7,9 @@ shares (maps, holds, breaker, printer, heartbeat) and the role sessions compose 
 ``terminal.monitor.MonitorSession``. Importing this package loads nothing heavy: the apps
 draw their first screen before SQLAlchemy and the database driver are imported.
 """
+
+import logging
+
+# Print nothing unless the process configured logging (a TUI or a JSON CLI owns the
+# terminal): without a handler, WARNINGs would reach stderr through the last resort.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

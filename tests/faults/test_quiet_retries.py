@@ -64,3 +64,13 @@ def test_retries_still_reach_a_configured_log(tmp_path):
     text = log.read_text()
     # Two retries after the first failure, from our logger (no call arguments).
     assert text.count("core.payments.retry") == 2
+
+
+@pytest.mark.parametrize("package", ["core", "sync", "printing", "terminal"])
+def test_library_loggers_print_nothing_when_logging_is_not_configured(package):
+    code = (f"import logging, {package}\n"
+            f"logging.getLogger('{package}.anything').warning('would draw over the screen')")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == "" and proc.stdout == ""
