@@ -151,8 +151,9 @@ def import_rooms(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, rooms: li
     if dry_run:
         from core.uow import unit_of_work
 
+        # A dry run lists the unsafe changes as skipped instead of refusing on the first.
         with unit_of_work(ctx.engine) as conn:
-            out = [_import_room(conn, r, safe_only) for r in rooms]
+            out = [_import_room(conn, r, True) for r in rooms]
             conn.rollback()
         return out
 

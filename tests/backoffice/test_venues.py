@@ -156,6 +156,9 @@ def test_reimport_never_moves_a_sold_seat(bctx, admin, carla, tmp_path):
     assert e.value.code == "room_change_unsafe" and "ORQ A-1" in e.value.details["first"]
     assert read_room(bctx.engine, "RE-HALL").section("ORQ").seats[1].x == orq.seats[1].x - 100
 
+    [dry] = import_rooms(bctx, admin, uuid.uuid4(), [room], dry_run=True)
+    assert [c.target for c in dry.skipped] == ["ORQ A-1"]
+    assert read_room(bctx.engine, "RE-HALL").section("ORQ").seats[1].x == orq.seats[1].x - 100
     [rep] = import_rooms(bctx, admin, uuid.uuid4(), [room], safe_only=True)
     assert [str(c) for c in rep.skipped] == ["move_seat ORQ A-1 (sold, held or leased in an"
                                              " event)"]
