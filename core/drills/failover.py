@@ -240,6 +240,7 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             c.execute(f'create database "{DB}"')
         url, form = _engine_url(terminal_url([primary, standby]))
         ctx, actors, events = prepare_casino(url, terminals, term_dir)
+        worker_view = _worker_view(ctx)
         report_url = terminal_url([primary, standby], attrs="prefer-standby")
         report_before = _reads_standby(report_url)
         stop = threading.Event()
@@ -298,6 +299,9 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             "resume_after_promote_s": (round(max(per_terminal) - (t_promote - t_kill), 3)
                                        if resumed else None),
             "max_call_s": round(max(w.log.max_call_s for w in workers), 3),
+            # What the worker's metrics said about replication before the kill.
+            "worker_sync_standbys": worker_view["sync"],
+            "worker_replication_lag_s": worker_view["lag"],
             # Reports on prefer-standby: the standby while there is one, else the primary.
             "reports_on_standby_before": report_before,
             "reports_on_standby_after": report_after,
@@ -315,6 +319,17 @@ def _describe(exc: BaseException) -> str:
         if frames else ""
     first = str(exc).splitlines()[0][:160] if str(exc) else ""
     return f"{type(exc).__module__}.{type(exc).__name__}{where}: {first}"
+
+
+def _worker_view(ctx: Any) -> dict[str, Any]:
+    """The worker's replication metrics (core.dbmetrics) read on the drill's primary."""
+    from core import dbmetrics
+
+    dbmetrics.refresh(ctx, force=True)
+    lag = [s.value for m in dbmetrics.REPLICATION_LAG.collect() for s in m.samples
+           if s.labels.get("standby") == "standby1"]
+    return {"sync": dbmetrics.STANDBYS.labels("sync")._value.get(),
+            "lag": lag[0] if lag else None}
 
 
 def _reads_standby(url: str) -> bool | None:

@@ -66,6 +66,12 @@ def test_reports_read_from_the_standby_while_there_is_one(drill):
     assert drill["reports_on_standby_after"] is False  # the promoted node, alone now
 
 
+def test_worker_metrics_see_the_synchronous_standby(drill):
+    assert drill["worker_sync_standbys"] == 1
+    assert drill["worker_replication_lag_s"] is not None
+    assert drill["worker_replication_lag_s"] < 10
+
+
 def test_no_call_outlives_its_deadline(drill):
     # connect_timeout is 2 s per host in the drill, statement_timeout 15 s by default.
     assert drill["max_call_s"] < 15.0

@@ -1,0 +1,46 @@
+"""The worker's database metrics (core.dbmetrics) on a real database: a sale shows in
+today's sales, a heartbeat in the terminal ages, the oversell detector reads 0, and a
+refresh is rate-limited."""
+
+from __future__ import annotations
+
+import uuid
+
+from core import dbmetrics
+from core.heartbeat import beat
+from core.reservation import hold_best_available
+from core.sales import CashTender, checkout, open_shift
+from tests.payments.conftest import cashier, event_id, operator_id, pctx, sandbox  # noqa: F401
+
+
+def _value(gauge, **labels) -> float:
+    for fam in gauge.collect():
+        for s in fam.samples:
+            if all(s.labels.get(k) == v for k, v in labels.items()):
+                return s.value
+    raise KeyError(labels)
+
+
+def test_a_cash_sale_shows_in_todays_sales(pctx, cashier):  # noqa: F811
+    assert dbmetrics.refresh(pctx, force=True)
+    before = _value(dbmetrics.SALES_TODAY, channel="counter", tender="cash") \
+        if any(f.samples for f in dbmetrics.SALES_TODAY.collect()) else 0
+    open_shift(pctx, cashier, uuid.uuid4(), 0)
+    h = hold_best_available(pctx, cashier, uuid.uuid4(), event_id(pctx, "SINATRA"), 2)
+    checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    assert dbmetrics.refresh(pctx, force=True)
+    assert _value(dbmetrics.UP) == 1
+    assert _value(dbmetrics.SALES_TODAY, channel="counter", tender="cash") == before + 1
+    assert _value(dbmetrics.SALES_AMOUNT_TODAY, channel="counter", tender="cash",
+                  currency="BRL") >= h.total_minor
+    assert _value(dbmetrics.OVERSOLD) == 0
+    assert _value(dbmetrics.STUCK_SALES) == 0
+    assert _value(dbmetrics.IS_STANDBY) == 0
+
+
+def test_terminal_heartbeat_age_and_refresh_rate(pctx, cashier):  # noqa: F811
+    beat(pctx.engine, cashier.terminal_id, {})
+    assert dbmetrics.refresh(pctx, force=True)
+    age = _value(dbmetrics.HEARTBEAT_AGE, terminal=cashier.terminal_name)
+    assert 0 <= age < 60
+    assert dbmetrics.refresh(pctx) is False  # read a moment ago: not again

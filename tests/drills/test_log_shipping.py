@@ -1,0 +1,61 @@
+"""deploy/loki/promtail.yml against what the box office really writes: the paths it
+watches hold the configured log file, and its pipeline reads fields every JSON line has."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import logging
+from pathlib import Path
+
+import yaml
+
+from config import Settings
+from terminal.logsetup import configure
+
+PROMTAIL = Path(__file__).resolve().parents[2] / "deploy" / "loki" / "promtail.yml"
+
+
+def _scrape() -> dict:
+    conf = yaml.safe_load(PROMTAIL.read_text())
+    (job,) = [j for j in conf["scrape_configs"] if j["job_name"] == "boxoffice"]
+    return job
+
+
+def _globs(job: dict) -> list[str]:
+    path = job["static_configs"][0]["labels"]["__path__"]
+    return path.strip("{}").split(",")
+
+
+def test_watched_paths_hold_the_log_file_of_a_service_and_of_a_user_terminal():
+    globs = _globs(_scrape())
+    service = Settings(terminal={"data_dir": "/var/lib/boxoffice"}).log_file  # type: ignore[arg-type]
+    user = Settings(terminal={"data_dir": "/home/ana/.local/share/boxoffice"}).log_file  # type: ignore[arg-type]
+    for f in (service, user, Path(str(service) + ".1")):
+        assert any(fnmatch.fnmatch(str(f), g) for g in globs), f
+
+
+def test_pipeline_reads_fields_every_json_line_has(tmp_path: Path):
+    log_file = tmp_path / "logs" / "boxoffice.jsonl"
+    root = logging.getLogger()
+    before = list(root.handlers)
+    configure(log_file, "INFO")
+    try:
+        logging.getLogger("core.drills").warning("a line for the shipping test")
+    finally:
+        for h in root.handlers[:]:
+            if h not in before:
+                root.removeHandler(h)
+                h.close()
+    lines = [json.loads(x) for x in log_file.read_text().splitlines()]
+    assert lines
+    stages = _scrape()["pipeline_stages"]
+    fields = next(s["json"]["expressions"] for s in stages if "json" in s)
+    for line in lines:
+        for source in fields.values():
+            assert source in line, (source, line)
+    labels = next(s["labels"] for s in stages if "labels" in s)
+    assert set(labels) <= set(fields)  # only extracted fields become labels
+    assert "sale_id" not in labels and "terminal" not in labels  # fields, not labels
+    ts = next(s["timestamp"] for s in stages if "timestamp" in s)
+    assert ts["source"] in fields and lines[0][ts["source"]].endswith("Z")
