@@ -346,7 +346,9 @@ def json_lines(content: str) -> dict[str, int]:
                 return i + 1
             while True:
                 if ch == "{":
-                    name, i = json.decoder.scanstring(content, skip(i) + 1)
+                    # A key is a JSON string: raw_decode reads it from its opening quote
+                    # (json.decoder.scanstring would too, but typeshed does not declare it).
+                    name, i = decoder.raw_decode(content, skip(i))
                     i = value(skip(i) + 1, f"{path}.{name}" if path else name)
                 else:
                     i = value(i, f"{path}[{k}]")
