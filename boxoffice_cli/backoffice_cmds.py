@@ -74,11 +74,12 @@ def safe(fn: Handler) -> Handler:
 
 
 def _lang() -> str:
+    """The configured terminal language (the CLI does not set the process language)."""
     try:
-        from core.language import language
+        from boxoffice_cli.main import _settings
 
-        return language()
-    except Exception:  # pragma: no cover - the message falls back to English
+        return _settings().terminal.language
+    except Exception:  # settings that cannot load: their own error was the message
         return "en"
 
 

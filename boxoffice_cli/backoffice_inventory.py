@@ -68,8 +68,9 @@ def cmd_blocked(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([asdict(r) for r in rows])
         return 0
-    table([[f"{r.section}:{r.row}-{r.number}", r.kind, r.reason, r.operator, r.at]
-           for r in rows], ["seat", "kind", "reason", "by", "at"])
+    table([[f"{r.section}:{r.row}-{r.number}", r.kind, r.reason, r.operator,
+            r.at.strftime("%Y-%m-%d %H:%M") if r.at else ""]
+           for r in rows], ["seat", "kind", "reason", "by", "at (UTC)"])
     return 0
 
 
@@ -150,7 +151,11 @@ def cmd_requests(args: argparse.Namespace) -> int:
     if args.json:
         emit_json([asdict(r) for r in rows])
         return 0
-    table([[r.id, r.event, r.section, r.old_minor, r.new_minor, r.requested_by, r.status,
+    from core.money import format_minor
+
+    cur = context().settings.sales.currency
+    table([[r.id, r.event, r.section, format_minor(r.old_minor, cur, "en"),
+            format_minor(r.new_minor, cur, "en"), r.requested_by, r.status,
             r.reason] for r in rows],
           ["request", "event", "section", "old", "new", "by", "status", "reason"])
     return 0
@@ -169,13 +174,18 @@ def cmd_dynamic(args: argparse.Namespace) -> int:
 
 @safe
 def cmd_history(args: argparse.Namespace) -> int:
+    from core.backoffice.events import get_event
     from core.backoffice.prices import price_history
+    from core.money import format_minor
 
-    rows = price_history(context().engine, args.event)
+    ctx = context()
+    rows = price_history(ctx.engine, args.event)
     if args.json:
         emit_json([asdict(r) for r in rows])
         return 0
-    table([[r.at.strftime("%Y-%m-%d %H:%M"), r.section, r.old_minor, r.new_minor,
+    cur = get_event(ctx.engine, args.event).event.currency
+    table([[r.at.strftime("%Y-%m-%d %H:%M"), r.section, format_minor(r.old_minor, cur, "en"),
+            format_minor(r.new_minor, cur, "en"),
             r.changed_by or "rules", r.approved_by, r.reason] for r in rows],
           ["at (UTC)", "section", "old", "new", "by", "approved by", "reason"])
     return 0

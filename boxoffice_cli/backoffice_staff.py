@@ -84,7 +84,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     table([[r.login, r.display_name, r.role, "yes" if r.active else "DISABLED",
             "locked" if r.locked else "",
             r.last_sign_in_at.strftime("%Y-%m-%d %H:%M") if r.last_sign_in_at else "never"]
-           for r in rows], ["login", "name", "role", "active", "", "last sign-in (UTC)"])
+           for r in rows], ["login", "name", "role", "active", "lock", "last sign-in (UTC)"])
     return 0
 
 
