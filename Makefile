@@ -16,17 +16,19 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/boxoffice demo
 
-# Packages mypy checks (pydantic plugin, settings in pyproject.toml); the faces join once
-# they type-check.
-TYPED := config core printing sync
+# Packages mypy checks (pydantic plugin, settings in pyproject.toml); the faces
+# (boxoffice_tui, kiosk, boxoffice_cli) join once they type-check.
+TYPED := config core printing sync terminal
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy $(TYPED)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-logo
 	$(BIN)/mypy $(TYPED)
 
 bench: $(STAMP)
