@@ -12,6 +12,7 @@ still settling are left for the next run and reported as deferred.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -30,6 +31,7 @@ from core.sales.refunds import card_intent, refund, refund_in
 from core.sales.shifts import add_cash, open_shift_id
 from core.uow import unit_of_work
 
+log = logging.getLogger(__name__)
 REASON_CODE = "event_canceled"
 _NAMESPACE = uuid.UUID("6f1c2a52-3a43-4d0e-9a57-0c5d1b1e7a11")
 
@@ -108,6 +110,7 @@ class OrderOutcome:
     #              | already_refunded | deferred (card payment still settling)
     refund_id: str | None = None
     tickets_voided: int = 0
+    error: str | None = None  # why a pending/deferred order is not done (an error code)
 
 
 @dataclass(slots=True)
@@ -176,12 +179,28 @@ def cancel_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: st
     on_behalf = Actor(actor.terminal_id, actor.terminal_name, None, None, "system")
     summary = CancelSummary(eid, ev["code"], ev["currency"])
     for i, o in enumerate(orders, 1):
-        outcome = _refund_order(ctx, on_behalf, supervisor, o.id, o.number)
+        try:
+            outcome = _refund_order(ctx, on_behalf, supervisor, o.id, o.number)
+        except BoxOfficeError as exc:
+            # One order's trouble (a busy row, a refund the gateway refuses) must not stop
+            # the others: it is reported and the next run tries it again.
+            log.warning("cancel %s: order %s not refunded yet: %s", eid, o.number, exc.code)
+            outcome = _not_done(ctx.engine, o.id, o.number, exc.code)
         summary.orders.append(outcome)
         if progress is not None:
             progress(i, len(orders), outcome)
     ctx.publish(SeatChange(eid, "released"))
     return summary
+
+
+def _not_done(engine: Engine, order_id: uuid.UUID, number: int, code: str) -> OrderOutcome:
+    with engine.connect() as conn:
+        r = conn.execute(_REFUND_BY_KEY, {"k": refund_key(order_id)}).first()
+    if r is None:
+        return OrderOutcome(str(order_id), number, "-", 0, "deferred", error=code)
+    return OrderOutcome(str(order_id), number, r.method, int(r.amount_minor),
+                        "pending" if r.status == "pending" else "owed"
+                        if r.status == "owed" else "refunded", str(r.id), error=code)
 
 
 def _mark_canceled(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | int,

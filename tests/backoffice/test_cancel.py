@@ -212,3 +212,25 @@ def test_two_cancels_at_once_refund_each_order_once(bctx, carla, dora, hall, san
     assert errors == [] and len(results) == 2
     assert all(r.complete for r in results)
     _check_all_refunded(bctx, sandbox, ev, methods)
+
+
+def test_an_order_the_gateway_refuses_does_not_stop_the_others(bctx, carla, hall, sandbox):
+    code = make_show(bctx, carla, hall)
+    ev = event_id(bctx, code)
+    kiosk = make_actor(bctx, "bo-refuse-kiosk", "kiosk", "kiosk")
+    cashier = _cashier(bctx, "bo-refuse-counter")
+    open_shift(bctx, cashier, uuid.uuid4(), 10_000)
+    methods = _sell(bctx, cashier, kiosk, ev, 6)
+    with bctx.engine.connect() as c:
+        first_card = c.execute(text("select number, payment_ref from orders where event_id ="
+                                    " :e and payment_ref like 'pi_%' order by number limit 1"),
+                               {"e": ev}).one()
+    # Refunded by hand in the gateway's dashboard: the gateway now refuses another refund.
+    bctx.payment_gateway().refund(first_card.payment_ref, None, idempotency_key="by-hand")
+    summary = cancel_event(bctx, carla, uuid.uuid4(), code, reason="storm")
+    stuck = [o for o in summary.orders if o.number == first_card.number]
+    assert [(o.status, o.error is not None) for o in stuck] == [("pending", True)]
+    assert not summary.complete
+    done = [o for o in summary.orders if o.number != first_card.number]
+    assert len(done) == 5 and all(o.status in ("refunded", "owed") for o in done)
+    assert sum(1 for m in methods.values() if m == "card") == 3
