@@ -90,7 +90,7 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
     from boxoffice_cli.main import _emit, _settings
     from config import Settings
     from core.db.engine import database_url
-    from terminal.bootstrap import context_for
+    from terminal.bootstrap import context_for, prepare_process
 
     os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
     settings = _settings()
@@ -109,9 +109,8 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
 
         from boxoffice_tui import bench
         from core.reservation import upcoming_events
-        from terminal.logsetup import configure
 
-        configure(s.log_file)
+        prepare_process(s)
         ev = next(e for e in upcoming_events(ctx.engine) if e.id == eid)
         t0 = time.perf_counter()
         result: dict[str, Any] = {"bench": "seatmap"}

@@ -96,7 +96,9 @@ async def wait_for(pilot: Any, pred: Callable[[], Any], timeout: float = 10.0) -
     t0 = time.perf_counter()
     while not pred():
         if time.perf_counter() - t0 > timeout:
-            raise AssertionError(f"condition not reached in {timeout} s")
+            shown = getattr(pilot.app, "last_error", None)  # the kiosk app has none
+            raise AssertionError(f"condition not reached in {timeout} s"
+                                 + (f"; last error shown: {shown}" if shown else ""))
         await pilot.pause(0.02)
     return time.perf_counter() - t0
 
