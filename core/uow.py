@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
+from core.db.engine import translate_error
 from core.errors import BoxOfficeError
 
 T = TypeVar("T")
@@ -31,22 +32,18 @@ class TransactionConflict(BoxOfficeError):
 
 @contextmanager
 def _mapped_errors() -> Iterator[None]:
-    """Lock timeouts and lost connections become BoxOfficeErrors a UI can show."""
+    """Deadlocks and serialization failures become TransactionConflict (see
+    ``retry_conflicts``). Database faults (down, too slow, lock timeout) are translated
+    by the engine for every service (core.db.engine.translate_error); the same function
+    runs here for engines made elsewhere (tools, tests)."""
     try:
         yield
-    except OperationalError as exc:
-        if _sqlstate(exc) in _CONFLICTS:
-            raise TransactionConflict(_sqlstate(exc) or "") from exc
-        if _is_lock_timeout(exc):
-            raise BoxOfficeError("lock_timeout") from exc
-        if exc.connection_invalidated or _is_connection_error(exc):
-            raise BoxOfficeError("database_unavailable") from exc
-        raise
     except DBAPIError as exc:
         if _sqlstate(exc) in _CONFLICTS:
             raise TransactionConflict(_sqlstate(exc) or "") from exc
-        if _is_lock_timeout(exc):
-            raise BoxOfficeError("lock_timeout") from exc
+        err = translate_error(exc, disconnect=exc.connection_invalidated)
+        if err is not None:
+            raise err from exc
         raise
 
 
@@ -104,12 +101,3 @@ def retry_conflicts(fn: Callable[[], T], attempts: int = 3) -> T:
 
 def _sqlstate(exc: DBAPIError) -> str | None:
     return getattr(getattr(exc, "orig", None), "sqlstate", None)
-
-
-def _is_lock_timeout(exc: DBAPIError) -> bool:
-    return _sqlstate(exc) in ("55P03",)
-
-
-def _is_connection_error(exc: DBAPIError) -> bool:
-    state = _sqlstate(exc)
-    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")

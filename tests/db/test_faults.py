@@ -154,3 +154,22 @@ def test_exhausted_pool_is_database_timeout(db_url: str, module_tmp: Path) -> No
         assert err.value.code == "database_timeout"
     finally:
         c.engine.dispose()
+
+
+def test_unit_of_work_translates_on_any_engine(db_url: str) -> None:
+    # An engine made without build_engine (a tool, a test) gets the same answers.
+    from sqlalchemy import create_engine
+
+    engine = create_engine(make_url(db_url).set(drivername="postgresql+psycopg"),
+                           connect_args={"options": "-c statement_timeout=100"})
+    dead = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/x")
+    try:
+        with pytest.raises(BoxOfficeError) as err, unit_of_work(engine) as conn:
+            conn.execute(text("select pg_sleep(2)"))
+        assert err.value.code == "database_timeout"
+        with pytest.raises(BoxOfficeError) as err, unit_of_work(dead) as conn:
+            conn.execute(text("select 1"))
+        assert err.value.code == "database_unavailable"
+    finally:
+        engine.dispose()
+        dead.dispose()
