@@ -96,3 +96,25 @@ def test_simultaneous_copies_of_one_cash_checkout_answer_the_same(pctx, till, co
         assert all(a == answers[0] for a in answers), answers
         assert not isinstance(answers[0], str), answers
         assert answers[0].change_minor == 500
+
+
+def test_simultaneous_copies_of_one_card_checkout_answer_the_same(pctx, till, sandbox):
+    for _ in range(3):
+        h = hold(pctx, till)
+        k = uuid.uuid4()
+        barrier = threading.Barrier(4)
+
+        def go(_i: int, h=h, k=k, barrier=barrier):
+            barrier.wait()
+            try:
+                return checkout(pctx, till, k, h.hold_id, CardTender("pm_card_visa"))
+            except BoxOfficeError as exc:
+                return exc.code
+
+        with ThreadPoolExecutor(4) as pool:
+            answers = list(pool.map(go, range(4)))
+        assert all(a == answers[0] for a in answers), answers
+        assert not isinstance(answers[0], str), answers
+        made = [i for i in sandbox.ledger()["intents"]
+                if i["metadata"].get("sale_id") == str(answers[0].sale_id)]
+        assert [i["status"] for i in made] == ["succeeded"]
