@@ -28,6 +28,7 @@ def conf(tmp_path, monkeypatch):
     ("[kiosk]\nself_exlusion = true\n", "kiosk.self_exlusion", "self_exclusion"),
     ("[gateway.breaker]\nwindow = 5\n", "gateway.breaker.window", "window_size"),
     ("[holds]\ncounter_ttl = 60\n", "holds.counter_ttl", "counter_ttl_s"),
+    ("[kioks]\nidle_s = 30\n", "kioks", "kiosk"),
     ('[[sync.auto_leases]]\nevent = "A"\nsection = "B"\nqty = 2\nquantity = 2\n',
      "sync.auto_leases.0.qty", None),
 ])
