@@ -240,3 +240,33 @@ def test_reprints_after_the_first_need_a_real_supervisor(contexts, terminals, ca
     real = authenticate(c.engine, "carla", "9999")
     view = authorize_reprint(c, actor, uuid.uuid4(), serial, supervisor=real)
     assert view.reprint_count == 2
+
+
+def test_cashier_takes_a_lease_sells_from_it_offline_and_returns_it(contexts, terminals,
+                                                                     provision, tmp_path):
+    from core.leases import LeasedSale, confirm_leased_sale, return_lease, take_lease
+    from tests.sync.helpers import seats_of
+
+    t = provision("cashier", "sec-counter-lease")
+    c = terminal_context(t, tmp_path)
+    actor = actor_for(t)
+    ev = _event(c, "SINATRA")
+    seats = seats_of(c.engine, ev, "BAL")[-3:]
+    info = take_lease(c, actor, uuid.uuid4(), ev, seat_ids=seats)
+    sale = LeasedSale(order_id=uuid.uuid4(), lease_id=info.lease_id, event_id=ev,
+                      total_minor=info.seats[0].unit_price_minor, currency=info.currency,
+                      payment_method="cash", seat_ids=(seats[0],))
+    assert confirm_leased_sale(c, actor, uuid.uuid4(), sale).order_id == sale.order_id
+    # Another counter cannot sell from it, nor return it.
+    other = contexts["cashier"]
+    with pytest.raises(BoxOfficeError):
+        confirm_leased_sale(other, actor_for(terminals["cashier"]), uuid.uuid4(),
+                            replace_seat(sale, seats[1]))
+    assert return_lease(c, actor, uuid.uuid4(), info.lease_id).returned_units == 2
+    c.engine.dispose()
+
+
+def replace_seat(sale, seat_id: int):
+    from dataclasses import replace
+
+    return replace(sale, order_id=uuid.uuid4(), seat_ids=(seat_id,))

@@ -680,6 +680,13 @@ def upgrade() -> None:
         op.execute(f"grant select on {table} to {BASE}")
     op.execute(f"grant select ({OPERATOR_COLUMNS}) on operators to {BASE}")
     op.execute(f"grant usage on sequence ticket_serial_seq to {SELLERS}")
+    # An offline lease reserves its order numbers ahead (nextval on the identity).
+    op.execute("""
+        do $$ begin
+          execute format('grant usage on sequence %s to boxoffice_cashier, boxoffice_worker',
+                         pg_get_serial_sequence('orders', 'number'));
+        end $$;
+    """)
     for privs, table, groups in GRANTS:
         op.execute(f"grant {privs} on {table} to {groups}")
     op.execute(POLICIES.replace("{all}", ALL))
