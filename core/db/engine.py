@@ -201,6 +201,9 @@ _KILLED = "killed"  # the connection is unusable: never hand it to the next call
 
 class _Watchdog:
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self._cond = threading.Condition()
         self._armed: dict[int, tuple[float, Any, dict[Any, Any]]] = {}
         self._thread: threading.Thread | None = None
@@ -245,6 +248,8 @@ def _break(dbapi_conn: Any) -> None:
 
 
 _WATCHDOG = _Watchdog()
+# A forked child has no watchdog thread and none of the parent's calls.
+os.register_at_fork(after_in_child=_WATCHDOG.reset)
 
 
 def unbounded(conn: Connection) -> None:

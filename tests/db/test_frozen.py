@@ -195,3 +195,22 @@ def test_the_connectivity_probe_is_bounded_too(fctx: CoreContext,
     for elapsed, exc in (in_flight, fresh):
         assert isinstance(exc, BoxOfficeError), repr(exc)
         assert elapsed <= timeout_s + SLACK_S, f"took {elapsed:.1f}s"
+
+
+def test_a_forked_child_keeps_the_deadline(fctx: CoreContext) -> None:
+    # The watchdog thread does not survive fork(): the child starts its own.
+    with fctx.engine.connect() as conn:
+        conn.execute(text("select 1"))
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit code
+        code = 5
+        try:
+            fctx.engine.dispose(close=False)  # the parent's connections stay the parent's
+            elapsed, exc = _timed(lambda: fctx.engine.connect().execute(
+                text("select pg_sleep(10)")))
+            ok = isinstance(exc, BoxOfficeError) and exc.code == "database_timeout"
+            code = 0 if ok and elapsed <= DEADLINE_S + SLACK_S else 4
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
