@@ -270,3 +270,52 @@ def replace_seat(sale, seat_id: int):
     from dataclasses import replace
 
     return replace(sale, order_id=uuid.uuid4(), seat_ids=(seat_id,))
+
+
+def test_monitor_reads_its_dashboard_pauses_and_overrides_a_price(contexts, terminals, ctx):
+    from core import monitor
+    from core.catalog import set_event_status
+    from core.pricing import override_price
+
+    m = contexts["monitor"]
+    actor = actor_for(terminals["monitor"])
+    snap = monitor.snapshot(m.engine)
+    assert snap is not None
+    ev = _event(m, "MAGICA")
+    with unit_of_work(m.engine) as conn:
+        set_event_status(conn, actor, ev, "paused")
+    with unit_of_work(m.engine) as conn:
+        set_event_status(conn, actor, ev, "on_sale")
+    with m.engine.connect() as conn:
+        tier = conn.execute(text("select id, floor_minor from price_tiers where event_id = :e"
+                                 " limit 1"), {"e": ev}).one()
+    override_price(m, actor, uuid.uuid4(), tier.id, tier.floor_minor,
+                   SupervisorPin("carla", "9999"), "other")
+    with ctx.engine.connect() as conn:
+        assert conn.execute(text("select current_minor from price_tiers where id = :t"),
+                            {"t": tier.id}).scalar_one() == tier.floor_minor
+
+
+def test_worker_sweeps_holds_and_reprices_and_terminals_beat(contexts, terminals):
+    from core.heartbeat import beat
+    from core.pricing import apply_pricing
+    from core.reservation.expiry import expire_holds
+
+    w = contexts["worker"]
+    actor = actor_for(terminals["worker"])
+    expire_holds(w, actor)
+    apply_pricing(w, actor)
+    for kind in ("kiosk", "cashier", "gate", "monitor", "worker"):
+        beat(contexts[kind].engine, terminals[kind].terminal_id, {"ok": True})
+
+
+def test_kiosk_general_admission_and_release_on_its_own_login(contexts, terminals):
+    from core.kiosk import release_terminal_holds
+    from core.reservation import availability, hold_general_admission
+
+    k = contexts["kiosk"]
+    actor = actor_for(terminals["kiosk"])
+    ev = _event(k, "POKER-OPEN")
+    section = availability(k.engine, ev).ga[0].section_id
+    hold_general_admission(k, actor, uuid.uuid4(), ev, section, 2)
+    assert release_terminal_holds(k, actor, uuid.uuid4()) >= 1

@@ -680,6 +680,10 @@ def upgrade() -> None:
         op.execute(f"grant select on {table} to {BASE}")
     op.execute(f"grant select ({OPERATOR_COLUMNS}) on operators to {BASE}")
     op.execute(f"grant usage on sequence ticket_serial_seq to {SELLERS}")
+    # Serial keys of the tables a kind inserts into.
+    op.execute("grant usage on sequence pricing_rules_id_seq to boxoffice_monitor")
+    op.execute("grant usage on sequence price_changes_id_seq"
+               " to boxoffice_monitor, boxoffice_worker")
     # An offline lease reserves its order numbers ahead (nextval on the identity).
     op.execute("""
         do $$ begin
