@@ -6,7 +6,6 @@ Core's own typed results (``ShiftInfo``, ``ShiftClose``, ``ShiftReport``, ``Refu
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -152,8 +151,3 @@ class EventShape:
 
     seated: bool
     ga_section_id: int | None = None
-
-
-def new_key() -> uuid.UUID:
-    """A fresh idempotency key for a command the terminal issues on its own."""
-    return uuid.uuid4()
