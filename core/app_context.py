@@ -21,6 +21,7 @@ def build_context(settings: Settings | None = None, *, url: str | None = None,
     ctx = CoreContext(settings=settings,
                       engine=build_engine(settings, url=url, pool_size=pool_size))
     ctx.listeners.append(metrics.count_change)
+    metrics.instrument(ctx.engine)
     if settings.redis.url is not None:
         from core.live import install
 

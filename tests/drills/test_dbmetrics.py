@@ -44,3 +44,30 @@ def test_terminal_heartbeat_age_and_refresh_rate(pctx, cashier):  # noqa: F811
     age = _value(dbmetrics.HEARTBEAT_AGE, terminal=cashier.terminal_name)
     assert 0 <= age < 60
     assert dbmetrics.refresh(pctx) is False  # read a moment ago: not again
+
+
+def test_statements_are_timed_and_lock_timeouts_counted(ctx):
+    import pytest
+    from sqlalchemy import text
+
+    from core import metrics
+
+    def count() -> float:
+        return next(s.value for f in metrics.STATEMENT_SECONDS.collect() for s in f.samples
+                    if s.name.endswith("_count"))
+
+    before = count()
+    with ctx.engine.connect() as c:
+        c.execute(text("select 1"))
+    assert count() >= before + 1
+    def timeouts() -> float:
+        return next((s.value for f in metrics.DB_ERRORS.collect() for s in f.samples
+                     if s.labels.get("sqlstate") == "55P03" and s.name.endswith("_total")), 0.0)
+    t0 = timeouts()
+    with ctx.engine.connect() as holder, ctx.engine.connect() as waiter:
+        holder.execute(text("select id from events order by id limit 1 for update"))
+        waiter.execute(text("set lock_timeout = '50ms'"))
+        with pytest.raises(Exception):  # noqa: B017 - whatever the engine maps it to
+            waiter.execute(text("select id from events order by id limit 1 for update"))
+        holder.rollback()
+    assert timeouts() == t0 + 1
