@@ -73,13 +73,14 @@ def key_lock(key: uuid.UUID) -> int:
 
 def failure_result(err: BoxOfficeError) -> dict[str, Any]:
     """The command_log result recording that the command answered ``err``."""
-    return {"error": err.to_dict()}
+    # A key no command's own result uses, so a stored answer is never taken for one.
+    return {"refused": err.to_dict()}
 
 
 def raise_stored_failure(result: dict[str, Any] | None) -> None:
     """Answer a copy of a command that was refused with the same refusal."""
-    if result and "error" in result:
-        raise BoxOfficeError.from_dict(result["error"])
+    if result and "refused" in result:
+        raise BoxOfficeError.from_dict(result["refused"])
 
 
 def finish_command(conn: Connection, key: uuid.UUID, result: dict[str, Any]) -> None:
