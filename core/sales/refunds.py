@@ -109,6 +109,8 @@ def refund_needs_approval(ctx: CoreContext, actor: Actor, order_id: uuid.UUID | 
                           line_ids: list[int] | None = None) -> str | None:
     """Why a refund of these lines would need a supervisor (None: it does not)."""
     order_id = as_key(order_id)
+    if line_ids is not None:
+        line_ids = row_ids(line_ids, "order line")
     with ctx.engine.connect() as conn:
         order = conn.execute(text("select * from orders where id = :id"),
                              {"id": order_id}).mappings().first()
@@ -317,6 +319,8 @@ def exchange(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uui
     order_id = as_key(order_id)
     new_hold_id = as_key(new_hold_id)
     check_reason(reason_code, REFUND_REASONS)
+    if line_ids is not None:
+        line_ids = row_ids(line_ids, "order line")
     refund_key, sale_key = uuid.uuid5(key, "refund"), uuid.uuid5(key, "sale")
     with ctx.engine.connect() as conn:
         done = conn.execute(_BY_KEY, {"key": refund_key}).mappings().first()

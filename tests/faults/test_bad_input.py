@@ -109,3 +109,18 @@ def test_lease_and_price_override_inputs(pctx, till):
     assert _code(override_price, pctx, till, k(), BIG4, 10_000, carla) == "unknown_tier"
     assert _code(override_price, pctx, till, k(), 1, 10**30, carla) == "invalid_amount"
     assert _code(override_price, pctx, till, k(), 1, "100", carla) == "invalid_amount"
+
+
+def test_refund_and_exchange_line_ids(pctx, till):
+    from core.sales import exchange, refund_needs_approval
+
+    h = hold(pctx, till)
+    sale = checkout(pctx, till, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    order = sale.order.order_id
+    assert _code(refund_needs_approval, pctx, till, order, [["x"]]) == "invalid_id"
+    assert _code(refund_needs_approval, pctx, till, order, [1, "y"]) == "invalid_id"
+    h2 = hold(pctx, till)
+    assert _code(exchange, pctx, till, uuid.uuid4(), order, h2.hold_id, CashTender(0),
+                 line_ids=[BIG8 * 4]) == "invalid_input"
+    assert _code(exchange, pctx, till, uuid.uuid4(), order, h2.hold_id, CashTender(0),
+                 line_ids=[None]) == "invalid_id"
