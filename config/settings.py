@@ -259,6 +259,44 @@ class LoggingSettings(_Section):
     file: Path | None = None
 
 
+class BrokerSettings(_Section):
+    """RabbitMQ for the casino's other systems (core.outbox.broker). ``url``: an AMQP URL
+    (``amqp://user:pass@host:5672/%2F``); None: nothing is published and broker messages
+    wait in the outbox until one is configured."""
+
+    url: SecretStr | None = None
+    exchange: str = Field("boxoffice.events", min_length=1, max_length=120)
+    connect_timeout_s: float = Field(5.0, gt=0, le=120)
+
+
+class MailSettings(_Section):
+    """SMTP for customers' confirmations and e-tickets (core.outbox.mail). ``host``:
+    None means no email is sent and email messages wait in the outbox."""
+
+    host: str | None = None
+    port: int = Field(587, ge=1, le=65535)
+    starttls: bool = True
+    # Implicit TLS (port 465) instead of STARTTLS.
+    ssl: bool = False
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field("Casino Box Office <boxoffice@localhost>", min_length=3,
+                        max_length=200)
+    timeout_s: float = Field(20.0, gt=0, le=300)
+
+
+class OutboxSettings(_Section):
+    """How the worker delivers the outbox: a failing message is retried after
+    ``backoff_initial_s`` x 2^(attempt-1) (at most ``backoff_max_s``) and parked after
+    ``max_attempts``; a claimed message is another worker's for ``lease_s``."""
+
+    max_attempts: int = Field(10, ge=1, le=1000)
+    backoff_initial_s: float = Field(2.0, gt=0, le=3600)
+    backoff_max_s: float = Field(600.0, gt=0, le=86_400)
+    lease_s: float = Field(120.0, ge=1, le=3600)
+    batch: int = Field(50, ge=1, le=1000)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="BOXOFFICE_",
@@ -279,6 +317,9 @@ class Settings(BaseSettings):
     logging: LoggingSettings = LoggingSettings()
     sync: SyncSettings = SyncSettings()
     kiosk: KioskSettings = KioskSettings()
+    broker: BrokerSettings = BrokerSettings()
+    mail: MailSettings = MailSettings()
+    outbox: OutboxSettings = OutboxSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -652,3 +652,29 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "es": "Error no reconocido ({code}).",
     },
 }
+    # --- Outbox, e-tickets, events and reports (core.outbox, core.reports)
+    "invalid_email": {
+        "pt-BR": "Este endereço de e-mail não é válido.",
+        "en": "This email address is not valid.",
+        "es": "Esta dirección de correo no es válida.",
+    },
+    "consent_required": {
+        "pt-BR": "Para enviar os ingressos por e-mail, o cliente precisa concordar.",
+        "en": "To email the tickets, the customer must agree to it.",
+        "es": "Para enviar las entradas por correo, el cliente debe aceptarlo.",
+    },
+    "outbox_message_unknown": {
+        "pt-BR": "Nenhuma mensagem parada com o número {ids}.",
+        "en": "No parked message with id {ids}.",
+        "es": "Ningún mensaje detenido con el número {ids}.",
+    },
+    "broker_unavailable": {
+        "pt-BR": "O RabbitMQ não respondeu ({detail}).",
+        "en": "RabbitMQ did not answer ({detail}).",
+        "es": "RabbitMQ no respondió ({detail}).",
+    },
+    "report_range_invalid": {
+        "pt-BR": "Período inválido: {detail}",
+        "en": "Invalid period: {detail}",
+        "es": "Período no válido: {detail}",
+    },

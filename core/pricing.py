@@ -31,6 +31,7 @@ from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.money import MAX_AMOUNT_MINOR, check_amount
+from core.outbox import events as outbox_events
 from core.reservation import inputs
 from core.uow import unit_of_work
 
@@ -248,6 +249,9 @@ def _apply_in(conn: Connection, actor: Actor, event_id: int | None) -> list[Pric
             conn.execute(_SET, {"p": new, "t": t.tier_id})
             conn.execute(_HISTORY, {"t": t.tier_id, "old": t.current_minor, "new": new,
                                     "reason": why[:120], "op": actor.operator_id})
+            outbox_events.price_changed(conn, actor, tier_id=t.tier_id,
+                                        old_minor=t.current_minor, new_minor=new,
+                                        reason=why[:120])
             changes.append(PriceChangeResult(t.tier_id, t.current_minor, new, why))
     if changes:
         audit.append(conn, actor, "price_change", "event", event_id or "all",

@@ -47,6 +47,16 @@ def _database_metrics(ctx: CoreContext) -> object:
 JOBS.append(_database_metrics)
 
 
+def _deliver_outbox(ctx: CoreContext) -> object:
+    # Messages to RabbitMQ and customers' emails, written by the services (core.outbox).
+    from core.outbox.job import deliver_outbox
+
+    return deliver_outbox(ctx)
+
+
+JOBS.append(_deliver_outbox)
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -137,6 +137,8 @@ def kiosk_session(settings: Settings) -> tuple[KioskSession, list[Stop]]:
 def run_worker(settings: Settings, *, once: bool = False, interval_s: float = 2.0) -> int:
     """``boxoffice worker``: the background jobs, logging to the file."""
     from core.worker import run_worker as run
+    from printing.eticket import install as install_etickets
 
     prepare_process(settings)
+    install_etickets()  # the confirmation emails attach each ticket as a PNG
     return run(context_for(settings), once=once, interval_s=interval_s)

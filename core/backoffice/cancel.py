@@ -216,6 +216,10 @@ def _mark_canceled(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: 
         leases = [str(r[0]) for r in conn.execute(_REVOKE_LEASES, {"e": ev["id"]})]
         conn.execute(_FREE_LEASED, {"e": ev["id"]})
         conn.execute(_GA_RESET, {"e": ev["id"]})
+        from core.outbox import events as outbox_events
+
+        outbox_events.event_changed(conn, actor, "event.canceled", event_id=ev["id"],
+                                    code=ev["code"], reason=reason)
         return finish(conn, actor, k, "event_cancel", "event", ev["id"],
                       {"code": ev["code"], "reason": reason, "holds_ended": holds,
                        "leases_revoked": leases}, {"event_id": ev["id"]})

@@ -343,6 +343,8 @@ def publish(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | i
 
 _TRANSITIONS = {"pause": (("on_sale",), "paused"), "resume": (("paused",), "on_sale"),
                 "close": (("on_sale", "paused"), "closed")}
+# The outbox message each transition writes (core.outbox, docs/integration.md).
+_ANNOUNCED = {"pause": "event.paused", "resume": "event.resumed", "close": "event.closed"}
 
 
 def set_sales(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | int,
@@ -361,6 +363,10 @@ def set_sales(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str |
         if done is None:
             now = event_row(conn, ev["id"])["status"]
             raise BoxOfficeError("event_state", event=ev["code"], status=now, action=action)
+        from core.outbox import events as outbox_events
+
+        outbox_events.event_changed(conn, actor, _ANNOUNCED[action], event_id=ev["id"],
+                                    code=ev["code"], status=to)
         return finish(conn, actor, k, "event_status", "event", ev["id"],
                       {"status": to, "action": action}, {"event_id": ev["id"]})
 
@@ -393,6 +399,11 @@ def reschedule(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str 
         if se <= ev["sales_start"]:
             raise BoxOfficeError("invalid_input", detail="sales would end before they start")
         conn.execute(_RESCHEDULE, {"starts": starts, "doors": doors, "se": se, "e": ev["id"]})
+        from core.outbox import events as outbox_events
+
+        outbox_events.event_changed(conn, actor, "event.rescheduled", event_id=ev["id"],
+                                    code=ev["code"], previous_starts_at=ev["starts_at"],
+                                    starts_at=starts, doors_at=doors)
         return finish(conn, actor, k, "event_reschedule", "event", ev["id"],
                       {"from": ev["starts_at"].isoformat(), "to": starts.isoformat(),
                        "doors": doors.isoformat() if doors else None},

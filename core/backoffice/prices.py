@@ -143,6 +143,10 @@ def apply_price(conn: Connection, actor: Actor, tier: Any, new: int, reason: str
     conn.execute(_HISTORY, {"t": tier.id, "old": tier.current_minor, "new": new,
                             "reason": reason[:120], "op": actor.operator_id,
                             "appr": approved_by})
+    from core.outbox import events as outbox_events
+
+    outbox_events.price_changed(conn, actor, tier_id=tier.id, old_minor=tier.current_minor,
+                                new_minor=new, reason=reason[:120])
     audit.append(conn, actor, "price_override", "price_tier", tier.id,
                  {"event_id": tier.event_id, "old_minor": tier.current_minor,
                   "new_minor": new, "reason": reason, "approved_by": approved_by})
@@ -285,6 +289,10 @@ def set_dynamic(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str
                                         "reason": "dynamic pricing off",
                                         "op": actor.operator_id, "appr": None})
                 moved.append([r.id, r.old, r.new])
+                from core.outbox import events as outbox_events
+
+                outbox_events.price_changed(conn, actor, tier_id=r.id, old_minor=r.old,
+                                            new_minor=r.new, reason="dynamic pricing off")
             if moved:
                 audit.append(conn, actor, "price_change", "event", ev["id"],
                              {"changes": moved, "reason": "dynamic pricing off"})

@@ -22,6 +22,7 @@ from core.actors import Actor, OperatorInfo, system_actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command
+from core.outbox import events as outbox_events
 from core.payments.gateway import GatewayFailure
 from core.reservation.inputs import row_ids
 from core.sales import tickets_bridge
@@ -245,6 +246,10 @@ def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                   "amount_minor": back.amount_minor, "method": method,
                   "reason": reason_code, "approval_id": approval_id,
                   "tickets_voided": voided})
+    outbox_events.refund_completed(conn, actor, refund_id=rid, order_id=order_id,
+                                   line_ids=back.line_ids, amount_minor=back.amount_minor,
+                                   currency=order["currency"], method=method, status=status,
+                                   reason=reason_code, tickets_voided=voided)
     result = RefundResult(rid, order_id, back.line_ids, back.amount_minor,
                           order["currency"], method, status, reason_code, approval_id,
                           tickets_voided=voided)

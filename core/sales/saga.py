@@ -45,6 +45,8 @@ from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command
 from core.money import check_amount
+from core.outbox import events as outbox_events
+from core.outbox.write import CustomerContact, validated
 from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway
 from core.reservation import confirm_in, release_hold
 from core.reservation.holds import lock_hold
@@ -165,13 +167,17 @@ def _move(ctx: CoreContext, actor: Actor, sale: Any, state: str, **kw: Any) -> A
 
 def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid.UUID | str,
              tender: Tender, *, customer_name: str | None = None,
-             release_on_decline: bool | None = None) -> CheckoutResult:
+             release_on_decline: bool | None = None,
+             contact: CustomerContact | None = None) -> CheckoutResult:
     """Sell the hold for ``tender``. Card declines raise card_declined /
     insufficient_funds / expired_card (the hold is kept for another card unless
     ``release_on_decline``); gateway trouble raises gateway_unavailable / gateway_timeout
     and the authorization, if one was made, is voided (now or by the recovery sweeper).
-    Repeating the call with the same key returns the same result or resumes the sale."""
+    Repeating the call with the same key returns the same result or resumes the sale.
+    ``contact``: the customer's email (validated, with consent) for the e-tickets."""
     key = as_key(key)
+    if contact is not None:
+        contact = validated(contact)  # refused before anything is held or charged
     hold_id = as_key(hold_id)
     if release_on_decline is None:
         release_on_decline = ctx.settings.sales.release_hold_on_decline
@@ -181,15 +187,17 @@ def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid
         existing = conn.execute(_BY_KEY, {"key": key}).first()
     if existing is not None:
         _same_request(existing, hold_id, tender)
-        return drive(ctx, actor, existing, release_on_decline, customer_name, live=True)
+        return drive(ctx, actor, existing, release_on_decline, customer_name, live=True,
+                     contact=contact)
     if isinstance(tender, CashTender):
-        return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name)
+        return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name, contact)
     gateway: PaymentGateway = ctx.payment_gateway()
     if gateway.breaker_state() == "open":
         # Fail before anything is written or sent: the UI switches to cash at once.
         raise BoxOfficeError("gateway_unavailable", circuit="open")
     sale = _begin_card(ctx, actor, key, hold_id, tender)
-    return drive(ctx, actor, sale, release_on_decline, customer_name, live=True)
+    return drive(ctx, actor, sale, release_on_decline, customer_name, live=True,
+                 contact=contact)
 
 
 def _same_request(sale: Any, hold_id: uuid.UUID, tender: Tender) -> None:
@@ -256,16 +264,19 @@ def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UU
 
 
 def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
-                   tender: CashTender, customer_name: str | None) -> CheckoutResult:
+                   tender: CashTender, customer_name: str | None,
+                   contact: CustomerContact | None = None) -> CheckoutResult:
     """Cash needs no external call: everything commits in one transaction."""
     tickets_bridge.prepare(ctx)
     with unit_of_work(ctx.engine) as conn:
-        return cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name)
+        return cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name,
+                            contact=contact)
 
 
 def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                  hold_id: uuid.UUID, tender: CashTender, customer_name: str | None = None,
-                 *, credit_minor: int = 0) -> CheckoutResult:
+                 *, credit_minor: int = 0,
+                 contact: CustomerContact | None = None) -> CheckoutResult:
     """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
     refund, paid out in the same transaction) counts towards the tendered cash."""
     check_amount(tender.tendered_minor, "cash tendered")
@@ -308,6 +319,8 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
     audit.append(conn, actor, "sale_completed", "sale", sale_id,
                  {"tender": "cash", "order_id": str(order.order_id), "total_minor": total,
                   "tendered_minor": tender.tendered_minor, "change_minor": change})
+    outbox_events.sale_completed(conn, actor, order, sale_id=sale_id, tender="cash",
+                                 serials=serials, contact=contact)
     _publish_sold(ctx, conn, order)
     return result
 
@@ -328,7 +341,8 @@ def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> Non
 
 
 def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
-          customer_name: str | None, *, live: bool) -> CheckoutResult:
+          customer_name: str | None, *, live: bool,
+          contact: CustomerContact | None = None) -> CheckoutResult:
     """Advance ``sale`` until it reaches a terminal state (or must wait for the gateway).
     ``live``: the customer is still there, so a stopped sale goes forward; the recovery
     sweeper (live=False) compensates what stopped before confirmation."""
@@ -352,7 +366,7 @@ def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
                                            compensate=False)
             elif state == "authorized":
                 if live:
-                    sale, failure = _confirm(ctx, actor, sale, customer_name)
+                    sale, failure = _confirm(ctx, actor, sale, customer_name, contact)
                 else:
                     sale = _move(ctx, actor, sale, "voiding", error_code="abandoned")
             elif state == "voiding":
@@ -392,7 +406,15 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
             _release(ctx, actor, sale)
         return row, exc
     _crash_point("before_record_authorize")
-    row = _move(ctx, actor, sale, "authorized", intent_id=intent.id, attempt=1)
+    try:
+        row = _move(ctx, actor, sale, "authorized", intent_id=intent.id, attempt=1)
+    except TakenOver:
+        # The sweeper settled this sale while the authorization was in flight and could
+        # not see it yet: cancel it here, then follow the row (no money held for a sale
+        # that is over).
+        _settle(gateway, intent.id, intent, _key(sale.id, f"void-{intent.id}"),
+                _key(sale.id, f"refund-{intent.id}"))
+        raise
     _crash_point("after_authorize")
     if intent.status != "requires_capture":
         return _move(ctx, actor, row, "voiding", error_code=f"intent_{intent.status}"), \
@@ -400,8 +422,8 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
     return row, None
 
 
-def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
-             customer_name: str | None) -> tuple[Any, Any]:
+def _confirm(ctx: CoreContext, actor: Actor, sale: Any, customer_name: str | None,
+             contact: CustomerContact | None = None) -> tuple[Any, Any]:
     tickets_bridge.prepare(ctx)
     try:
         with unit_of_work(ctx.engine) as conn:
@@ -420,6 +442,8 @@ def _confirm(ctx: CoreContext, actor: Actor, sale: Any,
                                     "last4": sale.last4})
             row = cas(conn, sale, "capturing", order_id=order.order_id,
                        result=result.to_json())
+            outbox_events.sale_completed(conn, actor, order, sale_id=sale.id,
+                                         tender="card", serials=serials, contact=contact)
             _publish_sold(ctx, conn, order)
     except TakenOver:
         raise
@@ -497,6 +521,8 @@ def _begin_reverse(ctx: CoreContext, actor: Actor, sale: Any, reason: str) -> An
         row = cas(conn, sale, "reversing", error_code=reason)
         cancel_order_in(conn, ctx, actor, sale.order_id, reason=f"payment failed: {reason}")
         audit.append(conn, actor, "sale_reversing", "sale", sale.id, {"reason": reason})
+        outbox_events.sale_reversed(conn, actor, sale_id=sale.id, order_id=sale.order_id,
+                                    reason=reason)
     return row
 
 

@@ -25,6 +25,7 @@ from core.actors import Actor
 from core.context import CoreContext
 from core.errors import message_for
 from core.idempotency import as_key, begin_command, finish_command
+from core.outbox import events as outbox_events
 from core.tickets.keys import load_keys
 from core.tickets.token import ParsedToken, TokenError, parse
 from core.uow import unit_of_work
@@ -224,6 +225,9 @@ class GateChecker:
             if row is not None:
                 result = ScanResult(True, "ok", c.serial, c.event_id,
                                     {"place": place_text(row)})
+                outbox_events.ticket_checked_in(conn, self.actor, serial=c.serial,
+                                                event_id=c.event_id, gate=self.gate,
+                                                scan_key=key)
             else:
                 result = self._why(conn, c.serial, c.event_id, params)
             finish_command(conn, key, result.to_json())

@@ -100,14 +100,33 @@ ATTACKS = {
                      " and serial >= 0;; select 1/0",
     "another_terminals_key": "select bo_register_ticket_key(:counter, 'cafebabe', '\\x01')",
     "block_seats": "update event_seats set status = 'blocked' where status = 'available'",
-    "fake_outbox": "insert into outbox (topic, payload, attempts) values ('email', '{}', 0)",
+    "read_outbox": "select payload from outbox",
+    # Outbox and customer contacts (migration 0010): a terminal writes messages only as
+    # itself, reads none, cannot mark one sent; nobody but the worker reads an address.
+    "outbox_as_other_terminal": "insert into outbox (topic, payload, message_id, channel,"
+                                " terminal_id) values ('sale.completed', '{}',"
+                                " gen_random_uuid(), 'broker', :counter)",
+    "outbox_read": "select payload from outbox",
+    "outbox_mark_sent": "update outbox set sent_at = now(), last_error = 'x'",
+    "outbox_unpark": "update outbox set parked_at = null, next_attempt_at = now()",
+    "contacts_read": "select email from order_contacts",
+    "contacts_for_other_terminal": "insert into order_contacts (order_id, terminal_id, email,"
+                                   " language, consent_text) values (:order, :counter,"
+                                   " 'x@example.com', 'en', 'v1')",
+    "contacts_rewrite": "update order_contacts set email = 'mallory@example.com'",
     "approve_directly": "insert into approvals (id, kind, terminal_id, approved_by, reason_code,"
                         " entity, entity_id) select gen_random_uuid(), 'refund', :counter, id,"
                         " 'other', 'order', 'x' from operators limit 1",
 }
 # Some are a kind's own flow: the monitor blocks seats and overrides prices, the worker's
-# pricing rules move prices (inside the tier's floor and ceiling).
-ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price"), ("monitor", "block_seats")}
+# pricing rules move prices (inside the tier's floor and ceiling), the worker delivers
+# the outbox.
+ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price"), ("monitor", "block_seats"),
+           # The worker delivers the outbox and writes to customers; the monitor shows the
+           # queue and sends parked messages again (boxoffice outbox list|retry).
+           ("worker", "outbox_read"), ("worker", "outbox_mark_sent"),
+           ("worker", "outbox_unpark"), ("worker", "contacts_read"),
+           ("monitor", "outbox_read"), ("monitor", "outbox_unpark")}
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))

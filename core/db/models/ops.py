@@ -101,3 +101,10 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     dedupe_key: Mapped[uuid.UUID | None] = mapped_column(Uuid, unique=True)
+    # Delivery (migration 0010, core.outbox): one row per message and channel.
+    message_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    channel: Mapped[str] = mapped_column(String(10), default="broker")
+    terminal_id: Mapped[int | None] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,111 @@
+"""Messages are written in the same transaction as the change they announce."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from core.errors import BoxOfficeError
+from core.outbox import CustomerContact, enqueue
+from core.sales import CardTender, CashTender, checkout, open_shift, refund
+from tests.payments.conftest import hold
+
+
+def _rows(ctx, kind: str | None = None) -> list:
+    with ctx.engine.connect() as c:
+        return c.execute(text("select topic, channel, message_id, payload, terminal_id"
+                              " from outbox where cast(:k as text) is null or topic = :k"
+                              " order by id"), {"k": kind}).all()
+
+
+@pytest.fixture(scope="module")
+def shift(pctx, cashier):
+    return open_shift(pctx, cashier, uuid.uuid4(), 50_000)
+
+
+def test_cash_sale_writes_its_message_with_the_order(pctx, cashier, shift):
+    before = len(_rows(pctx, "sale.completed"))
+    h = hold(pctx, cashier, n=2)
+    res = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    rows = _rows(pctx, "sale.completed")[before:]
+    assert [(r.topic, r.channel) for r in rows] == [("sale.completed", "broker")]
+    p = rows[0].payload
+    assert p["order_id"] == str(res.order.order_id) and p["total_minor"] == h.total_minor
+    assert p["ticket_serials"] == list(res.ticket_serials) and p["tender"] == "cash"
+    assert rows[0].terminal_id == cashier.terminal_id
+
+
+def test_repeated_checkout_writes_one_message(pctx, cashier, shift):
+    before = len(_rows(pctx, "sale.completed"))
+    h = hold(pctx, cashier)
+    key = uuid.uuid4()
+    checkout(pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
+    checkout(pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
+    assert len(_rows(pctx, "sale.completed")) == before + 1
+
+
+def test_a_failed_sale_writes_nothing(pctx, cashier, shift):
+    before = len(_rows(pctx))
+    h = hold(pctx, cashier)
+    with pytest.raises(BoxOfficeError) as e:
+        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor - 1))
+    assert e.value.code == "tender_insufficient"
+    with pytest.raises(BoxOfficeError) as e:
+        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_chargeDeclined"))
+    assert e.value.code == "card_declined"
+    assert len(_rows(pctx)) == before
+
+
+def test_card_sale_with_email_writes_broker_and_email_copies_and_the_contact(pctx, kiosk):
+    h = hold(pctx, kiosk)
+    res = checkout(pctx, kiosk, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"),
+                   contact=CustomerContact("Maria.Silva@Example.COM", "es", consent=True))
+    rows = [r for r in _rows(pctx, "sale.completed")
+            if r.payload["order_id"] == str(res.order.order_id)]
+    assert sorted(r.channel for r in rows) == ["broker", "email"]
+    assert rows[0].message_id == rows[1].message_id
+    assert "@" not in str(rows[0].payload)  # the address is not in the message
+    with pctx.engine.connect() as c:
+        contact = c.execute(text("select email, language, consent_text from order_contacts"
+                                 " where order_id = :o"), {"o": res.order.order_id}).one()
+    assert contact.email == "Maria.Silva@example.com" and contact.language == "es"
+    assert contact.consent_text == "eticket-email-v1"
+
+
+@pytest.mark.parametrize("contact,code", [
+    (CustomerContact("not-an-address", "en", consent=True), "invalid_email"),
+    (CustomerContact("a@b", "en", consent=True), "invalid_email"),
+    (CustomerContact("ok@example.com", "en", consent=False), "consent_required"),
+    (CustomerContact("ok@example.com", "fr", consent=True), "invalid_input"),
+])
+def test_bad_contact_is_refused_before_anything_happens(pctx, cashier, shift, contact, code):
+    before = len(_rows(pctx))
+    h = hold(pctx, cashier)
+    with pytest.raises(BoxOfficeError) as e:
+        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
+                 contact=contact)
+    assert e.value.code == code
+    assert len(_rows(pctx)) == before
+    assert "ok@example.com" not in repr(contact)
+
+
+def test_refund_writes_refund_completed_with_a_customer_copy(pctx, cashier, shift):
+    h = hold(pctx, cashier)
+    sale = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    r = refund(pctx, cashier, uuid.uuid4(), sale.order.order_id, reason_code="customer_request")
+    rows = [x for x in _rows(pctx, "refund.completed")
+            if x.payload["refund_id"] == str(r.refund_id)]
+    assert sorted(x.channel for x in rows) == ["broker", "email"]
+    assert rows[0].payload["amount_minor"] == h.total_minor
+
+
+def test_enqueue_rolls_back_with_its_transaction(pctx, cashier):
+    before = len(_rows(pctx))
+    with pytest.raises(RuntimeError), pctx.engine.begin() as c:
+        enqueue(c, "price.changed", {"tier_id": 1}, terminal_id=cashier.terminal_id)
+        raise RuntimeError("the change failed")
+    assert len(_rows(pctx)) == before
+    with pytest.raises(BoxOfficeError), pctx.engine.begin() as c:
+        enqueue(c, "sale.exploded", {}, terminal_id=None)
