@@ -87,3 +87,21 @@ def test_the_customer_at_the_counter_still_resumes_forward(pctx, kiosk, sandbox)
     done = checkout(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     assert done.sale_id == sale.id
     assert [i["status"] for i in _intents(sandbox, sale.id)] == ["succeeded"]
+
+
+def test_an_authorization_landing_after_the_sweeper_settled_the_sale_is_voided(
+        pctx, kiosk, sandbox):
+    # The live call was still authorizing when the sweeper settled the sale (it found no
+    # intent yet): the live call, losing the row to the sweeper, cancels what it made.
+    from core.sales.saga import _authorize
+    from core.sales.sale_rows import TakenOver
+
+    h = hold(pctx, kiosk, "MAGICA")
+    key = uuid.uuid4()
+    stale = _begin_card(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+    recover_stuck_sales(pctx, older_than_s=0)
+    assert _sale(pctx, key).state == "voided"
+    with pytest.raises(TakenOver):  # drive() then follows the row the sweeper left
+        _authorize(pctx, kiosk, pctx.payment_gateway(), stale, False, compensate=False)
+    assert [i["status"] for i in _intents(sandbox, stale.id)] == ["canceled"]
+    assert _sale(pctx, key).state == "voided"
