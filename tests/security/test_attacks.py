@@ -100,7 +100,6 @@ ATTACKS = {
                      " and serial >= 0;; select 1/0",
     "another_terminals_key": "select bo_register_ticket_key(:counter, 'cafebabe', '\\x01')",
     "block_seats": "update event_seats set status = 'blocked' where status = 'available'",
-    "read_outbox": "select payload from outbox",
     # Outbox and customer contacts (migration 0010): a terminal writes messages only as
     # itself, reads none, cannot mark one sent; nobody but the worker reads an address.
     "outbox_as_other_terminal": "insert into outbox (topic, payload, message_id, channel,"
@@ -119,8 +118,7 @@ ATTACKS = {
                         " 'other', 'order', 'x' from operators limit 1",
 }
 # Some are a kind's own flow: the monitor blocks seats and overrides prices, the worker's
-# pricing rules move prices (inside the tier's floor and ceiling), the worker delivers
-# the outbox.
+# pricing rules move prices (inside the tier's floor and ceiling).
 ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price"), ("monitor", "block_seats"),
            # The worker delivers the outbox and writes to customers; the monitor shows the
            # queue and sends parked messages again (boxoffice outbox list|retry).
