@@ -264,7 +264,8 @@ declare
   v_hash bytea;
   v_pads bytea[];
 begin
-  if not bo_is_owner() then
+  -- Inlined (no helper calls): this runs once per command on the hot path.
+  if not pg_has_role(session_user, '{owner}', 'MEMBER') then
     if p_chain is distinct from (select name from terminals where id = bo_acting_terminal(null))
     then
       raise exception 'foreign_terminal' using errcode = '42501',
@@ -278,11 +279,13 @@ begin
     on conflict (chain) do nothing;
     select seq, hash into h from audit_heads where chain = p_chain for update;
   end if;
-  v_pads := bo_secret_pads('audit_key');
+  select s.pads into v_pads from bo_secrets s where s.name = 'audit_key';
   v_seq := h.seq + 1;
   v_at := floor(extract(epoch from now()) * 1000000)::bigint;
-  v_hash := bo_hmac(v_pads, h.hash || convert_to('|' || v_seq || '|' || v_at || '|'
-                                                 || p_action || '|' || p_payload, 'UTF8'));
+  -- HMAC-SHA256 with the key's precomputed inner and outer pads.
+  v_hash := sha256(v_pads[2] || sha256(v_pads[1] || h.hash
+            || convert_to('|' || v_seq || '|' || v_at || '|' || p_action || '|' || p_payload,
+                          'UTF8')));
   update audit_heads set seq = v_seq, hash = v_hash where chain = p_chain;
   insert into audit_log (chain, seq, at_us, action, payload, prev_hash, hash)
   values (p_chain, v_seq, v_at, p_action, p_payload, h.hash, v_hash);
