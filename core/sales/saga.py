@@ -409,11 +409,14 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
     try:
         row = _move(ctx, actor, sale, "authorized", intent_id=intent.id, attempt=1)
     except TakenOver:
-        # The sweeper settled this sale while the authorization was in flight and could
-        # not see it yet: cancel it here, then follow the row (no money held for a sale
-        # that is over).
-        _settle(gateway, intent.id, intent, _key(sale.id, f"void-{intent.id}"),
-                _key(sale.id, f"refund-{intent.id}"))
+        # Another process moved the row on. A copy of this checkout recorded this very
+        # intent (same key, same intent): follow it. But the sweeper may have settled the
+        # sale while this authorization was in flight, unable to see it yet: then cancel
+        # it here (no money held for a sale that is over).
+        now = reload_sale(ctx, sale.id)
+        if now.intent_id != intent.id and now.state in ("voiding", "voided"):
+            _settle(gateway, intent.id, intent, _key(sale.id, f"void-{intent.id}"),
+                    _key(sale.id, f"refund-{intent.id}"))
         raise
     _crash_point("after_authorize")
     if intent.status != "requires_capture":
