@@ -147,10 +147,10 @@ def _deliver_one(engine: Engine, sink: Sink, msg: Message, settings: OutboxSetti
         out.failed += 1
         if parked:
             out.parked += 1
-        log.warning("outbox delivery failed", extra={
-            "outbox_id": msg.id, "message_id": str(msg.message_id), "kind": msg.kind,
-            "channel": msg.channel, "attempt": msg.attempts, "error": err,
-            "parked": bool(parked)})
+        # Fields in the text: the JSON log keeps the message, not stdlib ``extra``.
+        log.warning("outbox delivery failed: id=%s message_id=%s kind=%s channel=%s"
+                    " attempt=%s parked=%s error=%s", msg.id, msg.message_id, msg.kind,
+                    msg.channel, msg.attempts, bool(parked), err)
         return
     if os.environ.get(CRASH_ENV) == "outbox_after_send":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -158,6 +158,6 @@ def _deliver_one(engine: Engine, sink: Sink, msg: Message, settings: OutboxSetti
         conn.execute(_SENT, {"id": msg.id, "note": note})
     if note is None:
         out.sent += 1
-    log.info("outbox message delivered", extra={
-        "outbox_id": msg.id, "message_id": str(msg.message_id), "kind": msg.kind,
-        "channel": msg.channel, "attempt": msg.attempts, "skipped": note is not None})
+    log.info("outbox message delivered: id=%s message_id=%s kind=%s channel=%s attempt=%s"
+             " skipped=%s", msg.id, msg.message_id, msg.kind, msg.channel, msg.attempts,
+             note is not None)

@@ -134,10 +134,11 @@ class EmailSink:
         email["Message-ID"] = f"<{msg.message_id}@boxoffice>"
         email["X-BoxOffice-Message-Id"] = str(msg.message_id)
         email["X-BoxOffice-Kind"] = msg.kind
-        email["Content-Language"] = lang
         email.set_content(body)
         for filename, png in tickets:
             email.add_attachment(png, maintype="image", subtype="png", filename=filename)
+        # After the body: set_content and add_attachment move Content-* headers around.
+        email["Content-Language"] = lang
         return email
 
     def _smtp_send(self, email: EmailMessage) -> None:

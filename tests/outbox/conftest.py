@@ -100,6 +100,14 @@ class MailHandler:
         self.messages: list[EmailMessage] = []
         self.arrived = threading.Condition()
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: Any) -> str:
+        # A recipient the server refuses, quoting the address (as real servers do).
+        if address.startswith("refuse-me@"):
+            return f"550 5.1.1 <{address}>: mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = message_from_bytes(envelope.content, policy=policy.default)
         with self.arrived:
