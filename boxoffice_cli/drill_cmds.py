@@ -10,10 +10,16 @@ from typing import Any
 
 
 def cmd_bench_failover(args: argparse.Namespace) -> int:
-    from core.drills.failover import run_drill
+    if args.patroni:
+        from core.drills.patroni import run_drill as patroni_drill
 
-    result = run_drill(terminals=args.terminals, before_s=args.before, after_s=args.after,
-                       detect_s=args.detect)
+        result = patroni_drill(terminals=args.terminals, before_s=args.before,
+                               after_s=args.after)
+    else:
+        from core.drills.failover import run_drill
+
+        result = run_drill(terminals=args.terminals, before_s=args.before,
+                           after_s=args.after, detect_s=args.detect)
     if args.json:
         print(json.dumps(result))
     else:
@@ -42,6 +48,9 @@ def register(sub: Any) -> None:
                         " every terminal resumed")
         bf.add_argument("--detect", type=float, default=1.0, help="seconds the dead primary"
                         " stays unpromoted (a failure detector's delay)")
+        bf.add_argument("--patroni", action="store_true", help="the shipped Patroni config"
+                        " on etcd promotes the standby by itself (ttl 10 s) instead of"
+                        " pg_ctl promote")
         bf.add_argument("--max-resume", type=float, default=15.0,
                         help="exit 1 when resume_s is above this")
         bf.add_argument("--json", action="store_true")

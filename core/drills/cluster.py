@@ -153,7 +153,7 @@ class ScratchCluster:
         pw = pwd.getpwnam(self.user)
         return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
 
-    def _env(self) -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(LC_ALL="C", LANG="C")
         if self.user is not None:
@@ -167,7 +167,7 @@ class ScratchCluster:
             raise DrillError(f"{tool} not found")
         try:
             res = subprocess.run([str(exe), *args], capture_output=True, text=True,
-                                 timeout=timeout, env=self._env(), cwd=self.base,
+                                 timeout=timeout, env=self.env(), cwd=self.base,
                                  **self.as_user())  # type: ignore[call-overload]
         except subprocess.TimeoutExpired as exc:
             raise DrillError(f"{tool} took over {timeout} s") from exc
@@ -222,7 +222,7 @@ class ScratchCluster:
         try:
             # Own session: its process group holds the postmaster and all its children.
             node.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, env=self._env(),
+                                         stderr=subprocess.STDOUT, env=self.env(),
                                          cwd=node.root, start_new_session=True,
                                          **self.as_user())  # type: ignore[call-overload]
         finally:

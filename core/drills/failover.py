@@ -87,8 +87,8 @@ class WorkerLog:
     codes: Counter[str] = field(default_factory=Counter)
     gap_codes: Counter[str] = field(default_factory=Counter)
     raw: list[str] = field(default_factory=list)
-    # Monotonic end times of calls that answered.
-    successes: list[float] = field(default_factory=list)
+    # (start, end) monotonic times of calls that answered.
+    successes: list[tuple[float, float]] = field(default_factory=list)
     max_call_s: float = 0.0
 
 
@@ -127,7 +127,7 @@ class _Terminal:
                 self.log.raw.append(_describe(exc))
             else:
                 self._timed(t0)
-                self.log.successes.append(time.monotonic())
+                self.log.successes.append((t0, time.monotonic()))
                 return out
             self.stop.wait(RETRY_PAUSE_S)
         return None
@@ -350,7 +350,9 @@ def _reads_standby(url: str) -> bool | None:
 
 
 def _first_after(w: _Terminal, t: float) -> float:
-    later = [s for s in w.log.successes if s > t]
+    # A call that started after the kill: one in flight could still be answered by the
+    # dying server and would say nothing about resuming.
+    later = [end for start, end in w.log.successes if start > t]
     return (later[0] - t) if later else float("inf")
 
 
