@@ -18,6 +18,7 @@ from terminal.session import TerminalSession
 
 if TYPE_CHECKING:
     from core.actors import Channel
+    from core.outbox import CustomerContact
     from core.reservation import HoldResult
     from core.sales import CheckoutResult
 
@@ -113,7 +114,8 @@ class KioskSession(KioskPrinting, TerminalSession):
             log.info("kiosk sale refused: self-excluded identifier")
             raise BoxOfficeError("self_excluded")
 
-    def pay(self, key: uuid.UUID, hold: HoldResult, payment_method: str) -> CheckoutResult:
+    def pay(self, key: uuid.UUID, hold: HoldResult, payment_method: str,
+            contact: CustomerContact | None = None) -> CheckoutResult:
         """The card saga for a kiosk sale. Refuses before touching the card when the
         kiosk could not honour the sale (printer down, circuit open)."""
         from core.payments import SimulatedCardReader
@@ -124,4 +126,5 @@ class KioskSession(KioskPrinting, TerminalSession):
             raise BoxOfficeError("kiosk_not_ready", reason=",".join(ready.reasons))
         card = SimulatedCardReader.card(payment_method)
         return checkout(self.ctx, self.actor, key, hold.hold_id,
-                        CardTender(card.payment_method, card.brand, card.last4))
+                        CardTender(card.payment_method, card.brand, card.last4),
+                        contact=contact)

@@ -11,6 +11,7 @@ from terminal.printer import CounterPrinting
 from terminal.results import ExchangeRequest, OfflineCart, SaleOutcome
 
 if TYPE_CHECKING:
+    from core.outbox import CustomerContact
     from core.reservation import HoldResult
     from core.sales import Tender
 
@@ -18,33 +19,38 @@ if TYPE_CHECKING:
 class CounterPayments(OfflineSelling, CounterPrinting):
     def pay_cash(self, key: uuid.UUID, hold: HoldResult | OfflineCart, tendered_minor: int,
                  customer_name: str | None = None,
-                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+                 exchange: ExchangeRequest | None = None,
+                 contact: CustomerContact | None = None) -> SaleOutcome:
         from core.sales import CashTender
 
         if isinstance(hold, OfflineCart):
             return self.sell_offline(hold, "cash", tendered_minor=tendered_minor,
                                      customer_name=customer_name)
-        return self._checkout(key, hold, CashTender(tendered_minor), customer_name, exchange)
+        return self._checkout(key, hold, CashTender(tendered_minor), customer_name, exchange,
+                              contact)
 
     def pay_card(self, key: uuid.UUID, hold: HoldResult | OfflineCart, card: str,
                  customer_name: str | None = None,
-                 exchange: ExchangeRequest | None = None) -> SaleOutcome:
+                 exchange: ExchangeRequest | None = None,
+                 contact: CustomerContact | None = None) -> SaleOutcome:
         from core.sales import CardTender
 
         if isinstance(hold, OfflineCart):
             return self.sell_offline(hold, "card", card_ref=card, customer_name=customer_name)
         return self._checkout(key, hold, CardTender(payment_method=card), customer_name,
-                              exchange)
+                              exchange, contact)
 
     def _checkout(self, key: uuid.UUID, hold: HoldResult, tender: Tender,
-                  customer_name: str | None, exchange: ExchangeRequest | None) -> SaleOutcome:
+                  customer_name: str | None, exchange: ExchangeRequest | None,
+                  contact: CustomerContact | None = None) -> SaleOutcome:
         """The sale saga (hold -> authorize -> confirm -> capture), then printing. An
         exchange sells the new hold and refunds the old order as one command."""
         from core import sales
 
         if exchange is None:
+            # ``contact``: the customer's email for the e-tickets (core.outbox).
             res = sales.checkout(self.ctx, self.actor, key, hold.hold_id, tender,
-                                 customer_name=customer_name)
+                                 customer_name=customer_name, contact=contact)
             refunded = 0
         else:
             ex = sales.exchange(self.ctx, self.actor, key, uuid.UUID(exchange.order_id),
