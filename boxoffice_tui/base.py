@@ -7,9 +7,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import ModalScreen, Screen
 
 from boxoffice_tui.i18n import language, t
@@ -85,7 +85,7 @@ class CoreCalls(SharedCoreCalls):
 
 class BaseScreen(CoreCalls, Screen):
     # Help and the language switch are app bindings, so they come last in the footer.
-    BINDINGS: list[Binding] = []
+    BINDINGS: ClassVar[list[BindingType]] = []
 
     def on_mount(self) -> None:
         translate_bindings(self)

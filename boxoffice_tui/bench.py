@@ -61,6 +61,7 @@ def measure(ctx: CoreContext, event: EventInfo, burst: int = 500,
             c0 = time.process_time()
             t0 = time.perf_counter()
             screen = app.open_event(event)  # what Enter on the events list does
+            assert screen is not None  # the bench operator is signed in
             await _wait(lambda: screen.is_attached and screen.query(SeatMap), pilot)
             smap = screen.query_one(SeatMap)
             await _wait(lambda: smap.seat_count > 0, pilot)
@@ -77,6 +78,7 @@ def measure(ctx: CoreContext, event: EventInfo, burst: int = 500,
             for _ in range(3):
                 t0 = time.perf_counter()
                 screen = app.open_event(event)
+                assert screen is not None
                 await _wait(lambda s=screen: s.is_attached and s.query(SeatMap), pilot)
                 smap = screen.query_one(SeatMap)
                 await _wait(lambda m=smap: m.seat_count > 0, pilot)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
@@ -212,7 +212,9 @@ class KioskApp(App, inherit_bindings=False):
         if self.stopping:
             return
         now = self.clock()
-        scr = self.screen
+        scr = self._top()
+        if scr is None:
+            return
         p = self.purchase
         if isinstance(scr, StillThereDialog):
             if now >= scr.deadline:
@@ -239,6 +241,14 @@ class KioskApp(App, inherit_bindings=False):
             with contextlib.suppress(NoMatches):  # a screen still composing
                 fn(now)
 
+    def _top(self) -> Screen | None:
+        """The screen on top, or None once the app is closing: a timer may still fire
+        after the last screen was popped (seen under load at the end of a test)."""
+        try:
+            return self.screen
+        except ScreenStackError:
+            return None
+
     # --- health and heartbeat ----------------------------------------------------------
     def poll_health(self) -> None:
         from kiosk.screens.attract import AttractScreen
@@ -252,7 +262,9 @@ class KioskApp(App, inherit_bindings=False):
             log.exception("readiness check failed")
             return
         # The screen being switched to, not the one still on display.
-        scr = self._target if self._target is not None else self.screen
+        scr = self._target if self._target is not None else self._top()
+        if scr is None:
+            return
         if not self.readiness.ok and isinstance(scr, AttractScreen):
             self.show_out_of_service()
         elif isinstance(scr, OutOfServiceScreen):

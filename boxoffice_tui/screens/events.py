@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input
 
 from boxoffice_tui.base import BaseScreen, after_typed_keys
@@ -111,7 +112,7 @@ class EventsScreen(BaseScreen):
         flt = self.query_one("#event-filter", Input).value.strip().lower()
         current = None
         if table.row_count and table.cursor_row < table.row_count:
-            current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+            current = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         table.clear()
         for e in self.events:
             hay = f"{e.code} {e.name} {e.venue}".lower()
@@ -143,7 +144,7 @@ class EventsScreen(BaseScreen):
         table = self.query_one("#events", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return next((e for e in self.events if str(e.id) == key), None)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from boxoffice_tui.base import BaseScreen
@@ -44,7 +45,7 @@ def _sync(table: DataTable, rows: list[tuple[Any, ...]], keys: list[str] | None 
         return
     current = None
     if keys and table.row_count and table.cursor_row < table.row_count:
-        current = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        current = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
     table.clear()
     for i, r in enumerate(rows):
         table.add_row(*r, key=keys[i] if keys else None)
@@ -198,7 +199,7 @@ class MonitorScreen(BaseScreen):
         table = self.query_one("#approvals", DataTable)
         if not table.row_count or self.snapshot is None:
             return
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         appr = next((a for a in self.snapshot.approvals if a.id == key), None)
         if appr is None:
             return

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Input, Static
 
 from boxoffice_tui.base import BaseScreen
@@ -85,7 +86,7 @@ class OrdersScreen(BaseScreen):
         table = self.query_one("#orders", DataTable)
         if not table.row_count:
             return None
-        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        key = table.coordinate_to_cell_key(Coordinate(table.cursor_row, 0)).row_key.value
         return next((o for o in self.orders if o.order_id == key), None)
 
     def action_reprint(self) -> None:

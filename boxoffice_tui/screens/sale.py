@@ -56,7 +56,7 @@ class SaleScreen(BaseScreen):
         """``event`` None composes an empty screen ahead of time (the app keeps one and
         shows each event on it with ``show_event``)."""
         super().__init__()
-        self.event = event  # type: ignore[assignment]
+        self.event = event
         self._gen = 0  # which show_event a finished load belongs to
         self._styled_theme: str | None = None
         self._lang = language()
@@ -80,6 +80,12 @@ class SaleScreen(BaseScreen):
     @property
     def svc(self) -> CounterSession:
         return self.counter
+
+    @property
+    def shown(self) -> EventInfo:
+        """The event on show: set by the time anything about it is loaded or sold."""
+        assert self.event is not None
+        return self.event
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
@@ -145,7 +151,7 @@ class SaleScreen(BaseScreen):
 
     def _start_load(self) -> None:
         pre = self.prefetch
-        fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.event.id)
+        fetch = pre.result if pre is not None else partial(self.svc.seat_map, self.shown.id)
         gen = self._gen
 
         def done(data: SeatMapData) -> None:
@@ -225,7 +231,7 @@ class SaleScreen(BaseScreen):
     def _load_lease(self) -> None:
         if self.bo.sync_state is None:
             return
-        svc, ev = self.svc, self.event.id
+        svc, ev = self.svc, self.shown.id
         sec = self.ga_section
 
         def job() -> tuple[frozenset[int], int]:
@@ -253,7 +259,7 @@ class SaleScreen(BaseScreen):
 
     def _offline_cart(self, seat_ids: list[int] | None = None, ga_qty: int = 0) -> None:
         sec = self.ga_section
-        self.call_core(self.svc.offline_cart, self.event.id, seat_ids,
+        self.call_core(self.svc.offline_cart, self.shown.id, seat_ids,
                        sec.id if sec is not None and ga_qty else None, ga_qty,
                        done=self._held, failed=self._hold_failed, group="hold")
 
@@ -265,7 +271,7 @@ class SaleScreen(BaseScreen):
                 app.call_from_thread(self._pushed)
 
         def job() -> None:
-            self._unsubscribe = self.svc.subscribe(self.event.id, pushed)
+            self._unsubscribe = self.svc.subscribe(self.shown.id, pushed)
 
         self.run_worker(job, thread=True, group="feed", exit_on_error=False)
 
@@ -286,7 +292,7 @@ class SaleScreen(BaseScreen):
         # Offline, every read would wait for the dead link; the lease book is enough.
         if self.data is None or self.bo.selling_offline:
             return
-        self.call_core(self.svc.availability, self.event.id, done=self.apply_availability,
+        self.call_core(self.svc.availability, self.shown.id, done=self.apply_availability,
                        group="poll", exclusive=True, quiet=True)
 
     def apply_availability(self, avail: Availability) -> None:
@@ -310,7 +316,7 @@ class SaleScreen(BaseScreen):
             return
         ga = next((g for g in avail.ga if g.section_id == sec.id), None)
         self.ga_left = ga.available if ga else 0
-        price = format_minor(sec.price_minor or 0, self.event.currency, self.bo.lang)
+        price = format_minor(sec.price_minor or 0, self.shown.currency, self.bo.lang)
         self.query_one("#ga-panel", Static).update(
             f"[b]{t('ga_title')}: {sec.name}[/b]\n{price}\n\n"
             f"{t('ga_left', n=self.ga_left)}\n\n{t('ga_hint')}")
@@ -409,7 +415,7 @@ class SaleScreen(BaseScreen):
         if seat is None or self.data is None:
             return
         sec = next((s for s in self.data.sections if s.id == seat.section_id), None)
-        price = format_minor(sec.price_minor, self.event.currency, self.bo.lang) \
+        price = format_minor(sec.price_minor, self.shown.currency, self.bo.lang) \
             if sec and sec.price_minor is not None else ""
         kind = self.query_one(SeatMap).state_of(seat.seat_id)
         # One fixed line: no layout pass (a burst of remote changes redraws this too).
@@ -428,7 +434,7 @@ class SaleScreen(BaseScreen):
         def job() -> HoldResult:
             if old is not None:
                 svc.release(uuid.uuid4(), old.hold_id)
-            return make(uuid.uuid4(), self.event.id, *args)
+            return make(uuid.uuid4(), self.shown.id, *args)
 
         if old is not None:
             self.hold = None

@@ -458,7 +458,9 @@ class SeatMap(ScrollView, can_focus=True):
         cells = self._row_cells[self._row[self.cursor]]
         self._set_cursor(cells[-1] if direction > 0 else cells[0])
 
-    def action_toggle(self) -> None:
+    # Textual's DOMNode.action_toggle(attribute) flips a node attribute; here "toggle" is
+    # the seat under the cursor, the name every binding and test already uses.
+    def action_toggle(self) -> None:  # type: ignore[override]
         if self.cursor is None:
             return
         self._toggle(self.cursor)

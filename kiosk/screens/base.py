@@ -4,11 +4,11 @@ Back/Cancel bar, arrow-key focus moves, and core calls from thread workers."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
@@ -20,7 +20,7 @@ from kiosk.i18n import language, t
 if TYPE_CHECKING:
     from kiosk.app import KioskApp, Purchase
 
-MOVE_BINDINGS = [
+MOVE_BINDINGS: list[BindingType] = [
     Binding("left,up", "app.focus_previous", show=False),
     Binding("right,down", "app.focus_next", show=False),
 ]
@@ -140,7 +140,7 @@ class KioskScreen(CoreCalls, Screen):
 
 
 class KioskModal(CoreCalls, ModalScreen):
-    BINDINGS = MOVE_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = MOVE_BINDINGS
     screen_name = "dialog"
 
     def focus_id(self, selector: str) -> None:
