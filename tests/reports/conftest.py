@@ -1,0 +1,9 @@
+"""Reports read the module's database after real sales, refunds and price changes."""
+
+from tests.payments.conftest import (  # noqa: F401 - fixtures for this package
+    _no_faults,
+    cashier,
+    kiosk,
+    pctx,
+    sandbox,
+)
