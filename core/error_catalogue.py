@@ -404,6 +404,21 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Ticket {serial} is not on record.",
         "es": "La entrada {serial} no consta en el sistema.",
     },
+    "scan_key_revoked": {
+        "pt-BR": "Assinado pela chave {key_id}, revogada antes da emissão (terminal roubado?).",
+        "en": "Signed by key {key_id}, revoked before it was issued (stolen terminal?).",
+        "es": "Firmado con la clave {key_id}, revocada antes de emitirse (¿terminal robado?).",
+    },
+    "scan_never_issued": {
+        "pt-BR": "O ingresso {serial} nunca foi emitido pela chave {key_id}.",
+        "en": "Ticket {serial} was never issued by key {key_id}.",
+        "es": "La entrada {serial} nunca fue emitida por la clave {key_id}.",
+    },
+    "snapshot_untrusted": {
+        "pt-BR": "O arquivo do portão não está assinado pela bilheteria ({detail}).",
+        "en": "The gate snapshot is not signed by the box office ({detail}).",
+        "es": "El archivo de la puerta no está firmado por la taquilla ({detail}).",
+    },
     "unknown_ticket": {
         "pt-BR": "O ingresso {serial} não existe.",
         "en": "Ticket {serial} does not exist.",
@@ -645,13 +660,6 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "pgBackRest did not report the backups' state: {detail}",
         "es": "pgBackRest no informó el estado de las copias de seguridad: {detail}",
     },
-    # --- Fallback for a stored code this version no longer knows (an older journal)
-    "unrecognized_code": {
-        "pt-BR": "Erro não reconhecido ({code}).",
-        "en": "Unrecognized error ({code}).",
-        "es": "Error no reconocido ({code}).",
-    },
-}
     # --- Outbox, e-tickets, events and reports (core.outbox, core.reports)
     "invalid_email": {
         "pt-BR": "Este endereço de e-mail não é válido.",
@@ -678,3 +686,10 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Invalid period: {detail}",
         "es": "Período no válido: {detail}",
     },
+    # --- Fallback for a stored code this version no longer knows (an older journal)
+    "unrecognized_code": {
+        "pt-BR": "Erro não reconhecido ({code}).",
+        "en": "Unrecognized error ({code}).",
+        "es": "Error no reconocido ({code}).",
+    },
+}
