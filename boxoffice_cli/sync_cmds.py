@@ -191,7 +191,8 @@ def cmd_bench_sync(args: argparse.Namespace) -> int:
     from config import load_settings
     from sync.bench import run_bench
 
-    result = run_bench(load_settings(), commands=args.commands, batch=args.batch)
+    result = run_bench(load_settings(), commands=args.commands, batch=args.batch,
+                       threads=args.threads)
     if args.json:
         print(json.dumps(result))
     else:
@@ -245,6 +246,8 @@ def register(sub: Any) -> None:
     if b_sub is not None:
         bs = b_sub.add_parser("sync", help="journal appends, fsync limit, replay rate")
         bs.add_argument("--commands", type=int, default=1000)
+        bs.add_argument("--threads", type=int, default=8,
+                        help="tills appending at once (group commit batches them)")
         bs.add_argument("--batch", type=int, default=None,
                         help="sales per central transaction during the replay (default 8)")
         bs.add_argument("--json", action="store_true")

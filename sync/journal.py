@@ -11,6 +11,7 @@ a server, and a kill -9 at any point leaves either the whole transaction or none
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -81,14 +82,39 @@ class Entry:
     last_error: dict[str, Any] | None
 
 
+# A batch never grows beyond this many transactions: the leader commits even with
+# followers still arriving, so no appender waits behind an endless stream.
+MAX_BATCH = 256
+
+
 class Journal:
-    """One journal file per terminal; safe to share between the app's threads."""
+    """One journal file per terminal; safe to share between the app's threads.
+
+    Group commit: transactions that arrive together share one COMMIT (one fsync). Each
+    thread runs its body inside a savepoint of the open batch; when it is done it either
+    commits the batch itself (nobody else is queued for the lock: it is the leader) or
+    waits on a condition while the queued threads add their bodies and the last of them
+    commits. ``transaction()`` returns only once its batch is committed, so nothing is
+    acknowledged before it is durable; a body that raises rolls back only its savepoint.
+    """
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
+        self._cv = threading.Condition(self._lock)
         self._depth = 0
+        self._owner: int | None = None  # thread running a body (nested calls join it)
+        # Threads queued for the lock to run a transaction: while some are, the thread
+        # that finished its body leaves the commit to them (the batch grows).
+        self._arriving = 0
+        self._arriving_lock = threading.Lock()
+        self._open = False  # a BEGIN IMMEDIATE with bodies in it, not yet committed
+        self._batch = 0  # number of the open (or last) batch
+        self._batch_size = 0
+        self._done = 0  # batches up to this number are committed or failed
+        self._failed: dict[int, str] = {}
+        self.commits = 0  # COMMITs issued (fsyncs): appends/commits is the batching
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None,
                                        check_same_thread=False, timeout=10.0)
@@ -105,37 +131,110 @@ class Journal:
 
     def close(self) -> None:
         with self._lock:
+            self._flush_locked()
             self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic, durable step (BEGIN IMMEDIATE ... COMMIT). Nested use joins the
-        outer transaction (same thread, the lock is re-entrant)."""
-        with self._lock:
-            if self._depth:
-                self._depth += 1
-                try:
-                    yield self._db
-                finally:
-                    self._depth -= 1
-                return
+        """One atomic, durable step. Nested use joins the outer transaction (same
+        thread); the outermost returns once its batch is committed (fsynced)."""
+        if self._owner == threading.get_ident():
+            self._depth += 1
             try:
-                self._db.execute("begin immediate")
-            except sqlite3.Error as exc:
-                raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
-            self._depth = 1
+                yield self._db
+            finally:
+                self._depth -= 1
+            return
+        with self._arriving_lock:
+            self._arriving += 1
+        self._lock.acquire()
+        with self._arriving_lock:
+            self._arriving -= 1
+        try:
+            if not self._open:
+                try:
+                    self._db.execute("begin immediate")
+                except sqlite3.Error as exc:
+                    raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+                self._open = True
+                self._batch += 1
+                self._batch_size = 0
+            batch = self._batch
+            self._db.execute("savepoint step")
+            self._depth, self._owner = 1, threading.get_ident()
             try:
                 yield self._db
             except BaseException:
-                self._db.execute("rollback")
+                self._depth, self._owner = 0, None
+                self._undo_step_locked()
                 raise
-            finally:
-                self._depth = 0
-            try:
-                self._db.execute("commit")
-            except sqlite3.Error as exc:
-                self._db.execute("rollback")
-                raise BoxOfficeError("journal_unavailable", detail=str(exc)) from exc
+            self._depth, self._owner = 0, None
+            self._db.execute("release step")
+            self._batch_size += 1
+            self._await_locked(batch)
+        finally:
+            if self._open and not self._arriving and self._owner is None:
+                # Whatever path left here (an error before the body ran, a batch opened
+                # while this thread waited), a batch nobody is coming to is committed.
+                self._commit_locked()
+            self._lock.release()
+
+    def _undo_step_locked(self) -> None:
+        """A body failed: roll back its own work only. Others' bodies in the batch still
+        need their commit; if nobody queued will do it, this thread does."""
+        try:
+            self._db.execute("rollback to step")
+            self._db.execute("release step")
+        except sqlite3.Error as exc:  # the whole transaction is gone (disk full, I/O)
+            self._fail_locked(str(exc))
+            return
+        if self._open and not self._arriving:
+            self._commit_locked()
+
+    def _await_locked(self, batch: int) -> None:
+        while self._done < batch:
+            if self._open and self._batch == batch and (
+                    not self._arriving or self._batch_size >= MAX_BATCH):
+                self._commit_locked()
+            else:
+                self._cv.wait()
+        if batch in self._failed:
+            raise BoxOfficeError("journal_unavailable", detail=self._failed[batch])
+
+    def _commit_locked(self) -> None:
+        try:
+            self._db.execute("commit")
+        except sqlite3.Error as exc:
+            self._fail_locked(str(exc))
+            return
+        self.commits += 1
+        self._open = False
+        self._done = self._batch
+        self._cv.notify_all()
+
+    def _fail_locked(self, reason: str) -> None:
+        """The open batch cannot commit: every thread waiting on it gets the error."""
+        batch = self._batch
+        self._failed[batch] = reason
+        for old in [b for b in self._failed if b < batch - 64]:
+            del self._failed[old]
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+            self._db.execute("rollback")
+        self._open = False
+        self._done = batch
+        self._cv.notify_all()
+
+    def _flush_locked(self) -> None:
+        """Commit the open batch before reading outside a transaction, so a reader
+        (the replay above all) never sees a command that is not durable yet."""
+        if self._open and self._owner != threading.get_ident():
+            self._commit_locked()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._flush_locked()
+            yield self._db
 
     def remember_terminal_id(self, terminal_id: int) -> None:
         """Bind the journal to its terminal; another terminal may never replay it."""
@@ -148,8 +247,8 @@ class Journal:
                        " on conflict (k) do update set v = excluded.v", (str(terminal_id),))
 
     def terminal_id(self) -> int | None:
-        with self._lock:
-            row = self._db.execute("select v from meta where k = 'terminal_id'").fetchone()
+        with self._reading() as db:
+            row = db.execute("select v from meta where k = 'terminal_id'").fetchone()
         return int(row[0]) if row else None
 
     # --- commands ---------------------------------------------------------------------
@@ -172,8 +271,8 @@ class Journal:
              " from commands where status = 'pending' order by seq")
         if limit:
             q += f" limit {int(limit)}"
-        with self._lock:
-            return [_entry(r) for r in self._db.execute(q)]
+        with self._reading() as db:
+            return [_entry(r) for r in db.execute(q)]
 
     def entries(self, status: str | None = None) -> list[Entry]:
         q = ("select seq, key, command, payload, created_at, status, attempts, last_error"
@@ -182,8 +281,8 @@ class Journal:
         if status:
             q += " where status = ?"
             args = (status,)
-        with self._lock:
-            return [_entry(r) for r in self._db.execute(q + " order by seq", args)]
+        with self._reading() as db:
+            return [_entry(r) for r in db.execute(q + " order by seq", args)]
 
     def mark_applied(self, seq: int, result: dict[str, Any] | None) -> None:
         with self.transaction() as db:
@@ -213,8 +312,8 @@ class Journal:
             db.execute("update commands set reported = 1 where seq = ?", (seq,))
 
     def unreported_flags(self) -> list[Entry]:
-        with self._lock:
-            return [_entry(r) for r in self._db.execute(
+        with self._reading() as db:
+            return [_entry(r) for r in db.execute(
                 "select seq, key, command, payload, created_at, status, attempts, last_error"
                 " from commands where status = 'flagged' and reported = 0 order by seq")]
 
@@ -232,26 +331,26 @@ class Journal:
                               " and applied_at < ?", (cutoff,)).rowcount
 
     def result_of(self, key: uuid.UUID) -> dict[str, Any] | None:
-        with self._lock:
-            row = self._db.execute("select result from commands where key = ?",
+        with self._reading() as db:
+            row = db.execute("select result from commands where key = ?",
                                    (str(key),)).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
     def depth(self) -> int:
-        with self._lock:
-            return int(self._db.execute(
+        with self._reading() as db:
+            return int(db.execute(
                 "select count(*) from commands where status = 'pending'").fetchone()[0])
 
     def counts(self) -> dict[str, int]:
-        with self._lock:
-            rows = self._db.execute("select status, count(*) from commands group by status")
+        with self._reading() as db:
+            rows = db.execute("select status, count(*) from commands group by status")
             out = {"pending": 0, "applied": 0, "flagged": 0}
             out.update({r[0]: int(r[1]) for r in rows})
             return out
 
     def oldest_pending_at(self) -> float | None:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "select min(created_at) from commands where status = 'pending'").fetchone()
         return row[0] if row and row[0] is not None else None
 
