@@ -396,6 +396,11 @@ def issue_comp(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str 
                                   "who": recipient, "op": actor.operator_id,
                                   "t": actor.terminal_id})
         res = CompResult(order.order_id, order.number, ev["id"], serials, reason.strip())
+        from core.outbox import events as outbox_events
+
+        # A comp is an order too (price 0 or the tier's, tender "comp"; sale_id = order id).
+        outbox_events.sale_completed(conn, actor, order, sale_id=order.order_id,
+                                     tender="comp", serials=serials)
         _publish(ctx, conn, ev["id"], "sold", ids)
         return finish(conn, actor, k, "comp", "order", order.order_id,
                       {"event_id": ev["id"], "seats": ids, "ga_section": str(ga_section),

@@ -159,6 +159,13 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
                   "ticket_serials": serials,
                   "ga_qty": sale.ga_qty, "total_minor": total, "currency": lease.currency,
                   "payment": sale.payment_method, "sold_at_terminal": sale.sold_at})
+    from core.outbox import events as outbox_events
+
+    # Sold offline from the lease, announced now that the central database has it (an
+    # offline sale has no sales row: its sale_id is the order id).
+    outbox_events.sale_completed(conn, actor, result, sale_id=sale.order_id,
+                                 tender="cash" if sale.payment_method == "cash" else "card",
+                                 serials=serials)
     return result
 
 

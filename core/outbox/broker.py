@@ -14,9 +14,10 @@ import logging
 from typing import Any
 
 import pika
+import pika.exceptions
 
 from config.settings import BrokerSettings
-from core.outbox.deliver import Message
+from core.outbox.deliver import ChannelDown, Message
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,11 @@ class BrokerSink:
         return self._channel
 
     def send(self, msg: Message) -> None:
-        ch = self._open()
+        try:
+            ch = self._open()
+        except (pika.exceptions.AMQPConnectionError, OSError) as exc:
+            self.close()
+            raise ChannelDown(f"{type(exc).__name__}: {exc}") from exc
         props = pika.BasicProperties(
             content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent,
             message_id=str(msg.message_id), type=msg.kind,
@@ -71,6 +76,9 @@ class BrokerSink:
             # With confirms on, returns once the broker has taken the message (persisted
             # for durable queues); raises if it was nacked or the connection dropped.
             ch.basic_publish(self._exchange, msg.kind, body(msg), props)
+        except (pika.exceptions.AMQPConnectionError, OSError) as exc:
+            self.close()
+            raise ChannelDown(f"{type(exc).__name__}: {exc}") from exc
         except Exception:
             self.close()
             raise

@@ -51,6 +51,12 @@ class Skip(Exception):
     """Nothing to send (an order without an email address): the row is done."""
 
 
+class ChannelDown(Exception):
+    """The sink cannot reach its server at all (refused, reset, timed out): the rest of
+    the batch on this channel is put back without spending an attempt, and the channel
+    is not tried again this pass (no minute of timeouts against a broker that is down)."""
+
+
 class Sink(Protocol):
     def send(self, msg: Message) -> None:
         """Deliver ``msg`` or raise; returning means the receiver has it."""
@@ -119,19 +125,36 @@ def deliver_due(engine: Engine, sinks: Mapping[str, Sink],
     """One pass: claim what is due on the channels that have a sink, deliver, record.
     Repeats claims until nothing is due (bounded by ten batches per pass)."""
     out = PassResult()
-    if not sinks:
-        return out
+    live = dict(sinks)
     for _ in range(10):
-        batch = claim(engine, sorted(sinks), settings)
+        if not live:
+            break
+        batch = claim(engine, sorted(live), settings)
         if not batch:
             break
         for msg in batch:
-            _deliver_one(engine, sinks[msg.channel], msg, settings, out)
+            if msg.channel not in live:
+                _put_back(engine, msg, settings)
+            elif not _deliver_one(engine, live[msg.channel], msg, settings, out):
+                del live[msg.channel]
     return out
 
 
+_PUT_BACK = text(
+    "update outbox set attempts = attempts - 1,"
+    " next_attempt_at = now() + make_interval(secs => :wait)"
+    " where id = :id and sent_at is null"
+)
+
+
+def _put_back(engine: Engine, msg: Message, settings: OutboxSettings) -> None:
+    with engine.begin() as conn:
+        conn.execute(_PUT_BACK, {"id": msg.id, "wait": backoff_s(1, settings)})
+
+
 def _deliver_one(engine: Engine, sink: Sink, msg: Message, settings: OutboxSettings,
-                 out: PassResult) -> None:
+                 out: PassResult) -> bool:
+    """Deliver and record one message; False when its channel is down."""
     note = None
     try:
         sink.send(msg)
@@ -151,7 +174,7 @@ def _deliver_one(engine: Engine, sink: Sink, msg: Message, settings: OutboxSetti
         log.warning("outbox delivery failed: id=%s message_id=%s kind=%s channel=%s"
                     " attempt=%s parked=%s error=%s", msg.id, msg.message_id, msg.kind,
                     msg.channel, msg.attempts, bool(parked), err)
-        return
+        return not isinstance(exc, ChannelDown)
     if os.environ.get(CRASH_ENV) == "outbox_after_send":
         os.kill(os.getpid(), signal.SIGKILL)
     with engine.begin() as conn:
@@ -161,3 +184,4 @@ def _deliver_one(engine: Engine, sink: Sink, msg: Message, settings: OutboxSetti
     log.info("outbox message delivered: id=%s message_id=%s kind=%s channel=%s attempt=%s"
              " skipped=%s", msg.id, msg.message_id, msg.kind, msg.channel, msg.attempts,
              note is not None)
+    return True

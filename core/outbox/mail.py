@@ -26,7 +26,7 @@ from sqlalchemy import Engine, text
 
 from config.settings import MailSettings
 from core.money import format_minor
-from core.outbox.deliver import Message, Skip
+from core.outbox.deliver import ChannelDown, Message, Skip
 from core.outbox.mail_text import TEXTS, render
 
 # (engine, order id, language) -> [(file name, PNG bytes)] for the order's valid tickets.
@@ -142,6 +142,16 @@ class EmailSink:
         return email
 
     def _smtp_send(self, email: EmailMessage) -> None:
+        try:
+            self._smtp_session(email)
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as exc:
+            raise ChannelDown(f"{type(exc).__name__}: {exc}") from exc
+        except smtplib.SMTPException:
+            raise  # an answer about this message (a refused recipient...): its own retry
+        except OSError as exc:  # refused, reset, timed out, TLS: the server is unreachable
+            raise ChannelDown(f"{type(exc).__name__}: {exc}") from exc
+
+    def _smtp_session(self, email: EmailMessage) -> None:
         s = self.settings
         assert s.host is not None
         context = ssl.create_default_context()

@@ -41,6 +41,7 @@ with x as (
   select 'sale' as kind, o.id as order_id, o.created_at as at, o.event_id, ol.section_id,
          o.terminal_id, o.operator_id,
          coalesce(pm.method, case when o.payment_ref like 'cash:%' then 'cash'
+                                  when o.payment_ref = 'comp' then 'comp'
                                   else 'other' end) as tender,
          o.currency, ol.unit_price_minor * ol.qty as amount, ol.qty as units
   from orders o join order_lines ol on ol.order_id = o.id

@@ -70,7 +70,7 @@ def test_failure_backs_off_then_parks_then_retry_delivers(pctx, exchange, receiv
     assert attempts == 3
     [row] = [r for r in admin.list_messages(pctx.engine, "parked") if r.message_id == str(mid)]
     assert row.attempts == 3 and row.last_error is not None
-    assert row.last_error.startswith("AMQPConnectionError")
+    assert row.last_error.startswith("ChannelDown: AMQPConnectionError")
     # Parked: never claimed again by itself.
     assert deliver_due(pctx.engine, {"broker": sink}, settings).failed == 0
     assert admin.retry(pctx.engine, [row.id]) == [row.id]

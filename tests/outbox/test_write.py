@@ -7,6 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from core.actors import Actor, register_terminal
 from core.errors import BoxOfficeError
 from core.outbox import CustomerContact, enqueue
 from core.sales import CardTender, CashTender, checkout, open_shift, refund
@@ -109,3 +110,25 @@ def test_enqueue_rolls_back_with_its_transaction(pctx, cashier):
     assert len(_rows(pctx)) == before
     with pytest.raises(BoxOfficeError), pctx.engine.begin() as c:
         enqueue(c, "sale.exploded", {}, terminal_id=None)
+
+
+def test_a_comp_is_announced_as_a_sale_with_tender_comp(pctx):
+    from core.backoffice.inventory import issue_comp
+    from tests.payments.conftest import operator_id
+
+    carla = Actor(register_terminal(pctx.engine, "write-monitor", "monitor"), "write-monitor",
+                  operator_id(pctx, "carla"), "supervisor", "counter")
+    comp = issue_comp(pctx, carla, uuid.uuid4(), "MAGICA", reason="press",
+                      ga_section=None, quantity=0, seat_ids=_free_seats(pctx, "MAGICA", 2))
+    [row] = [r for r in _rows(pctx, "sale.completed")
+             if r.payload["order_id"] == str(comp.order_id)]
+    assert row.payload["tender"] == "comp" and row.payload["ticket_serials"] == \
+        list(comp.serials)
+
+
+def _free_seats(pctx, code: str, n: int) -> list[int]:
+    with pctx.engine.connect() as c:
+        return [r[0] for r in c.execute(text(
+            "select es.seat_id from event_seats es join events e on e.id = es.event_id"
+            " where e.code = :c and es.status = 'available' order by es.seat_id desc limit :n"),
+            {"c": code, "n": n})]
