@@ -120,3 +120,19 @@ def test_concurrent_workers_never_claim_the_same_message(pctx):
         t.join()
     assert len(claimed) == len(ids) == len(set(claimed))
     assert set(claimed) == ids
+
+
+def test_a_broker_that_is_down_costs_one_attempt_per_pass_not_one_per_message(pctx,
+                                                                             exchange):
+    _drain_all(pctx)
+    down = BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", exchange=exchange,
+                          connect_timeout_s=0.5)
+    ids = _write(pctx, 5)
+    res = deliver_due(pctx.engine, {"broker": BrokerSink(down)}, outbox_settings())
+    assert (res.failed, res.sent) == (1, 0)
+    with pctx.engine.connect() as c:
+        attempts = [r[0] for r in c.execute(text(
+            "select attempts from outbox where message_id = any(cast(:m as uuid[]))"
+            " order by id"), {"m": [str(i) for i in ids]})]
+    assert attempts == [1, 0, 0, 0, 0]  # the others were put back, nothing spent
+    _drain_all(pctx)
