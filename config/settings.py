@@ -283,6 +283,9 @@ class MailSettings(_Section):
     sender: str = Field("Casino Box Office <boxoffice@localhost>", min_length=3,
                         max_length=200)
     timeout_s: float = Field(20.0, gt=0, le=300)
+    # CA bundle that signs the server's certificate (an internal relay with a private
+    # CA); None: the system's trusted CAs.
+    cafile: Path | None = None
 
 
 class OutboxSettings(_Section):

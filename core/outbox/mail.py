@@ -154,7 +154,8 @@ class EmailSink:
     def _smtp_session(self, email: EmailMessage) -> None:
         s = self.settings
         assert s.host is not None
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(
+            cafile=str(s.cafile) if s.cafile is not None else None)
         smtp: smtplib.SMTP
         if s.ssl:
             smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout_s, context=context)

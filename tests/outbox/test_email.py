@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import zxingcpp
@@ -210,3 +210,79 @@ def test_killed_worker_resends_the_same_email_and_logs_no_address(pctx, db_url, 
         errors = [r[0] for r in c.execute(text(
             "select last_error from outbox where last_error is not null"))]
     assert errors and not any("@" in e for e in errors)
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 (the name smtplib checks) and its key."""
+    import ipaddress
+    from datetime import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test smtp")])
+    now = dt.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    crt, pem = tmp_path / "smtp.crt", tmp_path / "smtp.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+def test_starttls_and_login(pctx, seller, tmp_path):
+    """A server that requires STARTTLS before AUTH and a login: the confirmation goes
+    through with the configured credentials; a wrong password is a retried failure."""
+    import ssl as ssl_
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    from pydantic import SecretStr
+
+    from config.settings import MailSettings
+    from core.outbox.deliver import deliver_due
+    from core.outbox.mail import EmailSink
+    from tests.outbox.conftest import MailHandler, free_port, outbox_settings
+
+    crt, pem = _self_signed(tmp_path)
+    tls = ssl_.create_default_context(ssl_.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(crt, pem)
+
+    def auth(server, session, envelope, mechanism, data):
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == \
+            (b"boxoffice", b"s3cret")
+        return AuthResult(success=ok)
+
+    handler, port = MailHandler(), free_port()
+    ctl = Controller(handler, hostname="127.0.0.1", port=port, tls_context=tls,
+                     require_starttls=True, authenticator=auth, auth_required=True)
+    ctl.start()
+    try:
+        _quiet(pctx)
+        install()
+        _sell(pctx, seller, "SINATRA", 1, "tls@example.com", "en")
+        wrong = MailSettings(host="127.0.0.1", port=port, starttls=True, username="boxoffice",
+                             password="nope", cafile=crt)
+        res = deliver_due(pctx.engine, {"email": EmailSink(pctx.engine, wrong)},
+                          outbox_settings(backoff_initial_s=0.01))
+        assert res.failed == 1 and not handler.messages
+        with pctx.engine.begin() as c:
+            c.execute(text("update outbox set next_attempt_at = now() where sent_at is null"))
+        right = wrong.model_copy(update={"password": SecretStr("s3cret")})
+        res = deliver_due(pctx.engine, {"email": EmailSink(pctx.engine, right)},
+                          outbox_settings())
+        assert res.sent == 1
+        assert [m["To"] for m in handler.messages] == ["tls@example.com"]
+    finally:
+        ctl.stop()
