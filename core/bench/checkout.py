@@ -68,13 +68,18 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def _run(workers: int, seconds: float, step: Any) -> tuple[float, list[float], Counter[str]]:
+def _run(workers: int, seconds: float, step: Any,
+         cpu_out: list[float] | None = None) -> tuple[float, list[float], Counter[str]]:
+    """Run ``step`` from ``workers`` threads for ``seconds``; the rate, latencies (ms) and
+    error counts. ``cpu_out`` gets the workers' total CPU seconds appended."""
     stop = time.monotonic() + seconds
+    cpu = [0.0] * workers
     lat: list[list[float]] = [[] for _ in range(workers)]
     errors: Counter[str] = Counter()
     lock = threading.Lock()
 
     def loop(i: int) -> None:
+        c0 = time.thread_time()
         while time.monotonic() < stop:
             t0 = time.perf_counter()
             try:
@@ -84,6 +89,7 @@ def _run(workers: int, seconds: float, step: Any) -> tuple[float, list[float], C
                     errors[exc.code] += 1
                 continue
             lat[i].append((time.perf_counter() - t0) * 1000)
+        cpu[i] = time.thread_time() - c0
 
     threads = [threading.Thread(target=loop, args=(i,)) for i in range(workers)]
     started = time.monotonic()
@@ -93,6 +99,8 @@ def _run(workers: int, seconds: float, step: Any) -> tuple[float, list[float], C
         t.join()
     elapsed = time.monotonic() - started
     flat = sorted(x for xs in lat for x in xs)
+    if cpu_out is not None:
+        cpu_out.append(sum(cpu))
     return int(len(flat) / elapsed * 1000) / 1000 if elapsed else 0, flat, errors
 
 
@@ -141,8 +149,9 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) ->
             hold_best_available(ctx, actors[i], uuid.uuid4(), hold_evs[i % len(hold_evs)],
                                 SEATS_PER_SALE)
 
-        co_rate, co_lat, co_err = _run(workers, seconds, sale)
-        h_rate, h_lat, h_err = _run(workers, seconds, bare_hold)
+        cpu: list[float] = []
+        co_rate, co_lat, co_err = _run(workers, seconds, sale, cpu)
+        h_rate, h_lat, h_err = _run(workers, seconds, bare_hold, cpu)
         recover_stuck_sales(ctx, older_than_s=0)
         double, orphans, checked = _compare(ctx, [a.terminal_id for a in actors])
         result: dict[str, Any] = {
@@ -154,6 +163,10 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) ->
             "hold_p50_ms": round(_pct(h_lat, 50), 2), "hold_p99_ms": round(_pct(h_lat, 99), 2),
             "hold_errors": dict(h_err),
             "ratio": round(co_rate / h_rate, 3) if h_rate else None,
+            # Client CPU of a whole sale (hold included) and of a bare hold.
+            "client_cpu_ms_per_op": round(cpu[0] * 1000 / len(co_lat), 3) if co_lat else None,
+            "hold_client_cpu_ms_per_op": round(cpu[1] * 1000 / len(h_lat), 3)
+            if h_lat else None,
             "gateway": "sandbox (own process)" if proc else settings.gateway.base_url,
         }
         retire(ctx.engine, tag)
