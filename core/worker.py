@@ -70,10 +70,16 @@ def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0)
             n = expire_holds(ctx, actor)
             if n:
                 log.info("expired holds", extra={"count": n})
-            for job in JOBS:
-                job(ctx)
         except Exception:
             log.exception("worker pass failed; retrying next interval")
+        for job in JOBS:
+            # One failing job (metrics, pricing) must not stop the others: the outbox
+            # delivers customers' emails and the casino's events every pass.
+            try:
+                job(ctx)
+            except Exception:
+                log.exception("worker job %s failed; retrying next interval",
+                              getattr(job, "__name__", type(job).__name__))
         if once:
             break
         stop.wait(interval_s)

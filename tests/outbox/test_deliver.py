@@ -136,3 +136,18 @@ def test_a_broker_that_is_down_costs_one_attempt_per_pass_not_one_per_message(pc
             " order by id"), {"m": [str(i) for i in ids]})]
     assert attempts == [1, 0, 0, 0, 0]  # the others were put back, nothing spent
     _drain_all(pctx)
+
+
+def test_a_failing_worker_job_does_not_stop_delivery(pctx, exchange, receiver, monkeypatch):
+    from core import worker
+
+    def broken(ctx) -> None:
+        raise RuntimeError("metrics job broke")
+
+    _drain_all(pctx)
+    ctx = octx_for(pctx, exchange, None)
+    monkeypatch.setattr(worker, "JOBS", [broken, *worker.JOBS])
+    ids = _write(ctx, 2)
+    assert worker.run_worker(ctx, once=True) == 0
+    assert set(receiver.wait_for(2)) == {str(i) for i in ids}
+    close_sinks(ctx)
