@@ -12,7 +12,8 @@ from typing import Any
 from core.language import LANGUAGE_NAMES, LANGUAGES, language
 from core.language import set_language as _set_process_language
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "error_message", "language", "set_language", "t"]
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "card_label", "error_message", "language",
+           "sentence", "set_language", "t"]
 
 # key: (pt-BR, en, es)
 _STRINGS: dict[str, tuple[str, str, str]] = {
@@ -95,12 +96,20 @@ _STRINGS: dict[str, tuple[str, str, str]] = {
     "paying": ("Processando o pagamento... não retire o cartão.",
                "Processing the payment... do not remove the card.",
                "Procesando el pago... no retire la tarjeta."),
-    "declined": ("✖ Cartão recusado: {reason}. Tente outro cartão ou cancele.",
-                 "✖ Card declined: {reason}. Try another card or cancel.",
-                 "✖ Tarjeta rechazada: {reason}. Pruebe otra tarjeta o cancele."),
-    "pay_failed": ("✖ O pagamento não foi concluído ({reason}). Nada foi cobrado.",
-                   "✖ The payment did not go through ({reason}). Nothing was charged.",
-                   "✖ El pago no se completó ({reason}). No se cobró nada."),
+    # {reason} is a whole sentence from core's error catalogue (it says "declined"
+    # itself and ends with its own full stop): see ``sentence``.
+    "declined": ("✖ {reason} Tente outro cartão ou cancele.",
+                 "✖ {reason} Try another card or cancel.",
+                 "✖ {reason} Pruebe otra tarjeta o cancele."),
+    "pay_failed": ("✖ O pagamento não foi concluído: {reason} Nada foi cobrado.",
+                   "✖ The payment did not go through: {reason} Nothing was charged.",
+                   "✖ El pago no se completó: {reason} No se cobró nada."),
+    # The simulated reader's test cards, by outcome ({brand}: Visa, Mastercard).
+    "card_approved": ("{brand} (aprovado)", "{brand} (approved)", "{brand} (aprobada)"),
+    "card_card_declined": ("Cartão recusado", "Declined", "Tarjeta rechazada"),
+    "card_insufficient_funds": ("Saldo insuficiente", "Insufficient funds",
+                                "Fondos insuficientes"),
+    "card_expired_card": ("Cartão vencido", "Expired card", "Tarjeta vencida"),
     "printing": ("Imprimindo seus ingressos...", "Printing your tickets...",
                  "Imprimiendo sus entradas..."),
     "paid_order": ("Pagamento aprovado. Pedido nº {number}.",
@@ -179,3 +188,22 @@ def error_message(exc: BaseException) -> str:
     if isinstance(exc, BoxOfficeError):
         return exc.message(language())
     return t("unexpected")
+
+
+def sentence(text: str) -> str:
+    """``text`` as one sentence that can be followed by another: it ends with exactly one
+    full stop (catalogue messages already do; a bare reason gets one), so composing
+    "{reason} Try another card." never prints "declined.. Try"."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?", "…")) else text + "."
+
+
+_BRANDS = {"visa": "Visa", "mastercard": "Mastercard", "amex": "American Express",
+           "elo": "Elo"}
+
+
+def card_label(brand: str, outcome: str, last4: str) -> str:
+    """A test card's button text in the customer's language: what it does, its last 4."""
+    name = t("card_approved", brand=_BRANDS.get(brand, brand.title())) \
+        if outcome == "approved" else t(f"card_{outcome}")
+    return f"{name}  •••• {last4}"

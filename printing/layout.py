@@ -1,4 +1,5 @@
-"""Ticket, receipt and test-page layouts for 58 and 80 mm paper, in pt-BR or English."""
+"""Ticket, receipt and test-page layouts for 58 and 80 mm paper, in pt-BR, English or
+Spanish (every word from ``printing.i18n``; money in the language's format)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from core.errors import BoxOfficeError
-from core.language import language
+from core.language import language, normalize
 from terminal.base import SessionBase
 
 if TYPE_CHECKING:
@@ -83,8 +83,8 @@ class KioskPrinting(PrinterStatus):
         return "ok"
 
     def print_tickets(self, order_id: uuid.UUID, lang: str) -> list[int]:
-        return list(self._spooler().print_order(
-            order_id, lang="pt-BR" if lang == "pt-BR" else "en"))
+        # The customer's language (pt-BR, en or es), not the kiosk's default.
+        return list(self._spooler().print_order(order_id, lang=normalize(lang)))
 
     def withdraw_print(self, order_id: uuid.UUID) -> int:
         """The customer was sent to the counter: those tickets must not print here later."""

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Static
 
@@ -24,6 +24,15 @@ MOVE_BINDINGS: list[BindingType] = [
     Binding("left,up", "app.focus_previous", show=False),
     Binding("right,down", "app.focus_next", show=False),
 ]
+
+
+class FocusScroll(VerticalScroll):
+    """A scrolling list of big buttons whose arrow keys move between the buttons (and
+    scroll the focused one into view), as they do on every other kiosk screen. A plain
+    VerticalScroll takes Up/Down to scroll itself once its content overflows, so on a
+    long list of shows the arrows scrolled the list and only Tab moved."""
+
+    BINDINGS: ClassVar[list[BindingType]] = MOVE_BINDINGS
 
 
 def money(minor: int, currency: str) -> str:

@@ -8,13 +8,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Digits, Input, Static
 
 from boxoffice_tui.widgets.keypad import Keypad
 from core.payments import DECLINE_CODES, TEST_CARDS
-from kiosk.i18n import error_message, t
-from kiosk.screens.base import KioskHeader, KioskScreen, money, when
+from kiosk.i18n import card_label, error_message, sentence, t
+from kiosk.screens.base import FocusScroll, KioskHeader, KioskScreen, money, when
 
 if TYPE_CHECKING:
     from core.sales import CheckoutResult
@@ -107,7 +107,7 @@ class SummaryScreen(KioskScreen):
             by_price[ln.unit_price_minor] = by_price.get(ln.unit_price_minor, 0) + ln.qty
         for price, qty in sorted(by_price.items(), reverse=True):
             lines.append(f"{qty} × {money(price, hold.currency)}")
-        with VerticalScroll(id="summary"):
+        with FocusScroll(id="summary"):
             yield Static("\n".join(lines), id="order-lines", classes="explain")
             with Horizontal(id="total-row"):
                 yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
@@ -154,6 +154,7 @@ class SummaryScreen(KioskScreen):
 
 class PaymentScreen(KioskScreen):
     screen_name = "payment"
+    tried = "#card-0"  # the card button last pressed
 
     def title_text(self) -> str:
         return t("pay_title")
@@ -161,13 +162,13 @@ class PaymentScreen(KioskScreen):
     def body(self) -> ComposeResult:
         hold = self.purchase.hold
         assert hold is not None
-        with VerticalScroll(id="payment"):
+        with FocusScroll(id="payment"):
             yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
                          classes="headline")
             yield Static(t("reader_sim"), classes="explain")
             for i, card in enumerate(TEST_CARDS):
-                yield Button(f"{card.label}  •••• {card.number[-4:]}", id=f"card-{i}",
-                             classes="card")
+                yield Button(card_label(card.brand, card.outcome, card.number[-4:]),
+                             id=f"card-{i}", classes="card")
             yield Static("", id="status", classes="message")
 
     def on_mount(self) -> None:
@@ -176,6 +177,10 @@ class PaymentScreen(KioskScreen):
     def pressed(self, button_id: str, button: Button) -> None:
         if not button_id.startswith("card-") or self.busy:
             return
+        # Where focus goes back after a refusal: the buttons are disabled while the card
+        # is charged, which leaves nothing focused, and the next arrow press then landed
+        # on Cancel (and lost the cart).
+        self.tried = f"#{button_id}"
         card = TEST_CARDS[int(button_id.removeprefix("card-"))]
         p = self.purchase
         assert p.hold is not None
@@ -199,8 +204,9 @@ class PaymentScreen(KioskScreen):
         k.touch()
         code = exc.code if isinstance(exc, BoxOfficeError) else ""
         status = self.query_one("#status", Static)
+        self.focus_id(self.tried)
         if code in DECLINE_CODES:
-            status.update(t("declined", reason=error_message(exc)))
+            status.update(t("declined", reason=sentence(error_message(exc))))
         elif code in ("hold_expired", "hold_not_active"):
             k.cancel_purchase("time_up")
         elif code == "kiosk_not_ready" or (code == "gateway_unavailable"
@@ -211,7 +217,7 @@ class PaymentScreen(KioskScreen):
             k.readiness = k.services.readiness()
             k.show_out_of_service()
         else:
-            status.update(t("pay_failed", reason=error_message(exc)))
+            status.update(t("pay_failed", reason=sentence(error_message(exc))))
 
 
 class PrintingScreen(KioskScreen):

@@ -6,12 +6,12 @@ import uuid
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid
 from textual.widgets import Button, Static
 
 from kiosk.i18n import t
 from kiosk.screens.attract import on_sale
-from kiosk.screens.base import KioskScreen, money, when
+from kiosk.screens.base import FocusScroll, KioskScreen, money, when
 
 if TYPE_CHECKING:
     from core.reservation import EventInfo, HoldResult
@@ -25,7 +25,7 @@ class ShowsScreen(KioskScreen):
         return t("pick_show")
 
     def body(self) -> ComposeResult:
-        with VerticalScroll(id="shows"):
+        with FocusScroll(id="shows"):
             evs = on_sale(self.kiosk.events_cache)
             if not evs:
                 yield Static(t("no_shows"), classes="message")
@@ -76,7 +76,7 @@ class AgeScreen(KioskScreen):
 
     def body(self) -> ComposeResult:
         age = self.kiosk.kcfg.min_age
-        with VerticalScroll(id="age"):
+        with FocusScroll(id="age"):
             yield Static(t("age_why"), classes="explain")
             yield Button(t("yes_age", age=age), id="age-yes", classes="primary big")
             yield Button(t("no_age"), id="age-no", classes="big")
