@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 import uuid
-from datetime import datetime
 from typing import Any
+
+from boxoffice_cli import args as args_
 
 
 def _kiosk_settings(args: argparse.Namespace) -> Any:
@@ -32,7 +33,7 @@ def cmd_exclude(args: argparse.Namespace) -> int:
     from core.selfexclusion import add_exclusion
 
     ctx = _context()
-    until = datetime.fromisoformat(args.until) if args.until else None
+    until = args.until
     row = add_exclusion(ctx.engine, system_actor(ctx.engine, "kiosk-admin"), uuid.uuid4(),
                         args.identifier, until=until, source=args.source)
     print(f"self-exclusion recorded (id {row}); until {until or 'further notice'}")
@@ -46,6 +47,7 @@ def register(subparsers: Any) -> None:
     ks = k.add_subparsers(dest="sub")
     ex = ks.add_parser("exclude", help="put a customer identifier on the self-exclusion list")
     ex.add_argument("identifier", help="document or player-card number (stored hashed)")
-    ex.add_argument("--until", help="ISO date/time the exclusion ends (default: never)")
+    ex.add_argument("--until", type=args_.moment,
+                    help="ISO date/time the exclusion ends (default: never)")
     ex.add_argument("--source", default="counter", help="who asked for it (counter, court...)")
     ex.set_defaults(func=cmd_kiosk)

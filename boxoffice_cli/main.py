@@ -195,27 +195,104 @@ def _register_plugins(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from config import ConfigError
-
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # a bad argument: argparse's usage line, exit 2
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_command(args.func, args)
+
+
+# --- the one error boundary -------------------------------------------------------------
+# Every command runs inside it: an operator sees one line in the terminal's language and a
+# non-zero exit, never a traceback (which may quote a URL, a query or a customer's data);
+# the traceback of what nobody expected goes to the JSON log file only.
+
+EXIT_FAILED, EXIT_CONFIG, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 70, 130
+
+
+def run_command(func: Handler, args: argparse.Namespace) -> int:
+    from config import ConfigError
+
     try:
-        return int(args.func(args) or 0)
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     except ConfigError as exc:
         print(f"boxoffice: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return EXIT_CONFIG
     except Exception as exc:
-        from core.errors import BoxOfficeError
+        known = _known_error(exc)
+        if known is not None:
+            print(f"boxoffice: {known.code}: {known.message(_language())}", file=sys.stderr)
+            return EXIT_FAILED
+        return _unexpected(exc, args)
 
-        if isinstance(exc, BoxOfficeError):
-            print(f"boxoffice: {exc.code}: {exc.message('en')}", file=sys.stderr)
-            return 1
-        raise
+
+def _known_error(exc: BaseException) -> Any:
+    """The BoxOfficeError the exception stands for: itself, or a database fault (down,
+    refusing, timed out) that reached the CLI outside a service's translation."""
+    from core.db.engine import translate_error
+    from core.errors import BoxOfficeError
+
+    if isinstance(exc, BoxOfficeError):
+        return exc
+    chain: BaseException | None = exc
+    while chain is not None:  # a driver error wrapped by SQLAlchemy or by our own code
+        mapped = translate_error(chain)
+        if mapped is not None and _is_database_error(chain):
+            return mapped
+        chain = chain.__cause__ or chain.__context__
+    return None
+
+
+def _is_database_error(exc: BaseException) -> bool:
+    import psycopg
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError | psycopg.Error)
+
+
+def _language() -> str:
+    try:
+        return _settings().terminal.language
+    except Exception:  # the settings themselves are what failed
+        from core.language import language
+
+        return language()
+
+
+def _unexpected(exc: Exception, args: argparse.Namespace) -> int:
+    import logging
+
+    from core.errors import message_for
+
+    log_file = _log_for_crash()
+    logging.getLogger("boxoffice_cli").error(
+        "unexpected error in boxoffice %s", " ".join(
+            str(v) for k, v in vars(args).items() if k in ("command", "sub") and v),
+        exc_info=exc)
+    print("boxoffice: " + message_for("unexpected_error", _language(),
+                                      kind=type(exc).__name__, log_file=log_file),
+          file=sys.stderr)
+    return EXIT_BUG
+
+
+def _log_for_crash() -> str:
+    """The configured log file, set up if the command had not (most CLI commands log
+    nothing); a temporary file when that one cannot be written."""
+    import tempfile
+    from pathlib import Path
+
+    from terminal.logsetup import configure
+
+    try:
+        path = Path(_settings().log_file)
+        configure(path, "INFO")
+    except Exception:
+        path = Path(tempfile.gettempdir()) / "boxoffice-cli.jsonl"
+        configure(path, "INFO")
+    return str(path)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import sys
 import uuid
 from typing import Any
 
+from boxoffice_cli import args as args_
+
 
 def _print(result: dict[str, Any], as_json: bool) -> None:
     if as_json:
@@ -59,22 +61,20 @@ def _actor(args: argparse.Namespace) -> Any:
 
 
 def cmd_shift_open(args: argparse.Namespace) -> int:
-    from core.money import parse_minor
     from core.sales import open_shift
 
     ctx, actor = _actor(args)
-    info = open_shift(ctx, actor, uuid.uuid4(), parse_minor(args.float))
+    info = open_shift(ctx, actor, uuid.uuid4(), args.float)
     _print(info.to_json(), args.json)
     return 0
 
 
 def cmd_shift_close(args: argparse.Namespace) -> int:
-    from core.money import parse_minor
     from core.sales import SupervisorPin, close_shift
 
     ctx, actor = _actor(args)
     approver = SupervisorPin(args.supervisor, args.supervisor_pin) if args.supervisor else None
-    res = close_shift(ctx, actor, uuid.uuid4(), parse_minor(args.counted), approver=approver,
+    res = close_shift(ctx, actor, uuid.uuid4(), args.counted, approver=approver,
                       reason_code=args.reason)
     _print(res.to_json(), args.json)
     return 0
@@ -157,11 +157,12 @@ def register(sub: Any) -> None:
     sh_sub = sh.add_subparsers(dest="sub", required=True)
     so = sh_sub.add_parser("open", help="open this terminal's shift with a float")
     _operator_args(so)
-    so.add_argument("--float", required=True, help="opening float, e.g. 200,00")
+    so.add_argument("--float", required=True, type=args_.amount, help="opening float, e.g. 200,00")
     so.set_defaults(func=cmd_shift_open)
     sc = sh_sub.add_parser("close", help="close with the counted cash (blind count)")
     _operator_args(sc)
-    sc.add_argument("--counted", required=True, help="cash counted in the drawer")
+    sc.add_argument("--counted", required=True, type=args_.amount,
+                    help="cash counted in the drawer")
     sc.add_argument("--supervisor", help="supervisor login approving a variance")
     sc.add_argument("--supervisor-pin")
     sc.add_argument("--reason", help="variance reason code")

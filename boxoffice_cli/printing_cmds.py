@@ -14,6 +14,7 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
+from boxoffice_cli import args as args_
 from boxoffice_cli.main import _context, _settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,43 @@ def _snapshot_path(settings: Any, given: str | None) -> Path:
 def _store_path(settings: Any, gate: str, given: str | None) -> Path:
     return Path(given).expanduser() if given else \
         _gate_dir(settings) / f"checkins-{gate}.sqlite3"
+
+
+def _read_snapshot(path: Path) -> dict[str, Any]:
+    """The snapshot file as the gate reads it, or ``snapshot_unreadable`` saying why (a
+    file that is not one, or one missing the parts a gate needs)."""
+    from core.errors import BoxOfficeError
+
+    def bad(detail: str) -> BoxOfficeError:
+        return BoxOfficeError("snapshot_unreadable", path=str(path), detail=detail)
+
+    try:
+        snap = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise bad(exc.strerror or type(exc).__name__) from None
+    except ValueError:  # not JSON, or not UTF-8
+        raise bad("not JSON") from None
+    if not isinstance(snap, dict):
+        raise bad("not a JSON object")
+    shapes = {"keys": dict, "revoked": list, "events": dict}
+    missing = [k for k, kind in shapes.items() if not isinstance(snap.get(k), kind)]
+    if missing:
+        raise bad("missing or malformed: " + ", ".join(missing))
+    if not all(isinstance(v, dict) and "code" in v for v in snap["events"].values()):
+        raise bad("malformed: events")
+    return snap
+
+
+def _open_gate(path: Path, snap: dict[str, Any], store: Path, gate: str,
+               event_id: int | None = None) -> Any:
+    from core.errors import BoxOfficeError
+    from core.tickets.offline import OfflineGate
+
+    try:
+        return OfflineGate(snap, store, gate, event_id=event_id)
+    except (ValueError, KeyError, TypeError) as exc:  # a version or key it cannot read
+        raise BoxOfficeError("snapshot_unreadable", path=str(path),
+                             detail=str(exc)[:80] or type(exc).__name__) from None
 
 
 # --- scan ------------------------------------------------------------------------------
@@ -61,14 +99,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     settings = _settings()
     lang = args.lang or settings.terminal.language
     if args.offline:
-        from core.tickets.offline import OfflineGate
-
         snap_path = _snapshot_path(settings, args.snapshot)
         if not snap_path.is_file():
             print(f"boxoffice: no snapshot at {snap_path}; run `boxoffice tickets snapshot`"
                   " while online", file=sys.stderr)
             return 2
-        snap = json.loads(snap_path.read_text())
+        snap = _read_snapshot(snap_path)
         event_id = None
         if args.event:
             matches = [int(k) for k, v in snap["events"].items()
@@ -77,8 +113,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 print(f"boxoffice: event {args.event} is not in the snapshot", file=sys.stderr)
                 return 2
             event_id = matches[0]
-        gate = OfflineGate(snap, _store_path(settings, args.gate, args.store), args.gate,
-                           event_id=event_id)
+        gate = _open_gate(snap_path, snap, _store_path(settings, args.gate, args.store),
+                          args.gate, event_id=event_id)
         try:
             counts = _scan_lines(gate.scan, sys.stdin, sys.stdout, lang)
         finally:
@@ -121,11 +157,12 @@ def cmd_export_keys(args: argparse.Namespace) -> int:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     from core.actors import Actor, register_terminal
-    from core.tickets.offline import OfflineGate, upload_offline_checkins
+    from core.tickets.offline import upload_offline_checkins
 
     ctx = _context()
-    gate = OfflineGate(_snapshot_path(ctx.settings, args.snapshot),
-                       _store_path(ctx.settings, args.gate, args.store), args.gate)
+    snap_path = _snapshot_path(ctx.settings, args.snapshot)
+    gate = _open_gate(snap_path, _read_snapshot(snap_path),
+                      _store_path(ctx.settings, args.gate, args.store), args.gate)
     name = f"gate-{args.gate}"[:64]
     actor = Actor(register_terminal(ctx.engine, name, "gate"), name, channel="system")
     try:
@@ -223,7 +260,8 @@ def _register_bench(sub: Any) -> None:
 def register(sub: Any) -> None:
     _register_bench(sub)
     sc = sub.add_parser("scan", help="gate: check tickets in from stdin, one token per line")
-    sc.add_argument("--gate", default="main", help="gate name printed on re-entry attempts")
+    sc.add_argument("--gate", default="main", type=args_.gate_name,
+                    help="gate name printed on re-entry attempts")
     sc.add_argument("--event", help="accept only this event (code or id)")
     sc.add_argument("--offline", action="store_true",
                     help="verify from the local snapshot; remember entries locally")
@@ -246,7 +284,7 @@ def register(sub: Any) -> None:
     tk_sub.add_parser("export-keys", help="print every ticket-signing public key as JSON"
                       ).set_defaults(func=cmd_export_keys)
     up = tk_sub.add_parser("upload-checkins", help="send offline check-ins to the database")
-    up.add_argument("--gate", default="main")
+    up.add_argument("--gate", default="main", type=args_.gate_name)
     up.add_argument("--snapshot")
     up.add_argument("--store")
     up.set_defaults(func=cmd_upload)

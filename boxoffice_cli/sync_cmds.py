@@ -9,6 +9,8 @@ import sys
 import uuid
 from typing import Any
 
+from boxoffice_cli import args as args_
+
 
 def _terminal(with_cards: bool = False) -> Any:
     from core.actors import Actor, register_terminal
@@ -152,7 +154,7 @@ def cmd_lease_take(args: argparse.Namespace) -> int:
 
     t = _terminal()
     event_id, section_id = _event_section(t, args.event, args.section)
-    seats = [int(s) for s in args.seats.split(",")] if args.seats else None
+    seats = args.seats or None
     key = uuid.uuid4()
     if args.for_terminal:
         actor = _supervisor(t, args)
@@ -227,8 +229,9 @@ def register(sub: Any) -> None:
     tk = le_sub.add_parser("take", help="take a lease (online)")
     tk.add_argument("--event", required=True, help="event code, e.g. SINATRA")
     tk.add_argument("--section", help="section code (with --quantity)")
-    tk.add_argument("--quantity", type=int, help="best seats, or GA places, of the section")
-    tk.add_argument("--seats", help="comma-separated seat ids")
+    tk.add_argument("--quantity", type=args_.quantity,
+                    help="best seats, or GA places, of the section")
+    tk.add_argument("--seats", type=args_.id_list, help="comma-separated seat ids")
     tk.add_argument("--for-terminal", help="lease for another terminal (supervisor)")
     tk.add_argument("--supervisor", help="supervisor login")
     tk.add_argument("--pin", help="supervisor PIN")

@@ -420,6 +420,9 @@ def load_settings(**overrides: Any) -> Settings:
                 tomllib.load(fh)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"config file {path} is not UTF-8 text (byte"
+                              f" {exc.start}); save it as UTF-8") from None
         except OSError as exc:
             raise ConfigError(f"config file {path} cannot be read: {exc}") from None
     try:

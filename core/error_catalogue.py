@@ -414,6 +414,19 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Ticket {serial} was never issued by key {key_id}.",
         "es": "La entrada {serial} nunca fue emitida por la clave {key_id}.",
     },
+    "unexpected_error": {
+        "pt-BR": "Erro inesperado ({kind}); os detalhes estão no log {log_file}.",
+        "en": "Unexpected error ({kind}); the details are in the log {log_file}.",
+        "es": "Error inesperado ({kind}); los detalles están en el registro {log_file}.",
+    },
+    "snapshot_unreadable": {
+        "pt-BR": "O arquivo {path} não é um snapshot do portão ({detail}); gere outro com"
+                 " `boxoffice tickets snapshot`.",
+        "en": "{path} is not a gate snapshot ({detail}); write one with"
+              " `boxoffice tickets snapshot`.",
+        "es": "{path} no es un archivo de la puerta ({detail}); genere otro con"
+              " `boxoffice tickets snapshot`.",
+    },
     "snapshot_untrusted": {
         "pt-BR": "O arquivo do portão não está assinado pela bilheteria ({detail}).",
         "en": "The gate snapshot is not signed by the box office ({detail}).",
