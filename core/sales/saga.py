@@ -38,6 +38,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, text
+from structlog.contextvars import bound_contextvars
 
 from core import audit
 from core.actors import Actor
@@ -169,6 +170,18 @@ def checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid
              tender: Tender, *, customer_name: str | None = None,
              release_on_decline: bool | None = None,
              contact: CustomerContact | None = None) -> CheckoutResult:
+    # Every log line of the sale, from any module, names its terminal and operator (and
+    # its sale once there is one): one sale can be followed through the JSON log.
+    with bound_contextvars(terminal=actor.terminal_name, operator_id=actor.operator_id,
+                           hold_id=str(hold_id)):
+        return _checkout(ctx, actor, key, hold_id, tender, customer_name=customer_name,
+                         release_on_decline=release_on_decline, contact=contact)
+
+
+def _checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid.UUID | str,
+              tender: Tender, *, customer_name: str | None = None,
+              release_on_decline: bool | None = None,
+              contact: CustomerContact | None = None) -> CheckoutResult:
     """Sell the hold for ``tender``. Card declines raise card_declined /
     insufficient_funds / expired_card (the hold is kept for another card unless
     ``release_on_decline``); gateway trouble raises gateway_unavailable / gateway_timeout
@@ -269,8 +282,11 @@ def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid
     """Cash needs no external call: everything commits in one transaction."""
     tickets_bridge.prepare(ctx)
     with unit_of_work(ctx.engine) as conn:
-        return cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name,
-                            contact=contact)
+        result = cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name,
+                              contact=contact)
+    log.info("sale completed", extra={"sale_id": str(result.sale_id), "tender": "cash",
+                                      "order_id": str(result.order.order_id)})
+    return result
 
 
 def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
@@ -343,6 +359,15 @@ def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> Non
 def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
           customer_name: str | None, *, live: bool,
           contact: CustomerContact | None = None) -> CheckoutResult:
+    with bound_contextvars(sale_id=str(sale.id), hold_id=str(sale.hold_id),
+                           terminal=actor.terminal_name, operator_id=actor.operator_id):
+        return _drive(ctx, actor, sale, release_on_decline, customer_name, live=live,
+                      contact=contact)
+
+
+def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
+           customer_name: str | None, *, live: bool,
+           contact: CustomerContact | None = None) -> CheckoutResult:
     """Advance ``sale`` until it reaches a terminal state (or must wait for the gateway).
     ``live``: the customer is still there, so a stopped sale goes forward; the recovery
     sweeper (live=False) compensates what stopped before confirmation."""
@@ -351,6 +376,7 @@ def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
     while True:
         try:
             state = sale.state
+            log.info("sale %s", state, extra={"state": state, "live": live})
             if state == "completed":
                 return CheckoutResult.from_json(sale.result)
             if state in ("declined", "voided", "reversed", "failed"):

@@ -8,7 +8,6 @@ import json
 import logging
 from pathlib import Path
 
-import pytest
 import yaml
 
 from config import Settings
@@ -63,11 +62,6 @@ def test_pipeline_reads_fields_every_json_line_has(tmp_path: Path):
     assert ts["source"] in fields and lines[0][ts["source"]].endswith("Z")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 14 item 4 not built yet: nothing binds the sale"
-                   " id, terminal and operator to a sale's log lines (structlog contextvars),"
-                   " a completed sale logs nothing, and stdlib extra= fields are dropped by"
-                   " terminal.logsetup (no ExtraAdder); strict: passes -> remove the mark")
 def test_one_sale_can_be_followed_through_the_log(pctx, cashier, tmp_path: Path):  # noqa: F811
     import uuid
 
@@ -94,3 +88,29 @@ def test_one_sale_can_be_followed_through_the_log(pctx, cashier, tmp_path: Path)
     for ln in mine:
         assert ln.get("terminal") == cashier.terminal_name
         assert ln.get("operator_id") == cashier.operator_id
+
+
+def test_extra_fields_kept_secrets_dropped_and_the_file_rotates(tmp_path: Path):
+    log_file = tmp_path / "logs" / "boxoffice.jsonl"
+    root = logging.getLogger()
+    before = list(root.handlers)
+    configure(log_file, "INFO", max_bytes=4000, backups=2)
+    try:
+        lg = logging.getLogger("core.drills")
+        lg.warning("mail to %s failed", "ana@example.com",
+                   extra={"order_id": "o-1", "email": "ana@example.com", "pin": "pin-s3cret-xyz"})
+        for n in range(100):
+            lg.info("filler line %d", n, extra={"n": n})
+    finally:
+        for h in root.handlers[:]:
+            if h not in before:
+                root.removeHandler(h)
+                h.close()
+    files = sorted(log_file.parent.iterdir())
+    assert [f.name for f in files] == ["boxoffice.jsonl", "boxoffice.jsonl.1",
+                                       "boxoffice.jsonl.2"]
+    assert all(f.stat().st_size <= 4000 for f in files)
+    lines = [json.loads(x) for f in files for x in f.read_text().splitlines()]
+    assert any(ln.get("n") == 99 for ln in lines)
+    text = "".join(f.read_text() for f in files)
+    assert "example.com" not in text and "s3cret" not in text
