@@ -65,3 +65,22 @@ def test_kiosk_sale_with_email_on_its_login_and_worker_delivers(kiosk_ctx, termi
     [mail] = [m for m in handler.messages if m["To"] == "kiosk-buyer@example.com"]
     assert str(sale.order.number) in mail["Subject"]
     assert len([p for p in mail.iter_attachments()]) == 1
+
+
+def test_monitor_lists_and_retries_parked_messages_on_its_login(ctx, terminals,  # noqa: F811
+                                                                tmp_path):
+    from core.outbox import admin, enqueue
+
+    with ctx.engine.begin() as c:
+        mid = enqueue(c, "price.changed", {"tier_id": 1}, terminal_id=None)
+        c.execute(text("update outbox set parked_at = now(), last_error = 'x'"
+                       " where message_id = :m"), {"m": mid})
+    mon = terminal_context(terminals["monitor"], tmp_path)
+    try:
+        [row] = [r for r in admin.list_messages(mon.engine, "parked")
+                 if r.message_id == str(mid)]
+        assert admin.retry(mon.engine, [row.id]) == [row.id]
+        with pytest.raises(DBAPIError), mon.engine.begin() as c:
+            c.execute(text("update outbox set sent_at = now() where id = :i"), {"i": row.id})
+    finally:
+        mon.engine.dispose()
