@@ -12,7 +12,7 @@ from typing import Any
 from core.language import language, normalize
 from core.language import set_language as _set_process_language
 
-__all__ = ["language", "set_language", "t"]
+__all__ = ["add_strings", "language", "set_language", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     # key: (English, Brazilian Portuguese)
@@ -180,6 +180,11 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "card_saf_done": ("card will be charged when back online (at risk: {risk})",
                       "o cartão será cobrado na volta da conexão (em risco: {risk})"),
 }
+
+def add_strings(strings: dict[str, tuple[str, str]]) -> None:
+    """A screen module's own labels (English, pt-BR), for ``t`` and footer bindings."""
+    _STRINGS.update(strings)
+
 
 def set_language(lang: str) -> None:
     """Switches the process to ``lang`` as the cashier speaks it: pt-BR or English.

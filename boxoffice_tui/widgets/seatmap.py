@@ -115,6 +115,9 @@ class SeatMap(ScrollView, can_focus=True):
         self._picked: set[int] = set()
         self._lease: set[int] = set()  # this terminal's unsold leased seats
         self.lease_only = False  # offline: only leased seats can be picked
+        # States (availability letters) a seat may be picked in: a counter picks free
+        # seats; the supervisor's console also picks blocked ones to put back on sale.
+        self.pick_states: frozenset[str] = frozenset("A")
         self._cache: dict[int, Strip] = {}
         # Whole drawn lines by virtual y, valid for one horizontal scroll and width: a
         # redraw (vertical scroll, a burst elsewhere) reuses them, so only lines whose
@@ -212,7 +215,8 @@ class SeatMap(ScrollView, can_focus=True):
         if not changed:
             return 0
         self._states = list(new)
-        lost = tuple(self._seat_ids[i] for i in changed if i in self._picked and new[i] != "A")
+        lost = tuple(self._seat_ids[i] for i in changed
+                     if i in self._picked and new[i] not in self.pick_states)
         self._picked.difference_update(self._index[s] for s in lost)
         self._invalidate(changed)
         self.version += 1
@@ -471,7 +475,7 @@ class SeatMap(ScrollView, can_focus=True):
             return
         if i in self._picked:
             self._picked.discard(i)
-        elif (i in self._lease) if self.lease_only else self._states[i] == "A":
+        elif (i in self._lease) if self.lease_only else self._states[i] in self.pick_states:
             self._picked.add(i)
         else:
             self.app.bell()
@@ -480,6 +484,24 @@ class SeatMap(ScrollView, can_focus=True):
         self._invalidate([i])
         self.version += 1
         self.post_message(self.SelectionChanged(self.picked))
+
+    def pick_row(self) -> int:
+        """Pick every pickable seat of the cursor's row at once (or unpick them all when
+        all are picked already); returns how many are picked in the row now."""
+        if self.cursor is None:
+            return 0
+        cells = [i for i in self._row_cells[self._row[self.cursor]]
+                 if i not in self._mine and self._states[i] in self.pick_states]
+        if cells and all(i in self._picked for i in cells):
+            self._picked.difference_update(cells)
+            now = 0
+        else:
+            self._picked.update(cells)
+            now = len(cells)
+        self._invalidate(cells)
+        self.version += 1
+        self.post_message(self.SelectionChanged(self.picked))
+        return now
 
     def on_click(self, event: events.Click) -> None:
         sx, sy = self.scroll_offset

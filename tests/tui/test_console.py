@@ -1,0 +1,333 @@
+"""The supervisor's console on the monitor: a supervisor signs in, pauses and resumes an
+event, sets a price by hand (a second supervisor approves a big one), blocks and releases
+seats on the seat map, changes a GA capacity; another terminal's session sees each change
+at once (its next hold is refused, quoted the new price, or finds the seat blocked)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from boxoffice_tui.app import MonitorApp
+from boxoffice_tui.screens.console import ConsoleScreen
+from boxoffice_tui.screens.console_dialogs import (
+    BlockDialog,
+    CapacityDialog,
+    ConfirmDialog,
+    ConsoleSignIn,
+    PriceDialog,
+)
+from boxoffice_tui.screens.console_seats import ConsoleSeatsScreen
+from boxoffice_tui.screens.dialogs import SupervisorDialog
+from boxoffice_tui.screens.monitor import MonitorScreen
+from boxoffice_tui.widgets.seatmap import SeatMap
+from core.errors import BoxOfficeError
+from terminal.counter import CounterSession
+from terminal.monitor import MonitorSession
+from tests.tui.conftest import build_session, rows, scalar, wait_for
+
+pytestmark = [pytest.mark.db, pytest.mark.anyio]
+SIZE = (120, 40)
+
+
+@pytest.fixture(scope="module")
+def second_supervisor(tctx: Any) -> str:
+    """Dora, a second supervisor for the changes over the threshold."""
+    from core.actors import create_operator
+    from core.uow import unit_of_work
+
+    with unit_of_work(tctx.engine) as conn:
+        create_operator(conn, "dora", "Dora Reis", "supervisor", "4321")
+    return "dora"
+
+
+@pytest.fixture
+def other_counter(tctx: Any) -> CounterSession:
+    """Another terminal: the counter whose next hold must see the console's change."""
+    from core.actors import authenticate
+
+    svc = build_session(CounterSession, tctx, f"tui-other-{uuid.uuid4().hex[:6]}")
+    svc.start()
+    svc.operator = authenticate(tctx.engine, "ana", "1234")
+    return svc
+
+
+def monitor_app(tctx: Any) -> MonitorApp:
+    return MonitorApp(MonitorSession(tctx, "tui-console"), language_code="en",
+                      heartbeat=False)
+
+
+async def open_console(pilot: Any, login: str = "carla", pin: str = "9999") -> ConsoleScreen:
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+    await pilot.press("c")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConsoleSignIn))
+    await pilot.press(*login, "enter", *pin, "enter")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+    screen = app.screen
+    await wait_for(pilot, lambda: screen.events)
+    return screen
+
+
+async def select(pilot: Any, screen: ConsoleScreen, code: str) -> Any:
+    """Move the events list's cursor onto ``code`` and wait for its detail."""
+    from textual.widgets import DataTable
+
+    idx = next(i for i, e in enumerate(screen.events) if e.code == code)
+    screen.query_one("#events", DataTable).move_cursor(row=idx)
+    await wait_for(pilot, lambda: screen.view is not None
+                   and screen.view.detail.event.code == code)
+    return screen.view.detail.event
+
+
+def op_id(tctx: Any, login: str) -> int:
+    return int(scalar(tctx, "select id from operators where login = :l", l=login))
+
+
+def event_id(tctx: Any, code: str) -> int:
+    return int(scalar(tctx, "select id from events where code = :c", c=code))
+
+
+async def test_the_console_needs_a_supervisor_and_records_the_sign_in(tctx: Any) -> None:
+    app = monitor_app(tctx)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleSignIn))
+        dialog = app.screen
+        await pilot.press(*"ana", "enter", *"1234", "enter")  # a cashier
+        await wait_for(pilot, lambda: "supervisor" in str(
+            dialog.query_one("#con-error").render()))
+        assert app.services.operator is None and isinstance(app.screen, ConsoleSignIn)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        screen = await open_console(pilot)
+        assert app.services.operator is not None and app.services.operator.login == "carla"
+        assert "Carla" in str(screen.query_one("#console-who").render())
+        # what exists, read-only: the rooms and the staff with their last sign-in
+        await pilot.press("2")
+        await wait_for(pilot, lambda: screen.query_one("#rooms").row_count >= 3)
+        await pilot.press("3")
+        await wait_for(pilot, lambda: screen.query_one("#staff").row_count >= 3)
+        await pilot.press("1")
+        await pilot.press("ctrl+o")  # sign out: back on the monitor, nobody signed in
+        await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
+        assert app.services.operator is None
+    assert scalar(tctx, "select last_sign_in_at is not null from operators"
+                        " where login = 'carla'") is True
+
+
+async def test_pause_and_resume_from_the_console(tctx: Any,
+                                                 other_counter: CounterSession) -> None:
+    app = monitor_app(tctx)
+    eid = event_id(tctx, "MAGICA")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(pilot)
+        await select(pilot, screen, "MAGICA")
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select status from events where id = :e", e=eid) == "paused")
+        # another terminal: its next hold is refused at once
+        t0 = time.perf_counter()
+        with pytest.raises(BoxOfficeError) as err:
+            other_counter.hold_best(uuid.uuid4(), eid, 2)
+        assert err.value.code == "event_paused" and time.perf_counter() - t0 < 1.0
+        await wait_for(pilot, lambda: screen.view is not None
+                       and screen.view.detail.event.status == "paused")
+        assert "PAUSED" in str(screen.query_one("#console-detail").render())
+        await pilot.press("p")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select status from events where id = :e", e=eid) == "on_sale")
+    hold = other_counter.hold_best(uuid.uuid4(), eid, 2)
+    assert hold.quantity == 2
+    other_counter.release(uuid.uuid4(), hold.hold_id)
+    audit = rows(tctx, "select payload::jsonb as p from audit_log where action ="
+                       " 'event_status' order by seq")
+    carla = op_id(tctx, "carla")
+    mine = {p["data"]["status"] for p in (r.p for r in audit)
+            if p["id"] == str(eid) and p["operator"] == carla}
+    assert mine == {"paused", "on_sale"}
+
+
+async def test_price_override_and_a_second_supervisor(tctx: Any, second_supervisor: str,
+                                                      other_counter: CounterSession) -> None:
+    app = monitor_app(tctx)
+    eid = event_id(tctx, "SINATRA")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(pilot)
+        await select(pilot, screen, "SINATRA")
+        tiers = {tr.section: tr for tr in screen.view.detail.tiers}
+        old = tiers["BAL"].current_minor
+        small = old + 1000  # within the 20 % threshold
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PriceDialog))
+        app.screen.query_one("#price-section").value = "BAL"
+        await pilot.pause()
+        await pilot.press(*str(small // 100), "enter", *"strong demand", "enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select current_minor from price_tiers pt join sections s on s.id ="
+                  " pt.section_id where pt.event_id = :e and s.code = 'BAL'", e=eid) == small)
+        # another terminal's next hold in that section pays the new price
+        bal = rows(tctx, "select es.seat_id from event_seats es join sections s on s.id ="
+                         " es.section_id where es.event_id = :e and s.code = 'BAL' and"
+                         " es.status = 'available' order by es.seat_id limit 1", e=eid)
+        hold = other_counter.hold_seats(uuid.uuid4(), eid, [bal[0].seat_id])
+        assert hold.total_minor == small
+        other_counter.release(uuid.uuid4(), hold.hold_id)
+
+        big = tiers["BAL"].ceiling_minor  # far over the threshold
+        await pilot.press("o")
+        await wait_for(pilot, lambda: isinstance(app.screen, PriceDialog))
+        app.screen.query_one("#price-section").value = "BAL"
+        await pilot.pause()
+        await pilot.press(*str(big // 100), "enter", *"last rows", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
+        assert scalar(tctx, "select count(*) from price_requests where event_id = :e and"
+                            " status = 'pending'", e=eid) == 1
+        first = app.screen
+        await pilot.press(*"carla", "enter", *"9999", "enter")  # not their own change
+        await wait_for(pilot, lambda: app.last_error is not None
+                       and isinstance(app.screen, SupervisorDialog) and app.screen is not first)
+        assert scalar(tctx, "select status from price_requests where event_id = :e",
+                      e=eid) == "pending"
+        await pilot.press(*second_supervisor, "enter", *"4321", "enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select status from price_requests where event_id = :e", e=eid)
+            == "approved")
+    last = rows(tctx, "select pc.new_minor, o.login as by, a.login as appr from price_changes"
+                      " pc join price_tiers pt on pt.id = pc.tier_id join operators o on"
+                      " o.id = pc.operator_id left join operators a on a.id = pc.approved_by"
+                      " where pt.event_id = :e order by pc.id", e=eid)
+    assert [(r.new_minor, r.by, r.appr) for r in last][-2:] == \
+        [(small, "carla", None), (big, "carla", "dora")]
+
+
+async def test_block_and_release_seats_from_the_console_seat_map(
+        tctx: Any, other_counter: CounterSession) -> None:
+    app = monitor_app(tctx)
+    eid = event_id(tctx, "COMEDIA-HOJE")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(pilot)
+        await select(pilot, screen, "COMEDIA-HOJE")
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleSeatsScreen))
+        seats = app.screen
+        smap = seats.query_one(SeatMap)
+        await wait_for(pilot, lambda: smap.seat_count > 0)
+        await pilot.press("down", "r")  # the cursor's whole row at once
+        picked = smap.picked
+        assert len(picked) > 10
+        await pilot.press("b")
+        await wait_for(pilot, lambda: isinstance(app.screen, BlockDialog))
+        await pilot.press(*"house seats", "enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select count(*) from event_seats where event_id = :e and status ="
+                  " 'blocked'", e=eid) == len(picked))
+        # another terminal: the seats read blocked and its hold is refused
+        avail = other_counter.availability(eid)
+        assert {avail.state_of(s) for s in picked} == {"B"}
+        with pytest.raises(BoxOfficeError):
+            other_counter.hold_seats(uuid.uuid4(), eid, [picked[0]])
+        await wait_for(pilot, lambda: all(smap.state_of(s) == "blocked" for s in picked))
+        assert smap.picked == ()
+        reason = rows(tctx, "select kind, reason from seat_blocks where event_id = :e"
+                            " and seat_id = :s", e=eid, s=picked[0])[0]
+        assert (reason.kind, reason.reason) == ("house", "house seats")
+        # two of them back on sale (picked blocked seats, u), then the rest (l: all)
+        smap.move_cursor_to(picked[0])
+        await pilot.press("space", "right", "space", "u")
+        await wait_for(pilot, lambda: smap.state_of(picked[0]) != "blocked"
+                       and smap.state_of(picked[1]) != "blocked")
+        assert scalar(tctx, "select count(*) from event_seats where event_id = :e and status ="
+                            " 'blocked'", e=eid) == len(picked) - 2
+        hold = other_counter.hold_seats(uuid.uuid4(), eid, [picked[0]])
+        other_counter.release(uuid.uuid4(), hold.hold_id)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, BlockDialog))
+        await pilot.press("enter")  # all kinds
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select count(*) from event_seats where event_id = :e and status ="
+                  " 'blocked'", e=eid) == 0)
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
+
+
+async def test_ga_capacity_from_the_console(tctx: Any,
+                                           other_counter: CounterSession) -> None:
+    app = monitor_app(tctx)
+    eid = event_id(tctx, "POKER-OPEN")
+    sec = int(scalar(tctx, "select section_id from ga_inventory where event_id = :e", e=eid))
+    other_counter.hold_ga(uuid.uuid4(), eid, sec, 3)  # places taken: the floor of a change
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(pilot)
+        await select(pilot, screen, "POKER-OPEN")
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, CapacityDialog))
+        app.screen.query_one("#cap-value").value = ""
+        await pilot.press(*"450", "enter")
+        await wait_for(pilot, lambda: scalar(
+            tctx, "select capacity from ga_inventory where event_id = :e", e=eid) == 450)
+        await wait_for(pilot, lambda: screen.view is not None
+                       and screen.view.ga[0].capacity == 450)
+        await pilot.press("g")
+        await wait_for(pilot, lambda: isinstance(app.screen, CapacityDialog))
+        app.screen.query_one("#cap-value").value = ""
+        await pilot.press("1", "enter")  # below what is held: refused, nothing changes
+        await wait_for(pilot, lambda: app.last_error is not None)
+        assert "below" in app.last_error or "3" in app.last_error
+    assert scalar(tctx, "select capacity from ga_inventory where event_id = :e", e=eid) == 450
+
+
+@pytest.mark.redis
+async def test_another_terminal_is_told_within_a_second(tctx: Any, redis_url: str,
+                                                        redis_prefix: str) -> None:
+    """With Redis, a block from the console reaches another terminal's subscription (the
+    feed seat maps listen to) well within a second of the commit."""
+    import threading
+
+    from core.app_context import CoreContext
+    from core.live import LiveSeats
+
+    settings = tctx.settings.model_copy(update={"redis": tctx.settings.redis.model_copy(
+        update={"key_prefix": redis_prefix})})
+
+    def feed_ctx() -> CoreContext:
+        c = CoreContext(settings=settings, engine=tctx.engine)
+        c.gateway = tctx.gateway
+        c.listeners.append(LiveSeats(c, url=redis_url))
+        return c
+
+    other = build_session(CounterSession, feed_ctx(), "tui-feed-other")
+    eid = event_id(tctx, "MAGICA")
+    told = threading.Event()
+    stop = other.subscribe(eid, lambda _change: told.set())
+    app = MonitorApp(MonitorSession(feed_ctx(), "tui-console-feed"), language_code="en",
+                     heartbeat=False)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_console(pilot)
+            await select(pilot, screen, "MAGICA")
+            await pilot.press("s")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConsoleSeatsScreen))
+            smap = app.screen.query_one(SeatMap)
+            await wait_for(pilot, lambda: smap.seat_count > 0)
+            await pilot.press("space", "b")
+            await wait_for(pilot, lambda: isinstance(app.screen, BlockDialog))
+            told.clear()
+            await pilot.press(*"press", "enter")
+            t0 = time.perf_counter()
+            await wait_for(pilot, lambda: scalar(
+                tctx, "select count(*) from event_seats where event_id = :e and status ="
+                      " 'blocked'", e=eid) == 1)
+            await wait_for(pilot, told.is_set, timeout=3)
+            assert time.perf_counter() - t0 < 1.0
+            assert other.availability(eid).states.count("B") == 1
+    finally:
+        stop()

@@ -1,0 +1,137 @@
+"""Snapshots of the supervisor console's screens at 80x24 and 120x40: the demo casino on
+a database of their own (nothing sells here), event dates and sign-in times pinned, a
+supervisor signed in."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from boxoffice_tui.app import MonitorApp
+from core.actors import OperatorInfo
+from core.app_context import CoreContext
+from terminal.monitor import ConsoleView, MonitorSession
+from tests.conftest import make_settings
+
+pytestmark = pytest.mark.db
+FROZEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+SIZES = [(80, 24), (120, 40)]
+
+
+class PinnedMonitor(MonitorSession):
+    """The real database for events, prices, seats and staff; times pinned."""
+
+    def printer_state(self) -> str:
+        return "none"
+
+    def _when(self, code: str) -> datetime:
+        return FROZEN + timedelta(days=sorted(self._codes).index(code), hours=3)
+
+    def console_events(self) -> list[Any]:
+        evs = super().console_events()
+        self._codes = [e.code for e in evs]
+        return sorted((replace(e, starts_at=self._when(e.code)) for e in evs),
+                      key=lambda e: e.starts_at)
+
+    def console_view(self, event_id: int) -> ConsoleView:
+        view = super().console_view(event_id)
+        ev = replace(view.detail.event, starts_at=self._when(view.detail.event.code))
+        return replace(view, detail=replace(view.detail, event=ev))
+
+    def staff(self) -> list[Any]:
+        return [replace(o, last_sign_in_at=FROZEN if o.login == "carla" else None)
+                for o in super().staff()]
+
+
+@pytest.fixture(scope="module")
+def sctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
+    settings = make_settings(db_url, module_tmp, terminal__name="snap-monitor",
+                             terminal__language="en")
+    return CoreContext(settings=settings, engine=ctx.engine)
+
+
+def _app(sctx: CoreContext) -> MonitorApp:
+    svc = PinnedMonitor(sctx, "snap-monitor")
+    svc.operator = OperatorInfo(3, "carla", "Carla Mendes", "supervisor")
+    return MonitorApp(svc, clock=lambda: FROZEN, language_code="en", heartbeat=False)
+
+
+async def _settle(pilot: Any) -> None:
+    from textual.widgets import Input
+
+    for inp in pilot.app.screen.query(Input):
+        inp.cursor_blink = False
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+async def _console(pilot: Any, code: str = "SINATRA") -> Any:
+    from textual.widgets import DataTable
+
+    from boxoffice_tui.screens.console import ConsoleScreen
+
+    app = pilot.app
+    while app.screen.__class__.__name__ != "MonitorScreen":
+        await pilot.pause(0.02)
+    await pilot.press("c")
+    while not isinstance(app.screen, ConsoleScreen) or not app.screen.events:
+        await pilot.pause(0.02)
+    screen = app.screen
+    idx = next(i for i, e in enumerate(screen.events) if e.code == code)
+    screen.query_one("#events", DataTable).move_cursor(row=idx)
+    while screen.view is None or screen.view.detail.event.code != code:
+        await pilot.pause(0.02)
+    screen.set_interval(3600, lambda: None)  # nothing changes here; the refresh may run
+    await _settle(pilot)
+    return screen
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=_console)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_staff(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Any) -> None:
+        screen = await _console(pilot)
+        await pilot.press("3")
+        while screen.query_one("#staff").row_count < 3:
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_seat_map(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    from boxoffice_tui.screens.console_seats import ConsoleSeatsScreen
+    from boxoffice_tui.widgets.seatmap import SeatMap
+
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("s")
+        while not isinstance(pilot.app.screen, ConsoleSeatsScreen):
+            await pilot.pause(0.02)
+        smap = pilot.app.screen.query_one(SeatMap)
+        while not smap.seat_count:
+            await pilot.pause(0.02)
+        await pilot.press("down", "r", "down", "right", "space")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+def test_console_price_dialog(snap_compare: Any, sctx: CoreContext) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("o")
+        await pilot.press(*"280")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=(80, 24), run_before=run_before)
