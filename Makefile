@@ -16,9 +16,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/boxoffice demo
 
-# Packages mypy checks (pydantic plugin, settings in pyproject.toml); the faces
-# (boxoffice_tui, kiosk, boxoffice_cli) join once they type-check.
-TYPED := config core printing sync terminal
+# Packages mypy checks (pydantic plugin, settings in pyproject.toml): every layer.
+TYPED := config core printing sync terminal boxoffice_tui kiosk boxoffice_cli
 
 test: $(STAMP)
 	$(BIN)/ruff check .

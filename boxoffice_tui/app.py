@@ -22,9 +22,11 @@ from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
 
-from boxoffice_tui.base import error_text
+from boxoffice_tui.base import AppHooks, error_text
 from boxoffice_tui.commands import EventCommands, OrderCommands
 from boxoffice_tui.i18n import language, set_language, t
+from boxoffice_tui.widgets.core_calls import CoreCalls
+from boxoffice_tui.widgets.textual_compat import compose_offscreen, on_any_stack
 from core.errors import BoxOfficeError
 from core.money import format_minor
 from terminal.counter import CounterSession
@@ -69,7 +71,10 @@ class SyncChanged(Message):
         self.state = state
 
 
-class BoxOfficeApp(App):
+class BoxOfficeApp(CoreCalls, App):
+    """What the cashier app and the monitor share. App-level actions run their core calls
+    on the app's own workers (``call_core``), never on whichever screen is on top."""
+
     # Absolute, so subclasses defined elsewhere (tests, kiosk) find it too.
     CSS_PATH = str(Path(__file__).with_name("boxoffice.tcss"))
     title_key = "app_title"
@@ -93,6 +98,7 @@ class BoxOfficeApp(App):
         # sync.terminal.OfflineTerminal.status() as last posted; None without offline
         # selling (the monitor, tests without it): then core calls decide online/offline.
         self.sync_state: dict[str, Any] | None = None
+        self._base_mounted = False
         set_language(language_code or services.settings.terminal.language)
         self.title = t(self.title_key)
 
@@ -158,9 +164,8 @@ class BoxOfficeApp(App):
         self.online = bool(state.get("online"))
         self.refresh_status()
         for screen in self.screen_stack:
-            fn = getattr(screen, "sync_changed", None)
-            if fn is not None:
-                fn(state)
+            if isinstance(screen, AppHooks):
+                screen.sync_changed(state)
 
     def core_failed(self, exc: BaseException, failed: Callable[[BaseException], Any] | None,
                     quiet: bool) -> None:
@@ -187,7 +192,7 @@ class BoxOfficeApp(App):
         # Textual calls every class's on_mount along the MRO, and subclasses also call
         # super().on_mount(): without this the warm-up (spooler, gateway, offline
         # selling) and the timers would start twice.
-        if getattr(self, "_base_mounted", False):
+        if self._base_mounted:
             return
         self._base_mounted = True
         if self.warm_up is not None:
@@ -252,9 +257,8 @@ class BoxOfficeApp(App):
             self.breaker = br
             self.refresh_status()
             for screen in self.screen_stack:
-                fn = getattr(screen, "refresh_card_state", None)
-                if fn is not None:
-                    fn()
+                if isinstance(screen, AppHooks):
+                    screen.refresh_card_state()
 
     # --- app-wide actions ------------------------------------------------------------------
     def action_help(self) -> None:
@@ -270,9 +274,8 @@ class BoxOfficeApp(App):
         self.title = t(self.title_key)
         translate_bindings(self)
         for screen in self.screen_stack:
-            fn = getattr(screen, "retranslate", None)
-            if fn is not None:
-                fn()
+            if isinstance(screen, AppHooks):
+                screen.retranslate()
         self.refresh_bindings()
         self.refresh_status()
 
@@ -329,8 +332,7 @@ class CashierApp(BoxOfficeApp):
         # The seat map's reads start now, on a pool thread, while the screen composes.
         prefetch = self._pool().submit(self.services.seat_map, ev.id)
         screen = self._sale_screen
-        if screen is not None and screen.is_running and not any(
-                screen in stack for stack in self._screen_stacks.values()):
+        if screen is not None and screen.is_running and not on_any_stack(self, screen):
             # The kept screen is composed and styled already; it only takes the new
             # event's data (composing a new one was most of an opening's time).
             screen.show_event(ev, prefetch)
@@ -356,7 +358,7 @@ class CashierApp(BoxOfficeApp):
         screen = SaleScreen(None)
         self._keep_sale_screen(screen)
         # What push_screen does first (register, compose, mount), without showing it.
-        self._get_screen(screen)
+        compose_offscreen(self, screen)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -379,7 +381,7 @@ class CashierApp(BoxOfficeApp):
             self.apply_sync(state)
             self.notify(t("leases_taken", n=got.taken, seats=got.places_left))
 
-        self.screen.call_core(job, done=done, group="lease")  # type: ignore[attr-defined]
+        self.call_core(job, done=done, group="lease")
 
     def action_orders(self, query: str = "") -> None:
         from boxoffice_tui.screens.orders import OrdersScreen
@@ -392,7 +394,7 @@ class CashierApp(BoxOfficeApp):
         from boxoffice_tui.screens.dialogs import ReportDialog, report_text
 
         cur = self.services.settings.sales.currency
-        self.screen.call_core(  # type: ignore[attr-defined]
+        self.call_core(
             self.services.x_report,
             done=lambda rep: self.push_screen(
                 ReportDialog(t("x_report"), report_text(rep, cur, self.lang))),
@@ -417,7 +419,7 @@ class CashierApp(BoxOfficeApp):
             # Over the variance threshold: a supervisor approves on this terminal.
             def approved(res: Approval | None) -> None:
                 if res:
-                    self.screen.call_core(  # type: ignore[attr-defined]
+                    self.call_core(
                         svc.approve_variance, uuid.uuid4(), rep.shift_id, res.login,
                         res.pin, res.reason, done=show, group="close")
 
@@ -427,8 +429,7 @@ class CashierApp(BoxOfficeApp):
 
         def counted(res: Any) -> None:
             if res:
-                self.screen.call_core(svc.close_shift, res[0], res[1],  # type: ignore
-                                      done=show, group="close")
+                self.call_core(svc.close_shift, res[0], res[1], done=show, group="close")
 
         self.push_screen(CloseShiftDialog(), counted)
 
@@ -516,3 +517,14 @@ def run_monitor(ctx: CoreContext) -> int:
     from terminal.bootstrap import monitor_session
 
     return MonitorApp(monitor_session(ctx.settings, ctx)).run() or 0
+
+
+if TYPE_CHECKING:
+    # The apps give their screens what boxoffice_tui.protocols promises (mypy checks).
+    from boxoffice_tui.protocols import CounterHost, MonitorHost
+
+    def _cashier_is_a_counter_host(app: CashierApp) -> CounterHost:
+        return app
+
+    def _monitor_is_a_monitor_host(app: MonitorApp) -> MonitorHost:
+        return app

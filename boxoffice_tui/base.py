@@ -1,10 +1,13 @@
 """What every cashier and monitor screen shares: calling the terminal session from thread
 workers (``boxoffice_tui.widgets.core_calls``, shared with the kiosk) with errors turned
-into messages, and footer labels that follow the language switch."""
+into messages, the app's typed view of itself (``boxoffice_tui.protocols``), the hooks
+the app calls on every screen of its stack, and footer labels that follow the language
+switch."""
 
 from __future__ import annotations
 
 import functools
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, ClassVar, cast
@@ -14,24 +17,31 @@ from textual.screen import ModalScreen, Screen
 
 from boxoffice_tui.i18n import language, t
 from boxoffice_tui.widgets.core_calls import CoreCalls as SharedCoreCalls
+from boxoffice_tui.widgets.textual_compat import binding_table
 from core.errors import BoxOfficeError
 
 if TYPE_CHECKING:
-    from boxoffice_tui.app import BoxOfficeApp, CashierApp
+    from textual.dom import DOMNode
+
+    from boxoffice_tui.protocols import CounterHost, MonitorHost, ScreenHost
     from terminal.counter import CounterSession
     from terminal.monitor import MonitorSession
 
+# Each node's i18n keys, as its BINDINGS declared them (the live ones get translated).
+_ORIGINAL_KEYS: weakref.WeakKeyDictionary[DOMNode, dict[tuple[str, str], str]] = \
+    weakref.WeakKeyDictionary()
 
-def translate_bindings(node: Any) -> None:
+
+def translate_bindings(node: DOMNode) -> None:
     """Footer descriptions are i18n keys in BINDINGS; show them in the current language."""
-    originals: dict[tuple[str, str], str] | None = getattr(node, "_i18n_keys", None)
-    km = node._bindings.key_to_bindings
+    km = binding_table(node)
+    originals = _ORIGINAL_KEYS.get(node)
     if originals is None:
         originals = {}
         for key, lst in km.items():
             for b in lst:
                 originals[(key, b.action)] = b.description
-        node._i18n_keys = originals
+        _ORIGINAL_KEYS[node] = originals
     for key, lst in km.items():
         km[key] = [replace(b, description=t(originals.get((key, b.action), b.description)))
                    for b in lst]
@@ -61,26 +71,42 @@ def after_typed_keys(action: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class CoreCalls(SharedCoreCalls):
-    """The shared worker helper, with the app and its session typed for the screen: a
-    cashier screen asks ``self.counter`` and ``self.cashier``, a monitor screen
-    ``self.monitor``; what every app has is on ``self.bo``."""
+class AppHooks:
+    """What the app tells every screen on its stack; a screen overrides what concerns it.
+    (The app calls these on any ``AppHooks`` screen, never by probing for a name.)"""
+
+    def retranslate(self) -> None:
+        """The language changed (ctrl+l): redraw labels."""
+        translate_bindings(cast("DOMNode", self))
+
+    def sync_changed(self, state: dict[str, Any]) -> None:
+        """The offline terminal's state changed (online, queue, leases)."""
+
+    def refresh_card_state(self) -> None:
+        """The card gateway's breaker changed state."""
+
+
+class CoreCalls(SharedCoreCalls, AppHooks):
+    """The shared worker helper, with the app typed for the screen (see
+    ``boxoffice_tui.protocols``): a cashier screen asks ``self.cashier`` and its session
+    ``self.counter``, a monitor screen ``self.monitor``; what every app has is on
+    ``self.bo``. Textual's own app API stays on ``self.app``."""
 
     @property
-    def bo(self) -> BoxOfficeApp:
-        return self.app  # type: ignore[attr-defined]
+    def bo(self) -> ScreenHost:
+        return cast("ScreenHost", self.app)  # type: ignore[attr-defined]
 
     @property
-    def cashier(self) -> CashierApp:
-        return cast("CashierApp", self.app)  # type: ignore[attr-defined]
+    def cashier(self) -> CounterHost:
+        return cast("CounterHost", self.app)  # type: ignore[attr-defined]
 
     @property
     def counter(self) -> CounterSession:
-        return cast("CounterSession", self.bo.services)
+        return self.cashier.services
 
     @property
     def monitor(self) -> MonitorSession:
-        return cast("MonitorSession", self.bo.services)
+        return cast("MonitorHost", self.app).services  # type: ignore[attr-defined]
 
 
 class BaseScreen(CoreCalls, Screen):
@@ -90,17 +116,11 @@ class BaseScreen(CoreCalls, Screen):
     def on_mount(self) -> None:
         translate_bindings(self)
 
-    def retranslate(self) -> None:
-        translate_bindings(self)
-
 
 class BaseModal(CoreCalls, ModalScreen):
     BINDINGS = [Binding("escape", "cancel", "cancel")]
 
     def on_mount(self) -> None:
-        translate_bindings(self)
-
-    def retranslate(self) -> None:
         translate_bindings(self)
 
     def action_cancel(self) -> None:

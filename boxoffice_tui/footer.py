@@ -13,7 +13,8 @@ from typing import Any
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from boxoffice_tui.widgets.textual_compat import footer_ready, mark_footer_ready, start_compact
 
 
 class QuickFooter(Footer):
@@ -36,24 +37,23 @@ class QuickFooter(Footer):
         # again (measured 80-100 ms of a seat-map open). The screen's own and the app's
         # bindings are known already: compose them now, in the screen's language, so the
         # signal finds nothing to change.
-        if not self._bindings_ready:
+        if not footer_ready(self):
             with contextlib.suppress(Exception):
-                screen = self.screen
-                if hasattr(screen, "retranslate"):
-                    from boxoffice_tui.base import translate_bindings
+                from boxoffice_tui.base import AppHooks, translate_bindings
 
+                screen = self.screen
+                if isinstance(screen, AppHooks):
                     translate_bindings(screen)
-                self.set_reactive(Footer._bindings_ready, True)
-        self._shown = self._signature() if self._bindings_ready else None
+                mark_footer_ready(self)
+        self._shown = self._signature() if footer_ready(self) else None
         for widget in super().compose():
-            if isinstance(widget, FooterKey) and "compact" in (widget._reactive_connect or {}):
-                # A key starts compact (its default) and the footer's data binding then
-                # flips it: two full style updates per key. Start it as it will end.
-                widget.set_reactive(FooterKey.compact, self.compact)
+            # A key starts compact (its default) and the footer's data binding then
+            # flips it: two full style updates per key. Start it as it will end.
+            start_compact(widget, self.compact)
             yield widget
 
     def bindings_changed(self, screen: Screen) -> None:
-        self._bindings_ready = True
+        mark_footer_ready(self)
         if not screen.app.app_focus:
             return
         if self.is_attached and screen is self.screen and not self._pending:

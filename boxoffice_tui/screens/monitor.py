@@ -78,8 +78,6 @@ class MonitorScreen(BaseScreen):
         Binding("r", "refresh", "refresh"),
         Binding("a", "approve", "approve"),
         Binding("ctrl+q", "app.quit", "quit"),
-        # The supervisor's console (sign-in first): docs/monitor.md.
-        Binding("c", "console", "console", show=False),
     ]
 
     def __init__(self) -> None:
@@ -207,17 +205,12 @@ class MonitorScreen(BaseScreen):
             return
 
         def done(_: object) -> None:
-            self.bo.notify(t("approved"))
+            self.app.notify(t("approved"))
             self.action_refresh()
 
         def approved(res: Approval | None) -> None:
             if res:
                 self.call_core(self.monitor.approve, appr.id, res, done=done, group="approve")
 
-        self.bo.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
+        self.app.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
                             approved)
-
-    def action_console(self) -> None:
-        from boxoffice_tui.screens.console import open_console
-
-        open_console(self.app, self.monitor)

@@ -99,7 +99,7 @@ class OrdersScreen(BaseScreen):
 
         def failed(exc: BaseException) -> None:
             if isinstance(exc, BoxOfficeError) and exc.code == "supervisor_required":
-                self.bo.push_screen(SupervisorDialog(f"{t('reprint')} #{order.number}",
+                self.app.push_screen(SupervisorDialog(f"{t('reprint')} #{order.number}",
                                                      with_reason=False), approved)
             else:
                 self.bo.show_error(exc)
@@ -107,10 +107,10 @@ class OrdersScreen(BaseScreen):
         def approved(res: Approval | None) -> None:
             if res:
                 self.call_core(svc.reprint, order.order_id, res,
-                               done=lambda _: self.bo.notify(t("reprinted")), group="reprint")
+                               done=lambda _: self.app.notify(t("reprinted")), group="reprint")
 
         self.call_core(svc.reprint, order.order_id, None, failed=failed,
-                       done=lambda _: self.bo.notify(t("reprinted")), group="reprint")
+                       done=lambda _: self.app.notify(t("reprinted")), group="reprint")
 
     def action_refund(self) -> None:
         self._approved_action("refund")
@@ -132,7 +132,7 @@ class OrdersScreen(BaseScreen):
                 if res:
                     self._go(kind, order, res)
 
-            self.bo.push_screen(SupervisorDialog(title, need_pin=why is not None), answered)
+            self.app.push_screen(SupervisorDialog(title, need_pin=why is not None), answered)
 
         self.call_core(svc.refund_needs_approval, order.order_id, done=ask, group="refund")
 
@@ -141,20 +141,20 @@ class OrdersScreen(BaseScreen):
         if kind == "exchange":
             ev = next((e for e in self.cashier.cached_events if e.code == order.event_code), None)
             if ev is None:
-                self.bo.notify(t("not_available", what=order.event_code), severity="error")
+                self.app.notify(t("not_available", what=order.event_code), severity="error")
                 return
             from boxoffice_tui.screens.sale import SaleScreen
 
             req = ExchangeRequest(order.order_id, order.number, approval.reason,
                                   approval.login, approval.pin)
-            self.bo.notify(t("exchange_hint"))
-            self.bo.push_screen(SaleScreen(ev, exchange=req))
+            self.app.notify(t("exchange_hint"))
+            self.app.push_screen(SaleScreen(ev, exchange=req))
             return
 
         def finished(result: RefundResult) -> None:
             amount = result.amount_minor
             self.last_refund = result
-            self.bo.notify(t("refunded", number=order.number,
+            self.app.notify(t("refunded", number=order.number,
                              amount=format_minor(amount, order.currency, self.bo.lang)))
             self.search()
 

@@ -264,7 +264,7 @@ class SaleScreen(BaseScreen):
                        done=self._held, failed=self._hold_failed, group="hold")
 
     def _subscribe(self) -> None:
-        app = self.bo
+        app = self.app
 
         def pushed(_change: Any) -> None:  # on the feed's thread
             with contextlib.suppress(RuntimeError):  # the app is shutting down
@@ -287,7 +287,7 @@ class SaleScreen(BaseScreen):
         self.clock_offset = avail.as_of - self.bo.now()
 
     def poll(self) -> None:
-        if self not in self.bo.screen_stack:
+        if self not in self.app.screen_stack:
             return  # a kept screen, hidden until the next event is opened
         # Offline, every read would wait for the dead link; the lease book is enough.
         if self.data is None or self.bo.selling_offline:
@@ -355,7 +355,7 @@ class SaleScreen(BaseScreen):
         return int((self.hold.expires_at - now_db).total_seconds())
 
     def tick(self) -> None:
-        if self.hold is None and self not in self.bo.screen_stack:
+        if self.hold is None and self not in self.app.screen_stack:
             return  # hidden and nothing counting down
         left = self.remaining()
         cd = self.query_one("#countdown", Static)
@@ -374,7 +374,7 @@ class SaleScreen(BaseScreen):
         self.extensions = 0
         self.query_one(SeatMap).set_mine(())
         self.query_one("#countdown", Static).update(t("hold_expired"))
-        self.bo.notify(t("hold_expired"), severity="warning")
+        self.app.notify(t("hold_expired"), severity="warning")
         self.expired_shown = True
         self._render_cart()
         self.query_one("#countdown", Static).update(t("hold_expired"))
@@ -401,7 +401,7 @@ class SaleScreen(BaseScreen):
     def on_seat_map_selection_changed(self, event: SeatMap.SelectionChanged) -> None:
         if event.lost:
             labels = ", ".join(self.query_one(SeatMap).seat_ref(s).label for s in event.lost)
-            self.bo.notify(BoxOfficeError("seat_unavailable", seat_ids=labels).message(
+            self.app.notify(BoxOfficeError("seat_unavailable", seat_ids=labels).message(
                 self.bo.lang), severity="warning")
         self._render_cart()
 
@@ -499,7 +499,7 @@ class SaleScreen(BaseScreen):
             if self.hold is not None and self.hold.hold_id == hold.hold_id:
                 self.hold = replace(hold, expires_at=state.expires_at)  # type: ignore
                 self.extensions += 1
-                self.bo.notify(t("extended"))
+                self.app.notify(t("extended"))
                 self.tick()
 
         self.call_core(self.svc.extend, uuid.uuid4(), hold.hold_id, done=done, group="hold")
@@ -519,7 +519,7 @@ class SaleScreen(BaseScreen):
         smap.set_state(hold.seat_ids, "A")
         self._render_cart()
         self.call_core(self.svc.release, uuid.uuid4(), hold.hold_id,
-                       done=lambda _: self.bo.notify(t("released")), group="hold")
+                       done=lambda _: self.app.notify(t("released")), group="hold")
 
     def action_back(self) -> None:
         if self._unsubscribe is not None:
@@ -540,15 +540,15 @@ class SaleScreen(BaseScreen):
 
     def action_cash(self) -> None:
         if self.hold is None:
-            self.bo.bell()
+            self.app.bell()
             return
         from boxoffice_tui.screens.checkout import CashScreen
 
-        self.bo.push_screen(CashScreen(self.hold, exchange=self.exchange), self._paid)
+        self.app.push_screen(CashScreen(self.hold, exchange=self.exchange), self._paid)
 
     def action_card(self) -> None:
         if self.hold is None:
-            self.bo.bell()
+            self.app.bell()
             return
         br = self.bo.breaker
         if not br.card_allowed and not isinstance(self.hold, OfflineCart):
@@ -556,7 +556,7 @@ class SaleScreen(BaseScreen):
             return
         from boxoffice_tui.screens.checkout import CardScreen
 
-        self.bo.push_screen(CardScreen(self.hold, exchange=self.exchange), self._paid)
+        self.app.push_screen(CardScreen(self.hold, exchange=self.exchange), self._paid)
 
     def _paid(self, outcome: SaleOutcome | str | None) -> None:
         if outcome is None:
@@ -599,9 +599,9 @@ class SaleScreen(BaseScreen):
                     outcome.card_risk_minor, outcome.currency, self.bo.lang))
             self._load_lease()
         self.query_one("#last-sale", Static).update(msg)
-        self.bo.notify(msg)
+        self.app.notify(msg)
         if self.svc.printer_online() is False:
-            self.bo.notify(t("print_problem", state=outcome.print_state), severity="warning")
+            self.app.notify(t("print_problem", state=outcome.print_state), severity="warning")
         self._render_cart()
         self.poll()
 
