@@ -78,6 +78,8 @@ class MonitorScreen(BaseScreen):
         Binding("r", "refresh", "refresh"),
         Binding("a", "approve", "approve"),
         Binding("ctrl+q", "app.quit", "quit"),
+        # The supervisor's console (sign-in first): docs/monitor.md.
+        Binding("c", "console", "console", show=False),
     ]
 
     def __init__(self) -> None:
@@ -214,3 +216,8 @@ class MonitorScreen(BaseScreen):
 
         self.app.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
                             approved)
+
+    def action_console(self) -> None:
+        from boxoffice_tui.screens.console import open_console
+
+        open_console(self.app, self.monitor)
