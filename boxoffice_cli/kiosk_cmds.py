@@ -14,8 +14,9 @@ def _kiosk_settings(args: argparse.Namespace) -> Any:
     from boxoffice_cli.main import _settings
 
     s = _settings()
-    term = s.terminal.model_copy(update={"kind": "kiosk",
-                                         **({"name": args.name} if args.name else {})})
+    term = s.terminal.as_kind("kiosk")  # a name not given: the kiosk's default, kiosk-1
+    if args.name:
+        term = term.model_copy(update={"name": args.name})
     return s.model_copy(update={"terminal": term})
 
 

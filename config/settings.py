@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -163,12 +164,33 @@ class PrinterSettings(_Section):
         return int(v) if isinstance(v, str) and v.strip().isdigit() else v
 
 
+# A terminal started without a name gets its kind's: a kiosk on a cashier's default name
+# would act as that cashier (release its holds, show it as a kiosk on the monitor).
+DEFAULT_TERMINAL_NAMES = {"cashier": "counter-1", "kiosk": "kiosk-1", "monitor": "monitor-1"}
+
+
 class TerminalSettings(_Section):
+    # Default: DEFAULT_TERMINAL_NAMES[kind].
     name: str = Field("counter-1", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     kind: Literal["cashier", "kiosk", "monitor"] = "cashier"
     data_dir: Path = Field(default_factory=default_data_dir)
     language: Literal["pt-BR", "en", "es"] = "pt-BR"
     heartbeat_s: float = Field(5.0, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _name_of_kind(self) -> TerminalSettings:
+        if "name" not in self.model_fields_set:
+            # Through __dict__: the name stays "not given", so as_kind() can re-default it.
+            self.__dict__["name"] = DEFAULT_TERMINAL_NAMES[self.kind]
+        return self
+
+    def as_kind(self, kind: Literal["cashier", "kiosk", "monitor"]) -> TerminalSettings:
+        """These settings for a process of ``kind``: a name that was not given becomes
+        that kind's default."""
+        copy = self.model_copy(update={"kind": kind})
+        if "name" not in self.model_fields_set:
+            copy.__dict__["name"] = DEFAULT_TERMINAL_NAMES[kind]
+        return copy
 
 
 class HoldSettings(_Section):

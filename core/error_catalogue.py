@@ -414,6 +414,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Ticket {serial} was never issued by key {key_id}.",
         "es": "La entrada {serial} nunca fue emitida por la clave {key_id}.",
     },
+    "terminal_name_in_use": {
+        "pt-BR": "Outro programa já está em execução como o terminal {name}; dê a este"
+                 " terminal um nome próprio (terminal.name) ou feche o outro.",
+        "en": "Another program is already running as terminal {name}; give this terminal"
+              " a name of its own (terminal.name) or close the other one.",
+        "es": "Otro programa ya se está ejecutando como el terminal {name}; dé a este"
+              " terminal un nombre propio (terminal.name) o cierre el otro.",
+    },
     "unexpected_error": {
         "pt-BR": "Erro inesperado ({kind}); os detalhes estão no log {log_file}.",
         "en": "Unexpected error ({kind}); the details are in the log {log_file}.",

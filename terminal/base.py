@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from config import Settings
     from core.actors import Actor, Channel, OperatorInfo
     from core.app_context import CoreContext
+    from core.presence import NameClaim
     from printing.spooler import Spooler
 
 log = logging.getLogger("terminal")
@@ -47,6 +48,10 @@ class SessionBase:
         self.spooler: Spooler | None = None
         self._lock = threading.Lock()
         self._start_lock = threading.Lock()
+        # True for the one session of a terminal process (the bootstrap sets it): its
+        # name is claimed in the database for the process's life (core.presence).
+        self.claim_name = False
+        self.name_claim: NameClaim | None = None
 
     @property
     def ready(self) -> bool:
@@ -73,7 +78,18 @@ class SessionBase:
     def _register(self) -> None:
         from core.actors import register_terminal
 
+        if self.claim_name and self.name_claim is None:
+            from core.presence import claim_terminal_name
+
+            # Before registering: a second process must not touch the first one's row.
+            self.name_claim = claim_terminal_name(self.ctx.engine, self.terminal_name)
         self.terminal_id = register_terminal(self.ctx.engine, self.terminal_name, self.kind)
+
+    def release_name(self) -> None:
+        """Free the terminal's name for another process (also freed when this one ends)."""
+        claim, self.name_claim = self.name_claim, None
+        if claim is not None:
+            claim.release()
 
     def _recover(self) -> None:
         from core.sales import recover_stuck_sales

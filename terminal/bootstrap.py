@@ -101,23 +101,27 @@ def counter_session(settings: Settings, ctx: CoreContext | None = None) -> Count
     from terminal.counter import CounterSession
 
     prepare_process(settings)
-    return CounterSession(_source(settings, ctx), settings.terminal.name, settings=settings)
+    session = CounterSession(_source(settings, ctx), settings.terminal.name, settings=settings)
+    session.claim_name = True  # one process per terminal name
+    return session
 
 
 def monitor_session(settings: Settings, ctx: CoreContext | None = None) -> MonitorSession:
     from terminal.monitor import MonitorSession
 
     prepare_process(settings)
-    return MonitorSession(_source(settings, ctx), f"{settings.terminal.name}-monitor",
-                          settings=settings)
+    session = MonitorSession(_source(settings, ctx), f"{settings.terminal.name}-monitor",
+                             settings=settings)
+    session.claim_name = True
+    return session
 
 
 def kiosk_settings(settings: Settings) -> Settings:
     """The spooler registers the terminal by this kind when it counts printed copies."""
     if settings.terminal.kind == "kiosk":
         return settings
-    return settings.model_copy(update={
-        "terminal": settings.terminal.model_copy(update={"kind": "kiosk"})})
+    # A name not given becomes the kiosk's default, never the cashier's (issue 13 item 11).
+    return settings.model_copy(update={"terminal": settings.terminal.as_kind("kiosk")})
 
 
 def kiosk_session(settings: Settings) -> tuple[KioskSession, list[Stop]]:
@@ -129,6 +133,7 @@ def kiosk_session(settings: Settings) -> tuple[KioskSession, list[Stop]]:
     prepare_process(settings)
     session = KioskSession(partial(context_for, settings), settings.terminal.name,
                            settings=settings)
+    session.claim_name = True
     stops: list[Stop] = []
     session.before_start = lambda: stops.extend(start_peripherals(session))
     return session, stops
