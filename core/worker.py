@@ -57,6 +57,16 @@ def _deliver_outbox(ctx: CoreContext) -> object:
 JOBS.append(_deliver_outbox)
 
 
+def _history_partitions() -> Callable[[CoreContext], object]:
+    # The sales history's monthly partitions, kept three months ahead (core.reports).
+    from core.reports.history import PartitionJob
+
+    return PartitionJob()
+
+
+JOBS.append(_history_partitions())
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

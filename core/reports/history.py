@@ -34,13 +34,9 @@ _CAPACITY = text(
 _OCCUPANCY = text(
     """
     with moves as (
-      select o.created_at as at, ol.qty as sold, 0 as returned
-      from orders o join order_lines ol on ol.order_id = o.id
-      where o.event_id = :e and o.status <> 'canceled'
-      union all
-      select r.created_at, 0, ol.qty
-      from refunds r join order_lines ol on ol.id = any(r.line_ids)
-      where ol.event_id = :e
+      select at, case when kind = 'refund' then 0 else units end as sold,
+             case when kind = 'refund' then units else 0 end as returned
+      from sales_history where event_id = :e
     ), b as (
       select date_trunc(:unit, at at time zone :tz) as bucket, sum(sold) as sold,
              sum(returned) as returned
@@ -107,3 +103,27 @@ def price_path(engine: Engine, event: str | int) -> list[PricePoint]:
         return [PricePoint(r.at, r.section, int(r.tier_id), int(r.old_minor),
                            int(r.new_minor), r.currency, r.reason)
                 for r in conn.execute(_PRICES, {"e": eid})]
+
+
+_PARTITIONS = text("select bo_history_partitions(:ahead)")
+
+
+class PartitionJob:
+    """The worker's job: the sales history's monthly partitions exist three months
+    ahead (checked once an hour; the database function is idempotent)."""
+
+    def __init__(self, every_s: float = 3600.0, ahead: int = 3) -> None:
+        self.every_s = every_s
+        self.ahead = ahead
+        self._last = float("-inf")
+
+    def __call__(self, ctx: Any) -> int:
+        import time
+
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return 0
+        with ctx.engine.begin() as conn:
+            conn.execute(_PARTITIONS, {"ahead": self.ahead})
+        self._last = now
+        return 1

@@ -1,10 +1,13 @@
-"""Sales by a dimension over a period, to the cent of the orders table.
+"""Sales by a dimension over a period, to the cent of the orders table, read from the
+append-only ``sales_history`` (migration 0010: written by the database itself with every
+order line, reversal and refund; partitioned by month, so a period reads only its
+months).
 
-A sale counts when its order was confirmed (``orders.created_at``) and not canceled (a
-canceled order is a card sale undone before it completed); its amount is its lines'
-price x quantity, which is the order's total. A refund counts when it was recorded
-(``refunds.created_at``), for the lines it returned. ``net`` subtracts refunds made in
-the period, grouped the same way (a refund's own terminal, operator and tender)."""
+A sale counts when its order was confirmed (``orders.created_at``); a card sale undone
+after confirmation (order canceled) is taken off when it was undone. Its amount is its
+lines' price x quantity, which is the order's total. A refund counts when it was
+recorded, for the lines it returned. ``net`` subtracts refunds made in the period,
+grouped the same way (a refund's own terminal, operator and tender)."""
 
 from __future__ import annotations
 
@@ -38,28 +41,16 @@ _KEYS = {
 
 _ROWS = """
 with x as (
-  select 'sale' as kind, o.id as order_id, o.created_at as at, o.event_id, ol.section_id,
-         o.terminal_id, o.operator_id,
-         coalesce(pm.method, case when o.payment_ref like 'cash:%' then 'cash'
-                                  when o.payment_ref = 'comp' then 'comp'
-                                  else 'other' end) as tender,
-         o.currency, ol.unit_price_minor * ol.qty as amount, ol.qty as units
-  from orders o join order_lines ol on ol.order_id = o.id
-  left join lateral (select p.method from payments p
-                     where p.order_id = o.id and p.kind = 'charge'
-                     order by p.id limit 1) pm on true
-  where o.status <> 'canceled' and o.created_at >= :start and o.created_at < :end
-  union all
-  select 'refund', r.order_id, r.created_at, o.event_id, ol.section_id, r.terminal_id,
-         r.operator_id, r.method, r.currency, ol.unit_price_minor * ol.qty, ol.qty
-  from refunds r join orders o on o.id = r.order_id
-  join order_lines ol on ol.id = any(r.line_ids)
-  where :net and r.created_at >= :start and r.created_at < :end
+  select h.kind, h.order_id, h.at, h.event_id, h.section_id, h.terminal_id, h.operator_id,
+         h.tender, h.currency, h.amount_minor as amount, h.units
+  from sales_history h
+  where h.at >= :start and h.at < :end and (h.kind <> 'refund' or :net)
 ), g as (
   select {key} as k, x.currency,
-         count(distinct x.order_id) filter (where x.kind = 'sale') as orders,
-         coalesce(sum(x.units) filter (where x.kind = 'sale'), 0) as units,
-         coalesce(sum(x.amount) filter (where x.kind = 'sale'), 0) as gross,
+         count(distinct x.order_id) filter (where x.kind = 'sale')
+           - count(distinct x.order_id) filter (where x.kind = 'reversal') as orders,
+         coalesce(sum(x.units) filter (where x.kind <> 'refund'), 0) as units,
+         coalesce(sum(x.amount) filter (where x.kind <> 'refund'), 0) as gross,
          coalesce(sum(x.units) filter (where x.kind = 'refund'), 0) as units_back,
          coalesce(sum(x.amount) filter (where x.kind = 'refund'), 0) as refunds
   from x group by 1, 2

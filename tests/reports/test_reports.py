@@ -188,3 +188,36 @@ def test_cli_table_csv_parquet(pctx, history, db_url, tmp_path):
     bad = _cli(db_url, tmp_path, "report", "sales", "--from", "yesterday", "--to", day)
     assert bad.returncode == 1 and "report_range_invalid" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_history_is_written_by_the_database_into_the_months_partition(pctx, history):
+    with pctx.engine.connect() as c:
+        parts = dict(c.execute(text(
+            "select tableoid::regclass::text, count(*) from sales_history group by 1")).all())
+        month = c.execute(text("select to_char(now(), '\"sales_history_y\"YYYY\"m\"MM')")
+                          ).scalar_one()
+        lines = c.execute(text("select count(*) from order_lines")).scalar_one()
+        sold = c.execute(text("select count(*) from sales_history where kind = 'sale'")
+                         ).scalar_one()
+    assert set(parts) == {month} and sold == lines
+
+
+def test_history_is_append_only_even_for_the_owner(pctx, history):
+    from sqlalchemy.exc import DBAPIError
+
+    for sql in ("update sales_history set amount_minor = 0",
+                "delete from sales_history", "truncate sales_history"):
+        with pytest.raises(DBAPIError) as e, pctx.engine.begin() as c:
+            c.execute(text(sql))
+        assert "append-only" in str(e.value.orig)
+
+
+def test_worker_job_keeps_partitions_ahead(pctx):
+    from core.reports.history import PartitionJob
+
+    job = PartitionJob(ahead=6)
+    assert job(pctx) == 1 and job(pctx) == 0  # once an hour
+    with pctx.engine.connect() as c:
+        n = c.execute(text("select count(*) from pg_class where relkind = 'r'"
+                           " and relname ~ '^sales_history_y'")).scalar_one()
+    assert n >= 7

@@ -113,6 +113,12 @@ ATTACKS = {
                                    " language, consent_text) values (:order, :counter,"
                                    " 'x@example.com', 'en', 'v1')",
     "contacts_rewrite": "update order_contacts set email = 'mallory@example.com'",
+    # The sales history is written by the database's own triggers; nobody writes it.
+    "history_insert": "insert into sales_history (at, kind, order_id, line_id, event_id,"
+                      " section_id, terminal_id, tender, currency, units, amount_minor)"
+                      " values (now(), 'sale', :order, 1, 1, 1, :counter, 'cash', 'BRL', 1, 1)",
+    "history_rewrite": "update sales_history set amount_minor = 0",
+    "history_partition": "select bo_history_partition('2030-01-01')",
     "approve_directly": "insert into approvals (id, kind, terminal_id, approved_by, reason_code,"
                         " entity, entity_id) select gen_random_uuid(), 'refund', :counter, id,"
                         " 'other', 'order', 'x' from operators limit 1",
