@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -53,6 +54,12 @@ DB_REFUSALS = ("not_authorized", "foreign_terminal", "self_approval", "ticket_ke
                "ticket_key_revoked", "status_change_refused", "invalid_input")
 
 
+# Refusals of the sale functions (bo_confirm_sale, bo_issue_tickets): the message is a
+# catalogue code, the detail its placeholders as JSON.
+SALE_REFUSALS = ("unknown_hold", "foreign_hold", "hold_not_active", "hold_expired",
+                 "amount_mismatch", "payment_unverified", "cash_not_accepted", "unknown_order")
+
+
 def refusal(exc: DBAPIError) -> BoxOfficeError | None:
     """The BoxOfficeError for a database refusal (permission denied, a definer function's
     check), or None for any other database error."""
@@ -61,6 +68,12 @@ def refusal(exc: DBAPIError) -> BoxOfficeError | None:
     diag = getattr(orig, "diag", None)
     primary = getattr(diag, "message_primary", None) or ""
     detail = getattr(diag, "message_detail", None) or ""
+    if primary in SALE_REFUSALS:
+        try:
+            details = json.loads(detail) if detail.startswith("{") else {}
+        except ValueError:
+            details = {}
+        return BoxOfficeError(primary, **details)
     if primary in DB_REFUSALS:
         if primary == "invalid_input":
             return BoxOfficeError("invalid_input", detail=detail)

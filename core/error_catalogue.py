@@ -195,6 +195,11 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "This terminal takes cards only.",
         "es": "Este terminal acepta solo tarjeta.",
     },
+    "payment_unverified": {
+        "pt-BR": "O banco de dados não encontrou o pagamento desta venda; nada foi vendido.",
+        "en": "The database found no recorded payment for this sale; nothing was sold.",
+        "es": "La base de datos no encontró el pago de esta venta; no se vendió nada.",
+    },
     "tender_insufficient": {
         "pt-BR": "Valor entregue {tendered} é menor que o total {total}.",
         "en": "Tendered {tendered} is less than the total {total}.",

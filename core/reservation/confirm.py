@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, raise_refusal
 from core.context import CoreContext, SeatChange
-from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
-from core.reservation import sql
-from core.reservation.holds import lock_hold
 from core.reservation.results import OrderLineResult, OrderResult
 from core.uow import after_commit, unit_of_work
+
+_CONFIRM = text(
+    "select * from bo_confirm_sale(:hold_id, :order_id, :terminal_id, :operator_id,"
+    " :payment_ref, :sale_id, :shift_id, :customer_name, :expected, :any_hold)"
+)
 
 
 def confirm_sale(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uuid.UUID | str,
@@ -45,38 +48,34 @@ def confirm_sale(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: 
 def confirm_in(conn: Connection, actor: Actor, hold_id: uuid.UUID, payment_ref: str, *,
                shift_id: uuid.UUID | None = None, customer_name: str | None = None,
                expected_total_minor: int | None = None,
-               order_id: uuid.UUID | None = None) -> OrderResult:
-    """The confirmation inside a caller's transaction (the saga adds its own rows)."""
-    h = lock_hold(conn, actor, hold_id)
-    if h.status != "active":
-        raise BoxOfficeError("hold_not_active", status=h.status)
-    if h.expired:
-        raise BoxOfficeError("hold_expired")
-    if expected_total_minor is not None and expected_total_minor != h.total_minor:
-        raise BoxOfficeError("amount_mismatch", amount=expected_total_minor, total=h.total_minor)
-    items = conn.execute(sql.HOLD_ITEMS, {"hold_id": hold_id}).all()
-    wanted = sorted(i.seat_id for i in items if i.seat_id is not None)
-    seats = sorted(r[0] for r in conn.execute(sql.LOCK_HOLD_SEATS, {"hold_id": hold_id}))
-    if seats != wanted:
-        raise BoxOfficeError("hold_expired")
+               order_id: uuid.UUID | None = None,
+               sale_id: uuid.UUID | None = None) -> OrderResult:
+    """The confirmation inside a caller's transaction (the saga adds its own rows). The
+    database's ``bo_confirm_sale`` does it (migration 0008): it checks the hold is this
+    terminal's and live by its clock, the amounts are the hold's quoted prices, and
+    ``sale_id``'s payment was recorded (a card authorization in an earlier transaction,
+    cash at a counter with an open shift); a terminal login cannot sell without it."""
     order_id = order_id or uuid.uuid4()
-    if seats:
-        conn.execute(sql.SELL_SEATS, {"order_id": order_id, "event_id": h.event_id,
-                                      "seat_ids": seats, "hold_id": hold_id})
-    conn.execute(sql.GA_SELL, {"hold_id": hold_id})
-    rows = conn.execute(sql.INSERT_ORDER, {
-        "order_id": order_id, "event_id": h.event_id, "hold_id": hold_id,
-        "terminal_id": actor.terminal_id, "operator_id": actor.operator_id,
-        "shift_id": shift_id, "total_minor": h.total_minor, "currency": h.currency,
-        "payment_ref": payment_ref, "customer_name": customer_name,
-    }).all()
-    conn.execute(sql.END_HOLD, {"status": "confirmed", "hold_id": hold_id})
+    try:
+        rows = conn.execute(_CONFIRM, {
+            "hold_id": hold_id, "order_id": order_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "payment_ref": payment_ref, "sale_id": sale_id,
+            "shift_id": shift_id, "customer_name": customer_name,
+            "expected": expected_total_minor,
+            # As before: a supervisor or the system may finish another terminal's hold
+            # (honoured by the database for the owner's login only).
+            "any_hold": actor.channel == "system" or actor.role in ("supervisor", "admin"),
+        }).all()
+    except DBAPIError as exc:
+        raise_refusal(exc)
+    first = rows[0]
     result = OrderResult(
-        order_id=order_id, number=int(rows[0].number), event_id=h.event_id, hold_id=hold_id,
-        total_minor=int(h.total_minor), currency=h.currency, payment_ref=payment_ref,
-        lines=tuple(OrderLineResult(r.id, r.section_id, r.seat_id, r.qty,
+        order_id=order_id, number=int(first.number), event_id=first.event_id, hold_id=hold_id,
+        total_minor=int(first.total_minor), currency=first.currency, payment_ref=payment_ref,
+        lines=tuple(OrderLineResult(r.line_id, r.section_id, r.seat_id, r.qty,
                                     int(r.unit_price_minor), r.tier_id) for r in rows),
     )
+    seats = sorted(ln.seat_id for ln in result.lines if ln.seat_id is not None)
     audit.append(conn, actor, "confirm_sale", "order", order_id,
                  {"number": result.number, "hold_id": str(hold_id), "seats": seats,
                   "total_minor": result.total_minor, "currency": result.currency,

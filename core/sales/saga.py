@@ -318,7 +318,8 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
     if got is None:
         raise BoxOfficeError("sale_in_progress")
     order = confirm_in(conn, actor, hold_id, f"cash:{sale_id}", shift_id=shift_id,
-                       customer_name=customer_name, expected_total_minor=total)
+                       customer_name=customer_name, expected_total_minor=total,
+                       sale_id=sale_id)
     serials = tickets_bridge.issue(conn, ctx, actor, order)
     assert shift_id is not None
     # The drawer gains the total: tendered in, change out.
@@ -433,7 +434,7 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
         return row, exc
     _crash_point("before_record_authorize")
     try:
-        row = _move(ctx, actor, sale, "authorized", intent_id=intent.id, attempt=1)
+        row = _record_authorized(ctx, actor, sale, intent.id)
     except TakenOver:
         # Another process moved the row on. A copy of this checkout recorded this very
         # intent (same key, same intent): follow it. But the sweeper may have settled the
@@ -451,6 +452,23 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
     return row, None
 
 
+def _record_authorized(ctx: CoreContext, actor: Actor, sale: Any, intent_id: str) -> Any:
+    """The sale moves to authorized and its payment row (the gateway's reference) is
+    written in the same transaction: the database's confirm step sells only against an
+    authorization recorded in an earlier transaction than its own."""
+    with unit_of_work(ctx.engine) as conn:
+        row = cas(conn, sale, "authorized", intent_id=intent_id, attempt=1)
+        conn.execute(_PAYMENT, {"sale_id": sale.id, "order_id": None,
+                                "shift_id": sale.shift_id, "method": "card",
+                                "status": "authorized", "amount": int(sale.amount_minor),
+                                "currency": sale.currency, "ref": intent_id,
+                                "key": _key(sale.id, "authorize"), "brand": sale.brand,
+                                "last4": sale.last4})
+        audit.append(conn, actor, "sale_authorized", "sale", sale.id,
+                     {"from": sale.state, "intent": intent_id})
+        return row
+
+
 def _confirm(ctx: CoreContext, actor: Actor, sale: Any, customer_name: str | None,
              contact: CustomerContact | None = None) -> tuple[Any, Any]:
     tickets_bridge.prepare(ctx)
@@ -458,17 +476,13 @@ def _confirm(ctx: CoreContext, actor: Actor, sale: Any, customer_name: str | Non
         with unit_of_work(ctx.engine) as conn:
             order = confirm_in(conn, actor, sale.hold_id, sale.intent_id,
                                shift_id=sale.shift_id, customer_name=customer_name,
-                               expected_total_minor=int(sale.amount_minor))
+                               expected_total_minor=int(sale.amount_minor), sale_id=sale.id)
             serials = tickets_bridge.issue(conn, ctx, actor, order)
             result = CheckoutResult(sale.id, order, "card", int(sale.amount_minor),
                                     sale.currency, intent_id=sale.intent_id, brand=sale.brand,
                                     last4=sale.last4, ticket_serials=serials)
-            conn.execute(_PAYMENT, {"sale_id": sale.id, "order_id": order.order_id,
-                                    "shift_id": sale.shift_id, "method": "card",
-                                    "status": "authorized", "amount": int(sale.amount_minor),
-                                    "currency": sale.currency, "ref": sale.intent_id,
-                                    "key": _key(sale.id, "authorize"), "brand": sale.brand,
-                                    "last4": sale.last4})
+            # The payment row (written with the authorization) got its order in the
+            # database's confirm step.
             row = cas(conn, sale, "capturing", order_id=order.order_id,
                        result=result.to_json())
             outbox_events.sale_completed(conn, actor, order, sale_id=sale.id,

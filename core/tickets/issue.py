@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import BigInteger
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, raise_refusal
 from core.reservation.results import OrderResult
 from core.tickets.keys import TicketSigner, ensure_key_row
 from core.tickets.token import KIND_GA, KIND_SEAT, VERSION, TicketClaims, encode
@@ -58,12 +59,13 @@ _CLOCK_AND_SERIALS = text(
     "select floor(extract(epoch from now()))::bigint as now_s, now() as now_ts,"
     " nextval('ticket_serial_seq') as serial from generate_series(1, :n)"
 )
+# The database writes the rows (migration 0008, bo_issue_tickets): only for a paid order
+# of this terminal without tickets, one per unit, with this terminal's live key; every
+# field but the signed token comes from the order's lines.
 _INSERT = text(
-    "insert into tickets (serial, order_id, line_id, unit, event_id, section_id, seat_id,"
-    " unit_price_minor, currency, tier_id, key_id, token, terminal_id, operator_id, status,"
-    " print_count, reprint_count, issued_at) values (:serial, :order_id, :line_id, :unit,"
-    " :event_id, :section_id, :seat_id, :unit_price_minor, :currency, :tier_id, :key_id,"
-    " :token, :terminal_id, :operator_id, 'valid', 0, 0, :issued_at)"
+    "select bo_issue_tickets(:order_id, :terminal_id, :operator_id, :key_id,"
+    " cast(:lines as bigint[]), cast(:units as integer[]), cast(:serials as bigint[]),"
+    " cast(:tokens as text[]))"
 )
 
 
@@ -109,7 +111,14 @@ def issue_tickets_in(conn: Connection, actor: Actor, order: OrderResult,
             "token": encode(payload, signer.sign(payload)), "terminal_id": actor.terminal_id,
             "operator_id": actor.operator_id, "issued_at": now_ts,
         })
-    conn.execute(_INSERT, rows)
+    try:
+        conn.execute(_INSERT, {
+            "order_id": order.order_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "key_id": signer.key_id,
+            "lines": [r["line_id"] for r in rows], "units": [r["unit"] for r in rows],
+            "serials": [r["serial"] for r in rows], "tokens": [r["token"] for r in rows]})
+    except DBAPIError as exc:
+        raise_refusal(exc)
     audit.append(conn, actor, "issue_tickets", "order", order.order_id,
                  {"serials": [r["serial"] for r in rows], "key_id": signer.key_id})
     return [_row_to_issued(r) for r in conn.execute(_EXISTING, {"order_id": order.order_id})]

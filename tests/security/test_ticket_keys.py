@@ -14,11 +14,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from core.errors import BoxOfficeError
 from core.provisioning import revoke_terminal
+from core.reservation import confirm_in, hold_best_available
 from core.tickets import GateChecker, OfflineGate, export_snapshot
+from core.tickets.issue import issue_tickets_in
 from core.tickets.keys import TicketSigner, key_path, register_signer
 from core.tickets.offline import snapshot_public_key
 from core.tickets.token import encode, parse
-from tests.printing.conftest import sell
+from core.uow import unit_of_work
+from tests.printing.conftest import event_id, sell
 from tests.security.conftest import actor_for, raw_engine, terminal_context
 
 
@@ -52,8 +55,14 @@ def stolen(ctx, provision, tmp_path_factory):
     t = provision("kiosk", "sec-kiosk-lost")
     tmp = tmp_path_factory.mktemp("lost")
     k = terminal_context(t, tmp)
-    _, [before] = sell(k, actor_for(t), "COMEDIA-HOJE", seats=1)
     signer = k.signer()
+    # The kiosk holds; the owner stands in for its payment (a kiosk login sells only
+    # against a recorded authorization, tests/security/test_sale_authority.py).
+    actor = actor_for(t)
+    hold = hold_best_available(k, actor, uuid.uuid4(), event_id(ctx, "COMEDIA-HOJE"), 1)
+    with unit_of_work(ctx.engine) as conn:
+        order = confirm_in(conn, actor, hold.hold_id, "cash:stolen")
+        [before] = issue_tickets_in(conn, actor, order, signer)
     k.engine.dispose()
     time.sleep(1.1)  # token times are whole seconds: the revocation comes strictly later
     revoke_terminal(ctx.engine, t.name)
