@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -51,6 +53,9 @@ STAFF_TAP_WINDOW_S = 3.0
 HOLD_MARGIN_S = 10.0
 # How long a stop (SIGTERM, staff exit) waits for a card payment in flight.
 PAY_GRACE_S = 30.0
+# After SIGHUP (the kiosk's terminal is gone) the process is gone within this, whatever
+# the screen, the database or Textual are doing (issue 13 item 10).
+HANGUP_EXIT_S = 4.0
 
 
 @dataclass
@@ -98,6 +103,11 @@ class KioskApp(App, inherit_bindings=False):
         self.events_cache: list[EventInfo] = []
         self._taps: list[float] = []
         self._signals: list[int] = []
+        self._old_hup: Any = None
+        self._hung_up = False
+        # The devices' stops (printer spooler, gateway): run_kiosk sets them, so a hang-up,
+        # which leaves without Textual's shutdown, still stops them.
+        self.stops: list[Callable[[], Any]] = []
         self._target: Screen | None = None
         self.tz: Any = None  # None: the machine's local time zone
         self.default_language = set_language(language_code
@@ -118,10 +128,47 @@ class KioskApp(App, inherit_bindings=False):
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self._on_signal, sig)
-                self._signals.append(sig)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGTERM, self._on_signal, signal.SIGTERM)
+            self._signals.append(signal.SIGTERM)
+        # SIGHUP: the terminal is gone. Not through the event loop: the loop may be stuck
+        # for good in Textual's writer queue (a write to the dead terminal), and Textual's
+        # own shutdown writes to it too (FIELD-NOTES, Textual). A plain handler runs in
+        # the main thread whatever the loop is doing, and the exit leaves from a thread.
+        with contextlib.suppress(ValueError):
+            self._old_hup = signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def _on_hangup(self, signum: int, frame: Any) -> None:
+        if self._hung_up:
+            return
+        self._hung_up = True
+        threading.Thread(target=self._leave_after_hangup, name="kiosk-hangup",
+                         daemon=True).start()
+
+    def _leave_after_hangup(self) -> None:
+        """Release the holds, say so in the heartbeat, stop the devices and leave without
+        a write to the terminal; a timer makes sure of the exit if any of it hangs."""
+        deadline = threading.Timer(HANGUP_EXIT_S, _leave_now, args=(1,))
+        deadline.daemon = True
+        deadline.start()
+        log.info("kiosk stopping: its terminal is gone", extra={"signal": "SIGHUP"})
+        self.stopping = True
+        purchase = self.purchase
+        try:
+            if self.services.ready and self.services.terminal_id is not None:
+                if purchase is not None and purchase.hold is not None \
+                        and purchase.sale is None:
+                    self.services.release(uuid.uuid4(), purchase.hold.hold_id)
+                self.services.release_all()
+                self.services.heartbeat({"screen": "stopped", "stopped": "terminal gone"})
+        except Exception:
+            log.exception("releasing holds after the terminal hung up failed")
+        for stop in reversed(self.stops):
+            with contextlib.suppress(Exception):
+                stop()
+        with contextlib.suppress(Exception):
+            self.services.release_name()
+        _leave_now(0)
 
     def _on_signal(self, sig: int) -> None:
         log.info("kiosk stopping on signal", extra={"signal": int(sig)})
@@ -132,6 +179,8 @@ class KioskApp(App, inherit_bindings=False):
             loop = asyncio.get_running_loop()
             for sig in self._signals:
                 loop.remove_signal_handler(sig)
+            if self._old_hup is not None:
+                signal.signal(signal.SIGHUP, self._old_hup)
 
     def _start(self) -> None:
         try:
@@ -358,9 +407,17 @@ class KioskApp(App, inherit_bindings=False):
         self.purchase = Purchase(ev)
         self.next_step("shows")
 
+    def min_age(self) -> int | None:
+        """The age the buyer confirms for the show being bought (None: no question): the
+        event's own age gate when the back office set one (0: none), else the kiosk's."""
+        p = self.purchase
+        if p is not None and p.event.min_age is not None:
+            return p.event.min_age or None
+        return self.kcfg.min_age if self.kcfg.age_gate else None
+
     def steps(self) -> list[str]:
         out = ["shows"]
-        if self.kcfg.age_gate:
+        if self.min_age() is not None:
             out.append("age")
         out.append("quantity")
         p = self.purchase
@@ -409,8 +466,9 @@ class KioskApp(App, inherit_bindings=False):
     def set_hold(self, hold: HoldResult) -> None:
         assert self.purchase is not None
         self.purchase.hold = hold
-        self.purchase.hold_deadline = self.clock() + max(
-            5.0, self.settings.holds.kiosk_ttl_s - HOLD_MARGIN_S)
+        # The event's own kiosk hold lifetime when set (core holds for that long too).
+        ttl = self.purchase.event.kiosk_hold_s or self.settings.holds.kiosk_ttl_s
+        self.purchase.hold_deadline = self.clock() + max(5.0, ttl - HOLD_MARGIN_S)
 
     # --- sale ----------------------------------------------------------------------------
     def sold(self, result: CheckoutResult) -> None:
@@ -495,6 +553,14 @@ class KioskApp(App, inherit_bindings=False):
 # --- entry point ---------------------------------------------------------------------------
 
 
+def _leave_now(code: int) -> None:
+    """Exit the process at once: no atexit, no Textual shutdown (it would write to the
+    terminal that is gone and block), the log flushed first."""
+    with contextlib.suppress(Exception):
+        logging.shutdown()
+    os._exit(code)
+
+
 def run_kiosk(settings: Settings) -> int:
     """``boxoffice kiosk``: logs to a file, the spooler and gateway started in a worker
     while the attract screen draws; holds released on the way out whatever the reason."""
@@ -502,6 +568,7 @@ def run_kiosk(settings: Settings) -> int:
 
     svc, stops = kiosk_session(settings)
     app = KioskApp(svc)
+    app.stops = stops
     try:
         app.run()
     finally:
