@@ -25,7 +25,8 @@ PLUGINS = ("boxoffice_cli.pricing_cmds", "boxoffice_cli.payments_cmds",
            "boxoffice_cli.kiosk_cmds", "boxoffice_cli.terminal_cmds",
            "boxoffice_cli.backoffice_cmds", "boxoffice_cli.drill_cmds",
            "boxoffice_cli.doctor_cmds", "boxoffice_cli.outbox_cmds",
-           "boxoffice_cli.events_cmds", "boxoffice_cli.report_cmds")
+           "boxoffice_cli.events_cmds", "boxoffice_cli.report_cmds",
+           "boxoffice_cli.perf_cmds")
 
 
 def _settings() -> Settings:
