@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -146,7 +147,8 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
         "payment_ref": payment_ref, "customer_name": sale.customer_name,
         "lease_id": lease.id, "key": key, "method": sale.payment_method,
         "card_status": "pending" if sale.payment_method == "card_saf" else None,
-        "card_ref": sale.card_ref, "sold_at": sale.sold_at}).all()
+        "card_ref": sale.card_ref, "sold_at": sale.sold_at,
+        "sold_ts": _when_sold(sale.sold_at)}).all()
     result = OrderResult(
         order_id=sale.order_id, number=int(rows[0].number), event_id=lease.event_id,
         hold_id=hold_id, total_minor=total, currency=lease.currency, payment_ref=payment_ref,
@@ -167,6 +169,18 @@ def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
                                  tender="cash" if sale.payment_method == "cash" else "card",
                                  serials=serials)
     return result
+
+
+def _when_sold(sold_at: str | None) -> datetime | None:
+    """The terminal's record of when it sold (ISO 8601 with an offset); None when it is
+    missing or unreadable: the replay time stands in, as before."""
+    if not sold_at:
+        return None
+    try:
+        when = datetime.fromisoformat(sold_at)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
 
 
 def _payment_ref(sale: LeasedSale) -> str:

@@ -237,11 +237,14 @@ WRITE_SALE = text(
     ),
     o as (
       insert into orders (id, number, event_id, hold_id, terminal_id, operator_id, shift_id,
-                          status, total_minor, currency, payment_ref, customer_name)
+                          status, total_minor, currency, payment_ref, customer_name,
+                          created_at)
       values (:order_id, coalesce(cast(:number as bigint),
                                   nextval(pg_get_serial_sequence('orders', 'number'))),
               :event_id, :hold_id, :terminal_id, :operator_id, :shift_id,
-              'paid', :total_minor, :currency, :payment_ref, :customer_name)
+              'paid', :total_minor, :currency, :payment_ref, :customer_name,
+              -- When it was sold (the terminal's clock), never later than the replay.
+              least(coalesce(cast(:sold_ts as timestamptz), now()), now()))
       returning id, number
     ),
     l as (

@@ -1,0 +1,97 @@
+"""Issue 13 item 18: sales made offline from a lease and replayed count in the shift's
+X report and in the monitor's revenue by tender like any other, and their order is dated
+when it was sold, not when it was replayed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+
+from core.actors import Actor, register_terminal
+from core.leases import LeasedSale, confirm_leased_sale, take_lease
+from core.monitor import revenue_by_tender
+from core.reservation import hold_best_available
+from core.sales import CashTender, checkout, open_shift, x_report
+from tests.core.helpers import event_id, seats_of
+from tests.payments.conftest import operator_id
+
+
+def _revenue(ctx) -> dict[str, int]:
+    with ctx.engine.connect() as c:
+        return revenue_by_tender(c)
+
+
+def test_offline_sales_count_in_the_x_report_and_the_monitor(pctx):
+    tid = register_terminal(pctx.engine, "offline-reports", "cashier")
+    actor = Actor(tid, "offline-reports", operator_id(pctx, "ana"), "cashier",
+                  "counter")
+    shift = open_shift(pctx, actor, uuid.uuid4(), 10_000)
+    before = _revenue(pctx)
+    ev = event_id(pctx.engine, "SINATRA")
+    # Online: one cash sale through the saga.
+    h = hold_best_available(pctx, actor, uuid.uuid4(), ev, 1)
+    online = checkout(pctx, actor, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    # Then the outage: the terminal sells from its lease, two cash, one stored card...
+    seats = seats_of(pctx.engine, ev, "BAL")[-6:]
+    lease = take_lease(pctx, actor, uuid.uuid4(), ev, seat_ids=seats)
+    sold_at = datetime.now(UTC) - timedelta(minutes=20)
+    offline = []
+    for n, method in enumerate(("cash", "cash", "card_saf")):
+        seat = lease.seats[n]
+        offline.append(LeasedSale(
+            order_id=uuid.uuid4(), lease_id=lease.lease_id, event_id=ev,
+            total_minor=int(seat.unit_price_minor), currency=lease.currency,
+            payment_method=method, seat_ids=(seat.seat_id,),  # type: ignore[arg-type]
+            card_ref="pm_card_visa" if method == "card_saf" else None,
+            operator_id=actor.operator_id, shift_id=shift.shift_id,
+            sold_at=(sold_at + timedelta(minutes=n)).strftime("%Y-%m-%dT%H:%M:%S%z")))
+    # ...and replays them when the link is back.
+    for sale in offline:
+        confirm_leased_sale(pctx, actor, uuid.uuid4(), sale)
+
+    rep = x_report(pctx, shift.shift_id)
+    cash_offline = sum(s.total_minor for s in offline if s.payment_method == "cash")
+    card_offline = sum(s.total_minor for s in offline if s.payment_method == "card_saf")
+    assert rep.by_tender["cash"].sales_count == 3
+    assert rep.by_tender["cash"].sales_minor == online.amount_minor + cash_offline
+    assert rep.by_tender["card"].sales_count == 1
+    assert rep.by_tender["card"].sales_minor == card_offline
+    # The drawer expects the offline cash too (it always did: the movements are written).
+    assert rep.expected_cash_minor == 10_000 + online.amount_minor + cash_offline
+
+    after = _revenue(pctx)
+    assert after.get("cash", 0) - before.get("cash", 0) == online.amount_minor + cash_offline
+    assert after.get("card", 0) - before.get("card", 0) == card_offline
+
+    with pctx.engine.connect() as c:
+        when = {r.id: r.created_at for r in c.execute(
+            text("select id, created_at from orders where id = any(:ids)"),
+            {"ids": [s.order_id for s in offline]})}
+    for n, sale in enumerate(offline):
+        expected = (sold_at + timedelta(minutes=n)).replace(microsecond=0)
+        assert abs(when[sale.order_id] - expected) < timedelta(seconds=1), (when, expected)
+
+
+def test_an_unreadable_or_future_sale_time_is_the_replay_time(pctx):
+    tid = register_terminal(pctx.engine, "offline-clock", "cashier")
+    actor = Actor(tid, "offline-clock", operator_id(pctx, "ana"), "cashier", "counter")
+    open_shift(pctx, actor, uuid.uuid4(), 0)
+    ev = event_id(pctx.engine, "SINATRA")
+    seats = seats_of(pctx.engine, ev, "BAL")[-12:-8]
+    lease = take_lease(pctx, actor, uuid.uuid4(), ev, seat_ids=seats)
+    stamps = ["yesterday-ish", (datetime.now(UTC) + timedelta(days=3)).isoformat()]
+    ids = []
+    for n, stamp in enumerate(stamps):
+        seat = lease.seats[n]
+        sale = LeasedSale(order_id=uuid.uuid4(), lease_id=lease.lease_id, event_id=ev,
+                          total_minor=int(seat.unit_price_minor), currency=lease.currency,
+                          payment_method="cash", seat_ids=(seat.seat_id,), sold_at=stamp)
+        confirm_leased_sale(pctx, actor, uuid.uuid4(), sale)
+        ids.append(sale.order_id)
+    with pctx.engine.connect() as c:
+        late = c.execute(text("select bool_and(created_at <= now()"
+                              " and created_at > now() - interval '1 minute')"
+                              " from orders where id = any(:ids)"), {"ids": ids}).scalar_one()
+    assert late
