@@ -94,6 +94,13 @@ _CONTACT = text(
 def record_contact(conn: Connection, order_id: uuid.UUID, terminal_id: int,
                    contact: CustomerContact) -> None:
     """Store the (validated) contact with the order, in the sale's transaction."""
+    from sqlalchemy.exc import DBAPIError
+
     c = validated(contact)
-    conn.execute(_CONTACT, {"order_id": order_id, "terminal": terminal_id, "email": c.email,
-                            "lang": c.language, "consent": CONSENT_TEXT})
+    try:
+        conn.execute(_CONTACT, {"order_id": order_id, "terminal": terminal_id,
+                                "email": c.email, "lang": c.language,
+                                "consent": CONSENT_TEXT})
+    except DBAPIError as exc:
+        exc.params = None  # the error's text (a log, a traceback) never shows the address
+        raise

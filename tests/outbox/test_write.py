@@ -132,3 +132,16 @@ def _free_seats(pctx, code: str, n: int) -> list[int]:
             "select es.seat_id from event_seats es join events e on e.id = es.event_id"
             " where e.code = :c and es.status = 'available' order by es.seat_id desc limit :n"),
             {"c": code, "n": n})]
+
+
+def test_a_failed_contact_insert_does_not_show_the_address(pctx, cashier):
+    from sqlalchemy.exc import DBAPIError
+
+    from core.outbox import record_contact
+
+    with pctx.engine.connect() as c:
+        order_id = c.execute(text("select order_id from order_contacts limit 1")).scalar_one()
+    with pytest.raises(DBAPIError) as e, pctx.engine.begin() as c:
+        record_contact(c, order_id, cashier.terminal_id,
+                       CustomerContact("secret.person@example.com", "en", consent=True))
+    assert "secret.person" not in str(e.value) and "unique" in str(e.value).lower()
