@@ -495,8 +495,21 @@ def _run_with_peripherals(app: BoxOfficeApp) -> int:
     try:
         app.run()
     finally:
+        say_stopped(app)
         stop_all(stops)
     return 0
+
+
+def say_stopped(app: BoxOfficeApp, why: str = "exit") -> None:
+    """The last heartbeat of a clean exit: the monitor shows the terminal as stopped
+    instead of raising a silence alarm about it (the kiosk does the same)."""
+    svc = app.services
+    if svc.terminal_id is None or not svc.ready:
+        return
+    try:
+        svc.heartbeat({"screen": "stopped", "stopped": why, "online": True})
+    except Exception:
+        log.exception("stopped heartbeat failed")
 
 
 def run_cashier(ctx: CoreContext) -> int:
@@ -516,7 +529,11 @@ def run_cashier_settings(settings: Settings) -> int:
 def run_monitor(ctx: CoreContext) -> int:
     from terminal.bootstrap import monitor_session
 
-    return MonitorApp(monitor_session(ctx.settings, ctx)).run() or 0
+    app = MonitorApp(monitor_session(ctx.settings, ctx))
+    try:
+        return app.run() or 0
+    finally:
+        say_stopped(app)
 
 
 if TYPE_CHECKING:

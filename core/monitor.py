@@ -25,7 +25,14 @@ class TerminalRow:
     last_heartbeat: datetime | None
     age_s: float | None
     state: dict[str, Any]
-    stale: bool
+    stale: bool  # should be beating and is not (never true of a stopped terminal)
+    stopped: bool = False  # its last heartbeat said it stopped cleanly
+
+
+def is_stopped(state: dict[str, Any]) -> bool:
+    """A face says so in its last heartbeat when it stops cleanly (staff exit, SIGTERM,
+    quit): its silence afterwards is expected, not an alarm."""
+    return bool(state.get("stopped")) or state.get("screen") == "stopped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,25 +62,49 @@ class Occupancy:
 
 @dataclass(frozen=True, slots=True)
 class Approval:
+    """What waits for a supervisor. ``kind`` is a code (``shift_variance``) and ``data``
+    the figures its title needs (money in minor units): the monitor words and formats
+    them in its own language."""
+
     id: str
     kind: str
-    requested_by: str
+    login: str
+    terminal: str
     amount_minor: int | None
-    detail: str
+    data: dict[str, Any]
     created_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something a supervisor should look at, as a code, the terminal it is about and
+    the figures its sentence needs (money in minor units, durations in seconds); the
+    monitor translates and formats it. Codes: ``variance_waiting``, ``terminal_silent``,
+    ``selling_offline``, ``card_down``, ``printer_down``."""
+
+    code: str
+    terminal: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
     sales_per_minute: list[int]
-    revenue_by_tender: dict[str, int]
+    revenue_by_tender: dict[str, int]  # gross takings today, by tender
     currency: str
     occupancy: list[Occupancy]
     terminals: list[TerminalRow]
     open_holds: list[OpenHold]
     approvals: list[Approval]
-    alerts: list[str] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     as_of: datetime | None = None
+    refunds_by_tender: dict[str, int] = field(default_factory=dict)  # given back today
+
+    def net_by_tender(self) -> dict[str, int]:
+        """What the house keeps today by tender: gross less what was refunded."""
+        tenders = sorted(set(self.revenue_by_tender) | set(self.refunds_by_tender))
+        return {k: self.revenue_by_tender.get(k, 0) - self.refunds_by_tender.get(k, 0)
+                for k in tenders}
 
 
 _SALES_PER_MINUTE = text(
@@ -95,10 +126,22 @@ _REVENUE_FROM_ORDERS = text(
     group by 1 order by 1
     """
 )
+# A terminal on the monitor is one that has sent a heartbeat (every face beats from its
+# first screen) or still holds something a supervisor must see (an open or unapproved
+# shift, a live hold). One-shot commands (``tickets demo-sale``, ``scan --gate``)
+# register a row for their audit chain and never beat: they must not sit there silent
+# for ever.
 _TERMINALS = text(
     """
-    select name, kind, last_heartbeat, extract(epoch from now() - last_heartbeat) as age, state
-    from terminals where kind <> 'system' order by name
+    select t.name, t.kind, t.last_heartbeat, extract(epoch from now() - t.last_heartbeat) as age,
+           t.state
+    from terminals t where t.kind <> 'system' and (
+      t.last_heartbeat is not null
+      or exists (select 1 from shifts s where s.terminal_id = t.id
+                 and s.status in ('open', 'pending_approval'))
+      or exists (select 1 from holds h where h.terminal_id = t.id and h.status = 'active'
+                 and h.expires_at > now()))
+    order by t.name
     """
 )
 _OPEN_HOLDS = text(
@@ -141,6 +184,21 @@ _REVENUE_FROM_SALES = text(
 )
 
 
+_REFUNDS_BY_TENDER = text(
+    """
+    select method as tender, sum(amount_minor) as minor from refunds
+    where created_at >= date_trunc('day', now()) group by 1 order by 1
+    """
+)
+
+
+def refunds_by_tender(conn: Connection) -> dict[str, int]:
+    """Today's refunds by tender, counted when recorded (as ``report sales --net``)."""
+    if not _exists(conn, "refunds"):
+        return {}
+    return {str(r.tender): int(r.minor) for r in conn.execute(_REFUNDS_BY_TENDER)}
+
+
 def revenue_by_tender(conn: Connection) -> dict[str, int]:
     """Today's takings by tender: from the sale saga's rows when the payments part is
     installed, else from the orders' payment references."""
@@ -153,8 +211,11 @@ def terminals(conn: Connection, stale_after_s: float) -> list[TerminalRow]:
     out = []
     for r in conn.execute(_TERMINALS):
         age = float(r.age) if r.age is not None else None
-        out.append(TerminalRow(r.name, r.kind, r.last_heartbeat, age, dict(r.state or {}),
-                               age is None or age > stale_after_s))
+        state = dict(r.state or {})
+        stopped = is_stopped(state)
+        out.append(TerminalRow(r.name, r.kind, r.last_heartbeat, age, state,
+                               not stopped and (age is None or age > stale_after_s),
+                               stopped))
     return out
 
 
@@ -178,30 +239,43 @@ def pending_approvals(conn: Connection) -> list[Approval]:
     """What waits for a supervisor: counted shifts whose variance is over the limit."""
     if not _exists(conn, "shifts"):
         return []
-    return [Approval(str(r.id), "shift_variance", f"{r.login or '?'}@{r.name}",
+    return [Approval(str(r.id), "shift_variance", str(r.login or "?"), str(r.name),
                      int(r.variance_minor or 0),
-                     f"expected {r.expected_cash_minor} counted {r.counted_cash_minor}",
+                     {"expected_minor": _int(r.expected_cash_minor),
+                      "counted_minor": _int(r.counted_cash_minor)},
                      r.opened_at)
             for r in conn.execute(_PENDING_VARIANCES)]
 
 
-def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) -> list[str]:
-    """Plain-language alerts derived from what terminals report and what waits."""
-    out = [f"cash variance {a.amount_minor} on {a.requested_by} waits for approval"
-           for a in approvals or ()]
+def _int(v: Any) -> int | None:
+    return None if v is None else int(v)
+
+
+def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) -> list[Alert]:
+    """Alerts derived from what terminals report and what waits, as codes and figures.
+
+    A stopped terminal raises nothing (its silence is expected); a silent one raises only
+    its silence (what it said last is no longer news)."""
+    out = [Alert("variance_waiting", a.terminal,
+                 {"login": a.login, "amount_minor": a.amount_minor})
+           for a in approvals or () if a.kind == "shift_variance"]
     for t in terms:
-        if t.stale and t.last_heartbeat is not None:
-            out.append(f"terminal {t.name} silent for {int(t.age_s or 0)} s")
+        if t.stopped:
+            continue
+        if t.stale:
+            if t.last_heartbeat is not None:
+                out.append(Alert("terminal_silent", t.name, {"seconds": int(t.age_s or 0)}))
+            continue
         sync = t.state.get("sync") or {}
-        if sync.get("online") is False and not t.stale:
-            out.append(f"{t.name}: selling offline, {sync.get('queue_depth', 0)} command(s)"
-                       f" waiting ({int(sync.get('oldest_unsent_s') or 0)} s)")
-        breaker = str(t.state.get("breaker", "")).lower()
-        if breaker == "open" and not t.stale:
-            out.append(f"{t.name}: card payments unavailable (circuit open)")
+        if sync.get("online") is False:
+            out.append(Alert("selling_offline", t.name,
+                             {"queue": int(sync.get("queue_depth") or 0),
+                              "oldest_s": int(sync.get("oldest_unsent_s") or 0)}))
+        if str(t.state.get("breaker", "")).lower() == "open":
+            out.append(Alert("card_down", t.name))
         printer = str(t.state.get("printer", "")).lower()
-        if printer in ("offline", "error", "paper_out") and not t.stale:
-            out.append(f"{t.name}: printer {printer}")
+        if printer in ("offline", "error", "paper_out", "failed"):
+            out.append(Alert("printer_down", t.name, {"printer": printer}))
     return out
 
 
@@ -210,6 +284,7 @@ def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL")
     with engine.connect() as conn:
         spm = sales_per_minute(conn)
         rev = revenue_by_tender(conn)
+        refunds = refunds_by_tender(conn)
         terms = terminals(conn, stale_after_s)
         holds = open_holds(conn)
         approvals = pending_approvals(conn)
@@ -217,7 +292,7 @@ def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL")
     occ = [Occupancy(e.id, e.code, e.name, e.capacity, e.sold, e.held)
            for e in upcoming_events(engine)]
     return Snapshot(spm, rev, currency, occ, terms, holds, approvals,
-                    alerts(terms, approvals), now)
+                    alerts(terms, approvals), now, refunds)
 
 
 # --- lookups for the counter screens -------------------------------------------------------

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Label, Sparkline, Static
 
@@ -18,7 +19,18 @@ from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
-from core.money import format_minor
+from boxoffice_tui.screens.monitor_text import (
+    alert_text,
+    amount,
+    approval_kind,
+    approval_title,
+    card_text,
+    currency_symbol,
+    money,
+    mt,
+    printer_text,
+    tender_text,
+)
 from terminal.results import Approval
 
 REFRESH_S = 2.0
@@ -29,8 +41,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "terminals": ("", "mon_kind", "mon_op", "mon_beat", "mon_state", "mon_sync_prt",
                   "mon_printer", "mon_card"),
     "holds": ("mon_terminal", "mon_event", "mon_qty", "mon_left"),
-    "approvals": ("mon_kind", "mon_by", "mon_amount", "mon_detail"),
+    "approvals": ("mon_kind", "mon_by", "mon_amount"),
 }
+# The grid: sales and revenue | occupancy; alerts | approvals (on a narrow screen each
+# across the whole width, so the approvals' columns stay whole); terminals; holds. On a
+# short terminal (80x24) sales, revenue, occupancy, alerts and approvals stay on screen
+# and the rest scrolls; on a tall one (120x40, a tablet) everything fits.
+NARROW_BELOW = 100
+TALL_MIN = 38
 # Panel title label id -> i18n key.
 TITLES = {"l-sales": "sales_per_min", "l-revenue": "revenue", "l-occ": "occupancy",
           "l-term": "terminals", "l-holds": "open_holds", "l-appr": "approvals",
@@ -66,6 +84,17 @@ class MonitorTable(DataTable):
         self.refresh()
 
 
+def _rows_for(width: int, height: int) -> tuple[int, ...]:
+    """Grid row heights for a body ``width`` x ``height`` (header and footer excluded)."""
+    tall = height >= TALL_MIN
+    if width < NARROW_BELOW:
+        alerts, approvals = (7, 6) if tall else (6, 5)
+        top = 11 + alerts + approvals
+        return 11, alerts, approvals, max(8, height - top - 7), 7
+    mid = 9 if tall else 7
+    return 11, mid, max(8, height - 11 - mid - 8), 8
+
+
 def _age(s: float | None) -> str:
     if s is None:
         return "—"
@@ -89,7 +118,7 @@ class MonitorScreen(BaseScreen):
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
-        with Grid(id="monitor-grid"):
+        with VerticalScroll(id="monitor-scroll"), Grid(id="monitor-grid"):
             with Vertical(classes="panel", id="p-sales"):
                 yield Label(t("sales_per_min"), classes="title", id="l-sales")
                 yield Sparkline([0], id="spark")
@@ -99,19 +128,26 @@ class MonitorScreen(BaseScreen):
             with Vertical(classes="panel", id="p-occ"):
                 yield Label(t("occupancy"), classes="title", id="l-occ")
                 yield MonitorTable(id="occupancy", cursor_type="none")
+            with Vertical(classes="panel", id="p-alerts"):
+                yield Label(t("alerts"), classes="title", id="l-alerts")
+                yield Static(t("no_alerts"), id="alerts")
+            with Vertical(classes="panel", id="p-appr"):
+                yield Label(t("approvals"), classes="title", id="l-appr")
+                yield MonitorTable(id="approvals", cursor_type="row")
             with Vertical(classes="panel", id="p-term"):
                 yield Label(t("terminals"), classes="title", id="l-term")
                 yield MonitorTable(id="terminals", cursor_type="none")
             with Vertical(classes="panel", id="p-holds"):
                 yield Label(t("open_holds"), classes="title", id="l-holds")
                 yield MonitorTable(id="holds", cursor_type="none")
-            with Vertical(classes="panel", id="p-appr"):
-                yield Label(t("approvals"), classes="title", id="l-appr")
-                yield MonitorTable(id="approvals", cursor_type="row")
-            with Vertical(classes="panel", id="p-alerts"):
-                yield Label(t("alerts"), classes="title", id="l-alerts")
-                yield Static(t("no_alerts"), id="alerts")
         yield QuickFooter()
+
+    def on_resize(self, event: events.Resize) -> None:
+        rows = _rows_for(event.size.width, event.size.height - 2)
+        grid = self.query_one("#monitor-grid", Grid)
+        grid.set_class(event.size.width < NARROW_BELOW, "-narrow")
+        grid.styles.grid_rows = " ".join(str(r) for r in rows)
+        grid.styles.height = sum(rows)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -153,17 +189,12 @@ class MonitorScreen(BaseScreen):
     def show(self, snap: Any, count: bool = True) -> None:
         self.snapshot = snap
         self.refreshes += count
-        lang = self.bo.lang
         cur = snap.currency
         self.query_one("#spark", Sparkline).data = snap.sales_per_minute or [0]
         last = snap.sales_per_minute[-1] if snap.sales_per_minute else 0
         total_hour = sum(snap.sales_per_minute)
         self.query_one("#sales-now", Static).update(t("mon_rate", last=last, hour=total_hour))
-        rev = "\n".join(f"{k:<6}{format_minor(v, cur, lang):>16}"
-                        for k, v in snap.revenue_by_tender.items()) or "—"
-        total = sum(snap.revenue_by_tender.values())
-        self.query_one("#revenue", Static).update(
-            rev + f"\n[b]{t('mon_total'):<6}{format_minor(total, cur, lang):>16}[/b]")
+        self.query_one("#revenue", Static).update(revenue_text(snap))
 
         _sync(self.query_one("#occupancy", DataTable),
               [(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}") for o in snap.occupancy])
@@ -174,12 +205,14 @@ class MonitorScreen(BaseScreen):
             style = "bold red" if tr.stale else ""
             sync = st.get("sync") or {}
             up = st.get("online", True) and sync.get("online", True)
-            online = t("mon_stale") if tr.stale else t("mon_on") if up else t("mon_off")
+            online = mt("state_stopped") if tr.stopped else t("mon_stale") if tr.stale \
+                else t("mon_on") if up else t("mon_off")
             # queue: commands waiting in the offline journal / print jobs waiting
             queue = f"{sync.get('queue_depth', 0)}/{st.get('queue_depth', 0)}"
             term_rows.append((Text(tr.name, style), tr.kind, str(st.get("operator") or "—"),
                               Text(_age(tr.age_s), style), Text(online, style), queue,
-                              str(st.get("printer", "—")), str(st.get("breaker", "—"))))
+                              printer_text(st.get("printer")),
+                              "—" if tr.stopped else card_text(st.get("breaker"))))
         _sync(self.query_one("#terminals", DataTable), term_rows)
 
         hold_rows = []
@@ -189,13 +222,14 @@ class MonitorScreen(BaseScreen):
         _sync(self.query_one("#holds", DataTable), hold_rows)
 
         _sync(self.query_one("#approvals", DataTable),
-              [(a.kind, a.requested_by,
-                format_minor(a.amount_minor, cur, lang) if a.amount_minor else "", a.detail)
+              [(approval_kind(a), f"{a.login}@{a.terminal}",
+                money(a.amount_minor, cur) if a.amount_minor else "")
                for a in snap.approvals], [a.id for a in snap.approvals])
 
         alerts = snap.alerts
         self.query_one("#alerts", Static).update(
-            "\n".join(f"⚠ {a}" for a in alerts) if alerts else t("no_alerts"))
+            "\n".join(f"⚠ {alert_text(a, cur)}" for a in alerts) if alerts
+            else t("no_alerts"))
 
     def action_approve(self) -> None:
         table = self.query_one("#approvals", DataTable)
@@ -214,10 +248,33 @@ class MonitorScreen(BaseScreen):
             if res:
                 self.call_core(self.monitor.approve, appr.id, res, done=done, group="approve")
 
-        self.app.push_screen(SupervisorDialog(f"{appr.kind} {appr.detail}", with_reason=False),
+        self.app.push_screen(SupervisorDialog(approval_title(appr, self.snapshot.currency),
+                                              with_reason=False),
                             approved)
 
     def action_console(self) -> None:
         from boxoffice_tui.screens.console import open_console
 
         open_console(self.app, self.monitor)
+
+
+def revenue_text(snap: Any) -> str:
+    """Today's takings by tender: gross, refunds and net, the currency named once, so
+    the table fits the sales panel (37 columns) at 80x24 with room for R$ 999.999,99."""
+    gross, refunds, net = snap.revenue_by_tender, snap.refunds_by_tender, \
+        snap.net_by_tender()
+    if not net:
+        return "—"
+
+    def line(label: str, g: str, r: str, n: str) -> str:
+        return f"{label[:7]:<8}{g:>10}{r:>9}{n:>10}"
+
+    head = line(currency_symbol(snap.currency), mt("rev_gross"), mt("rev_refunds"),
+                mt("rev_net"))
+    lines = [f"[dim]{head}[/dim]"]
+    lines += [line(tender_text(k), amount(gross.get(k, 0)), amount(refunds.get(k, 0)),
+                   amount(net[k])) for k in net]
+    total = line(t("mon_total"), amount(sum(gross.values())), amount(sum(refunds.values())),
+                 amount(sum(net.values())))
+    lines.append(f"[b]{total}[/b]")
+    return "\n".join(lines)

@@ -89,7 +89,7 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
                        and monitor.screen.refreshes)
         mon = monitor.screen
         assert [a.id for a in mon.snapshot.approvals] == [str(pending[0].id)]
-        assert any("variance" in a for a in mon.snapshot.alerts)
+        assert any("variance" in a.code for a in mon.snapshot.alerts)
         assert mon.snapshot.revenue_by_tender.get("cash", 0) >= total
         assert sum(mon.snapshot.sales_per_minute[-5:]) >= 1
         assert "tui-shift" in {t.name for t in mon.snapshot.terminals}
@@ -202,9 +202,10 @@ def test_alerts_from_terminal_states() -> None:
         TerminalRow("c3", "cashier", FROZEN_BEAT, 400.0, {"breaker": "open"}, True),
         TerminalRow("k1", "kiosk", None, 1.0, {"printer": "ok", "breaker": "closed"}, False),
     ]
-    got = alerts(rows)
-    assert "c1: card payments unavailable (circuit open)" in got
-    assert "c1: printer offline" in got
-    assert "c2: selling offline, 4 command(s) waiting (75 s)" in got
-    assert "terminal c3 silent for 400 s" in got
-    assert not any(a.startswith("c3:") or a.startswith("k1") for a in got)
+    # Core reports codes and figures (issue 15 item 9); the monitor words them.
+    got = {(a.code, a.terminal): a.data for a in alerts(rows)}
+    assert ("card_down", "c1") in got
+    assert got[("printer_down", "c1")] == {"printer": "offline"}
+    assert got[("selling_offline", "c2")] == {"queue": 4, "oldest_s": 75}
+    assert got[("terminal_silent", "c3")] == {"seconds": 400}
+    assert not any(t in ("k1",) or (t == "c3" and c != "terminal_silent") for c, t in got)

@@ -14,7 +14,7 @@ import pytest
 from boxoffice_tui.app import CashierApp, MonitorApp
 from core.actors import OperatorInfo
 from core.app_context import CoreContext
-from core.monitor import Approval, Occupancy, OpenHold, Snapshot, TerminalRow
+from core.monitor import Alert, Approval, Occupancy, OpenHold, Snapshot, TerminalRow
 from core.reservation import HoldLine, HoldResult
 from core.sales import ShiftInfo
 from terminal.counter import CounterSession
@@ -43,7 +43,8 @@ class FixedServices(CounterSession):
             revenue_by_tender={"card": 1_254_000, "cash": 348_000}, currency="BRL",
             occupancy=[Occupancy(1, "COMEDIA-HOJE", "Noite de Comédia", 1056, 412, 24),
                        Occupancy(2, "SINATRA", "Tributo a Sinatra", 1056, 87, 6),
-                       Occupancy(5, "POKER-OPEN", "Texas Hold'em Open", 400, 312, 0)],
+                       Occupancy(5, "POKER-OPEN", "Texas Hold'em Open", 400, 312, 0),
+                       Occupancy(6, "MAGICA", "Noite de Mágica", 1216, 2, 0)],
             terminals=[
                 TerminalRow("counter-1", "cashier", beat, 3.0,
                             {"operator": "ana", "queue_depth": 0, "printer": "ok",
@@ -52,14 +53,19 @@ class FixedServices(CounterSession):
                             {"operator": "bruno", "queue_depth": 4, "printer": "offline",
                              "breaker": "open"}, True),
                 TerminalRow("kiosk-1", "kiosk", beat, 2.0,
-                            {"queue_depth": 0, "printer": "ok", "breaker": "closed"}, False)],
+                            {"queue_depth": 0, "printer": "ok", "breaker": "closed"}, False),
+                TerminalRow("kiosk-2", "kiosk", beat, 600.0,
+                            {"screen": "stopped", "stopped": "staff exit", "printer": "ok",
+                             "breaker": "closed"}, False, True)],
             open_holds=[OpenHold("h1", "counter-1", "SINATRA", 2, 50000, "BRL", 421),
                         OpenHold("h2", "kiosk-1", "COMEDIA-HOJE", 4, 48000, "BRL", 95)],
-            approvals=[Approval(str(uuid.UUID(int=7)), "shift_variance", "bruno@counter-2",
-                                -4500, "expected 182000 counted 177500", beat)],
-            alerts=["terminal counter-2 silent for 95 s",
-                    "cash variance -4500 on bruno@counter-2 waits for approval"],
-            as_of=FROZEN)
+            approvals=[Approval(str(uuid.UUID(int=7)), "shift_variance", "bruno", "counter-2",
+                                -4500, {"expected_minor": 182000, "counted_minor": 177500},
+                                beat)],
+            alerts=[Alert("terminal_silent", "counter-2", {"seconds": 95}),
+                    Alert("variance_waiting", "counter-2",
+                          {"login": "bruno", "amount_minor": -4500})],
+            as_of=FROZEN, refunds_by_tender={"card": 75_000})
 
 
 class SnapshotCashier(CashierApp):

@@ -1,0 +1,132 @@
+"""The monitor's words for what core reports as codes and figures: alerts, approval
+titles, terminal and card states, in English or pt-BR, money in the language's format.
+
+Core (``core.monitor``) sends ``Alert(code, terminal, data)`` and approvals with a
+``kind`` code and ``data``; nothing in core is worded for a screen."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from core.language import language
+from core.money import format_minor
+
+if TYPE_CHECKING:
+    from core.monitor import Alert, Approval
+
+# key: (English, Brazilian Portuguese)
+STRINGS: dict[str, tuple[str, str]] = {
+    "alert_variance_waiting": (
+        "Cash variance of {amount} at {terminal} ({login}) waits for approval",
+        "Diferença de caixa de {amount} em {terminal} ({login}) aguarda aprovação"),
+    "alert_terminal_silent": ("{terminal} silent for {duration}",
+                              "{terminal} sem sinal há {duration}"),
+    "alert_selling_offline": (
+        "{terminal} selling offline: {queue} sale(s) waiting, oldest {duration}",
+        "{terminal} vendendo offline: {queue} venda(s) na fila, a mais antiga há {duration}"),
+    "alert_card_down": ("{terminal}: card payments down", "{terminal}: cartão fora do ar"),
+    "alert_printer_down": ("{terminal}: printer {printer}", "{terminal}: impressora {printer}"),
+    "kind_shift_variance": ("Cash variance", "Diferença de caixa"),
+    "approval_shift_variance": (
+        "Cash variance at {terminal} ({login}): expected {expected}, counted {counted}, "
+        "difference {amount}",
+        "Diferença de caixa em {terminal} ({login}): esperado {expected}, contado "
+        "{counted}, diferença {amount}"),
+    "card_closed": ("card ok", "cartão ok"),
+    "card_open": ("card down", "cartão fora"),
+    "card_half_open": ("card retry", "cartão testando"),
+    "printer_ok": ("ok", "ok"),
+    "printer_offline": ("offline", "desligada"),
+    "printer_failed": ("failed", "com falha"),
+    "printer_error": ("error", "com erro"),
+    "printer_paper_out": ("no paper", "sem papel"),
+    "printer_none": ("none", "nenhuma"),
+    "state_stopped": ("stopped", "parado"),
+    "rev_gross": ("gross", "bruto"),
+    "rev_refunds": ("refund", "devol."),
+    "rev_net": ("net", "líquido"),
+    "tender_card": ("card", "cartão"),
+    "tender_cash": ("cash", "espécie"),  # 7 letters: the revenue table's column
+    "tender_comp": ("comp", "cortesia"),
+}
+
+
+def _lang() -> str:
+    return "pt-BR" if language() == "pt-BR" else "en"
+
+
+def mt(key: str, **kw: Any) -> str:
+    """A monitor string in the process language (the key itself when unknown)."""
+    pair = STRINGS.get(key)
+    if pair is None:
+        return key
+    template = pair[1] if _lang() == "pt-BR" else pair[0]
+    try:
+        return template.format(**kw)
+    except (KeyError, IndexError):
+        return template
+
+
+def money(minor: int | None, currency: str) -> str:
+    return "—" if minor is None else format_minor(minor, currency, _lang())
+
+
+def duration(seconds: int) -> str:
+    """95 s, 12 min, 3 h: a silence or a queue's age at a glance."""
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def alert_text(alert: Alert, currency: str) -> str:
+    d = alert.data
+    kw: dict[str, Any] = {"terminal": alert.terminal, **d}
+    if alert.code == "variance_waiting":
+        kw["amount"] = money(d.get("amount_minor"), currency)
+    elif alert.code == "terminal_silent":
+        kw["duration"] = duration(int(d.get("seconds") or 0))
+    elif alert.code == "selling_offline":
+        kw["duration"] = duration(int(d.get("oldest_s") or 0))
+    elif alert.code == "printer_down":
+        kw["printer"] = printer_text(str(d.get("printer", "")))
+    return mt(f"alert_{alert.code}", **kw)
+
+
+def approval_kind(approval: Approval) -> str:
+    return mt(f"kind_{approval.kind}")
+
+
+def approval_title(approval: Approval, currency: str) -> str:
+    """The sentence the supervisor approves: who, where, and the figures."""
+    d = approval.data
+    return mt(f"approval_{approval.kind}", terminal=approval.terminal, login=approval.login,
+              amount=money(approval.amount_minor, currency),
+              expected=money(d.get("expected_minor"), currency),
+              counted=money(d.get("counted_minor"), currency))
+
+
+def card_text(breaker: Any) -> str:
+    """The card circuit as a supervisor reads it: "card ok", not "closed"."""
+    state = str(breaker or "").lower()
+    return mt(f"card_{state}") if f"card_{state}" in STRINGS else "—"
+
+
+def printer_text(printer: Any) -> str:
+    state = str(printer or "").lower()
+    return mt(f"printer_{state}") if f"printer_{state}" in STRINGS else (state or "—")
+
+
+def tender_text(tender: str) -> str:
+    return mt(f"tender_{tender}") if f"tender_{tender}" in STRINGS else tender
+
+
+def amount(minor: int) -> str:
+    """A money figure without its symbol (the revenue table names the currency once)."""
+    figure = format_minor(abs(minor), "", _lang()).strip()
+    return f"-{figure}" if minor < 0 else figure
+
+
+def currency_symbol(currency: str) -> str:
+    return format_minor(0, currency, "en").split(" ")[0]
