@@ -24,10 +24,11 @@ GENERAL_ADMISSION = {"round_trips": 1, "commits": 1, "statements": 1, "begins": 
 # drawer, payment, result, audit, outbox; plus the key lookup before it.
 CASH_CHECKOUT = {"round_trips": 20, "commits": 1, "statements": 18, "begins": 1,
                  "rollbacks": 0}
-# Four commits, each needed (see the issue-16 note in core/sales/saga.py):
-# 'authorizing' before the gateway's authorize, 'authorized' (bo_confirm_sale accepts
-# only an authorization recorded in an earlier transaction), the confirmation with
-# 'capturing' before the capture, 'completed' after it.
+# Four commits after the hold, each needed: 'authorizing' (the sale row durable before
+# the gateway's authorize), 'authorized' (the intent recorded; bo_confirm_sale of 0008
+# accepts only an authorization recorded in an earlier transaction), the confirmation
+# with 'capturing' (order and tickets durable before the capture), 'completed' (after the
+# capture; without it the recovery sweeper would capture every sale again).
 CARD_CHECKOUT = {"round_trips": 30, "commits": 4, "statements": 22, "begins": 4,
                  "rollbacks": 0}
 
