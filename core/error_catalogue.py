@@ -222,6 +222,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "The sale did not go through ({reason}); the customer was not charged.",
         "es": "La venta no se completó ({reason}); no se le cobró al cliente.",
     },
+    "refund_ticket_used": {
+        "pt-BR": "o ingresso {serial} já foi usado em {at} no portão {gate}; {count} usado(s)"
+                 " neste reembolso",
+        "en": "ticket {serial} was already used on {at} at gate {gate}; {count} used in this"
+              " refund",
+        "es": "la entrada {serial} ya se usó el {at} en la puerta {gate}; {count} usada(s) en"
+              " este reembolso",
+    },
     "approval_required": {
         "pt-BR": "É necessária a aprovação de um supervisor ({why}).",
         "en": "Supervisor approval is required ({why}).",

@@ -13,15 +13,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
 from core import audit
 from core.actors import Actor, OperatorInfo, system_actor
 from core.context import CoreContext
-from core.errors import BoxOfficeError
+from core.errors import BoxOfficeError, message_for
 from core.idempotency import as_key, begin_command
+from core.language import language
 from core.outbox import events as outbox_events
 from core.payments.gateway import GatewayFailure
 from core.reservation.inputs import row_ids
@@ -153,8 +156,54 @@ def card_intent(conn: Connection, order: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class UsedTicket:
+    """A ticket of the order already checked in at a gate: refunding it needs a
+    supervisor (the customer may have watched the show, issue 13 item 13)."""
+
+    serial: int
+    used_at: datetime
+    gate: str | None
+    timezone: str
+
+    def at(self) -> str:
+        """When it was used, in the venue's time zone (``31/12 20:15``)."""
+        return self.used_at.astimezone(ZoneInfo(self.timezone)).strftime("%d/%m %H:%M")
+
+
+_USED = text(
+    """
+    select t.serial, t.used_at, t.used_gate, v.timezone
+    from tickets t join events e on e.id = t.event_id join venues v on v.id = e.venue_id
+    where t.order_id = :id and t.line_id = any(:lines) and t.status = 'used'
+    order by t.used_at, t.serial
+    """
+)
+
+
+def _used(conn: Connection, order_id: uuid.UUID, line_ids: list[int]) -> list[UsedTicket]:
+    return [UsedTicket(int(r.serial), r.used_at, r.used_gate, r.timezone)
+            for r in conn.execute(_USED, {"id": order_id, "lines": line_ids})]
+
+
+def used_tickets(ctx: CoreContext, order_id: uuid.UUID | str,
+                 line_ids: list[int] | None = None) -> list[UsedTicket]:
+    """The tickets of these lines (default: the order's unrefunded ones) already used at
+    a gate, first used first: the refund dialog says when and where."""
+    order_id = as_key(order_id)
+    if line_ids is not None:
+        line_ids = row_ids(line_ids, "order line")
+    with ctx.engine.connect() as conn:
+        return _used(conn, order_id, [r.id for r in _pick_lines(conn, order_id, line_ids)])
+
+
 def _approval_reason(ctx: CoreContext, conn: Connection, actor: Actor, order: Any,
                      lines: list) -> str | None:
+    used = _used(conn, order["id"], [r.id for r in lines])
+    if used:
+        first = used[0]
+        return message_for("refund_ticket_used", language(), serial=first.serial,
+                           at=first.at(), gate=first.gate or "?", count=len(used))
     amount = sum(r.qty * int(r.unit_price_minor) for r in lines)
     shift = open_shift_id(conn, actor.terminal_id)
     if order["shift_id"] is None or order["shift_id"] != shift:
