@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-KINDS = ("cashier", "kiosk", "monitor", "gate", "worker")
+# admin: the back office's login (a monitor that may also manage rooms, events, staff).
+KINDS = ("cashier", "kiosk", "monitor", "gate", "worker", "admin")
 # The kinds a terminal's config file may name (the others run `boxoffice gate|worker`).
 _CONFIG_KINDS = ("cashier", "kiosk", "monitor")
 
@@ -31,8 +32,8 @@ def write_config(path: Path, name: str, kind: str, url: str) -> None:
     lines = ["# Written by `boxoffice terminal add`; holds this terminal's database password.",
              "[database]", f"url = {_toml_str(url)}", "", "[terminal]",
              f"name = {_toml_str(name)}"]
-    if kind in _CONFIG_KINDS:
-        lines.append(f"kind = {_toml_str(kind)}")
+    if kind in _CONFIG_KINDS or kind == "admin":
+        lines.append(f"kind = {_toml_str('monitor' if kind == 'admin' else kind)}")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

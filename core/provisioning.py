@@ -29,9 +29,9 @@ from core.errors import BoxOfficeError
 from core.uow import unit_of_work
 
 # The group role of each kind, and the ``terminals.kind`` its row gets (the worker is
-# the system terminal there).
+# the system terminal there; the back office's admin login is a monitor with more rights).
 KINDS: dict[str, str] = {"cashier": "cashier", "kiosk": "kiosk", "monitor": "monitor",
-                         "gate": "gate", "worker": "system"}
+                         "gate": "gate", "worker": "system", "admin": "monitor"}
 GROUP_PREFIX = "boxoffice_"
 AUDIT_CHAIN = "provisioning"
 _MAX_ROLE = 63  # NAMEDATALEN - 1

@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
-from core.actors import Actor, hash_pin
+from core.actors import Actor, raise_refusal
 from core.app_context import CoreContext
 from core.backoffice.common import ADMIN, finish, require, run
 from core.errors import BoxOfficeError
@@ -25,10 +26,9 @@ _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 
 # --- SQL (one place: staff management becomes a definer function) ---------------------
 
-_INSERT = text(
-    "insert into operators (login, display_name, role, pin_hash, failed_attempts, active)"
-    " values (:l, :d, :r, :h, 0, true) on conflict (login) do nothing returning id"
-)
+# PINs are hashed inside the database (bo_add_operator, bo_reset_pin: the owner's or an
+# admin login's), so no face writes or reads a PIN hash.
+_INSERT = text("select bo_add_operator(:l, :d, :r, :pin)")
 _LOCK_OPERATOR = text("select id, login, role, active from operators where login = :l"
                       " for update")
 # Every active admin, locked in id order: the last-admin rule is checked under this lock.
@@ -37,8 +37,7 @@ _LOCK_ADMINS = text("select id from operators where role = 'admin' and active"
 _SET_ACTIVE = text("update operators set active = :a, disabled_at = case when :a then null"
                    " else now() end where id = :id")
 _SET_ROLE = text("update operators set role = :r where id = :id")
-_SET_PIN = text("update operators set pin_hash = :h, failed_attempts = 0, locked_until = null"
-                " where id = :id")
+_SET_PIN = text("select bo_reset_pin(:id, :pin)")
 _SIGNED_IN = text("update operators set last_sign_in_at = now() where id = :id")
 _LIST = text(
     "select id, login, display_name, role, active, last_sign_in_at, created_at,"
@@ -83,11 +82,11 @@ def add_operator(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login: st
     """A new operator (admin only). The PIN is hashed here and never logged or audited."""
     require(actor, ADMIN)
     _check(login, role, display_name)
-    pin_hash = hash_pin(pin)
+    _check_pin(pin)
 
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
-        oid = conn.execute(_INSERT, {"l": login, "d": display_name.strip(), "r": role,
-                                     "h": pin_hash}).scalar()
+        oid = _db(conn, _INSERT, {"l": login, "d": display_name.strip(), "r": role,
+                                  "pin": pin}).scalar()
         if oid is None:
             raise BoxOfficeError("operator_exists", login=login)
         return finish(conn, actor, k, "operator_add", "operator", oid,
@@ -106,14 +105,14 @@ def bootstrap_admin(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login:
     if actor.operator_id is not None or actor.channel != "system":
         raise BoxOfficeError("admin_exists")
     _check(login, "admin", display_name)
-    pin_hash = hash_pin(pin)
+    _check_pin(pin)
 
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
         conn.execute(_BOOTSTRAP_LOCK)
         if conn.execute(_ANY_ADMIN).first() is not None:
             raise BoxOfficeError("admin_exists")
-        oid = conn.execute(_INSERT, {"l": login, "d": display_name.strip(), "r": "admin",
-                                     "h": pin_hash}).scalar()
+        oid = _db(conn, _INSERT, {"l": login, "d": display_name.strip(), "r": "admin",
+                                  "pin": pin}).scalar()
         if oid is None:
             raise BoxOfficeError("operator_exists", login=login)
         return finish(conn, actor, k, "operator_bootstrap", "operator", oid,
@@ -123,11 +122,25 @@ def bootstrap_admin(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login:
                    {"login": login, "name": display_name}, body)["operator_id"])
 
 
+def _check_pin(pin: str) -> None:
+    if not (pin or "").isdigit() or not 4 <= len(pin) <= 12:
+        raise BoxOfficeError("invalid_input", detail="A PIN is 4 to 12 digits.")
+
+
+def _db(conn: Connection, stmt: Any, params: dict[str, Any]) -> Any:
+    """A statement the database may refuse to this login (staff is the admin login's):
+    its refusal as a BoxOfficeError, never a driver error."""
+    try:
+        return conn.execute(stmt, params)
+    except DBAPIError as exc:
+        raise_refusal(exc)
+
+
 def _lock(conn: Connection, login: str) -> Any:
     # Admins first, then the operator: the same order in every service, so two changes
     # never wait on each other in a cycle.
-    admins = [r[0] for r in conn.execute(_LOCK_ADMINS)]
-    op = conn.execute(_LOCK_OPERATOR, {"l": login}).first()
+    admins = [r[0] for r in _db(conn, _LOCK_ADMINS, {})]
+    op = _db(conn, _LOCK_OPERATOR, {"l": login}).first()
     if op is None:
         raise BoxOfficeError("unknown_operator", operator=login)
     return op, admins
@@ -148,7 +161,7 @@ def set_active(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login: str,
         op, admins = _lock(conn, login)
         if not active:
             _keeps_an_admin(op, admins)
-        conn.execute(_SET_ACTIVE, {"a": active, "id": op.id})
+        _db(conn, _SET_ACTIVE, {"a": active, "id": op.id})
         return finish(conn, actor, k, "operator_enable" if active else "operator_disable",
                       "operator", op.id, {"login": login}, {"operator_id": op.id})
 
@@ -164,7 +177,7 @@ def set_role(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login: str,
         op, admins = _lock(conn, login)
         if role != "admin":
             _keeps_an_admin(op, admins)
-        conn.execute(_SET_ROLE, {"r": role, "id": op.id})
+        _db(conn, _SET_ROLE, {"r": role, "id": op.id})
         return finish(conn, actor, k, "operator_role", "operator", op.id,
                       {"login": login, "from": op.role, "to": role}, {"operator_id": op.id})
 
@@ -176,15 +189,15 @@ def reset_pin(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login: str,
     """Set a new PIN (typed by the operator at the terminal, never shown) and clear any
     lock-out. An admin may reset anyone's; an operator may reset their own."""
     _check(login)
-    pin_hash = hash_pin(new_pin)
+    _check_pin(new_pin)
 
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
-        op = conn.execute(_LOCK_OPERATOR, {"l": login}).first()
+        op = _db(conn, _LOCK_OPERATOR, {"l": login}).first()
         if op is None:
             raise BoxOfficeError("unknown_operator", operator=login)
         if actor.operator_id != op.id:
             require(actor, ADMIN)
-        conn.execute(_SET_PIN, {"h": pin_hash, "id": op.id})
+        _db(conn, _SET_PIN, {"pin": new_pin, "id": op.id})
         return finish(conn, actor, k, "operator_pin_reset", "operator", op.id,
                       {"login": login}, {"operator_id": op.id})
 
@@ -192,9 +205,12 @@ def reset_pin(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, login: str,
 
 
 def note_sign_in(engine: Engine, operator_id: int) -> None:
-    """Record a successful sign-in (the faces call this after ``authenticate``)."""
+    """Record a successful sign-in. ``bo_authenticate`` records it itself (migration
+    0009), so on a terminal's login this does nothing; the owner's tools, which may set
+    operators up without a PIN check, still stamp it."""
     with engine.begin() as conn:
-        conn.execute(_SIGNED_IN, {"id": operator_id})
+        if conn.execute(text("select bo_is_owner()")).scalar():
+            conn.execute(_SIGNED_IN, {"id": operator_id})
 
 
 def list_operators(engine: Engine, *, include_disabled: bool = True) -> list[OperatorRow]:

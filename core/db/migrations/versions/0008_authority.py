@@ -29,6 +29,10 @@ BASE = "boxoffice_terminal"
 GROUPS = tuple(f"boxoffice_{k}" for k in KINDS)
 SELLERS = "boxoffice_kiosk, boxoffice_cashier, boxoffice_worker"
 ALL = ", ".join(GROUPS)
+# The back office's login (venues, events, staff): a monitor with more rights, for an
+# admin's own machine (``boxoffice terminal add NAME --kind admin``). Its grants are in
+# 0009, with the back-office tables.
+ADMIN = "boxoffice_admin"
 
 # Read by every terminal kind: the catalogue and what a screen shows.
 CATALOGUE = ("venues", "events", "sections", "seats", "event_seats", "ga_inventory",
@@ -366,14 +370,32 @@ begin
   return v_id;
 end $$;
 
+-- Staff management is the owner's and the back office's admin logins' (boxoffice_admin):
+-- PINs are hashed here, so no terminal ever writes (or reads) a PIN hash.
 create function bo_reset_pin(p_operator integer, p_pin text) returns void language plpgsql
 security definer set search_path = pg_catalog, public, pg_temp as $$
 begin
-  if not bo_is_owner() then
+  if not bo_is_owner() and not pg_has_role(session_user, 'boxoffice_admin', 'MEMBER') then
     raise exception 'not_authorized' using errcode = '42501';
   end if;
   update operators set pin_hash = bo_hash_pin(p_pin), failed_attempts = 0, lockouts = 0,
                        locked_until = null where id = p_operator;
+end $$;
+
+-- A new operator; null when the login is taken.
+create function bo_add_operator(p_login text, p_display_name text, p_role text, p_pin text)
+returns integer language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare v_id integer;
+begin
+  if not bo_is_owner() and not pg_has_role(session_user, 'boxoffice_admin', 'MEMBER') then
+    raise exception 'not_authorized' using errcode = '42501';
+  end if;
+  insert into operators (login, display_name, role, pin_hash, failed_attempts, active)
+  values (p_login, p_display_name, p_role, bo_hash_pin(p_pin), 0, true)
+  on conflict (login) do nothing
+  returning id into v_id;
+  return v_id;
 end $$;
 
 -- One answer for every sign-in: status ok | invalid_pin | operator_locked | legacy_hash.
@@ -899,6 +921,8 @@ DEFINERS = {
         "boxoffice_cashier, boxoffice_monitor",
     "bo_register_terminal(text, text)": ALL,
     "bo_register_ticket_key(integer, text, bytea)": SELLERS,
+    "bo_reset_pin(integer, text)": ADMIN,
+    "bo_add_operator(text, text, text, text)": ADMIN,
 }
 # Created after the grants and guards (their triggers reference the tables' policies).
 SALES_DEFINERS = {
@@ -915,6 +939,7 @@ def upgrade() -> None:
     op.execute(_role_sql(BASE, None))
     for g in GROUPS:
         op.execute(_role_sql(g, BASE))
+    op.execute(_role_sql(ADMIN, "boxoffice_monitor"))
     # Nothing in this database for PUBLIC: not a connection, not a table, not a function.
     op.execute("""
         do $$ begin
@@ -1098,6 +1123,7 @@ def downgrade() -> None:
                                                    text, text, bigint, uuid);
         drop function if exists bo_authenticate(text, text);
         drop function if exists bo_reset_pin(integer, text);
+        drop function if exists bo_add_operator(text, text, text, text);
         drop function if exists bo_set_operator(text, text, text, text);
         drop function if exists bo_pin_matches(text, text);
         drop function if exists bo_hash_pin(text);

@@ -22,6 +22,68 @@ branch_labels = None
 depends_on = None
 
 
+MONITOR = "boxoffice_monitor"
+ADMIN = "boxoffice_admin"  # a member of boxoffice_monitor (migration 0008)
+
+# Who runs the back office (migration 0008 made the roles): the supervisor console's live
+# steering (pause/resume, price overrides and requests, seat blocks, GA capacity) is the
+# monitor's; rooms, events, comps and staff are the admin login's. Staff PINs go through
+# bo_add_operator and bo_reset_pin (definer functions): no login writes or reads a hash.
+GRANTS: tuple[tuple[str, str, str], ...] = (
+    ("select, insert, update (kind, reason, operator_id, terminal_id, at), delete",
+     "seat_blocks", MONITOR),
+    ("update (capacity)", "ga_inventory", MONITOR),
+    ("select, insert, update (status, decided_by, decided_at)", "price_requests", MONITOR),
+    ("update (dynamic_pricing)", "events", MONITOR),
+    ("select (last_sign_in_at, created_at, disabled_at, locked_until)", "operators", MONITOR),
+    ("update (display_name, role, active, disabled_at)", "operators", ADMIN),
+    ("select, insert, update", "venues", ADMIN),
+    ("select, insert, update", "sections", ADMIN),
+    ("select, insert, update", "seats", ADMIN),
+    ("select, insert, update", "events", ADMIN),
+    ("insert, update", "event_seats", ADMIN),
+    ("insert, update", "ga_inventory", ADMIN),
+    ("insert, update", "price_tiers", ADMIN),
+    ("insert, update", "pricing_rules", ADMIN),
+    ("insert, update", "holds", ADMIN),
+    ("insert", "hold_items", ADMIN),
+    ("select, insert", "comps", ADMIN),
+)
+_GRANTED = ("seat_blocks", "ga_inventory", "price_requests", "events", "operators", "venues",
+            "sections", "seats", "event_seats", "price_tiers", "pricing_rules", "holds",
+            "hold_items", "comps")
+
+# A successful sign-in is recorded inside bo_authenticate (migration 0008), so a face
+# needs no write on operators. Replaced from its own definition: the one statement that
+# resets the failure counters on success also stamps the time.
+_RESET = ("update operators o set failed_attempts = 0, lockouts = 0 where o.id = r.id\n"
+          "    and (o.failed_attempts <> 0 or o.lockouts <> 0);")
+_STAMP = ("update operators o set failed_attempts = 0, lockouts = 0,"
+          " last_sign_in_at = now() where o.id = r.id;")
+
+
+def _replace_authenticate(old: str, new: str) -> None:
+    op.execute(f"""
+        do $$
+        declare d text := pg_get_functiondef('bo_authenticate(text, text)'::regprocedure);
+        begin
+          if position(E'{old}' in d) = 0 then
+            raise exception 'bo_authenticate is not the one this migration knows';
+          end if;
+          execute replace(d, E'{old}', E'{new}');
+        end $$;
+    """)
+
+
+def _grant_backoffice() -> None:
+    for privs, table, groups in GRANTS:
+        op.execute(f"grant {privs} on {table} to {groups}")
+    op.execute(f"grant usage on all sequences in schema public to {ADMIN}")
+    op.execute(f"grant execute on function bo_add_operator(text, text, text, text),"
+               f" bo_reset_pin(integer, text) to {ADMIN}")
+    _replace_authenticate(_RESET, _STAMP)
+
+
 def upgrade() -> None:
     op.add_column("events", sa.Column("counter_hold_s", sa.Integer(), nullable=True))
     op.add_column("events", sa.Column("kiosk_hold_s", sa.Integer(), nullable=True))
@@ -131,9 +193,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_comps")),
     )
     op.create_index(op.f("ix_comps_event_id"), "comps", ["event_id"])
+    op.execute("revoke all on seat_blocks, price_requests, comps from public")
+    _grant_backoffice()
 
 
 def downgrade() -> None:
+    _replace_authenticate(_STAMP, _RESET)
+    op.execute(f"revoke all on {', '.join(_GRANTED)} from {ADMIN}")
+    op.execute(f"revoke all on all sequences in schema public from {ADMIN}")
+    op.execute(f"revoke update (capacity) on ga_inventory from {MONITOR}")
+    op.execute(f"revoke update (dynamic_pricing) on events from {MONITOR}")
+    op.execute(f"revoke select (last_sign_in_at, created_at, disabled_at, locked_until)"
+               f" on operators from {MONITOR}")
     op.drop_table("comps")
     op.drop_table("price_requests")
     op.drop_table("seat_blocks")
