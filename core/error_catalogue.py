@@ -627,6 +627,20 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "es": "El reembolso {refund_id} está {status}, no pendiente en el mostrador.",
     },
     # --- Authority in the database (migration 0008, core.provisioning, core.actors)
+    "terminal_revoked": {
+        "pt-BR": "O acesso deste terminal ao banco de dados foi revogado; chame um supervisor.",
+        "en": "This terminal's database login has been revoked; call a supervisor.",
+        "es": "El acceso de este terminal a la base de datos fue revocado; llame a un"
+              " supervisor.",
+    },
+    "database_login_refused": {
+        "pt-BR": "O banco de dados recusou o login deste terminal (usuário, senha ou acesso);"
+                 " verifique a configuração.",
+        "en": "The database refused this terminal's login (user, password or access); check"
+              " the configuration.",
+        "es": "La base de datos rechazó el acceso de este terminal (usuario, contraseña o"
+              " permiso); revise la configuración.",
+    },
     "database_refused": {
         "pt-BR": "O banco de dados recusou a operação para este terminal ({detail}).",
         "en": "The database refused this for this terminal ({detail}).",

@@ -102,6 +102,20 @@ def _audit(conn: Connection, action: str, data: dict[str, Any]) -> None:
                   "p": json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)})
 
 
+def _grant_monitoring(conn: Connection, login: str) -> None:
+    """The worker reads replication lag and standbys (pg_stat_replication), which needs
+    the cluster's read-only pg_monitor role. Granted to the worker's login only, and only
+    when the owner may grant it (a superuser, or a role with its admin option); otherwise
+    the worker runs without those figures (its metric says so)."""
+    try:
+        with conn.begin_nested():
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('grant pg_monitor to %I', cast(:l as text))"),
+                {"l": login}).scalar_one())
+    except DBAPIError:
+        return
+
+
 def terminal_url(owner_url: str, login: str, password: str) -> str:
     """The owner's URL with the terminal's credentials (host, port, database and options
     such as ``sslmode=verify-full`` kept), in libpq form."""
@@ -144,6 +158,8 @@ def provision_terminal(owner_engine: Engine, name: str, kind: str, *,
                 "select format('grant connect on database %I to %I; revoke connect, temporary"
                 " on database %I from public', current_database(), cast(:l as text),"
                 " current_database())"), {"l": login}).scalar_one())
+            if kind == "worker":
+                _grant_monitoring(conn, login)
             conn.execute(text("insert into terminal_logins (login, terminal_id, kind)"
                               " values (:l, :t, :k)"), {"l": login, "t": tid, "k": kind})
             _audit(conn, "terminal_add", {"terminal": name, "kind": kind, "login": login})
@@ -165,8 +181,11 @@ def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, int]:
         if row is None:
             raise BoxOfficeError("unknown_terminal", terminal=name)
         if row.login is not None:
+            # NOLOGIN alone: with its password still valid the server tells the terminal
+            # it is "not permitted to log in" (shown as terminal_revoked), where a wiped
+            # password would read as a mistyped one. ``terminal add`` sets a new password.
             conn.exec_driver_sql(conn.execute(text(
-                "select format('alter role %I nologin password null', cast(:l as text))"),
+                "select format('alter role %I nologin', cast(:l as text))"),
                 {"l": row.login}).scalar_one())
             conn.execute(text("update terminal_logins set revoked_at = coalesce(revoked_at, now())"
                               " where terminal_id = :t"), {"t": row.id})

@@ -169,3 +169,24 @@ def test_terminal_url_keeps_the_owners_tls_options():
     assert u.database == "boxoffice"
     assert dict(u.query) == {"sslmode": "verify-full",
                              "sslrootcert": "/etc/boxoffice/db-ca.pem"}
+
+
+def test_only_the_worker_login_reads_replication(ctx, terminals):
+    """pg_monitor (replication lag for the worker's metrics) is granted at provisioning
+    to the worker's login only: no seller reads the cluster's activity."""
+    for kind, t in terminals.items():
+        with ctx.engine.connect() as c:
+            member = c.execute(text("select pg_has_role(:l, 'pg_monitor', 'MEMBER')"),
+                               {"l": t.login}).scalar_one()
+        assert member == (kind == "worker"), kind
+    seen = "select query from pg_stat_activity where usename = :o and pid <> pg_backend_pid()"
+    with ctx.engine.connect() as owner:
+        who = owner.execute(text("select current_user")).scalar_one()
+        owner.execute(text("select 1"))  # an owner session whose query text is held
+        with raw_engine(terminals["worker"]).connect() as c:
+            c.execute(text("select client_addr, replay_lag from pg_stat_replication")).all()
+            texts = c.execute(text(seen), {"o": who}).scalars().all()
+            assert any(q != "<insufficient privilege>" for q in texts), texts
+        with raw_engine(terminals["kiosk"]).connect() as c:
+            texts = c.execute(text(seen), {"o": who}).scalars().all()
+            assert texts and all(q == "<insufficient privilege>" for q in texts), texts
