@@ -150,27 +150,6 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
-# The server refused this login (libpq reports a failed connection without a SQLSTATE,
-# so the server's words are matched): a revoked terminal (``boxoffice terminal revoke``
-# sets NOLOGIN), or credentials or access that do not hold. Retrying will not help,
-# unlike an unreachable server.
-_REVOKED = "is not permitted to log in"
-_REFUSED = ("password authentication failed", "no pg_hba.conf entry", "does not exist",
-            "permission denied for database", "certificate")
-
-
-def login_refusal(orig: BaseException, state: str | None) -> BoxOfficeError | None:
-    """``terminal_revoked`` or ``database_login_refused`` for a refused sign-in."""
-    text_ = str(orig)
-    if state not in ("28000", "28P01") and "FATAL" not in text_:
-        return None
-    if _REVOKED in text_:
-        return BoxOfficeError("terminal_revoked")
-    if state in ("28000", "28P01") or any(r in text_ for r in _REFUSED):
-        return BoxOfficeError("database_login_refused")
-    return None
-
-
 def translate_error(exc: BaseException, *, disconnect: bool = False,
                     deadline_hit: bool = False) -> BoxOfficeError | None:
     """The BoxOfficeError for a database fault, or None for an error the caller handles
@@ -181,9 +160,6 @@ def translate_error(exc: BaseException, *, disconnect: bool = False,
         return BoxOfficeError("database_timeout")
     if state == LOCK_NOT_AVAILABLE:
         return BoxOfficeError("lock_timeout")
-    refused = login_refusal(orig, state)
-    if refused is not None:
-        return refused
     if disconnect or (state or "").startswith("08") or state in UNAVAILABLE_STATES:
         return BoxOfficeError("database_unavailable")
     if state is None and isinstance(orig, psycopg.OperationalError):
