@@ -173,10 +173,14 @@ class BoxOfficeApp(CoreCalls, App):
         # server reaches us as the driver's OperationalError rather than our code.
         lost = (isinstance(exc, BoxOfficeError) and exc.code == "database_unavailable") or \
             type(exc).__name__ in ("OperationalError", "InterfaceError")
-        if lost:
-            self.set_online(False)
-        elif isinstance(exc, BoxOfficeError):
-            self.set_online(True)
+        # With offline selling running, its connectivity watch is the one source of truth
+        # (hysteresis, issue 13 item 17): one failed call during a 1 s blip must not turn
+        # the header OFFLINE. Without a watch (the monitor), calls decide.
+        if self.sync_state is None:
+            if lost:
+                self.set_online(False)
+            elif isinstance(exc, BoxOfficeError):
+                self.set_online(True)
         if failed is not None:
             failed(exc)
         elif lost and not quiet:
