@@ -133,11 +133,13 @@ ALLOWED = {("monitor", "raise_price"), ("worker", "raise_price"), ("monitor", "b
            ("monitor", "outbox_read"), ("monitor", "outbox_unpark")}
 
 
-@pytest.mark.parametrize("attack", sorted(ATTACKS))
-@pytest.mark.parametrize("kind", KINDS)
+# A kind's own flow is not an attack on it: those pairs are left out rather than skipped
+# (CI treats a skipped test as a database test that did not run).
+REFUSED = [(k, a) for a in sorted(ATTACKS) for k in KINDS if (k, a) not in ALLOWED]
+
+
+@pytest.mark.parametrize(("kind", "attack"), REFUSED)
 def test_attack_is_refused(ctx, terminals, sold, kind, attack):
-    if (kind, attack) in ALLOWED:
-        pytest.skip("part of this kind's own flow")
     engine = raw_engine(terminals[kind])
     params = {k: v for k, v in sold.items() if k in ("tier", "order", "canceled", "counter")}
     sql = ATTACKS[attack]
