@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from core.actors import OperatorInfo
     from core.app_context import CoreContext
     from core.reservation import EventInfo
-    from core.sales import ShiftClose
+    from core.sales import ShiftClose, ShiftReport
     from terminal.monitor import MonitorSession
     from terminal.results import Approval, LeasesTaken
     from terminal.session import TerminalSession
@@ -286,7 +286,12 @@ class BoxOfficeApp(CoreCalls, App):
 
 class CashierApp(BoxOfficeApp):
     COMMANDS = App.COMMANDS | {EventCommands, OrderCommands}
-    BINDINGS = [Binding("f4", "take_leases", "lease", show=False)]
+    # Shift and order keys work on every screen of a signed-in cashier (docs/cashier.md:
+    # "F8 at any time"); a screen that has room shows them in its own footer.
+    BINDINGS = [Binding("f4", "take_leases", "lease", show=False),
+                Binding("f3", "orders", "orders", show=False),
+                Binding("f8", "x_report", "x_report", show=False),
+                Binding("f10,ctrl+f", "close_shift", "close_shift", show=False)]
     services: CounterSession
 
     def __init__(self, services: CounterSession, **kwargs: Any) -> None:
@@ -347,6 +352,15 @@ class CashierApp(BoxOfficeApp):
         self.push_screen(screen)
         return screen
 
+    def order_refunded(self, order_id: str, amount: str) -> None:
+        """Tell every screen (the kept sale screen too, off the stack) of a refund."""
+        screens = list(self.screen_stack)
+        if self._sale_screen is not None and self._sale_screen not in screens:
+            screens.append(self._sale_screen)
+        for screen in screens:
+            if isinstance(screen, AppHooks):
+                screen.order_refunded(order_id, amount)
+
     def _keep_sale_screen(self, screen: SaleScreen) -> None:
         # An installed screen stays mounted when popped, so it can be shown again.
         self.install_screen(screen, name="kept-sale")
@@ -395,30 +409,41 @@ class CashierApp(BoxOfficeApp):
         self.push_screen(OrdersScreen(query))
 
     def action_x_report(self) -> None:
-        from boxoffice_tui.screens.dialogs import ReportDialog, report_text
+        """F8, from any screen of a signed-in cashier with an open shift."""
+        from boxoffice_tui.screens.dialogs import ReportDialog, shift_report_text
 
-        cur = self.services.settings.sales.currency
-        self.call_core(
-            self.services.x_report,
-            done=lambda rep: self.push_screen(
-                ReportDialog(t("x_report"), report_text(rep, cur, self.lang))),
-            group="report")
+        if self.services.operator is None:
+            return
+        if self.services.shift is None:
+            self.show_error(t("no_shift_open"))
+            return
+
+        def show(rep: ShiftReport) -> None:
+            self.push_screen(ReportDialog(t("x_report"), shift_report_text(
+                rep, self.lang, lambda ts: self.format_when(ts))))
+
+        self.call_core(self.services.x_report, done=show, group="report")
 
     def action_close_shift(self) -> None:
         from boxoffice_tui.screens.dialogs import (
             CloseShiftDialog,
             ReportDialog,
             SupervisorDialog,
-            report_text,
+            close_text,
         )
 
+        if self.services.operator is None:
+            return
+        if self.services.shift is None:
+            self.show_error(t("no_shift_open"))
+            return
         cur = self.services.settings.sales.currency
         svc = self.services
 
         def show(rep: ShiftClose) -> None:
             if rep.status == "closed":
-                self.push_screen(ReportDialog(t("close_shift"), report_text(rep, cur, self.lang)),
-                                 lambda _: self._after_close())
+                self.push_screen(ReportDialog(t("close_shift"), close_text(rep, cur, self.lang)),
+                                 lambda _: self.shift_ended())
                 return
             # Over the variance threshold: a supervisor approves on this terminal.
             def approved(res: Approval | None) -> None:
@@ -426,35 +451,51 @@ class CashierApp(BoxOfficeApp):
                     self.call_core(
                         svc.approve_variance, uuid.uuid4(), rep.shift_id, res.login,
                         res.pin, res.reason, done=show, group="close")
+                else:
+                    # No supervisor at the counter: the shift waits for one on the
+                    # monitor, and this cashier's session ends (nothing more to sell).
+                    self.notify(t("variance_deferred"), severity="warning", timeout=10)
+                    self.shift_ended(t("variance_deferred"))
 
             variance = format_minor(rep.variance_minor, cur, self.lang)
             self.push_screen(SupervisorDialog(f"{t('variance')} {variance}",
                                               reasons="variance"), approved)
 
-        def counted(res: Any) -> None:
+        def counted(res: tuple[int, uuid.UUID] | None) -> None:
             if res:
                 self.call_core(svc.close_shift, res[0], res[1], done=show, group="close")
 
         self.push_screen(CloseShiftDialog(), counted)
 
-    def _after_close(self) -> None:
+    def shift_ended(self, notice: str = "") -> None:
+        """The shift is closed (or waits for the supervisor): the cashier signs out, and
+        the next one signs in and opens a new shift; ``notice`` stays on the sign-in."""
         from boxoffice_tui.screens.signin import SignInScreen
 
         self.services.sign_out()
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(SignInScreen())
+        self.switch_screen(SignInScreen(notice))
+        self.refresh_status()
 
 
 class MonitorApp(BoxOfficeApp):
     title_key = "monitor_title"
     services: MonitorSession
 
-    def __init__(self, services: MonitorSession, **kwargs: Any) -> None:
+    def __init__(self, services: MonitorSession, *, sign_in_first: bool = False,
+                 **kwargs: Any) -> None:
         super().__init__(services, **kwargs)
+        # Served to a browser (``monitor --web``): nothing shows before a supervisor signs in.
+        self.sign_in_first = sign_in_first
 
     def on_mount(self) -> None:
         super().on_mount()
+        if self.sign_in_first:
+            from boxoffice_tui.screens.monitor_signin import MonitorSignInScreen
+
+            self.push_screen(MonitorSignInScreen())
+            return
         from boxoffice_tui.screens.monitor import MonitorScreen
 
         self.push_screen(MonitorScreen())

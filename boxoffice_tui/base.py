@@ -47,6 +47,23 @@ def translate_bindings(node: DOMNode) -> None:
                    for b in lst]
 
 
+def set_binding_label(node: DOMNode, key: str, action: str, label_key: str) -> None:
+    """Give a live binding another footer label (an i18n key), kept across ctrl+l: e.g.
+    the card dialog's Enter reads "Close" once the gateway has answered."""
+    translate_bindings(node)  # records the declared labels first
+    _ORIGINAL_KEYS[node][(key, action)] = label_key
+    translate_bindings(node)
+    node.refresh_bindings()
+
+
+def hide_binding(node: DOMNode, key: str) -> None:
+    """Keep a key working but take it out of the footer (e.g. Esc once a card dialog has
+    its answer: Enter "Close" is the one thing to offer, and Esc still closes it)."""
+    km = binding_table(node)
+    km[key] = [replace(b, show=False) for b in km.get(key, [])]
+    node.refresh_bindings()
+
+
 def error_text(exc: BaseException) -> str:
     if isinstance(exc, BoxOfficeError):
         return exc.message(language())
@@ -84,6 +101,9 @@ class AppHooks:
 
     def refresh_card_state(self) -> None:
         """The card gateway's breaker changed state."""
+
+    def order_refunded(self, order_id: str, amount: str) -> None:
+        """An order (or some of its tickets) was refunded at this counter."""
 
 
 class CoreCalls(SharedCoreCalls, AppHooks):

@@ -12,7 +12,8 @@ from typing import Any
 from core.language import language, normalize
 from core.language import set_language as _set_process_language
 
-__all__ = ["add_strings", "language", "set_language", "t"]
+__all__ = ["add_strings", "label_for", "language", "reason_text", "set_language",
+           "status_text", "t"]
 
 _STRINGS: dict[str, tuple[str, str]] = {
     # key: (English, Brazilian Portuguese)
@@ -42,12 +43,13 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "back": ("Back", "Voltar"),
     "move": ("Move", "Mover"),
     "toggle": ("Pick seat", "Marcar"),
-    "hold": ("Hold picked", "Reservar"),
-    "best": ("Best N", "Melhores N"),
+    "hold": ("Hold", "Reservar"),
+    "best": ("Best", "Melhores"),
+    "qty": ("Qty", "Qtd"),
     "more": ("One more", "Mais um"),
     "less": ("One less", "Menos um"),
-    "extend": ("Extend hold", "Prorrogar"),
-    "clear": ("Clear cart", "Limpar"),
+    "extend": ("Extend", "Prorrogar"),
+    "clear": ("Clear", "Limpar"),
     "cash": ("Cash", "Dinheiro"),
     "card": ("Card", "Cartão"),
     "orders": ("Orders", "Pedidos"),
@@ -179,7 +181,98 @@ _STRINGS: dict[str, tuple[str, str]] = {
                       " em risco neste terminal: {risk} de {total}."),
     "card_saf_done": ("card will be charged when back online (at risk: {risk})",
                       "o cartão será cobrado na volta da conexão (em risco: {risk})"),
+    # The X report and the close of a shift.
+    "rep_shift": ("Shift", "Turno"),
+    "rep_opened": ("Opened", "Aberto em"),
+    "rep_closed": ("Closed", "Fechado em"),
+    "opening_float_short": ("Opening float", "Fundo de troco"),
+    "rep_sales": ("Sales", "Vendas"),
+    "rep_refunds": ("Refunds", "Estornos"),
+    "rep_net": ("Net", "Líquido"),
+    "rep_no_sales": ("No sales yet.", "Nenhuma venda ainda."),
+    "rep_drawer": ("Cash drawer movements", "Movimentos da gaveta"),
+    "tender_cash": ("Cash", "Dinheiro"),
+    "tender_card": ("Card", "Cartão"),
+    "cash_float": ("opening float", "fundo de troco"),
+    "cash_sale": ("cash sales", "vendas em dinheiro"),
+    "cash_refund": ("cash refunds", "estornos em dinheiro"),
+    "counted_short": ("Counted", "Contado"),
+    "expected_short": ("Expected", "Esperado"),
+    "no_shift_open": ("No open shift: sign in again to open one.",
+                      "Nenhum turno aberto: entre de novo para abrir um."),
+    "no_shift_sale": ("No open shift: nothing can be sold. Sign in again to open one.",
+                      "Nenhum turno aberto: nada pode ser vendido. Entre de novo para abrir um."),
+    "variance_deferred": ("Variance not approved here: the shift waits for a supervisor's "
+                          "approval on the monitor. Session ended.",
+                          "Diferença não aprovada aqui: o turno aguarda a aprovação do "
+                          "supervisor no monitor. Sessão encerrada."),
+    "sale_refunded": ("Sale {number} refunded: {amount}", "Venda {number} estornada: {amount}"),
+    "close": ("Close", "Fechar"),
+    "declined_hint": ("Try another card or take cash.",
+                      "Tente outro cartão ou receba em dinheiro."),
+    "exact": ("Exact", "Valor exato"),
+    "stage": ("Stage", "Palco"),
+    # The help screen says in full what the footer says in a word.
+    "help_hold": ("Hold picked seats", "Reservar os lugares escolhidos"),
+    "help_best": ("Best N seats together", "Melhores N lugares juntos"),
+    "help_qty": ("One more / one less", "Mais um / menos um"),
+    "help_extend": ("Extend hold (once)", "Prorrogar a reserva (uma vez)"),
+    "help_clear": ("Clear cart", "Limpar o carrinho"),
+    "help_pick_ticket": ("Orders: choose tickets to refund",
+                         "Pedidos: escolher ingressos para estornar"),
+    # Choosing single tickets to refund on the orders screen.
+    "col_ticket": ("Ticket", "Ingresso"),
+    "pick_ticket": ("Pick ticket", "Escolher ingresso"),
+    "n_tickets": ("{n} ticket(s)", "{n} ingresso(s)"),
+    "tickets_hint": ("Space chooses single tickets to refund; F9 with none chosen refunds the "
+                     "whole order.",
+                     "Espaço escolhe ingressos para estornar; F9 sem nenhum escolhido estorna o "
+                     "pedido inteiro."),
+    "tickets_chosen": ("{n} ticket(s) chosen: F9 refunds {amount}.",
+                       "{n} ingresso(s) escolhido(s): F9 estorna {amount}."),
+    "why_another_shift": ("sold in another shift", "vendido em outro turno"),
+    "why_amount_over_limit": ("amount over the limit", "valor acima do limite"),
+    "sup_login_hint": ("supervisor's login", "login do supervisor"),
+    "login_hint": ("your login", "seu login"),
+    # Statuses of orders, tickets and shifts, as the database keeps them.
+    "status_paid": ("paid", "pago"),
+    "status_partially_refunded": ("partly refunded", "estornado em parte"),
+    "status_refunded": ("refunded", "estornado"),
+    "status_canceled": ("canceled", "cancelado"),
+    "status_sold": ("sold", "vendido"),
+    "status_open": ("open", "aberto"),
+    "status_closed": ("closed", "fechado"),
+    "status_pending_approval": ("waiting for approval", "aguardando aprovação"),
+    # Reason codes (core.sales.approvals) for refunds and cash variances.
+    "reason_customer_request": ("customer request", "pedido do cliente"),
+    "reason_event_canceled": ("event canceled", "evento cancelado"),
+    "reason_event_changed": ("event changed", "evento alterado"),
+    "reason_duplicate_sale": ("duplicate sale", "venda duplicada"),
+    "reason_wrong_seat": ("wrong seat", "lugar errado"),
+    "reason_exchange": ("exchange", "troca"),
+    "reason_service_issue": ("service issue", "problema no atendimento"),
+    "reason_other": ("other", "outro"),
+    "reason_counting_error": ("counting error", "erro de contagem"),
+    "reason_change_error": ("change given wrong", "troco errado"),
+    "reason_missing_cash": ("missing cash", "falta de dinheiro"),
+    "reason_surplus_cash": ("surplus cash", "sobra de dinheiro"),
 }
+
+
+def label_for(prefix: str, code: str) -> str:
+    """A code from core (a status, a reason, a tender) in the current language; the code
+    itself, readable, when there is no label for it rather than nothing."""
+    key = prefix + code
+    return t(key) if key in _STRINGS else code.replace("_", " ")
+
+
+def status_text(status: str) -> str:
+    return label_for("status_", status)
+
+
+def reason_text(code: str) -> str:
+    return label_for("reason_", code)
+
 
 def add_strings(strings: dict[str, tuple[str, str]]) -> None:
     """A screen module's own labels (English, pt-BR), for ``t`` and footer bindings."""

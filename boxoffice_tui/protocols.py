@@ -59,6 +59,8 @@ class CounterHost(ScreenHost, Protocol):
 
     def open_event(self, ev: EventInfo) -> object: ...
 
+    def order_refunded(self, order_id: str, amount: str) -> None: ...
+
 
 class MonitorHost(ScreenHost, Protocol):
     """The supervisor's monitor, as its screens see it."""

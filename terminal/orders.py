@@ -10,7 +10,7 @@ from terminal.printer import CounterPrinting
 
 if TYPE_CHECKING:
     from core.monitor import OrderSummary
-    from core.sales import RefundResult
+    from core.sales import OrderLineView, RefundResult
     from terminal.results import Approval
 
 
@@ -46,15 +46,25 @@ class Orders(CounterPrinting):
             return None
         return views[0].order_id if views else None
 
-    def refund_needs_approval(self, order_id: str) -> str | None:
+    def order_lines(self, order_id: str) -> list[OrderLineView]:
+        """The order's tickets (lines), to choose which to refund."""
+        from core.sales import order_lines
+
+        return order_lines(self.ctx, uuid.UUID(order_id))
+
+    def refund_needs_approval(self, order_id: str,
+                              line_ids: list[int] | None = None) -> str | None:
         from core.sales import refund_needs_approval
 
-        return refund_needs_approval(self.ctx, self.actor, uuid.UUID(order_id))
+        return refund_needs_approval(self.ctx, self.actor, uuid.UUID(order_id), line_ids)
 
-    def refund(self, key: uuid.UUID, order_id: str, approval: Approval) -> RefundResult:
+    def refund(self, key: uuid.UUID, order_id: str, approval: Approval,
+               line_ids: list[int] | None = None) -> RefundResult:
         """``approval`` carries the reason code and, when needed, the supervisor's login
-        and PIN; core checks the PIN again and records the approval with the refund."""
+        and PIN; core checks the PIN again and records the approval with the refund.
+        ``line_ids``: only these tickets (None: the whole order)."""
         from core.sales import refund
 
         return refund(self.ctx, self.actor, key, uuid.UUID(order_id),
-                      reason_code=approval.reason, approver=approval.supervisor())
+                      reason_code=approval.reason, line_ids=line_ids,
+                      approver=approval.supervisor())

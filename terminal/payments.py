@@ -33,12 +33,18 @@ class CounterPayments(OfflineSelling, CounterPrinting):
                  customer_name: str | None = None,
                  exchange: ExchangeRequest | None = None,
                  contact: CustomerContact | None = None) -> SaleOutcome:
+        from core.payments.card_reader import TEST_CARDS
         from core.sales import CardTender
 
         if isinstance(hold, OfflineCart):
             return self.sell_offline(hold, "card", card_ref=card, customer_name=customer_name)
-        return self._checkout(key, hold, CardTender(payment_method=card), customer_name,
-                              exchange, contact)
+        # The counter's reader hands back only the reference; for the gateway's documented
+        # test cards the brand and last four digits are known, so the receipt and the
+        # dialog can show them (a real reader's presentation carries its own).
+        known = next((c for c in TEST_CARDS if c.payment_method == card), None)
+        tender = CardTender(payment_method=card, brand=known.brand if known else None,
+                            last4=known.number[-4:] if known else None)
+        return self._checkout(key, hold, tender, customer_name, exchange, contact)
 
     def _checkout(self, key: uuid.UUID, hold: HoldResult, tender: Tender,
                   customer_name: str | None, exchange: ExchangeRequest | None,

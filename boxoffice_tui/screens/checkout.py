@@ -11,7 +11,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
 
-from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
+from boxoffice_tui.base import (
+    BaseModal,
+    after_typed_keys,
+    error_text,
+    hide_binding,
+    set_binding_label,
+)
 from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.i18n import t
 from boxoffice_tui.widgets.keypad import Keypad
@@ -26,9 +32,11 @@ if TYPE_CHECKING:
 DECLINES = frozenset({"card_declined", "insufficient_funds", "expired_card"})
 
 
-def _digits_amount(minor: int) -> str:
+def _digits_amount(minor: int, lang: str) -> str:
+    """The change in big digits, with the language's decimal mark (250,00 / 250.00)."""
     units, cents = divmod(abs(minor), 100)
-    return f"{'-' if minor < 0 else ''}{units},{cents:02d}"
+    mark = "," if lang == "pt-BR" else "."
+    return f"{'-' if minor < 0 else ''}{units}{mark}{cents:02d}"
 
 
 class CashScreen(BaseModal):
@@ -66,7 +74,7 @@ class CashScreen(BaseModal):
                 with Vertical(id="cash-left"):
                     yield Static("", id="tendered")
                     yield Label(t("change"))
-                    yield Digits("0,00", id="change")
+                    yield Digits(_digits_amount(0, self.bo.lang), id="change")
                 yield Keypad()
             yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
             yield Static("", id="cash-error", classes="error")
@@ -81,7 +89,7 @@ class CashScreen(BaseModal):
         self.query_one("#tendered", Static).update(
             f"{t('tendered')}: [b]{format_minor(self.tendered, self.hold.currency, lang)}[/b]")
         change = self.tendered - self.hold.total_minor
-        self.query_one("#change", Digits).update(_digits_amount(max(0, change)))
+        self.query_one("#change", Digits).update(_digits_amount(max(0, change), self.bo.lang))
 
     def action_key(self, key: str) -> None:
         if self.busy or self.focused is self.query_one("#customer", Input):
@@ -171,6 +179,18 @@ class CardScreen(BaseModal):
             risk=format_minor(held + self.hold.total_minor, cur, lang),
             total=format_minor(total, cur, lang)) + "[/b]")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # While the gateway works, Cancel is shown but cannot be used.
+        if action == "cancel" and self.state == "waiting":
+            return None
+        return True
+
+    def _answered(self) -> None:
+        """The gateway answered: Enter now closes the dialog and the footer offers only
+        that (Cancel would undo nothing; Esc still closes)."""
+        set_binding_label(self, "enter", "confirm", "close")
+        hide_binding(self, "escape")
+
     def action_cancel(self) -> None:
         if self.state == "waiting":
             return  # the gateway call finishes (or times out) on its own
@@ -189,6 +209,7 @@ class CardScreen(BaseModal):
         if self.state == "waiting":
             return
         self.state = "waiting"
+        self.refresh_bindings()
         self.query_one("#card-progress").display = True
         self.query_one("#card-result", Static).update(t("card_progress"))
         card = self.query_one("#card-input", Input).value.strip() or self.card
@@ -201,7 +222,7 @@ class CardScreen(BaseModal):
         self.state = "approved"
         self.outcome = outcome
         self.query_one("#card-progress").display = False
-        brand = f" {outcome.card_brand or ''} ****{outcome.card_last4}" \
+        brand = f" · {(outcome.card_brand or '').capitalize()} •••• {outcome.card_last4}" \
             if outcome.card_last4 else ""
         if outcome.offline:
             brand += " · " + t("card_saf_done", risk=format_minor(
@@ -210,13 +231,15 @@ class CardScreen(BaseModal):
             "[b]✔ " + t("sale_done", number=outcome.order_number,
                         total=format_minor(outcome.total_minor, outcome.currency,
                                            self.bo.lang)) + brand + "[/b]")
+        self._answered()
 
     def _failed(self, exc: BaseException) -> None:
         self.query_one("#card-progress").display = False
         declined = isinstance(exc, BoxOfficeError) and exc.code in DECLINES
         self.state = "declined" if declined else "failed"
         self.error_code = exc.code if isinstance(exc, BoxOfficeError) else type(exc).__name__
+        # The catalogue's decline text already says "declined": no prefix that says it again.
         msg = error_text(exc)
-        if declined:
-            msg = t("declined", reason=msg)
-        self.query_one("#card-result", Static).update("[b]✖ " + msg + "[/b]")
+        hint = t("declined_hint") if declined else ""
+        self.query_one("#card-result", Static).update(f"[b]✖ {msg}[/b] {hint}".rstrip())
+        self._answered()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -15,7 +15,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from boxoffice_tui.base import BaseModal, after_typed_keys, error_text
 from boxoffice_tui.footer import QuickFooter
-from boxoffice_tui.i18n import t
+from boxoffice_tui.i18n import label_for, reason_text, status_text, t
 from core.money import format_minor, parse_minor
 from terminal.results import Approval
 
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from core.sales import ShiftClose, ShiftReport
 
 # Re-exported: the dialog dismisses with one, screens and the terminal session take it.
-__all__ = ["Approval", "CloseShiftDialog", "ReportDialog", "SupervisorDialog", "report_text"]
+__all__ = ["Approval", "CloseShiftDialog", "ReportDialog", "SupervisorDialog", "close_text",
+           "report_text", "shift_report_text"]
 
 
 def _reasons(kind: str) -> tuple[str, ...]:
@@ -51,14 +52,17 @@ class SupervisorDialog(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="approval-box"):
-            yield Label(f"{t('approval')}: {self.what}", classes="title")
+            # "Supervisor approval" only when one is asked for: a refund the cashier may
+            # make alone is titled by what it does.
+            title = f"{t('approval')}: {self.what}" if self.need_pin else self.what
+            yield Label(title, classes="title", id="approval-title")
             if self.with_reason:
                 yield Label(t("reason"))
-                yield Select([(code.replace("_", " "), code) for code in self.reasons],
+                yield Select([(reason_text(code), code) for code in self.reasons],
                              value=self.reasons[0], allow_blank=False, id="reason")
             if self.need_pin:
                 yield Label(t("supervisor"))
-                yield Input(id="sup-login", placeholder="carla")
+                yield Input(id="sup-login", placeholder=t("sup_login_hint"))
                 yield Label(t("pin"))
                 yield Input(id="sup-pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="approval-error", classes="error")
@@ -129,6 +133,51 @@ def report_text(report: ShiftReport | ShiftClose | Mapping[str, Any], currency: 
         if isinstance(v, datetime):
             v = v.astimezone().strftime("%d/%m %H:%M")
         lines.append(f"{pad}{k:<{26 - 2 * indent}}{v!s:>18}")
+    return "\n".join(lines)
+
+
+def _money(minor: int, currency: str, lang: str) -> str:
+    return format_minor(minor, currency, lang)
+
+
+def shift_report_text(rep: ShiftReport, lang: str, when: Callable[[datetime], str]) -> str:
+    """The X (or Z) report as the cashier reads it: when the shift opened (local time),
+    the float, then sales, refunds and net by tender, and the drawer's movements. The
+    expected cash is not in it: the count at close is blind."""
+    cur = rep.currency
+    lines = [f"{t('rep_shift')} {str(rep.shift_id)[:8]}  ·  {status_text(rep.status)}",
+             f"{t('rep_opened'):<22}{when(rep.opened_at):>34}"]
+    if rep.closed_at is not None:
+        lines.append(f"{t('rep_closed'):<22}{when(rep.closed_at):>34}")
+    lines.append(f"{t('opening_float_short'):<22}{_money(rep.opening_float_minor, cur, lang):>34}")
+    lines += ["", f"{'':<8}{t('rep_sales'):>16}{t('rep_refunds'):>16}{t('rep_net'):>16}"]
+    tot = [0, 0, 0, 0]
+    for tender, tt in sorted(rep.by_tender.items()):
+        lines.append(f"{label_for('tender_', tender):<8}"
+                     f"{tt.sales_count:>3} {_money(tt.sales_minor, cur, lang):>12}"
+                     f"{tt.refunds_count:>3} {_money(tt.refunds_minor, cur, lang):>12}"
+                     f"{_money(tt.sales_minor - tt.refunds_minor, cur, lang):>16}")
+        tot = [tot[0] + tt.sales_count, tot[1] + tt.sales_minor,
+               tot[2] + tt.refunds_count, tot[3] + tt.refunds_minor]
+    if not rep.by_tender:
+        lines.append(t("rep_no_sales"))
+    lines.append(f"{t('total'):<8}{tot[0]:>3} {_money(tot[1], cur, lang):>12}"
+                 f"{tot[2]:>3} {_money(tot[3], cur, lang):>12}"
+                 f"{_money(tot[1] - tot[3], cur, lang):>16}")
+    if rep.cash_by_kind:
+        lines += ["", t("rep_drawer")]
+        for kind, minor in sorted(rep.cash_by_kind.items()):
+            lines.append(f"  {label_for('cash_', kind):<20}{_money(minor, cur, lang):>34}")
+    return "\n".join(lines)
+
+
+def close_text(res: ShiftClose, currency: str, lang: str) -> str:
+    """After the count: only now the expected cash and the difference."""
+    rows = [(t("counted_short"), res.counted_cash_minor),
+            (t("expected_short"), res.expected_cash_minor),
+            (t("variance"), res.variance_minor)]
+    lines = [f"{label:<22}{_money(minor, currency, lang):>34}" for label, minor in rows]
+    lines.append(f"{t('col_status'):<22}{status_text(res.status):>34}")
     return "\n".join(lines)
 
 

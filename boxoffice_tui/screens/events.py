@@ -8,6 +8,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
+from textual.events import Key
 from textual.widgets import DataTable, Input
 
 from boxoffice_tui.base import BaseScreen, after_typed_keys
@@ -56,7 +57,8 @@ class EventsScreen(BaseScreen):
         yield TerminalHeader()
         yield Input(placeholder=t("filter"), id="event-filter")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        yield QuickFooter()
+        # Ctrl+P still opens the palette (F1 lists it): its footer place goes to the keys.
+        yield QuickFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -67,8 +69,9 @@ class EventsScreen(BaseScreen):
 
     WIDE = (("col_when", 12), ("col_event", 20), ("col_room", 17), ("col_avail", 19),
             ("col_price", 21))
-    NARROW = (("col_when", 12), ("col_event", 16), ("col_room", 12), ("col_avail", 17),
-              ("col_price", 11))
+    # At 80 columns the room goes (the sale screen's title names it): the event's name
+    # and its lowest price are what a cashier reads, and they must not be cut.
+    NARROW = (("col_when", 12), ("col_event", 22), ("col_avail", 18), ("col_price", 13))
 
     def _widths(self) -> tuple[tuple[str, int], ...]:
         return self.WIDE if self.size.width >= 100 else self.NARROW
@@ -94,8 +97,26 @@ class EventsScreen(BaseScreen):
         self._fill()
 
     def on_screen_resume(self) -> None:
+        # Back from a seat map: typing goes to the filter again (focus left on the
+        # table dropped the letters, and Enter reopened the last event).
+        # The last filter stays, selected: the first letter typed starts a new one.
+        inp = self.query_one("#event-filter", Input)
+        inp.focus()
+        inp.select_all()
         if self.events:
             self.reload()  # back from a sale: the bars have moved
+
+    def on_key(self, event: Key) -> None:
+        """A letter typed while the list has focus goes to the filter, which takes the
+        focus: a cashier types the show's name wherever the cursor is."""
+        inp = self.query_one("#event-filter", Input)
+        char = event.character
+        if self.focused is not inp and event.is_printable and char and char.strip():
+            event.stop()
+            event.prevent_default()
+            inp.focus()
+            start, end = sorted(inp.selection)
+            inp.replace(char, start, end)
 
     def reload(self) -> None:
         if self.events and not self.is_current:
@@ -125,8 +146,10 @@ class EventsScreen(BaseScreen):
                 price += ("+" if self._shown_widths is self.NARROW else
                           " – " + format_minor(hi, e.currency, self.bo.lang))
             name = e.name + (" ⏸" if e.status == "paused" else "")
-            table.add_row(when, name, e.venue, availability_bar(e.available, e.held, e.sold),
-                          price, key=str(e.id))
+            cells: dict[str, object] = {
+                "col_when": when, "col_event": name, "col_room": e.venue,
+                "col_avail": availability_bar(e.available, e.held, e.sold), "col_price": price}
+            table.add_row(*(cells[key] for key, _ in self._shown_widths), key=str(e.id))
         if current is not None:
             idx = table.get_row_index(current) if current in table.rows else 0
             table.move_cursor(row=idx)

@@ -15,9 +15,10 @@ KEYS = (
     ("F1", "help"), ("Ctrl+L", "language"), ("Ctrl+P", "Command palette / Paleta"),
     ("Enter", "open_event"), ("↑ ↓ ← →", "move"),
     ("PgUp PgDn Home End", "move"), ("Space / click", "toggle"),
-    ("Enter", "hold"), ("1-9", "best"), ("+ / -", "more"), ("T", "extend"),
-    ("Del / X", "clear"), ("F5", "cash"), ("F6", "card"), ("F3", "orders"),
-    ("F7", "reprint"), ("F9", "refund"), ("F11 / Ctrl+T", "exchange"), ("F8", "x_report"),
+    ("Enter", "help_hold"), ("1-9", "help_best"), ("+ / -", "help_qty"),
+    ("T", "help_extend"), ("Del / X", "help_clear"), ("F5", "cash"), ("F6", "card"),
+    ("F3", "orders"), ("F7", "reprint"), ("Space", "help_pick_ticket"), ("F9", "refund"),
+    ("F11 / Ctrl+T", "exchange"), ("F8", "x_report"),
     ("F10 / Ctrl+F", "close_shift"), ("Esc", "back"), ("Ctrl+Q", "quit"),
 )
 

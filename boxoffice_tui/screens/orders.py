@@ -1,5 +1,6 @@
-"""Find an order by ticket serial, scanned QR, order number or name; reprint, refund or
-exchange it with a supervisor's approval on this terminal."""
+"""Find an order by ticket serial, scanned QR, order number or name; reprint, refund (the
+whole order or the tickets chosen with Space) or exchange it, with a supervisor's approval
+on this terminal when core asks for one."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ from textual.widgets import DataTable, Input, Static
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.header import TerminalHeader
-from boxoffice_tui.i18n import t
+from boxoffice_tui.i18n import status_text, t
 from boxoffice_tui.screens.dialogs import SupervisorDialog
 from core.errors import BoxOfficeError
 from core.money import format_minor
 from terminal.results import Approval, ExchangeRequest
 
 if TYPE_CHECKING:
-    from core.sales import RefundResult
+    from core.sales import OrderLineView, RefundResult
 
 
 class OrdersScreen(BaseScreen):
@@ -30,6 +31,7 @@ class OrdersScreen(BaseScreen):
         Binding("f7", "reprint", "reprint"),
         Binding("f9", "refund", "refund"),
         Binding("f11,ctrl+t", "exchange", "exchange"),  # F11 is fullscreen in some terminals
+        Binding("space", "pick_ticket", "pick_ticket"),
         Binding("down", "focus_table", "move", show=False),
     ]
 
@@ -38,13 +40,18 @@ class OrdersScreen(BaseScreen):
         self.initial = query
         self.orders: list[Any] = []
         self.last_refund: RefundResult | None = None
+        # The highlighted order's tickets, and those chosen (Space) to refund alone.
+        self.lines_of: str | None = None
+        self.lines: list[OrderLineView] = []
+        self.chosen: set[int] = set()
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
         yield Input(self.initial, placeholder=t("search_orders"), id="order-query")
         yield DataTable(id="orders", cursor_type="row", zebra_stripes=True)
+        yield DataTable(id="order-lines", cursor_type="row")
         yield Static("", id="order-detail")
-        yield QuickFooter()
+        yield QuickFooter(show_command_palette=False)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -52,6 +59,12 @@ class OrdersScreen(BaseScreen):
         for key in ("col_serial", "col_event", "col_customer", "col_status", "col_total"):
             table.add_column(t(key), key=key)
         table.add_column("", key="seats")
+        lines = self.query_one("#order-lines", DataTable)
+        lines.add_column(" ", key="mark")
+        lines.add_column(t("col_ticket"), key="ticket")
+        lines.add_column(t("col_status"), key="status")
+        lines.add_column(t("col_price"), key="price")
+        lines.display = False
         self.query_one("#order-query", Input).focus()
         if self.initial:
             self.search()
@@ -70,11 +83,79 @@ class OrdersScreen(BaseScreen):
         table = self.query_one("#orders", DataTable)
         table.clear()
         for o in orders:
-            table.add_row(str(o.number), o.event_code, o.customer_name or "", o.status,
+            table.add_row(str(o.number), o.event_code, o.customer_name or "",
+                          status_text(o.status),
                           format_minor(o.total_minor, o.currency, self.bo.lang), o.seats,
                           key=o.order_id)
         if orders:
             table.focus()
+            self._load_lines()
+        else:
+            self._show_lines(None, [])
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "orders":
+            self._load_lines()
+
+    def _load_lines(self) -> None:
+        order = self.selected()
+        if order is None or order.order_id == self.lines_of:
+            return
+        oid = order.order_id
+        self.call_core(self.counter.order_lines, oid,
+                       done=lambda lines: self._show_lines(oid, lines),
+                       group="order-lines", exclusive=True)
+
+    def _show_lines(self, order_id: str | None, lines: list[OrderLineView]) -> None:
+        if order_id != self.lines_of:
+            self.chosen = set()
+        self.lines_of, self.lines = order_id, lines
+        table = self.query_one("#order-lines", DataTable)
+        row = table.cursor_row
+        table.clear()
+        order = self.selected()
+        cur = order.currency if order is not None else ""
+        for ln in lines:
+            table.add_row("✔" if ln.line_id in self.chosen else " ", ln.label,
+                          status_text(ln.status),
+                          format_minor(ln.unit_price_minor * ln.qty, cur, self.bo.lang),
+                          key=str(ln.line_id))
+        table.display = bool(lines)
+        if lines:
+            table.move_cursor(row=min(row, len(lines) - 1))
+        self._show_choice()
+
+    def _show_choice(self) -> None:
+        order = self.selected()
+        detail = self.query_one("#order-detail", Static)
+        if order is None or not self.lines:
+            detail.update("")
+            return
+        if self.chosen:
+            amount = sum(ln.unit_price_minor * ln.qty for ln in self.lines
+                         if ln.line_id in self.chosen)
+            detail.update(t("tickets_chosen", n=len(self.chosen),
+                            amount=format_minor(amount, order.currency, self.bo.lang)))
+        else:
+            detail.update(t("tickets_hint"))
+
+    def action_pick_ticket(self) -> None:
+        """Space: choose (or un-choose) the ticket under the cursor for F9; from the orders
+        list, Space first moves into its tickets."""
+        table = self.query_one("#order-lines", DataTable)
+        if not self.lines:
+            return
+        if not table.has_focus:
+            table.focus()
+            return
+        ln = self.lines[table.cursor_row]
+        if ln.status != "sold":
+            self.app.bell()
+            return
+        self.chosen ^= {ln.line_id}
+        table.update_cell_at(Coordinate(table.cursor_row, 0),
+                             "✔" if ln.line_id in self.chosen else " ")
+        self._show_choice()
 
     def action_focus_table(self) -> None:
         self.query_one("#orders", DataTable).focus()
@@ -125,18 +206,28 @@ class OrdersScreen(BaseScreen):
         if order is None:
             return
         svc = self.counter
+        # Only a refund takes single tickets; an exchange swaps the whole order.
+        line_ids = sorted(self.chosen) if kind == "refund" and self.chosen and \
+            self.lines_of == order.order_id else None
 
         def ask(why: str | None) -> None:
-            title = f"{t(kind)} #{order.number}" + (f" ({why})" if why else "")
+            title = f"{t(kind)} #{order.number}"
+            if line_ids is not None:
+                title += " · " + t("n_tickets", n=len(line_ids))
+            if why:
+                title += f" ({t('why_' + why.replace(' ', '_'))})"
+
             def answered(res: Approval | None) -> None:
                 if res:
-                    self._go(kind, order, res)
+                    self._go(kind, order, res, line_ids)
 
             self.app.push_screen(SupervisorDialog(title, need_pin=why is not None), answered)
 
-        self.call_core(svc.refund_needs_approval, order.order_id, done=ask, group="refund")
+        self.call_core(svc.refund_needs_approval, order.order_id, line_ids, done=ask,
+                       group="refund")
 
-    def _go(self, kind: str, order: Any, approval: Approval) -> None:
+    def _go(self, kind: str, order: Any, approval: Approval,
+            line_ids: list[int] | None = None) -> None:
         svc = self.counter
         if kind == "exchange":
             ev = next((e for e in self.cashier.cached_events if e.code == order.event_code), None)
@@ -156,7 +247,11 @@ class OrdersScreen(BaseScreen):
             self.last_refund = result
             self.app.notify(t("refunded", number=order.number,
                              amount=format_minor(amount, order.currency, self.bo.lang)))
+            self.lines_of = None  # reread: the refunded tickets changed status
+            self.cashier.order_refunded(order.order_id,
+                                        format_minor(amount, order.currency, self.bo.lang))
+            self.chosen = set()
             self.search()
 
-        self.call_core(svc.refund, uuid.uuid4(), order.order_id, approval, done=finished,
-                       group="refund", exclusive=True)
+        self.call_core(svc.refund, uuid.uuid4(), order.order_id, approval, line_ids,
+                       done=finished, group="refund", exclusive=True)

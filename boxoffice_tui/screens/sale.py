@@ -35,6 +35,14 @@ if TYPE_CHECKING:
     from terminal.counter import CounterSession
 
 
+def stage_text(label: str) -> str:
+    """The venue's stage label, unless it is just the word "stage" in some language: then
+    the word in the cashier's language (PALCO read as such on an English screen)."""
+    if label.strip().lower() in ("", "palco", "stage", "escenario", "escenário"):
+        return t("stage").upper()
+    return label
+
+
 class SaleScreen(BaseScreen):
     # Money keys first: at 80 columns the footer shows only the first few.
     BINDINGS = [
@@ -43,12 +51,17 @@ class SaleScreen(BaseScreen):
         Binding("enter", "hold", "hold"),
         Binding("1", "best(1)", "best", key_display="1-9"),
         *[Binding(str(n), f"best({n})", "best", show=False) for n in range(2, 10)],
-        Binding("plus,equals_sign", "more", "more", key_display="+"),
-        Binding("minus", "less", "less", key_display="-"),
-        Binding("t", "extend", "extend"),
+        # + and - share one footer place ("+/- Qty"): at 80 columns every key shows.
+        Binding("plus,equals_sign", "more", "qty", key_display="+/-"),
+        Binding("minus", "less", "less", show=False),
+        Binding("t", "extend", "extend", key_display="T"),
         Binding("delete,x", "clear", "clear", key_display="Del"),
-        Binding("escape", "back", "back"),
-        Binding("f3", "app.orders", "orders"),
+        Binding("escape", "back", "back", key_display="Esc"),
+        Binding("f3", "app.orders", "orders", show=False),
+        # Help and the language switch work here too, but their footer places go to the
+        # selling keys (every one of them shows at 80 columns); F1 lists them all.
+        Binding("f1", "app.help", "help", show=False),
+        Binding("ctrl+l", "app.language", "language", show=False),
     ]
 
     def __init__(self, event: EventInfo | None, exchange: ExchangeRequest | None = None,
@@ -103,13 +116,17 @@ class SaleScreen(BaseScreen):
                 yield Static("", id="countdown")
                 yield Static("", id="card-state")
                 yield Static("", id="last-sale")
-        yield QuickFooter()
+        yield QuickFooter(show_command_palette=False)
 
     def _title(self) -> str:
         e = self.event
         if e is None:
             return ""
-        title = f"[b]{e.name}[/b] · {e.venue} · {self.bo.format_when(e.starts_at, e.timezone)}"
+        # The show's name first and loud (the cashier checks it before selling), then the
+        # time, then the room (what a narrow screen can lose).
+        title = f"[b reverse] {e.name} [/] {self.bo.format_when(e.starts_at, e.timezone)}"
+        if self.app.size.width >= 100:  # at 80 columns the room would be cut: leave it out
+            title += f" · {e.venue}"
         if self.exchange is not None:
             title = f"[reverse] {t('exchange')} #{self.exchange.order_number} [/] " + title
         return title
@@ -212,7 +229,7 @@ class SaleScreen(BaseScreen):
         self._subscribe()
         smap = self.query_one(SeatMap)
         if data.layout:
-            smap.load(data.layout, data.availability, data.stage)
+            smap.load(data.layout, data.availability, stage_text(data.stage))
             self._seat_info()
         else:
             smap.display = False
@@ -329,10 +346,14 @@ class SaleScreen(BaseScreen):
         smap = self.query_one(SeatMap)
         if h is None:
             picked = smap.picked if smap.display else ()
-            lines.update(t("picked", n=len(picked)) if picked else t("cart_empty"))
+            # Without a shift nothing can be paid: say so before a seat is picked.
+            lines.update(t("picked", n=len(picked)) if picked else
+                         t("no_shift_sale") if self.svc.shift is None else t("cart_empty"))
+            lines.set_class(not picked and self.svc.shift is None, "error")
             total.update("")
             self.query_one("#countdown", Static).update("")
             return
+        lines.set_class(False, "error")
         out = []
         for ln in h.lines:
             price = format_minor(ln.unit_price_minor * ln.qty, h.currency, self.bo.lang)
@@ -389,7 +410,16 @@ class SaleScreen(BaseScreen):
             smap.set_state(hold.seat_ids, "H")
             smap.set_mine(hold.seat_ids)
             smap.clear_picked()
+            self._seat_info()
         self._render_cart()
+
+    def order_refunded(self, order_id: str, amount: str) -> None:
+        # The last sale shown here was refunded at the orders screen: it is no longer
+        # "complete".
+        sale = self.last_sale
+        if sale is not None and sale.order_id == order_id and self.is_mounted:
+            self.query_one("#last-sale", Static).update(
+                t("sale_refunded", number=sale.order_number, amount=amount))
 
     def _hold_failed(self, exc: BaseException) -> None:
         self.bo.show_error(exc)
@@ -404,6 +434,7 @@ class SaleScreen(BaseScreen):
             self.app.notify(BoxOfficeError("seat_unavailable", seat_ids=labels).message(
                 self.bo.lang), severity="warning")
         self._render_cart()
+        self._seat_info()  # the seat under the cursor is picked (or not) now
 
     def on_seat_map_cursor_moved(self, event: SeatMap.CursorMoved) -> None:
         self._seat_info(event.seat)
@@ -442,9 +473,18 @@ class SaleScreen(BaseScreen):
         self.call_core(job, done=self._held, failed=self._hold_failed, group="hold",
                        exclusive=False)
 
+    def _no_shift(self) -> bool:
+        """Refuse to hold when nothing could be paid (no open shift), before the seats
+        are taken from other counters."""
+        if self.svc.shift is None:
+            self.app.bell()
+            self.bo.show_error(t("no_shift_sale"))
+            return True
+        return False
+
     def action_hold(self) -> None:
         smap = self.query_one(SeatMap)
-        if not smap.display:
+        if not smap.display or self._no_shift():
             return
         picked = set(smap.picked)
         if not picked:
@@ -465,6 +505,8 @@ class SaleScreen(BaseScreen):
     def _ask(self, n: int) -> None:
         if n <= 0:
             self.action_clear()
+            return
+        if self._no_shift():
             return
         if self.bo.selling_offline:  # first free seats of the lease, or GA places from it
             if self.query_one(SeatMap).display:

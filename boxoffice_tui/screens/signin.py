@@ -24,13 +24,22 @@ class SignInScreen(BaseScreen):
     BINDINGS = [Binding("enter", "sign_in", "sign_in", priority=True),
                 Binding("ctrl+q", "app.quit", "quit")]
 
+    def __init__(self, notice: str = "") -> None:
+        """``notice``: why the last session ended (a shift waiting for approval), for
+        whoever signs in next."""
+        super().__init__()
+        self.notice = notice
+
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
         with Vertical(id="signin-box", classes="dialog"):
             yield Label(t("sign_in_title", terminal=self.bo.services.terminal_name),
                         id="signin-title", classes="title")
+            if self.notice:
+                yield Static(self.notice, id="signin-notice", classes="warning")
             yield Label(t("operator"), id="lbl-login")
-            yield Input(id="login", placeholder="ana")
+            # No real operator's login as the example: a hint of what to type.
+            yield Input(id="login", placeholder=t("login_hint"))
             yield Label(t("pin"), id="lbl-pin")
             yield Input(id="pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="signin-error", classes="error")

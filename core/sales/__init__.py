@@ -5,8 +5,10 @@ from core.sales.approvals import REFUND_REASONS, VARIANCE_REASONS, SupervisorPin
 from core.sales.recovery import RecoveryReport, recover_stuck_sales
 from core.sales.refunds import (
     ExchangeResult,
+    OrderLineView,
     RefundResult,
     exchange,
+    order_lines,
     refund,
     refund_needs_approval,
     retry_pending_refunds,
@@ -38,6 +40,7 @@ __all__ = [
     "CashTender",
     "CheckoutResult",
     "ExchangeResult",
+    "OrderLineView",
     "RecoveryReport",
     "RefundResult",
     "ShiftClose",
@@ -52,6 +55,7 @@ __all__ = [
     "current_shift",
     "exchange",
     "open_shift",
+    "order_lines",
     "recover_stuck_sales",
     "refund",
     "refund_needs_approval",

@@ -124,6 +124,46 @@ def refund_needs_approval(ctx: CoreContext, actor: Actor, order_id: uuid.UUID | 
         return _approval_reason(ctx, conn, actor, order, lines)
 
 
+@dataclass(frozen=True, slots=True)
+class OrderLineView:
+    """One line of an order as the counter shows it to choose what to refund: a seat
+    (``qty`` 1) or a number of general-admission places."""
+
+    line_id: int
+    section_code: str
+    row_label: str | None
+    seat_number: int | None
+    qty: int
+    unit_price_minor: int
+    status: str  # sold | refunded | ...
+
+    @property
+    def label(self) -> str:
+        if self.seat_number is not None:
+            return f"{self.section_code} {self.row_label or ''}{self.seat_number}"
+        return f"{self.section_code} x{self.qty}"
+
+
+_LINE_VIEWS = text(
+    """
+    select ol.id, sec.code, s.row_label, s.number, ol.qty, ol.unit_price_minor, ol.status
+    from order_lines ol
+    join sections sec on sec.id = ol.section_id
+    left join seats s on s.id = ol.seat_id
+    where ol.order_id = :id order by ol.id
+    """
+)
+
+
+def order_lines(ctx: CoreContext, order_id: uuid.UUID | str) -> list[OrderLineView]:
+    """An order's lines, to refund some of them (``refund(..., line_ids=...)``)."""
+    order_id = as_key(order_id)
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(_LINE_VIEWS, {"id": order_id}).all()
+    return [OrderLineView(int(r.id), r.code, r.row_label, r.number, int(r.qty),
+                          int(r.unit_price_minor), r.status) for r in rows]
+
+
 def _pick_lines(conn: Connection, order_id: uuid.UUID, line_ids: list[int] | None) -> list:
     rows = conn.execute(_LINES, {"id": order_id}).all()
     if line_ids is not None:

@@ -106,7 +106,8 @@ async def test_cash_sale_of_two_chosen_seats_prints_and_sells(make_app: Any, tct
         await pilot.press("f5")
         await wait_for(pilot, lambda: isinstance(app.screen, CashScreen))
         await pilot.press(*"30000")
-        assert str(app.screen.query_one("#change").value) == "60,00"
+        # English decimal mark (issue 15 item 7; this used to expect "60,00")
+        assert str(app.screen.query_one("#change").value) == "60.00"
         await pilot.press("tab")  # Tab moves to the optional customer name
         assert app.screen.focused is app.screen.query_one("#customer")
         await pilot.press(*"Maria Silva")

@@ -68,7 +68,9 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
         await pilot.press("f8")
         await wait_for(pilot, lambda: isinstance(app.screen, ReportDialog))
         report = _text(app.screen, "#report-body")
-        assert "expected_cash" in report and "cash" in report
+        # Issue 15 item 2: a laid-out report, and no expected cash before the blind count
+        # (this assertion used to require "expected_cash" in it).
+        assert "Cash" in report and "expected" not in report.lower()
         await pilot.press("escape")
         await pilot.press("f10")
         await wait_for(pilot, lambda: isinstance(app.screen, CloseShiftDialog))
@@ -77,7 +79,9 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
         await pilot.press(*f"{counted // 100},{counted % 100:02d}", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
         await pilot.press("escape")  # no supervisor at the counter: it waits on the monitor
-        await pilot.pause()
+        # ... and the cashier is told so, and signed out (nothing more to sell)
+        await wait_for(pilot, lambda: isinstance(app.screen, SignInScreen))
+        assert "approval on the monitor" in _text(app.screen, "#signin-notice")
     pending = rows(tctx, "select s.id, s.status, s.variance_minor from shifts s join terminals t"
                          " on t.id = s.terminal_id where t.name = 'tui-shift'")
     assert [(r.status, r.variance_minor) for r in pending] == [("pending_approval", -5000)]

@@ -163,6 +163,27 @@ def test_cash_checkout(snap_compare: Any, sctx: CoreContext) -> None:
     assert snap_compare(_app(sctx), terminal_size=(80, 24), run_before=run_before)
 
 
+@pytest.mark.parametrize("size", SIZES)
+def test_x_report(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """The X report as a report: local time, money, by tender, no expected cash."""
+    from boxoffice_tui.screens.dialogs import ReportDialog, shift_report_text
+    from core.sales import ShiftReport, TenderTotals
+
+    rep = ShiftReport("X", uuid.UUID(int=0x5EED), 1, 1, "open", "BRL", FROZEN, None, 20000,
+                      {"cash": TenderTotals(4, 98000, 1, 25000),
+                       "card": TenderTotals(7, 1254000, 1, 75000)},
+                      {"float": 20000, "sale": 98000, "refund": -25000}, 93000)
+
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        await _events(pilot)
+        await app.push_screen(ReportDialog("X report", shift_report_text(
+            rep, app.lang, lambda ts: ts.astimezone(UTC).strftime("%b %d %H:%M"))))
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
 def test_help_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
     async def run_before(pilot: Any) -> None:
         await _events(pilot)
