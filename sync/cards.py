@@ -15,6 +15,9 @@ class ChargeOutcome:
     approved: bool
     gateway_ref: str | None = None
     reason: str | None = None
+    # What the gateway says of the card it charged (a stored card's is known only then).
+    brand: str | None = None
+    last4: str | None = None
 
 
 class StoredCardProcessor(Protocol):
@@ -53,4 +56,5 @@ class GatewayCardProcessor:
         if intent.status == "requires_payment_method":
             return ChargeOutcome(False, intent.id, "card_declined")
         done = self.gateway.capture(intent.id, idempotency_key=f"{key}:capture")
-        return ChargeOutcome(True, done.id, None)
+        return ChargeOutcome(True, done.id, None, brand=done.card_brand or intent.card_brand,
+                             last4=done.card_last4 or intent.card_last4)

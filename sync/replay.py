@@ -57,7 +57,8 @@ def _apply(ctx: CoreContext, actor: Actor, entry: Entry) -> dict[str, Any]:
     if entry.command == "saf_card_outcome":
         return set_card_outcome(ctx, actor, entry.key, p["order_id"],
                                 captured=p["captured"], gateway_ref=p.get("gateway_ref"),
-                                reason=p.get("reason"))
+                                reason=p.get("reason"), brand=p.get("brand"),
+                                last4=p.get("last4"))
     raise BoxOfficeError("invalid_input", detail=f"unknown journaled command {entry.command}")
 
 

@@ -442,7 +442,8 @@ class OfflineTerminal:
                             out.reason, order_id))
                 self.journal.append_in(db, "saf_card_outcome", {
                     "order_id": order_id, "captured": out.approved,
-                    "gateway_ref": out.gateway_ref, "reason": out.reason},
+                    "gateway_ref": out.gateway_ref, "reason": out.reason,
+                    "brand": out.brand, "last4": out.last4},
                     uuid.uuid5(oid, "saf-outcome"))
             if out.approved:
                 charged += 1

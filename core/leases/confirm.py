@@ -191,7 +191,8 @@ def _payment_ref(sale: LeasedSale) -> str:
 
 def set_card_outcome(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
                      order_id: uuid.UUID | str, *, captured: bool,
-                     gateway_ref: str | None = None, reason: str | None = None) -> dict:
+                     gateway_ref: str | None = None, reason: str | None = None,
+                     brand: str | None = None, last4: str | None = None) -> dict:
     """Record the capture of a stored (offline) card payment. A decline after the fact
     flags the sale for a supervisor and revokes its tickets (revocation list)."""
     key = as_key(key)
@@ -210,7 +211,8 @@ def set_card_outcome(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         conn.execute(sql.SET_CARD_STATUS, {
             "status": status, "ref": gateway_ref,
             "flag": None if captured else "card_declined_at_capture", "order_id": order_id})
-        payments.record_card_outcome(conn, order_id, captured, gateway_ref)
+        payments.record_card_outcome(conn, order_id, captured, gateway_ref, brand=brand,
+                                     last4=last4)
         revoked = 0 if captured else tickets.revoke_order_tickets(
             conn, actor, order_id, reason or "card declined at capture")
         audit.append(conn, actor, f"saf_card_{status}", "order", order_id,

@@ -20,7 +20,9 @@ _PAYMENT = text(
     """
 )
 _CARD_OUTCOME = text(
-    "update payments set status = :status, gateway_ref = :ref where idempotency_key = :key"
+    "update payments set status = :status, gateway_ref = :ref,"
+    " brand = coalesce(:brand, brand), last4 = coalesce(:last4, last4)"
+    " where idempotency_key = :key"
 )
 
 
@@ -42,6 +44,11 @@ def record_payment(conn: Connection, shift_id: uuid.UUID | None, sale: LeasedSal
 
 
 def record_card_outcome(conn: Connection, order_id: uuid.UUID, captured: bool,
-                        gateway_ref: str | None) -> None:
+                        gateway_ref: str | None, *, brand: str | None = None,
+                        last4: str | None = None) -> None:
+    """The stored card's outcome, with its brand and last 4 digits as the gateway
+    reported them on capture (a stored card's are unknown until then)."""
     conn.execute(_CARD_OUTCOME, {"status": "captured" if captured else "declined",
-                                 "ref": gateway_ref, "key": payment_key(order_id)})
+                                 "ref": gateway_ref, "key": payment_key(order_id),
+                                 "brand": (brand or None) and brand[:20],
+                                 "last4": (last4 or None) and last4[-4:]})

@@ -43,6 +43,9 @@ class Intent:
     amount_refunded_minor: int = 0
     payment_method: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    # From the charge (``latest_charge`` expanded): what a receipt and a report may show.
+    card_brand: str | None = None
+    card_last4: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +95,12 @@ def intent_from_stripe(d: dict[str, Any]) -> Intent:
     of its own, so a top-level one is never read."""
     pm = d.get("payment_method")
     refunded = 0
+    brand = last4 = None
     charge = d.get("latest_charge")
     if isinstance(charge, dict):
         refunded = int(charge.get("amount_refunded") or 0)
+        card = ((charge.get("payment_method_details") or {}).get("card") or {})
+        brand, last4 = card.get("brand"), card.get("last4")
     return Intent(
         id=d["id"], status=d["status"], amount_minor=int(d["amount"]),
         currency=str(d.get("currency", "")).upper(),
@@ -102,4 +108,6 @@ def intent_from_stripe(d: dict[str, Any]) -> Intent:
         amount_refunded_minor=refunded,
         payment_method=pm if isinstance(pm, str) or pm is None else pm.get("id"),
         metadata=dict(d.get("metadata") or {}),
+        card_brand=str(brand)[:20] if brand else None,
+        card_last4=str(last4)[-4:] if last4 else None,
     )

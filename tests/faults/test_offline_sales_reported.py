@@ -95,3 +95,37 @@ def test_an_unreadable_or_future_sale_time_is_the_replay_time(pctx):
                               " and created_at > now() - interval '1 minute')"
                               " from orders where id = any(:ids)"), {"ids": ids}).scalar_one()
     assert late
+
+
+def test_a_stored_card_gets_its_brand_and_last4_from_the_gateway_on_capture(pctx, tmp_path):
+    from sync.cards import GatewayCardProcessor, charge_key
+    from sync.journal import Journal
+    from sync.replay import replay
+
+    tid = register_terminal(pctx.engine, "offline-card", "cashier")
+    actor = Actor(tid, "offline-card", operator_id(pctx, "ana"), "cashier", "counter")
+    shift = open_shift(pctx, actor, uuid.uuid4(), 0)
+    ev = event_id(pctx.engine, "SINATRA")
+    lease = take_lease(pctx, actor, uuid.uuid4(), ev,
+                       seat_ids=seats_of(pctx.engine, ev, "BAL")[-16:-14])
+    seat = lease.seats[0]
+    sale = LeasedSale(order_id=uuid.uuid4(), lease_id=lease.lease_id, event_id=ev,
+                      total_minor=int(seat.unit_price_minor), currency=lease.currency,
+                      payment_method="card_saf", seat_ids=(seat.seat_id,),
+                      card_ref="pm_card_mastercard", operator_id=actor.operator_id,
+                      shift_id=shift.shift_id)
+    confirm_leased_sale(pctx, actor, uuid.uuid4(), sale)
+    # Back online: the terminal charges the stored card through the real (sandbox)
+    # gateway and journals the outcome, which the replay records centrally.
+    out = GatewayCardProcessor(pctx.payment_gateway()).charge_stored(
+        charge_key(sale.order_id), sale.total_minor, sale.currency, "pm_card_mastercard")
+    assert out.approved and (out.brand, out.last4) == ("mastercard", "4444")
+    journal = Journal(tmp_path / "journal.sqlite3")
+    journal.append("saf_card_outcome", {"order_id": str(sale.order_id), "captured": True,
+                                        "gateway_ref": out.gateway_ref, "reason": None,
+                                        "brand": out.brand, "last4": out.last4})
+    assert replay(pctx, actor, journal).applied == 1
+    with pctx.engine.connect() as c:
+        row = c.execute(text("select status, brand, last4 from payments where order_id = :o"
+                             " and kind = 'charge'"), {"o": sale.order_id}).one()
+    assert tuple(row) == ("captured", "mastercard", "4444")

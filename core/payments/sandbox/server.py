@@ -58,6 +58,7 @@ TEST_NUMBERS: dict[str, str] = {
 
 
 IDEM_TTL_S = 24 * 3600
+_LAST4 = {pm: number[-4:] for number, pm in reversed(TEST_NUMBERS.items())}
 IDEM_PRUNE_AT = 50_000
 
 
@@ -391,7 +392,11 @@ def _as_stripe_sends(body: dict, expand: list[str]) -> dict:
             "paid": True, "payment_intent": body["id"],
             "payment_method": body["payment_method"],
             "refunded": 0 < body["amount_received"] == refunded, "status": "succeeded",
-            "metadata": {}}
+            "metadata": {},
+            # Stripe's Charge: the card's brand and last 4 digits, never its number.
+            "payment_method_details": {"type": "card", "card": {
+                "brand": body.get("card_brand"),
+                "last4": _LAST4.get(body["payment_method"])}}}
     return shown
 
 
