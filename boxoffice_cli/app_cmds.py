@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boxoffice_cli.main import subcommands_of
@@ -55,32 +54,10 @@ def _drop_db(admin_url: str, name: str) -> None:
 
 def build_big_room(engine: Any, rows: int = 50, per_row: int = 100) -> int:
     """A 5,000-seat arena (50 rows of 100) with one event on sale; returns the event id.
-    Uses the demo seeder's helpers so the rows are exactly what the demo would create."""
+    Seeded like the demo (through the back-office services)."""
     from core import demo
-    from core.actors import system_actor
-    from core.catalog import publish_event
-    from core.uow import unit_of_work
 
-    actor = system_actor(engine, "bench-seed")
-    with unit_of_work(engine) as conn:
-        venue = demo._venue(conn, "ARENA", "Arena 5000")
-        spec = demo.SectionSpec("ARENA", "Arena", rows=rows, per_row=per_row)
-        sid, _ = demo._section(conn, venue, spec, 0)
-        seats = []
-        for r in range(rows):
-            label = f"R{r + 1:02d}"
-            for s in range(1, per_row + 1):
-                aisle = (1 if s > per_row // 3 else 0) + (1 if s > 2 * per_row // 3 else 0)
-                seats.append({"sec": sid, "row": label, "num": s, "x": s - 1 + aisle * 2,
-                              "y": r, "acc": False, "comp": False, "obs": False,
-                              "rank": r * 1000 + abs(s - per_row // 2)})
-        demo._insert_seats(conn, seats)
-        now = datetime.now(UTC)
-        eid, _ = demo._event(conn, "ARENA-BENCH", venue, "Bench night", now + timedelta(days=1),
-                             "BRL", "")
-        demo._tiers(conn, eid, venue, {"ARENA": 10000})
-        publish_event(conn, actor, eid)
-    return int(eid)
+    return demo.arena(engine, rows, per_row)
 
 
 def cmd_bench_seatmap(args: argparse.Namespace) -> int:
