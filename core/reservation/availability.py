@@ -68,6 +68,10 @@ class EventInfo:
     max_price_minor: int | None
     # The venue's IANA time zone: show times as the tickets print them.
     timezone: str = "UTC"
+    # Set by the back office per event (None: the terminal's settings decide): the age a
+    # buyer must confirm, and how long a kiosk's hold lasts.
+    min_age: int | None = None
+    kiosk_hold_s: int | None = None
 
 
 _LAYOUT = text(
@@ -94,7 +98,7 @@ _EVENTS = text(
       coalesce(s.free, 0) + coalesce(g.capacity - g.held - g.sold - g.leased, 0) as available,
       coalesce(s.held, 0) + coalesce(g.held, 0) as held,
       coalesce(s.sold, 0) + coalesce(g.sold, 0) as sold,
-      p.lo, p.hi, v.timezone
+      p.lo, p.hi, v.timezone, e.min_age, e.kiosk_hold_s
     from events e join venues v on v.id = e.venue_id
     left join lateral (
       select count(*) as total,

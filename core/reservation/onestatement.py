@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.types import BigInteger
 
-from core.reservation.sql import FREE, GA_CLAIM_CTES, ON_SALE
+from core.reservation.sql import FREE, GA_CLAIM_CTES, HOLD_TTL, ON_SALE
 
 # Lock order, the same in every hold: first the advisory lock on the key (copies of one
 # command, a double click, queue there and run one after the other), then the seat rows
@@ -28,7 +28,7 @@ _PRIOR_AND_EVENT = f"""
                    pg_advisory_xact_lock(:key_lock) as copies),
     prior as (select command, request_hash, result from command_log where key = :key),
     ev as (
-      select ev.id, ev.currency from events ev, cfg
+      select ev.id, ev.currency, {HOLD_TTL} as ttl from events ev, cfg
       where ev.id = :event_id and {ON_SALE} and not exists (select 1 from prior)
     )"""
 
@@ -42,7 +42,8 @@ _SEAT_CLAIM = f"""
     claimed as (
       update event_seats es
       set status = 'held', hold_id = :hold_id,
-          hold_expires_at = now() + make_interval(secs => :ttl), version = es.version + 1
+          hold_expires_at = now() + make_interval(secs => (select ttl from ev)),
+          version = es.version + 1
       from locked
       where es.event_id = :event_id and es.seat_id = locked.seat_id
         and (select count(*) from locked) = :n
@@ -56,7 +57,7 @@ _SEAT_CLAIM = f"""
       insert into holds (id, event_id, terminal_id, operator_id, channel, status, expires_at,
                          extensions, total_minor, currency)
       select :hold_id, :event_id, :terminal_id, :operator_id, :channel, 'active',
-             now() + make_interval(secs => :ttl), 0, (select sum(current_minor) from priced),
+             now() + make_interval(secs => ev.ttl), 0, (select sum(current_minor) from priced),
              ev.currency
       from ev where (select count(*) from priced) = :n
       returning id, expires_at, total_minor, currency

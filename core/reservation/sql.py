@@ -14,6 +14,11 @@ from sqlalchemy.types import BigInteger
 
 FREE = "(es.status = 'available' or (es.status = 'held' and es.hold_expires_at <= now()))"
 ON_SALE = ("ev.status = 'on_sale' and now() >= ev.sales_start and now() < ev.sales_end")
+# How long a hold of this event lasts: the event's own lifetime for the channel when the
+# back office set one, else the terminal's setting (:ttl). Read from the event row the
+# hold statement reads anyway, so it costs no round trip.
+HOLD_TTL = ("coalesce(case when :channel = 'kiosk' then ev.kiosk_hold_s"
+            " else ev.counter_hold_s end, :ttl)")
 
 # Copies of one command (same key, a double click) queue on an advisory lock on the key,
 # so the second sees the first's result instead of locking a window of its own.
@@ -67,7 +72,7 @@ GA_CLAIM_CTES = """
       insert into holds (id, event_id, terminal_id, operator_id, channel, status, expires_at,
                          extensions, total_minor, currency)
       select :hold_id, :event_id, :terminal_id, :operator_id, :channel, 'active',
-             now() + make_interval(secs => :ttl), 0, pt.current_minor * :n, ev.currency
+             now() + make_interval(secs => ev.ttl), 0, pt.current_minor * :n, ev.currency
       from g, pt, ev
       returning id, expires_at, total_minor, currency
     ),
@@ -86,7 +91,8 @@ GA_CLAIM_CTES = """
 CLAIM_GA = text(
     f"""
     with ev as (
-      select ev.id, ev.currency from events ev where ev.id = :event_id and {ON_SALE}
+      select ev.id, ev.currency, {HOLD_TTL} as ttl from events ev
+      where ev.id = :event_id and {ON_SALE}
     ),
     {GA_CLAIM_CTES}
     select pt.id as tier_id, pt.current_minor, h.expires_at, h.total_minor, h.currency

@@ -72,10 +72,10 @@ class AgeScreen(KioskScreen):
     screen_name = "age"
 
     def title_text(self) -> str:
-        return t("age_title", age=self.kiosk.kcfg.min_age)
+        return t("age_title", age=self.kiosk.min_age())
 
     def body(self) -> ComposeResult:
-        age = self.kiosk.kcfg.min_age
+        age = self.kiosk.min_age()
         with FocusScroll(id="age"):
             yield Static(t("age_why"), classes="explain")
             yield Button(t("yes_age", age=age), id="age-yes", classes="primary big")
@@ -90,8 +90,9 @@ class AgeScreen(KioskScreen):
             self.kiosk.next_step(self.screen_name)
         elif button_id == "age-no":
             k = self.kiosk
+            age = k.min_age()
             k.purchase = None
-            k.to_attract(t("underage", age=k.kcfg.min_age))
+            k.to_attract(t("underage", age=age))
 
 
 class QuantityScreen(KioskScreen):
