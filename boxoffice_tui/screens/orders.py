@@ -31,8 +31,12 @@ class OrdersScreen(BaseScreen):
         Binding("f7", "reprint", "reprint"),
         Binding("f9", "refund", "refund"),
         Binding("f11,ctrl+t", "exchange", "exchange"),  # F11 is fullscreen in some terminals
-        Binding("space", "pick_ticket", "pick_ticket"),
+        Binding("space", "pick_ticket", "pick_ticket", key_display="Space"),
         Binding("down", "focus_table", "move", show=False),
+        # Working but not in the footer, whose 80 columns go to the order keys (F1 lists
+        # them all).
+        Binding("f1", "app.help", "help", show=False),
+        Binding("ctrl+l", "app.language", "language", show=False),
     ]
 
     def __init__(self, query: str = "") -> None:

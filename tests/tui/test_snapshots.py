@@ -36,6 +36,20 @@ class FixedServices(CounterSession):
     def printer_state(self) -> str:
         return "none"
 
+    def find_orders(self, query: str) -> list[Any]:
+        from core.monitor import OrderSummary
+
+        return [OrderSummary(str(uuid.UUID(int=0xA1)), 100001, "SINATRA", "Tributo a Sinatra",
+                             None, "partially_refunded", 75000, "BRL",
+                             "ORQ C2, ORQ C3, ORQ C4", FROZEN)]
+
+    def order_lines(self, order_id: str) -> list[Any]:
+        from core.sales import OrderLineView
+
+        return [OrderLineView(1, "ORQ", "C", 2, 1, 25000, "sold"),
+                OrderLineView(2, "ORQ", "C", 3, 1, 25000, "refunded"),
+                OrderLineView(3, "ORQ", "C", 4, 1, 25000, "sold")]
+
     def monitor_snapshot(self) -> Snapshot:
         beat = FROZEN - timedelta(seconds=3)
         return Snapshot(
@@ -179,6 +193,23 @@ def test_x_report(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -
         await _events(pilot)
         await app.push_screen(ReportDialog("X report", shift_report_text(
             rep, app.lang, lambda ts: ts.astimezone(UTC).strftime("%b %d %H:%M"))))
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_orders(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """An order found, its tickets listed, one chosen for a refund (Space, Space)."""
+    from boxoffice_tui.screens.orders import OrdersScreen
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        screen = OrdersScreen("100001")
+        await pilot.app.push_screen(screen)
+        while len(screen.lines) < 3:
+            await pilot.pause(0.02)
+        await pilot.press("space", "space")
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
