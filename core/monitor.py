@@ -383,12 +383,16 @@ _FIND_ORDERS = text(
     left join seats s on s.id = ol.seat_id
     where (cast(:number as bigint) is not null and o.number = cast(:number as bigint))
        or (cast(:oid as text) is not null and o.id::text = cast(:oid as text))
-       or (:name <> '' and o.customer_name ilike :name)
+       or (:name <> '' and o.customer_name ilike :name escape '\\')
        or (:serial <> '' and o.id in (select order_id from order_lines
                                        where id::text = :serial))
     group by o.id, e.code, e.name order by o.created_at desc limit 50
     """
 )
+
+
+def _like_literal(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def find_orders(engine: Engine, query: str) -> list[OrderSummary]:
@@ -398,7 +402,9 @@ def find_orders(engine: Engine, query: str) -> list[OrderSummary]:
     q = query.strip()
     number = int(q) if q.isdigit() and len(q) < 12 else None
     params = {"number": number, "oid": q if len(q) == 36 else None,
-              "name": f"%{q}%" if q and not q.isdigit() else "",
+              # A typed '%' or '_' is a character, not a wildcard ('%' listed every
+              # named order).
+              "name": f"%{_like_literal(q)}%" if q and not q.isdigit() else "",
               "serial": q if q.isdigit() else ""}
     with engine.connect() as conn:
         rows = conn.execute(_FIND_ORDERS, params).all()

@@ -238,3 +238,42 @@ def drop_login(owner_engine: Engine, login: str) -> None:
             conn.exec_driver_sql(conn.execute(text(
                 "select format('drop owned by %I; drop role %I', cast(:l as text),"
                 " cast(:l as text))"), {"l": login}).scalar_one())
+
+
+# --- Redis (7) ACL users, one per terminal ----------------------------------------------
+# Redis holds caches and hints only (a map shown from Redis is re-validated by the hold in
+# PostgreSQL). A terminal's user reaches its site's keys only (the prefix): it reads
+# snapshots and versions and subscribes to seat channels; a kind that commits seat
+# changes (sellers, the monitor, the worker) may also bump a version, store a snapshot
+# and publish the change. No kind may list keys, delete, flush or configure the server.
+_REDIS_BASE = ("+get", "+mget", "+subscribe", "+unsubscribe", "+ping", "+select",
+               "+client|setname", "+hello")
+_REDIS_WRITERS = ("cashier", "kiosk", "monitor", "worker", "admin")
+
+
+def redis_user_name(database_tag_: str, name: str) -> str:
+    return f"bo_{database_tag_}_{re.sub(r'[^a-z0-9_-]', '_', name.lower())}"
+
+
+def redis_acl_rules(kind: str, prefix: str = "bo:") -> list[str]:
+    """The ``ACL SETUSER`` rules of a terminal of ``kind`` (after ``reset``)."""
+    group_role(kind)  # an unknown kind is refused like everywhere else
+    rules = ["-@all", *_REDIS_BASE, f"%R~{prefix}*", f"&{prefix}seats:*"]
+    if kind in _REDIS_WRITERS:
+        # A version only grows (INCR, never SET); SET only on snapshots (a selector).
+        rules += ["+incr", "+incrby", "+publish", "+multi", "+exec", "+discard",
+                  f"~{prefix}seatver:*", f"(+set %W~{prefix}avail:*)"]
+    return rules
+
+
+def provision_redis_user(admin_client: Any, user: str, kind: str, password: str, *,
+                         prefix: str = "bo:") -> None:
+    """Create (or reset) the Redis user of a terminal. ``admin_client``: a redis-py
+    client on an account allowed to run ACL SETUSER (never a terminal's)."""
+    admin_client.execute_command("ACL", "SETUSER", user, "reset", "on", f">{password}",
+                                 *redis_acl_rules(kind, prefix))
+
+
+def revoke_redis_user(admin_client: Any, user: str) -> None:
+    """Cut a terminal's Redis user off (and drop it): its open connections are killed."""
+    admin_client.execute_command("ACL", "DELUSER", user)

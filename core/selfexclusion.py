@@ -1,12 +1,14 @@
 """Responsible gaming: the self-exclusion list a kiosk checks before it sells.
 
-Only a digest of the normalized identifier (document number, player card) is stored, so
-the table answers "is this person excluded?" without holding a readable list of names.
+Only a keyed digest (HMAC) of the normalized identifier (document number, player card) is
+stored, computed inside the database with a key only the owner role reads (migration
+0008): the table answers "is this person excluded?" without holding a list anyone could
+reverse (an 11-digit CPF under a bare hash falls to a search in minutes). Terminals ask
+``bo_is_excluded``; only the owner's tools add.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from datetime import datetime
@@ -19,13 +21,12 @@ from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work
 
-_CHECK = text(
-    "select exists (select 1 from self_exclusions where identifier_hash = :h"
-    " and (until is null or until > now()))"
-)
+_CHECK = text("select bo_is_excluded(:norm)")
+_DIGEST = text("select bo_exclusion_digest(:norm)")
 _ADD = text(
     """
-    insert into self_exclusions (identifier_hash, until, source) values (:h, :until, :source)
+    insert into self_exclusions (identifier_hash, until, source)
+    values (bo_exclusion_digest(:norm), :until, :source)
     on conflict (identifier_hash) do update set until = excluded.until, source = excluded.source
     returning id
     """
@@ -40,16 +41,12 @@ def normalize(identifier: str) -> str:
     return norm
 
 
-def digest(identifier: str) -> bytes:
-    return hashlib.sha256(normalize(identifier).encode()).digest()
-
-
 def is_excluded(engine: Engine, identifier: str) -> bool:
     """True when the identifier is on the list and its exclusion has not ended
     (database clock)."""
-    h = digest(identifier)
+    norm = normalize(identifier)
     with engine.connect() as conn:
-        return bool(conn.execute(_CHECK, {"h": h}).scalar_one())
+        return bool(conn.execute(_CHECK, {"norm": norm}).scalar_one())
 
 
 def add_exclusion(engine: Engine, actor: Actor, key: uuid.UUID | str, identifier: str, *,
@@ -57,14 +54,17 @@ def add_exclusion(engine: Engine, actor: Actor, key: uuid.UUID | str, identifier
                   lock_timeout_ms: int = 2000) -> int:
     """Put an identifier on the list (or change its end date); returns the row id."""
     key = as_key(key)
-    h = digest(identifier)
+    norm = normalize(identifier)
     with unit_of_work(engine) as conn:
+        # The request's fingerprint holds the keyed digest, never the identifier.
+        h = bytes(conn.execute(_DIGEST, {"norm": norm}).scalar_one())
         done = begin_command(conn, key, "add_exclusion",
                              {"h": h.hex(), "until": str(until), "source": source},
                              actor.terminal_id, lock_timeout_ms)
         if done is not None:
             return int(done["id"])
-        row_id = int(conn.execute(_ADD, {"h": h, "until": until, "source": source}).scalar_one())
+        row_id = int(conn.execute(_ADD, {"norm": norm, "until": until,
+                                         "source": source}).scalar_one())
         audit.append(conn, actor, "add_exclusion", "self_exclusion", row_id,
                      {"until": str(until) if until else None, "source": source})
         finish_command(conn, key, {"id": row_id})

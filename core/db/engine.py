@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import re
@@ -150,6 +151,27 @@ LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout
 UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
+# The server refused this login (libpq reports a failed connection without a SQLSTATE,
+# so the server's words are matched): a revoked terminal (``boxoffice terminal revoke``
+# sets NOLOGIN), or credentials or access that do not hold. Retrying will not help,
+# unlike an unreachable server.
+_REVOKED = "is not permitted to log in"
+_REFUSED = ("password authentication failed", "no pg_hba.conf entry", "does not exist",
+            "permission denied for database", "certificate")
+
+
+def login_refusal(orig: BaseException, state: str | None) -> BoxOfficeError | None:
+    """``terminal_revoked`` or ``database_login_refused`` for a refused sign-in."""
+    text_ = str(orig)
+    if state not in ("28000", "28P01") and "FATAL" not in text_:
+        return None
+    if _REVOKED in text_:
+        return BoxOfficeError("terminal_revoked")
+    if state in ("28000", "28P01") or any(r in text_ for r in _REFUSED):
+        return BoxOfficeError("database_login_refused")
+    return None
+
+
 def translate_error(exc: BaseException, *, disconnect: bool = False,
                     deadline_hit: bool = False) -> BoxOfficeError | None:
     """The BoxOfficeError for a database fault, or None for an error the caller handles
@@ -160,6 +182,9 @@ def translate_error(exc: BaseException, *, disconnect: bool = False,
         return BoxOfficeError("database_timeout")
     if state == LOCK_NOT_AVAILABLE:
         return BoxOfficeError("lock_timeout")
+    refused = login_refusal(orig, state)
+    if refused is not None:
+        return refused
     if disconnect or (state or "").startswith("08") or state in UNAVAILABLE_STATES:
         return BoxOfficeError("database_unavailable")
     if state is None and isinstance(orig, psycopg.OperationalError):
@@ -288,6 +313,21 @@ def probe_engine(url: str | URL, timeout_s: float,
     return engine
 
 
+_TLS_MODES = ("require", "verify-ca", "verify-full")
+
+
+def plaintext_remote(url: URL) -> bool:
+    """True when a host of ``url`` is another machine and libpq may connect to it without
+    TLS (no sslmode, or disable/allow/prefer: prefer falls back to plain text)."""
+    if url.query.get("sslmode") in _TLS_MODES:
+        return False
+    hosts = [h for h in (url.host or "").split(",") if h]
+    extra = url.query.get("host")
+    hosts += [h for h in ((extra,) if isinstance(extra, str) else (extra or ())) if h]
+    return any(not (h.startswith("/") or h == "localhost" or h.startswith("127.")
+                    or h in ("::1", "[::1]")) for h in hosts)
+
+
 def build_engine(settings: Settings, url: str | None = None, *, pool_size: int | None = None,
                  application_name: str | None = None) -> Engine:
     db = settings.database
@@ -320,6 +360,12 @@ def build_engine(settings: Settings, url: str | None = None, *, pool_size: int |
         },
     )
     deadline_s = db.call_deadline_s
+    if plaintext_remote(engine.url):
+        # Passwords and sales would cross the network readable (docs/operations.md, TLS).
+        logging.getLogger(__name__).warning(
+            "database %s is not on this machine and the connection does not require TLS:"
+            " add sslmode=verify-full and sslrootcert to [database] url",
+            mask_url(engine.url.render_as_string(hide_password=True)))
 
     event.listen(engine, "handle_error", _translate)
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import time
 import uuid
@@ -66,9 +67,23 @@ CRASH_ENV = "BOXOFFICE_TEST_CRASH_AT"
 
 @dataclass(frozen=True, slots=True)
 class CardTender:
+    """A card, as the gateway's payment-method token (``pm_...``: from the card reader or
+    the gateway's own form). Never a typed card number: a sale row would store it."""
+
     payment_method: str
     brand: str | None = None
     last4: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _PAYMENT_METHOD.fullmatch(self.payment_method or ""):
+            raise BoxOfficeError("invalid_input", detail="a card is paid with a payment-method"
+                                 " token (pm_...), never a card number")
+        if self.last4 is not None and not _LAST4.fullmatch(self.last4):
+            raise BoxOfficeError("invalid_input", detail="last4 is the card's last 4 digits")
+
+
+_PAYMENT_METHOD = re.compile(r"pm_[A-Za-z0-9_]{1,120}")
+_LAST4 = re.compile(r"[0-9]{4}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -804,6 +804,22 @@ begin
   return v_n;
 end $$;
 
+-- Self-exclusion: the list holds HMACs of the normalized identifier with a key only the
+-- owner reads (an 11-digit CPF under bare SHA-256 reverses in minutes). Terminals ask
+-- yes or no; only the owner's tools add (``boxoffice kiosk exclude``). A digest from
+-- before this migration (bare SHA-256) still matches until the person is re-entered.
+create function bo_exclusion_digest(p_norm text) returns bytea language sql stable
+  set search_path = pg_catalog, public, pg_temp as $$
+  select bo_hmac(bo_secret_pads('exclusion_key'), convert_to(p_norm, 'UTF8'))
+$$;
+create function bo_is_excluded(p_norm text) returns boolean language sql stable
+  security definer set search_path = pg_catalog, public, pg_temp as $$
+  select exists (select 1 from self_exclusions
+                 where identifier_hash in (bo_exclusion_digest(p_norm),
+                                           sha256(convert_to(p_norm, 'UTF8')))
+                   and (until is null or until > now()))
+$$;
+
 -- Prices of a seller's hold come from the price tiers, whatever its statement says
 -- (stable: read in the statement's snapshot, the same one the hold's total was read in).
 -- A monitor's comp keeps its zero price; a lease's hold is only a record there (its
@@ -926,6 +942,7 @@ DEFINERS = {
 }
 # Created after the grants and guards (their triggers reference the tables' policies).
 SALES_DEFINERS = {
+    "bo_is_excluded(text)": ALL,
     "bo_confirm_sale(uuid, uuid, integer, integer, text, uuid, uuid, text, bigint,"
     " boolean)":
         SELLERS + ", boxoffice_monitor",
@@ -983,7 +1000,7 @@ def upgrade() -> None:
         select n, decode(replace(gen_random_uuid()::text || gen_random_uuid()::text
                                  || gen_random_uuid()::text || gen_random_uuid()::text,
                                  '-', ''), 'hex')
-        from unnest(array['audit_key', 'pin_pepper', 'snapshot_seed']) n;
+        from unnest(array['audit_key', 'pin_pepper', 'snapshot_seed', 'exclusion_key']) n;
     """)
     op.execute(FUNCTIONS.replace("{owner}", owner).replace("{{}}", "{}"))
     op.execute("update bo_secrets set pads = bo_hmac_pads(value)")
@@ -1046,6 +1063,8 @@ def downgrade() -> None:
         drop function if exists bo_guard_direct_sale();
         drop function if exists bo_guard_inventory();
         drop function if exists bo_quoted_price();
+        drop function if exists bo_is_excluded(text);
+        drop function if exists bo_exclusion_digest(text);
         drop function if exists bo_issue_tickets(uuid, integer, integer, text, bigint[],
                                                  integer[], bigint[], text[]);
         drop function if exists bo_confirm_sale(uuid, uuid, integer, integer, text, uuid, uuid,
