@@ -73,10 +73,11 @@ class MonitorSession(TerminalSession):
                                 pin, approval.reason or "other")
 
     # --- the console's sign-in ---------------------------------------------------------
-    def sign_in(self, login: str, pin: str) -> OperatorInfo:
+    def supervisor_sign_in(self, login: str, pin: str) -> OperatorInfo:
         """A supervisor (or admin) signs in to act from the console. The PIN is checked
-        by the database (``bo_authenticate``: failures counted, lock-out); a cashier is
-        refused. The sign-in is recorded as the operator's last one."""
+        by the database (``bo_authenticate``: failures counted, lock-out, and the time of
+        a successful sign-in recorded in the same statement, so the monitor's login
+        needs no write on operators); a cashier is refused."""
         from core.actors import authenticate, require_role
 
         if self.terminal_id is None:
@@ -84,15 +85,9 @@ class MonitorSession(TerminalSession):
         op = authenticate(self.ctx.engine, login.strip(), pin.strip())
         require_role(op, *CONSOLE_ROLES)
         self.operator = op
-        self._note_sign_in(op)
         return op
 
-    def _note_sign_in(self, op: OperatorInfo) -> None:
-        from core.backoffice.staff import note_sign_in
-
-        note_sign_in(self.ctx.engine, op.id)
-
-    def sign_out(self) -> None:
+    def supervisor_sign_out(self) -> None:
         self.operator = None
 
     @property

@@ -38,6 +38,7 @@ from boxoffice_tui.screens.console_dialogs import (
     PriceChange,
     PriceDialog,
 )
+from boxoffice_tui.screens.monitor import MonitorTable
 from core.errors import BoxOfficeError
 from core.money import format_minor
 
@@ -105,8 +106,9 @@ class ConsoleScreen(BaseScreen):
                 yield Static("", id="console-who")
                 with ContentSwitcher(initial="events", id="console-lists"):
                     for name in LISTS:
-                        yield DataTable(id=name, cursor_type="row" if name == "events"
-                                        else "none", zebra_stripes=True)
+                        # The monitor's table: redrawn whole once its columns are measured.
+                        yield MonitorTable(id=name, cursor_type="row" if name == "events"
+                                           else "none", zebra_stripes=True)
             yield Static(t("d_none"), id="console-detail")
         yield QuickFooter()
 
@@ -412,7 +414,7 @@ class ConsoleScreen(BaseScreen):
         self.app.push_screen(ConsoleSeatsScreen(ev), lambda _: self.action_refresh())
 
     def action_sign_out(self) -> None:
-        self.monitor.sign_out()
+        self.monitor.supervisor_sign_out()
         self.app.notify(t("signed_out"))
         self.dismiss(None)
 

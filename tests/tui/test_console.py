@@ -91,7 +91,12 @@ def event_id(tctx: Any, code: str) -> int:
     return int(scalar(tctx, "select id from events where code = :c", c=code))
 
 
+def last_sign_in(tctx: Any, login: str) -> Any:
+    return scalar(tctx, "select last_sign_in_at from operators where login = :l", l=login)
+
+
 async def test_the_console_needs_a_supervisor_and_records_the_sign_in(tctx: Any) -> None:
+    before = scalar(tctx, "select now()")
     app = monitor_app(tctx)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
@@ -116,8 +121,28 @@ async def test_the_console_needs_a_supervisor_and_records_the_sign_in(tctx: Any)
         await pilot.press("ctrl+o")  # sign out: back on the monitor, nobody signed in
         await wait_for(pilot, lambda: isinstance(app.screen, MonitorScreen))
         assert app.services.operator is None
-    assert scalar(tctx, "select last_sign_in_at is not null from operators"
-                        " where login = 'carla'") is True
+    assert last_sign_in(tctx, "carla") >= before
+
+
+def test_a_sign_in_on_any_terminal_is_recorded_once_and_a_wrong_pin_not(tctx: Any) -> None:
+    """The database stamps the time in bo_authenticate (migration 0009), for the
+    counter's sign-in and the console's alike; a refused PIN leaves it alone."""
+    counter = build_session(CounterSession, tctx, "tui-sign-in-counter")
+    monitor = MonitorSession(tctx, "tui-sign-in-monitor")
+    before = scalar(tctx, "select now()")
+    counter.sign_in("bruno", "2345")
+    monitor.supervisor_sign_in("carla", "9999")
+    bruno, carla = last_sign_in(tctx, "bruno"), last_sign_in(tctx, "carla")
+    assert bruno >= before and carla >= before
+    with pytest.raises(BoxOfficeError):
+        counter.sign_in("bruno", "0000")
+    assert last_sign_in(tctx, "bruno") == bruno
+    with pytest.raises(BoxOfficeError) as err:  # a cashier on the console: refused
+        monitor.supervisor_sign_in("bruno", "2345")
+    assert err.value.code == "not_authorized" and monitor.operator is not None
+    counter.sign_out()
+    monitor.supervisor_sign_out()
+    assert monitor.operator is None
 
 
 async def test_pause_and_resume_from_the_console(tctx: Any,

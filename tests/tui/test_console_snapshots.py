@@ -86,9 +86,19 @@ async def _console(pilot: Any, code: str = "SINATRA") -> Any:
     screen.query_one("#events", DataTable).move_cursor(row=idx)
     while screen.view is None or screen.view.detail.event.code != code:
         await pilot.pause(0.02)
-    screen.set_interval(3600, lambda: None)  # nothing changes here; the refresh may run
+    await _measured(pilot, screen, "events", "COMEDIA-HOJE")
     await _settle(pilot)
     return screen
+
+
+async def _measured(pilot: Any, screen: Any, table_id: str, first: str) -> None:
+    """The table sized its first column to its rows (a table does that when idle after
+    rows arrive, not when they are added)."""
+    from textual.widgets import DataTable
+
+    table = screen.query_one(f"#{table_id}", DataTable)
+    while not table.ordered_columns or table.ordered_columns[0].content_width < len(first):
+        await pilot.pause(0.02)
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -103,6 +113,7 @@ def test_console_staff(snap_compare: Any, sctx: CoreContext, size: tuple[int, in
         await pilot.press("3")
         while screen.query_one("#staff").row_count < 3:
             await pilot.pause(0.02)
+        await _measured(pilot, screen, "staff", "carla")
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
