@@ -219,7 +219,10 @@ class OrdersScreen(BaseScreen):
             if line_ids is not None:
                 title += " · " + t("n_tickets", n=len(line_ids))
             if why:
-                title += f" ({t('why_' + why.replace(' ', '_'))})"
+                key = "why_" + why.replace(" ", "_")
+                # A used ticket's reason is core's sentence saying when and at which gate
+                # it was used (issue 13 item 13): shown as it is.
+                title += f" ({t(key) if t(key) != key else why})"
 
             def answered(res: Approval | None) -> None:
                 if res:
