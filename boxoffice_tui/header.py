@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.widgets import Static
 
-from boxoffice_tui.i18n import t
+from boxoffice_tui.i18n import label_for, t
 from terminal.counter import CounterSession
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ class TerminalHeader(Static):
         svc = app.services
         op = svc.operator
         parts = [f"[b]{t(app.title_key)}[/b]", svc.terminal_name]
-        parts.append(f"{op.display_name} ({op.role})" if op else "—")
+        parts.append(f"{op.display_name} ({label_for('role_', op.role)})" if op else "—")
         shift = svc.shift if isinstance(svc, CounterSession) else None
         parts.append(f"{t('shift')} {str(shift.shift_id)[:8]}" if shift else t("no_shift"))
         parts.append(("● " + t("online")) if app.online else ("✖ " + t("offline")))

@@ -72,7 +72,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
                          "Cartão indisponível, só dinheiro: {reason}"),
     "legend": ("Legend", "Legenda"),
     "lg_available": ("free", "livre"),
-    "lg_mine": ("in cart", "no carrinho"),
+    "lg_mine": ("in cart", "carrinho"),  # short: the legend keeps to 2 lines at 80 columns
     "lg_picked": ("picked", "marcado"),
     "lg_held": ("held elsewhere", "reservado"),
     "lg_sold": ("sold", "vendido"),
@@ -234,6 +234,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "why_amount_over_limit": ("amount over the limit", "valor acima do limite"),
     "sup_login_hint": ("supervisor's login", "login do supervisor"),
     "login_hint": ("your login", "seu login"),
+    "role_cashier": ("cashier", "caixa"),
+    "role_supervisor": ("supervisor", "supervisor"),
     # Statuses of orders, tickets and shifts, as the database keeps them.
     "status_paid": ("paid", "pago"),
     "status_partially_refunded": ("partly refunded", "estornado em parte"),

@@ -49,10 +49,11 @@ class SaleScreen(BaseScreen):
         Binding("f5", "cash", "cash"),
         Binding("f6", "card", "card"),
         Binding("enter", "hold", "hold"),
-        Binding("1", "best(1)", "best", key_display="1-9"),
+        # 1-9 (best N together) and + / - (one more, one less) share one footer place,
+        # "1-9 +/- Qty": at 80 columns every key shows, in Portuguese too.
+        Binding("1", "best(1)", "qty", key_display="1-9 +/-"),
         *[Binding(str(n), f"best({n})", "best", show=False) for n in range(2, 10)],
-        # + and - share one footer place ("+/- Qty"): at 80 columns every key shows.
-        Binding("plus,equals_sign", "more", "qty", key_display="+/-"),
+        Binding("plus,equals_sign", "more", "more", show=False),
         Binding("minus", "less", "less", show=False),
         Binding("t", "extend", "extend", key_display="T"),
         Binding("delete,x", "clear", "clear", key_display="Del"),
@@ -116,7 +117,8 @@ class SaleScreen(BaseScreen):
                 yield Static("", id="countdown")
                 yield Static("", id="card-state")
                 yield Static("", id="last-sale")
-        yield QuickFooter(show_command_palette=False)
+        # Compact: every selling key fits 80 columns in Portuguese too.
+        yield QuickFooter(show_command_palette=False, compact=True)
 
     def _title(self) -> str:
         e = self.event

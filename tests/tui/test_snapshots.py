@@ -162,6 +162,26 @@ def test_seat_map(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
 
 
+def test_seat_map_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
+    """Every word on the sale screen in Portuguese (footer, legend, seat line, stage)."""
+    from boxoffice_tui.screens.sale import SaleScreen
+    from boxoffice_tui.widgets.seatmap import SeatMap
+
+    async def run_before(pilot: Any) -> None:
+        events = await _events(pilot)
+        ev = next(e for e in events.events if e.code == "SINATRA")
+        screen = SaleScreen(ev)
+        await pilot.app.push_screen(screen)
+        smap = screen.query_one(SeatMap)
+        while not smap.seat_count:
+            await pilot.pause(0.02)
+        await pilot.press("down", "down", "right", "space")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx, lang="pt-BR"), terminal_size=(80, 24),
+                        run_before=run_before)
+
+
 def test_cash_checkout(snap_compare: Any, sctx: CoreContext) -> None:
     from boxoffice_tui.screens.checkout import CashScreen
 
