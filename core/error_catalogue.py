@@ -627,6 +627,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "es": "El reembolso {refund_id} está {status}, no pendiente en el mostrador.",
     },
     # --- Authority in the database (migration 0008, core.provisioning, core.actors)
+    "unsafe_directory": {
+        "pt-BR": "A pasta {path} não é privada deste usuário (dono ou permissões); corrija"
+                 " antes de continuar.",
+        "en": "The folder {path} is not private to this user (owner or mode); fix it"
+              " before going on.",
+        "es": "La carpeta {path} no es privada de este usuario (dueño o permisos);"
+              " corríjala antes de continuar.",
+    },
     "terminal_revoked": {
         "pt-BR": "O acesso deste terminal ao banco de dados foi revogado; chame um supervisor.",
         "en": "This terminal's database login has been revoked; call a supervisor.",

@@ -1,25 +1,40 @@
 """Documents -> ESC/POS bytes through python-escpos's ``Dummy`` printer.
 
 python-escpos is imported lazily (it takes over a second) and its capabilities cache
-is pointed at a fixed folder, because by default each process makes a new temp dir.
+is pointed at the user's private cache folder, because by default each process makes a
+new temp dir (and a fixed /tmp path would let anyone plant the pickle escpos loads).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
+from core.errors import BoxOfficeError
 from printing.document import QR, Document, Feed, Rule, Text, dots_for
 from printing.qr import centered, module_px_for, qr_image
 
 
 def escpos_env(cache_dir: Path | None = None) -> None:
-    """Set ESCPOS_CAPABILITIES_PICKLE_DIR before escpos is first imported."""
-    folder = cache_dir or Path(tempfile.gettempdir()) / "boxoffice-escpos-cache"
+    """Set ESCPOS_CAPABILITIES_PICKLE_DIR before escpos is first imported. escpos loads a
+    pickle from there, so the folder is this user's private cache (0700, owned by us),
+    never a shared /tmp path someone else could plant a pickle in."""
+    folder = cache_dir or Path(platformdirs.user_cache_dir("boxoffice")) / "escpos"
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(folder))
-    Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]).mkdir(parents=True, exist_ok=True)
+    private_dir(Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]))
+
+
+def private_dir(folder: Path) -> Path:
+    """Create ``folder`` (0700) or check an existing one: owned by this user, writable by
+    nobody else; anything else is refused (its contents may have been planted)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o022:
+        raise BoxOfficeError("unsafe_directory", path=str(folder))
+    return folder
 
 
 def dummy(profile: str) -> Any:

@@ -109,3 +109,25 @@ def test_a_remote_database_without_tls_is_warned_about_at_start(ctx, caplog, url
     said = [r.getMessage() for r in caplog.records if "TLS" in r.getMessage()]
     assert bool(said) == warned, said
     assert all("pw" not in m for m in said)
+
+
+def test_the_escpos_cache_is_a_private_folder(tmp_path, monkeypatch):
+    """python-escpos loads a pickle from its capabilities cache: never from a folder
+    another user could write (it used to be a fixed /tmp path)."""
+    import os
+
+    from printing.escpos_render import escpos_env, private_dir
+
+    made = private_dir(tmp_path / "cache" / "escpos")
+    assert made.stat().st_mode & 0o777 == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(BoxOfficeError) as e:
+        private_dir(shared)
+    assert e.value.code == "unsafe_directory"
+    monkeypatch.delenv("ESCPOS_CAPABILITIES_PICKLE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    escpos_env()
+    folder = os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
+    assert folder.startswith(str(tmp_path / "xdg")) and "/tmp/boxoffice" not in folder
