@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from boxoffice_tui.app import MonitorApp
 from boxoffice_tui.screens.console import ConsoleScreen
@@ -27,6 +28,7 @@ from boxoffice_tui.widgets.seatmap import SeatMap
 from core.errors import BoxOfficeError
 from terminal.counter import CounterSession
 from terminal.monitor import MonitorSession
+from terminal.results import Approval
 from tests.tui.conftest import build_session, rows, scalar, wait_for
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
@@ -356,3 +358,77 @@ async def test_another_terminal_is_told_within_a_second(tctx: Any, redis_url: st
             assert other.availability(eid).states.count("B") == 1
     finally:
         stop()
+
+
+def test_the_console_session_on_a_monitor_login(ctx: Any, tmp_path: Any,
+                                                second_supervisor: str) -> None:
+    """Everything the console reads and does, on a monitor terminal's own database login
+    (migration 0008's restricted role), not the suite's superuser."""
+    from core.provisioning import drop_login, provision_terminal
+    from tests.security.conftest import terminal_context
+
+    t = provision_terminal(ctx.engine, "tui-console-login", "monitor")
+    c = terminal_context(t, tmp_path)
+    try:
+        svc = MonitorSession(c, t.name)
+        svc.supervisor_sign_in("carla", "9999")
+        eid = event_id(ctx, "MAGICA")
+        ga = event_id(ctx, "POKER-OPEN")
+        # what the console shows
+        assert any(e.id == eid for e in svc.console_events())
+        view = svc.console_view(eid)
+        assert view.detail.tiers and svc.console_view(ga).ga
+        assert svc.rooms() and any(o.login == "carla" for o in svc.staff())
+        data = svc.seat_map(eid)
+        free = [s for s, st in zip(data.availability.seat_ids, data.availability.states,
+                                   strict=True) if st == "A"][-2:]
+        # what it does
+        assert svc.set_sales(uuid.uuid4(), eid, "pause").status == "paused"
+        assert svc.set_sales(uuid.uuid4(), eid, "resume").status == "on_sale"
+        assert svc.block_seats(uuid.uuid4(), eid, free, "press", "cameras").changed == \
+            tuple(free)
+        assert svc.unblock_seats(uuid.uuid4(), eid, free[:1]).changed == tuple(free[:1])
+        assert svc.release_blocked(uuid.uuid4(), eid, "press").changed == tuple(free[1:])
+        cap = svc.console_view(ga).ga[0].capacity
+        assert svc.set_ga_capacity(uuid.uuid4(), ga, "ENTRADA", cap + 5).capacity == cap + 5
+        assert svc.set_ga_capacity(uuid.uuid4(), ga, "ENTRADA", cap).capacity == cap
+        tier = view.detail.tiers[0]
+        res = svc.override_price(uuid.uuid4(), eid, tier.section, tier.current_minor + 100,
+                                 "test")
+        assert res.status == "applied"
+        svc.override_price(uuid.uuid4(), eid, tier.section, tier.current_minor, "back")
+        big = svc.override_price(uuid.uuid4(), eid, tier.section, tier.ceiling_minor, "rush")
+        assert big.status == "pending" and big.request_id is not None
+        # the second supervisor rejects it here (their PIN): nothing changes
+        no = svc.decide_price(uuid.uuid4(), big.request_id, False,
+                              Approval(None, "", second_supervisor, "4321"))
+        assert no.status == "rejected"
+        assert svc.console_view(eid).detail.tiers[0].current_minor == tier.current_minor
+    finally:
+        c.engine.dispose()
+        drop_login(ctx.engine, t.login)
+
+
+@pytest.mark.xfail(strict=True, raises=DBAPIError, reason=(
+    "a monitor login may not insert into approvals (core.backoffice.prices records the"
+    " second supervisor's approval with a plain INSERT): for the SECURITY helper"))
+def test_a_second_supervisor_approves_on_a_monitor_login(ctx: Any, tmp_path: Any,
+                                                         second_supervisor: str) -> None:
+    from core.provisioning import drop_login, provision_terminal
+    from tests.security.conftest import terminal_context
+
+    t = provision_terminal(ctx.engine, "tui-console-login-2", "monitor")
+    c = terminal_context(t, tmp_path)
+    try:
+        svc = MonitorSession(c, t.name)
+        svc.supervisor_sign_in("carla", "9999")
+        eid = event_id(ctx, "MAGICA")
+        tier = svc.console_view(eid).detail.tiers[-1]
+        big = svc.override_price(uuid.uuid4(), eid, tier.section, tier.ceiling_minor, "rush")
+        assert big.status == "pending" and big.request_id is not None
+        second = Approval(None, "", second_supervisor, "4321")
+        done = svc.decide_price(uuid.uuid4(), big.request_id, True, second)
+        assert (done.status, done.new_minor) == ("applied", tier.ceiling_minor)
+    finally:
+        c.engine.dispose()
+        drop_login(ctx.engine, t.login)
