@@ -57,8 +57,9 @@ class ConsoleSignIn(BaseModal):
             return
         if not login.value or not pin.value:
             return
-        self.call_core(self.monitor.supervisor_sign_in, login.value, pin.value, done=self._signed_in,
-                       failed=self._failed, group="console-sign-in", exclusive=True)
+        self.call_core(self.monitor.supervisor_sign_in, login.value, pin.value,
+                       done=self._signed_in, failed=self._failed, group="console-sign-in",
+                       exclusive=True)
 
     def _signed_in(self, op: OperatorInfo) -> None:
         self.dismiss(op)
