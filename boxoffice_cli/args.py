@@ -62,6 +62,16 @@ def gate_name(text: str) -> str:
     return name
 
 
+def terminal_name(text: str) -> str:
+    """A terminal name as the settings accept it (letters, digits, ``_.-``; 1 to 64)."""
+    name = text.strip()
+    if not 1 <= len(name) <= 64 or not all(c.isascii() and (c.isalnum() or c in "_.-")
+                                           for c in name):
+        raise argparse.ArgumentTypeError(
+            f"{text[:30]!r}: 1 to 64 letters, digits, '_', '.' or '-'")
+    return name
+
+
 def moment(text: str) -> datetime:
     """An ISO date or date and time (``2027-01-31``, ``2027-01-31T18:00``)."""
     try:

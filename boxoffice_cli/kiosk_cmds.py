@@ -43,7 +43,8 @@ def cmd_exclude(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     k = subparsers.add_parser("kiosk", help="the locked-down self-service kiosk")
-    k.add_argument("--name", help="terminal name (default: terminal.name from the settings)")
+    k.add_argument("--name", type=args_.terminal_name,
+                   help="terminal name (default: terminal.name if set, else kiosk-1)")
     k.set_defaults(func=cmd_kiosk, sub=None)
     ks = k.add_subparsers(dest="sub")
     ex = ks.add_parser("exclude", help="put a customer identifier on the self-exclusion list")

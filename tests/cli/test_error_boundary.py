@@ -99,6 +99,7 @@ def test_scan_gate_too_long(run):
     (("shift", "close", "--login", "ana", "--pin", "1234", "--counted", "-5,00"),
      "--counted"),
     (("kiosk", "exclude", "123", "--until", "notadate"), "--until"),
+    (("kiosk", "--name", "caixa 1; rm"), "--name"),
 ])
 def test_bad_arguments_are_refused_before_anything_runs(run, argv, word):
     _clear(run(*argv), word)
