@@ -223,6 +223,12 @@ def run_fleet(settings: Any, *, cashiers: int = 2, kiosks: int = 2,
     settings.terminal.data_dir.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="fleet-", dir=settings.terminal.data_dir))
     db_url = settings.database.url.get_secret_value() if settings.database.url else ""
+    # escpos writes its capabilities cache (one folder per host) on first import, not
+    # atomically: sixteen terminals importing it at once read it half-written and fail
+    # every print job. Written once here, before any terminal starts.
+    from printing.escpos_render import dummy
+
+    dummy(settings.printer.profile)
     spawn = mp.get_context("spawn")
     out = spawn.Queue()
     go = spawn.Event()
