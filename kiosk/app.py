@@ -74,6 +74,11 @@ class Purchase:
     pay_key: uuid.UUID | None = None
 
 
+# What a crashed kiosk leaves on its screen until systemd restarts it (no detail: the
+# customer cannot act on it, the log file has it).
+OUT_OF_SERVICE = "Fora de serviço · Out of service · Fuera de servicio"
+
+
 class KioskApp(App, inherit_bindings=False):
     CSS_PATH = str(Path(__file__).with_name("kiosk.tcss"))
     ENABLE_COMMAND_PALETTE = False
@@ -371,6 +376,19 @@ class KioskApp(App, inherit_bindings=False):
             return
         self.go(AttractScreen(message))
 
+    def _handle_exception(self, error: Exception) -> None:
+        # A crash on the public floor: Textual's default prints a traceback with local
+        # variables on the customer's screen (it once showed a staff PIN). Log it to the
+        # file (a plain traceback: no locals), say "out of service" and exit non-zero, so
+        # systemd restarts the kiosk.
+        log.error("kiosk crashed: %s", type(error).__name__,
+                  exc_info=(type(error), error, error.__traceback__))
+        self._return_code = 1
+        if self._exception is None:  # a test's pilot re-raises it
+            self._exception = error
+            self._exception_event.set()
+        self.panic(OUT_OF_SERVICE)
+
     def show_out_of_service(self) -> None:
         from kiosk.screens.service import OutOfServiceScreen
 
@@ -576,4 +594,5 @@ def run_kiosk(settings: Settings) -> int:
             if svc.ready and svc.terminal_id is not None:
                 svc.release_all()
         stop_all(stops)
-    return 0
+    # Non-zero after a crash: systemd restarts the kiosk (Restart=always).
+    return app.return_code or 0
