@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -37,10 +38,13 @@ def load_settings() -> Settings:
 
 
 def prepare_process(settings: Settings) -> None:
-    """Logs to the file (never stdout/stderr) and the language the process speaks."""
+    """Logs to the file (never stdout/stderr) and the language the process speaks. Every
+    file the process creates from here on (logs, the sale journal, spool, previews) is
+    its user's only: a terminal's files hold sales, customers and staff names."""
     from core.language import set_language
     from terminal.logsetup import configure
 
+    os.umask(0o077)
     configure(Path(settings.log_file), settings.logging.level)
     set_language(settings.terminal.language)
 

@@ -131,3 +131,25 @@ def test_the_escpos_cache_is_a_private_folder(tmp_path, monkeypatch):
     escpos_env()
     folder = os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
     assert folder.startswith(str(tmp_path / "xdg")) and "/tmp/boxoffice" not in folder
+
+
+def test_a_terminal_process_creates_its_files_private(tmp_path):
+    """Logs (and every file after them: journal, spool, previews) are 0600 in 0700
+    folders: prepare_process sets umask 077 (run in a child: umask is process-wide)."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "term"
+    code = ("import logging; from terminal.bootstrap import load_settings, prepare_process;"
+            " s = load_settings(); prepare_process(s); logging.getLogger('t').warning('x');"
+            " open(s.terminal.data_dir / 'spool.bin', 'w').close(); print(s.log_file)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                         text=True, cwd=ROOT,
+                         env={**{k: v for k, v in os.environ.items()
+                                 if not k.startswith("BOXOFFICE_LOGGING")},
+                              "BOXOFFICE_TERMINAL__DATA_DIR": str(data)}).stdout.strip()
+    log = Path(out)
+    assert log.stat().st_mode & 0o777 == 0o600
+    assert log.parent.stat().st_mode & 0o777 == 0o700
+    assert (data / "spool.bin").stat().st_mode & 0o777 == 0o600
