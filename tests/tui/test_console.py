@@ -126,6 +126,27 @@ async def test_the_console_needs_a_supervisor_and_records_the_sign_in(tctx: Any)
     assert last_sign_in(tctx, "carla") >= before
 
 
+async def test_the_console_speaks_portuguese_after_ctrl_l(tctx: Any) -> None:
+    from textual.widgets import DataTable
+
+    app = monitor_app(tctx)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_console(pilot)
+        await select(pilot, screen, "SINATRA")
+        headers = [str(c.label) for c in screen.query_one("#events", DataTable)
+                   .ordered_columns]
+        assert headers[:3] == ["code", "when", "status"]
+        await pilot.press("ctrl+l")
+        await pilot.pause()
+        headers = [str(c.label) for c in screen.query_one("#events", DataTable)
+                   .ordered_columns]
+        assert headers[:3] == ["código", "quando", "situação"]
+        assert "Preços" in str(screen.query_one("#console-detail").render())
+        footer = {b.binding.description for b in screen.active_bindings.values()}
+        assert "Pausar/retomar" in footer and "Assentos" in footer
+        await pilot.press("ctrl+l")
+
+
 def test_a_sign_in_on_any_terminal_is_recorded_once_and_a_wrong_pin_not(tctx: Any) -> None:
     """The database stamps the time in bo_authenticate (migration 0009), for the
     counter's sign-in and the console's alike; a refused PIN leaves it alone."""
