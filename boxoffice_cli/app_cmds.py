@@ -20,10 +20,27 @@ def cmd_cashier(args: argparse.Namespace) -> int:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
+    if args.web:
+        return serve_monitor(args.host, args.port)
     from boxoffice_cli.main import _context
     from boxoffice_tui.app import run_monitor
 
-    return run_monitor(_context())
+    return run_monitor(_context(), sign_in_first=args.sign_in)
+
+
+def serve_monitor(host: str, port: int) -> int:
+    """``boxoffice monitor --web``: the monitor in a browser (the supervisor's tablet)
+    through textual-serve. Every browser tab runs its own monitor process, which opens
+    on the supervisor sign-in; the server listens on loopback unless told otherwise."""
+    import shlex
+    import sys
+
+    from textual_serve.server import Server
+
+    command = shlex.join([sys.executable, "-m", "boxoffice_cli.main", "monitor",
+                          "--sign-in"])
+    Server(command, host=host, port=port, title="Box office monitor").serve()
+    return 0
 
 
 # --- bench seatmap ---------------------------------------------------------------------------
@@ -111,8 +128,15 @@ def cmd_bench_seatmap(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     subparsers.add_parser("cashier", help="open the cashier app (sign in, sell, refund, shift)"
                           ).set_defaults(func=cmd_cashier)
-    subparsers.add_parser("monitor", help="open the supervisor's live monitor"
-                          ).set_defaults(func=cmd_monitor)
+    mon = subparsers.add_parser("monitor", help="open the supervisor's live monitor")
+    mon.add_argument("--web", action="store_true",
+                     help="serve the monitor to browsers (tablets) instead of this terminal")
+    mon.add_argument("--host", default="127.0.0.1",
+                     help="address to listen on with --web (default: loopback only)")
+    mon.add_argument("--port", type=int, default=8080, help="port for --web (default 8080)")
+    mon.add_argument("--sign-in", action="store_true",
+                     help="open on the supervisor sign-in (what --web serves)")
+    mon.set_defaults(func=cmd_monitor)
     bench = subcommands_of(subparsers, "bench")
     if bench is not None:
         p = bench.add_parser("seatmap", help="seat map: open a 5,000-seat room headless, "

@@ -571,10 +571,10 @@ def run_cashier_settings(settings: Settings) -> int:
     return _run_with_peripherals(CashierApp(counter_session(settings)))
 
 
-def run_monitor(ctx: CoreContext) -> int:
+def run_monitor(ctx: CoreContext, *, sign_in_first: bool = False) -> int:
     from terminal.bootstrap import monitor_session
 
-    app = MonitorApp(monitor_session(ctx.settings, ctx))
+    app = MonitorApp(monitor_session(ctx.settings, ctx), sign_in_first=sign_in_first)
     try:
         return app.run() or 0
     finally:

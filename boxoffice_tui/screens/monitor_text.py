@@ -27,11 +27,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "alert_card_down": ("{terminal}: card payments down", "{terminal}: cartão fora do ar"),
     "alert_printer_down": ("{terminal}: printer {printer}", "{terminal}: impressora {printer}"),
     "kind_shift_variance": ("Cash variance", "Diferença de caixa"),
+    # Three short lines: the approval dialog is 56 columns wide and its title does not
+    # scroll sideways (a tablet in portrait is about 80 columns).
     "approval_shift_variance": (
-        "Cash variance at {terminal} ({login}): expected {expected}, counted {counted}, "
-        "difference {amount}",
-        "Diferença de caixa em {terminal} ({login}): esperado {expected}, contado "
-        "{counted}, diferença {amount}"),
+        "Cash variance {amount}\nat {terminal} ({login})\n"
+        "expected {expected} · counted {counted}",
+        "Diferença de caixa {amount}\nem {terminal} ({login})\n"
+        "esperado {expected} · contado {counted}"),
     "card_closed": ("card ok", "cartão ok"),
     "card_open": ("card down", "cartão fora"),
     "card_half_open": ("card retry", "cartão testando"),
@@ -42,6 +44,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "printer_paper_out": ("no paper", "sem papel"),
     "printer_none": ("none", "nenhuma"),
     "state_stopped": ("stopped", "parado"),
+    "signin_title": ("Supervisor monitor: sign in", "Monitor do supervisor: entrar"),
     "rev_gross": ("gross", "bruto"),
     "rev_refunds": ("refund", "devol."),
     "rev_net": ("net", "líquido"),

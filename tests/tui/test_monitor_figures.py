@@ -134,9 +134,11 @@ async def test_words_money_states_and_net_revenue(tctx: Any, floor: dict[str, An
         appr.focus()
         await pilot.press("a")
         await wait_for(pilot, lambda: isinstance(app.screen, SupervisorDialog))
-        title = str(app.screen.query_one("#approval-title").render())
-        assert "Cash variance at mon-counter (ana): expected R$ " in title
-        assert "difference -R$ 80.00" in title
+        label = app.screen.query_one("#approval-title")
+        title = str(label.render())
+        assert "Cash variance -R$ 80.00\nat mon-counter (ana)\nexpected R$ " in title
+        assert label.region.height == 3 and label.region.width >= max(
+            len(ln) for ln in title.splitlines())  # the whole title on screen
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen is screen)
 
