@@ -220,78 +220,80 @@ def run_fleet(settings: Any, *, cashiers: int = 2, kiosks: int = 2,
     gw_proc, gw_url = (None, settings.gateway.base_url)
     if gw_url is None:
         gw_proc, gw_url = start_sandbox_process()
-    settings.terminal.data_dir.mkdir(parents=True, exist_ok=True)
-    base = Path(tempfile.mkdtemp(prefix="fleet-", dir=settings.terminal.data_dir))
-    db_url = settings.database.url.get_secret_value() if settings.database.url else ""
-    # escpos writes its capabilities cache (one folder per host) on first import, not
-    # atomically: sixteen terminals importing it at once read it half-written and fail
-    # every print job. Written once here, before any terminal starts.
-    from printing.escpos_render import dummy
+    try:  # the sandbox goes away whatever fails below
+        settings.terminal.data_dir.mkdir(parents=True, exist_ok=True)
+        base = Path(tempfile.mkdtemp(prefix="fleet-", dir=settings.terminal.data_dir))
+        db_url = settings.database.url.get_secret_value() if settings.database.url else ""
+        # escpos writes its capabilities cache (one folder per host) on first import, not
+        # atomically: sixteen terminals importing it at once read it half-written and fail
+        # every print job. Written once here, before any terminal starts.
+        from printing.escpos_render import dummy
 
-    dummy(settings.printer.profile)
-    spawn = mp.get_context("spawn")
-    out = spawn.Queue()
-    go = spawn.Event()
-    stop_at = spawn.Value("d", 0.0)
-    procs = []
-    names = []
-    for i in range(n):
-        role = "cashier" if i < cashiers else "kiosk"
-        name = f"{tag.lower()}-{role}-{i}"
-        names.append(name)
-        home = base / name
-        env = {"BOXOFFICE_TERMINAL__NAME": name, "BOXOFFICE_TERMINAL__DATA_DIR": str(home),
-               "BOXOFFICE_PRINTER__URL": f"file://{home}/printer.out",
-               "BOXOFFICE_LOGGING__FILE": str(home / "log.jsonl"),
-               "BOXOFFICE_GATEWAY__BASE_URL": str(gw_url),
-               "BOXOFFICE_GATEWAY__KIND": "sandbox"}
+        dummy(settings.printer.profile)
+        spawn = mp.get_context("spawn")
+        out = spawn.Queue()
+        go = spawn.Event()
+        stop_at = spawn.Value("d", 0.0)
+        procs = []
+        names = []
+        for i in range(n):
+            role = "cashier" if i < cashiers else "kiosk"
+            name = f"{tag.lower()}-{role}-{i}"
+            names.append(name)
+            home = base / name
+            env = {"BOXOFFICE_TERMINAL__NAME": name, "BOXOFFICE_TERMINAL__DATA_DIR": str(home),
+                   "BOXOFFICE_PRINTER__URL": f"file://{home}/printer.out",
+                   "BOXOFFICE_LOGGING__FILE": str(home / "log.jsonl"),
+                   "BOXOFFICE_GATEWAY__BASE_URL": str(gw_url),
+                   "BOXOFFICE_GATEWAY__KIND": "sandbox"}
+            if db_url:
+                env["BOXOFFICE_DATABASE__URL"] = db_url
+            home.mkdir(parents=True)
+            (home / "printer.out").touch()  # the file transport writes to a device that exists
+            login = logins[i] if role == "cashier" else ""
+            procs.append(spawn.Process(target=_sell_loop, args=(
+                role, i, env, pool.events, login, go, stop_at, out)))
+        mon_home = base / "monitor"
+        mon_home.mkdir()
+        mon_env = {"BOXOFFICE_TERMINAL__NAME": f"{tag.lower()}-mon",
+                   "BOXOFFICE_TERMINAL__DATA_DIR": str(mon_home),
+                   "BOXOFFICE_LOGGING__FILE": str(mon_home / "log.jsonl")}
         if db_url:
-            env["BOXOFFICE_DATABASE__URL"] = db_url
-        home.mkdir(parents=True)
-        (home / "printer.out").touch()  # the file transport writes to a device that exists
-        login = logins[i] if role == "cashier" else ""
-        procs.append(spawn.Process(target=_sell_loop, args=(
-            role, i, env, pool.events, login, go, stop_at, out)))
-    mon_home = base / "monitor"
-    mon_home.mkdir()
-    mon_env = {"BOXOFFICE_TERMINAL__NAME": f"{tag.lower()}-mon",
-               "BOXOFFICE_TERMINAL__DATA_DIR": str(mon_home),
-               "BOXOFFICE_LOGGING__FILE": str(mon_home / "log.jsonl")}
-    if db_url:
-        mon_env["BOXOFFICE_DATABASE__URL"] = db_url
-    procs.append(spawn.Process(target=_monitor_loop, args=(mon_env, go, stop_at, out)))
-    results: list[dict[str, Any]] = []
-    crashes: list[str] = []
-    try:
-        for p in procs:
-            p.start()
-        ready = 0
-        while ready < len(procs):
-            msg = out.get(timeout=180)
-            if "ready" in msg:
-                ready += 1
-            elif "crash" in msg:
-                crashes.append(msg["crash"])
-            else:
-                results.append(msg)
-                ready += 1  # a process that ended before the start (it crashed)
-        stop_at.value = time.time() + seconds
-        t0 = time.perf_counter()
-        go.set()
-        while len(results) < len(procs):
-            msg = out.get(timeout=seconds + 120)
-            if "crash" in msg:
-                crashes.append(msg["crash"])
-            else:
-                results.append(msg)
-        elapsed = time.perf_counter() - t0
+            mon_env["BOXOFFICE_DATABASE__URL"] = db_url
+        procs.append(spawn.Process(target=_monitor_loop, args=(mon_env, go, stop_at, out)))
+        results: list[dict[str, Any]] = []
+        crashes: list[str] = []
+        try:
+            for p in procs:
+                p.start()
+            ready = 0
+            while ready < len(procs):
+                msg = out.get(timeout=180)
+                if "ready" in msg:
+                    ready += 1
+                elif "crash" in msg:
+                    crashes.append(msg["crash"])
+                else:
+                    results.append(msg)
+                    ready += 1  # a process that ended before the start (it crashed)
+            stop_at.value = time.time() + seconds
+            t0 = time.perf_counter()
+            go.set()
+            while len(results) < len(procs):
+                msg = out.get(timeout=seconds + 120)
+                if "crash" in msg:
+                    crashes.append(msg["crash"])
+                else:
+                    results.append(msg)
+            elapsed = time.perf_counter() - t0
+        finally:
+            for p in procs:
+                if p.pid is None:
+                    continue  # never started
+                p.join(30)
+                if p.is_alive():
+                    p.kill()
     finally:
-        for p in procs:
-            if p.pid is None:
-                continue  # never started
-            p.join(30)
-            if p.is_alive():
-                p.kill()
         if gw_proc is not None:
             gw_proc.terminate()
             gw_proc.wait(10)
