@@ -220,13 +220,14 @@ _RECORD_APPROVAL = text(
 
 def record_approval_row(conn: Connection, actor: Actor, supervisor: OperatorInfo, kind: str,
                         reason_code: str, entity: str, entity_id: object,
-                        amount_minor: int | None) -> uuid.UUID:
+                        amount_minor: int | None, *,
+                        requested_by: int | None = None) -> uuid.UUID:
     """The approvals row, inside the caller's transaction (``core.sales.approvals``
     also audits it); raises self_approval or database_refused."""
     aid = uuid.uuid4()
     try:
         conn.execute(_RECORD_APPROVAL, {
-            "id": aid, "kind": kind, "t": actor.terminal_id, "req": actor.operator_id,
+            "id": aid, "kind": kind, "t": actor.terminal_id, "req": requested_by,
             "appr": supervisor.id, "reason": reason_code[:30], "entity": entity,
             "eid": str(entity_id), "amount": amount_minor, "proof": supervisor.proof})
     except DBAPIError as exc:

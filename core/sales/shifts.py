@@ -233,7 +233,9 @@ def approve_variance(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
     key = as_key(key)
     shift_id = as_key(shift_id)
     check_reason(reason_code, VARIANCE_REASONS)
-    supervisor = verify_supervisor(ctx.engine, actor, approver)
+    # Approved from the monitor, where the acting supervisor is the approver: the one who
+    # must not approve is the cashier whose shift it is, checked once the shift is read.
+    supervisor = verify_supervisor(ctx.engine, actor, approver, requested_by=None)
     with unit_of_work(ctx.engine) as conn:
         done = begin_command(conn, key, "approve_variance", {"shift_id": str(shift_id)},
                              actor.terminal_id, ctx.settings.database.lock_timeout_ms)
@@ -244,20 +246,25 @@ def approve_variance(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
             raise BoxOfficeError("unknown_shift", shift_id=str(shift_id))
         if shift["status"] != "pending_approval":
             raise BoxOfficeError("shift_not_open", status=shift["status"])
+        if supervisor.id == shift["operator_id"]:
+            raise BoxOfficeError("self_approval")
         result = _close(conn, ctx, actor, shift_id, int(shift["expected_cash_minor"]),
                         int(shift["counted_cash_minor"]), int(shift["variance_minor"]), True,
-                        supervisor, reason_code)
+                        supervisor, reason_code, requested_by=shift["operator_id"])
         finish_command(conn, key, result.to_json())
         return result
 
 
 def _close(conn: Connection, ctx: CoreContext, actor: Actor, shift_id: uuid.UUID,
            expected: int, counted: int, variance: int, needs: bool, supervisor: Any,
-           reason_code: str | None) -> ShiftClose:
+           reason_code: str | None, *, requested_by: int | None = None) -> ShiftClose:
     approval_id = None
     if needs and supervisor is not None:
+        # The cashier closing with a supervisor at her side asked; from the monitor, the
+        # shift's cashier did.
         approval_id = record_approval(conn, actor, supervisor, "shift_variance",
-                                      reason_code or "other", "shift", shift_id, variance)
+                                      reason_code or "other", "shift", shift_id, variance,
+                                      requested_by=requested_by or actor.operator_id)
     status = "pending_approval" if needs and approval_id is None else "closed"
     conn.execute(
         text("update shifts set status = :s, expected_cash_minor = :e, counted_cash_minor = :c,"

@@ -155,7 +155,7 @@ def authorize_reprint(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, seri
             # The database checks the supervisor (a PIN typed on this login, not the
             # cashier asking): an OperatorInfo built by the caller approves nothing.
             record_approval_row(conn, actor, supervisor, "reprint", "reprint", "ticket",
-                                serial, None)
+                                serial, None, requested_by=actor.operator_id)
         conn.execute(text("update tickets set reprint_count = reprint_count + 1 where id = :i"),
                      {"i": row.id})
         audit.append(conn, actor, "reprint_ticket", "ticket", serial,

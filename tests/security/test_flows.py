@@ -195,6 +195,30 @@ def test_monitor_approves_a_cashiers_variance(contexts, terminals, provision, tm
     c.engine.dispose()
 
 
+def test_supervisor_signed_in_at_the_monitor_approves_a_cashiers_variance(
+        contexts, terminals, provision, tmp_path):
+    """At the monitor the acting supervisor is the approver: the one who may not approve
+    is the cashier whose shift it is, not the supervisor signed in there."""
+    t = provision("cashier", "sec-counter-bruno-2")
+    c = terminal_context(t, tmp_path)
+    bruno = authenticate(c.engine, "bruno", "2345")
+    actor = actor_for(t, bruno.id, bruno.role)
+    shift = open_shift(c, actor, uuid.uuid4(), 10_000)
+    assert close_shift(c, actor, uuid.uuid4(), 2_000).status == "pending_approval"
+    monitor = contexts["monitor"]
+    carla = authenticate(monitor.engine, "carla", "9999")
+    signed_in = actor_for(terminals["monitor"], carla.id, carla.role)
+    done = approve_variance(monitor, signed_in, uuid.uuid4(), shift.shift_id,
+                            SupervisorPin("carla", "9999"), "counting_error")
+    assert done.status == "closed"
+    with c.engine.connect() as conn:
+        req, appr = conn.execute(text(
+            "select requested_by, approved_by from approvals where entity_id = :s"),
+            {"s": str(shift.shift_id)}).one()
+    assert (req, appr) == (bruno.id, carla.id)
+    c.engine.dispose()
+
+
 def test_worker_recovers_a_sale_whose_kiosk_died(contexts, terminals, sandbox):
     k = contexts["kiosk"]
     actor = actor_for(terminals["kiosk"])
