@@ -62,6 +62,23 @@ def context_for(settings: Settings, *, migrate: bool = True,
     return ctx
 
 
+def terminal_context(settings: Settings, *, url: str | None = None) -> CoreContext:
+    """A terminal's core context. Terminals never migrate (their database logins cannot,
+    and a counter must not change the schema under the others): a schema behind or ahead
+    of this program refuses the start with ``schema_behind`` / ``schema_ahead``, and the
+    operator runs ``boxoffice db upgrade`` with the owner's URL."""
+    from core.app_context import build_context
+    from core.db import migrate as migrations
+
+    ctx = build_context(settings, url=url)
+    try:
+        migrations.check_schema_current(ctx.engine)
+    except BaseException:
+        ctx.engine.dispose()
+        raise
+    return ctx
+
+
 def start_peripherals(session: TerminalSession) -> list[Stop]:
     """Start the printer spooler and the card gateway (the sandbox gateway in-process
     when no real one is configured) and, on a counter, offline selling; returns the stop
@@ -97,7 +114,7 @@ def stop_all(stops: Iterable[Stop]) -> None:
 
 
 def _source(settings: Settings, ctx: CoreContext | None) -> Any:
-    return ctx if ctx is not None else partial(context_for, settings)
+    return ctx if ctx is not None else partial(terminal_context, settings)
 
 
 def counter_session(settings: Settings, ctx: CoreContext | None = None) -> CounterSession:
@@ -135,7 +152,7 @@ def kiosk_session(settings: Settings) -> tuple[KioskSession, list[Stop]]:
 
     settings = kiosk_settings(settings)
     prepare_process(settings)
-    session = KioskSession(partial(context_for, settings), settings.terminal.name,
+    session = KioskSession(partial(terminal_context, settings), settings.terminal.name,
                            settings=settings)
     session.claim_name = True
     stops: list[Stop] = []
@@ -150,4 +167,4 @@ def run_worker(settings: Settings, *, once: bool = False, interval_s: float = 2.
 
     prepare_process(settings)
     install_etickets()  # the confirmation emails attach each ticket as a PNG
-    return run(context_for(settings), once=once, interval_s=interval_s)
+    return run(terminal_context(settings), once=once, interval_s=interval_s)

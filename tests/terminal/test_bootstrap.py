@@ -104,3 +104,33 @@ def test_a_kiosk_registers_as_a_kiosk_whatever_the_file_says() -> None:
     assert counter.terminal.kind != "kiosk"
     assert bootstrap.kiosk_settings(counter).terminal.kind == "kiosk"
     assert counter.terminal.kind != "kiosk"  # a copy: the loaded settings are unchanged
+
+
+def test_a_terminal_refuses_a_schema_it_was_not_written_for(pg_admin_url: str,
+                                                            tmp_path: Path) -> None:
+    """Terminals never migrate: an empty (behind) database refuses the start with a clear
+    code, and so does one stamped with a revision this program does not know (ahead)."""
+    import psycopg
+    from sqlalchemy import text
+
+    from core.errors import BoxOfficeError
+    from tests.conftest import _libpq, _with_db, drop_database
+
+    name = f"bo_t_schema_{tmp_path.name[-8:].lower()}".replace("-", "_")
+    with psycopg.connect(_libpq(pg_admin_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        url = _with_db(pg_admin_url, name)
+        settings = make_settings(url, tmp_path)
+        with pytest.raises(BoxOfficeError) as behind:
+            bootstrap.terminal_context(settings, url=url)
+        assert behind.value.code == "schema_behind"
+        ctx = bootstrap.context_for(settings, url=url)  # what `boxoffice db upgrade` does
+        with ctx.engine.begin() as c:
+            c.execute(text("update alembic_version set version_num = '9999'"))
+        ctx.engine.dispose()
+        with pytest.raises(BoxOfficeError) as ahead:
+            bootstrap.terminal_context(settings, url=url)
+        assert ahead.value.code == "schema_ahead"
+    finally:
+        drop_database(pg_admin_url, name)
