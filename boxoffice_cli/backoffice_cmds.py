@@ -120,6 +120,7 @@ def actor(ctx: Any, args: argparse.Namespace) -> Any:
         raise BoxOfficeError("invalid_input", detail="sign in with --login LOGIN (or set"
                              " BOXOFFICE_OPERATOR); the PIN is asked for")
     op = authenticate(ctx.engine, login, read_pin(f"PIN for {login}: "))
+    args.signed_in = op  # its one-use PIN proof lets a terminal login record an approval
     note_sign_in(ctx.engine, op.id)
     name = ctx.settings.terminal.name
     tid = register_terminal(ctx.engine, name, ctx.settings.terminal.kind)

@@ -134,8 +134,9 @@ def _decide(approve: bool) -> Any:
         from core.backoffice.prices import decide_request
 
         ctx = context()
-        res = decide_request(ctx, actor(ctx, args), key(args), args.request_id,
-                             approve=approve)
+        who = actor(ctx, args)
+        res = decide_request(ctx, who, key(args), args.request_id, approve=approve,
+                             approver=getattr(args, "signed_in", None))
         print(f"request {res.request_id}: {res.status}")
         return 0
 

@@ -176,8 +176,13 @@ class MonitorSession(TerminalSession):
         the one who asked)."""
         from core.backoffice.prices import decide_request
 
-        actor = self._second(approver) if approver is not None else self.supervisor
-        return decide_request(self.ctx, actor, key, request_id, approve=approve)
+        if approver is None:
+            return decide_request(self.ctx, self.supervisor, key, request_id, approve=approve)
+        from dataclasses import replace
+
+        op = self.verify_supervisor(approver.login, approver.pin)
+        actor = replace(self.supervisor, operator_id=op.id, role=op.role)
+        return decide_request(self.ctx, actor, key, request_id, approve=approve, approver=op)
 
     def block_seats(self, key: uuid.UUID, event_id: int, seat_ids: list[int], kind: str,
                     reason: str) -> SeatsResult:

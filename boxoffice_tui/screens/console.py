@@ -342,17 +342,22 @@ class ConsoleScreen(BaseScreen):
         # The second supervisor may be standing here: their PIN approves it at once.
         self._second_supervisor(res.request_id, f"{section} {old} → {new}")
 
-    def _second_supervisor(self, request_id: str, what: str) -> None:
+    def _second_supervisor(self, request_id: str, what: str,
+                           requester: str | None = None) -> None:
+        """The approving supervisor types login and PIN (the database records an
+        approval only with a PIN just typed); ``requester`` is the login who asked, by
+        default the signed-in supervisor."""
         from boxoffice_tui.screens.dialogs import SupervisorDialog
 
         key = uuid.uuid4()
+        op = self.monitor.operator
+        asker = requester if requester is not None else (op.login if op else None)
 
         def approved(res: Approval | None) -> None:
-            op = self.monitor.operator
-            if res and op is not None and res.login.strip() == op.login:
+            if res and asker is not None and res.login.strip() == asker:
                 # Core would refuse it too; asking again keeps the request in hand.
                 self.bo.show_error(BoxOfficeError("self_approval"))
-                self._second_supervisor(request_id, what)
+                self._second_supervisor(request_id, what, requester)
             elif res:
                 self.call_core(self.monitor.decide_price, key, request_id, True, res,
                                done=self._decided, group="console-act")
@@ -375,9 +380,10 @@ class ConsoleScreen(BaseScreen):
             return
         req: PriceRequestRow = view.requests[0]
         what = f"{req.section} {self._money(req.old_minor)} → {self._money(req.new_minor)}"
-        op = self.monitor.operator
-        if approve and op is not None and req.requested_by == op.login:
-            self._second_supervisor(str(req.id), what)
+        if approve:
+            # Approving needs a PIN typed now (dual control, checked by the database):
+            # the signed-in supervisor's own, or a second one's for her own request.
+            self._second_supervisor(str(req.id), what, req.requested_by)
             return
 
         def confirmed(key: uuid.UUID | None) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from core.actors import Actor
+from core.actors import Actor, OperatorInfo, record_approval_row
 from core.app_context import CoreContext
 from core.backoffice.common import event_row, finish, require, run, section_id
 from core.errors import BoxOfficeError
@@ -47,11 +47,6 @@ _REQUEST = text(
 _LOCK_REQUEST = text("select * from price_requests where id = :id for update")
 _DECIDE = text("update price_requests set status = :s, decided_by = :op, decided_at = now()"
                " where id = :id")
-_APPROVAL = text(
-    "insert into approvals (id, kind, terminal_id, requested_by, approved_by, reason_code,"
-    " entity, entity_id, amount_minor) values (:id, 'price_override', :t, :req, :appr,"
-    " 'other', 'price_tier', :tier, :amount)"
-)
 # Automatic rules off: sections without a manual price go back to their base price.
 _BACK_TO_BASE = text(
     """
@@ -197,10 +192,12 @@ def override_price(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: 
             return finish(conn, actor, k, "price_request", "price_tier", tier.id,
                           res.to_json(), res.to_json())
         approved_by = second.id if big and second is not None else None
-        if approved_by is not None:
-            conn.execute(_APPROVAL, {"id": uuid.uuid4(), "t": actor.terminal_id,
-                                     "req": actor.operator_id, "appr": approved_by,
-                                     "tier": str(tier.id), "amount": price_minor})
+        if big and second is not None:
+            # Through the database's approval check (the PIN's one-use proof, never the
+            # one who asked): a monitor login may not write approvals itself.
+            record_approval_row(conn, actor, second, "price_override", "other",
+                                "price_tier", tier.id, price_minor,
+                                requested_by=actor.operator_id)
         apply_price(conn, actor, tier, price_minor, reason.strip(), approved_by)
         res = PriceResult("applied", ev["id"], tier.id, tier.current_minor, price_minor,
                           None, approved_by)
@@ -223,9 +220,12 @@ def _announce(ctx: CoreContext, res: PriceResult) -> None:
 
 
 def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
-                   request_id: uuid.UUID | str, *, approve: bool) -> PriceResult:
+                   request_id: uuid.UUID | str, *, approve: bool,
+                   approver: OperatorInfo | None = None) -> PriceResult:
     """A second supervisor approves (the price applies now) or rejects a pending change;
-    nobody decides their own request."""
+    nobody decides their own request. ``approver`` is that supervisor as their PIN was
+    just checked (its one-use proof lets a terminal login record the approval); without
+    one only the owner's connection may approve."""
     require(actor)
     if actor.operator_id is None:
         raise BoxOfficeError("not_authorized", role="supervisor")
@@ -233,6 +233,7 @@ def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
         rid = uuid.UUID(str(request_id))
     except ValueError:
         raise BoxOfficeError("unknown_price_request", request_id=request_id) from None
+    deciding: int = actor.operator_id
 
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
         req = conn.execute(_LOCK_REQUEST, {"id": rid}).first()
@@ -250,9 +251,9 @@ def decide_request(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
                                  " where id = :t for update"), {"t": req.tier_id}).one()
         if approve:
             _check_price(tier, int(req.new_minor))
-            conn.execute(_APPROVAL, {"id": uuid.uuid4(), "t": actor.terminal_id,
-                                     "req": req.requested_by, "appr": actor.operator_id,
-                                     "tier": str(tier.id), "amount": int(req.new_minor)})
+            who = approver or OperatorInfo(deciding, "", "", actor.role or "supervisor")
+            record_approval_row(conn, actor, who, "price_override", "other", "price_tier",
+                                tier.id, int(req.new_minor), requested_by=req.requested_by)
             # Recorded as the requester's change, approved by this supervisor.
             requester = Actor(actor.terminal_id, actor.terminal_name, req.requested_by,
                               "supervisor", actor.channel)

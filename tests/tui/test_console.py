@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import DBAPIError
 
 from boxoffice_tui.app import MonitorApp
 from boxoffice_tui.screens.console import ConsoleScreen
@@ -430,9 +429,6 @@ def test_the_console_session_on_a_monitor_login(ctx: Any, tmp_path: Any,
         drop_login(ctx.engine, t.login)
 
 
-@pytest.mark.xfail(strict=True, raises=DBAPIError, reason=(
-    "a monitor login may not insert into approvals (core.backoffice.prices records the"
-    " second supervisor's approval with a plain INSERT): for the SECURITY helper"))
 def test_a_second_supervisor_approves_on_a_monitor_login(ctx: Any, tmp_path: Any,
                                                          second_supervisor: str) -> None:
     from core.provisioning import drop_login, provision_terminal
