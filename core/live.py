@@ -41,6 +41,10 @@ class LiveSeats:
                                                socket_connect_timeout=cfg.socket_timeout_s)
         self.hits = 0
         self.misses = 0
+        # Events whose version bump failed (Redis unreachable at the time): bumped as soon
+        # as Redis answers again, so nobody keeps serving the snapshot from before.
+        self._unbumped: set[int] = set()
+        self._lock = threading.Lock()
 
     # --- keys -------------------------------------------------------------------------
     def _ver(self, event_id: int) -> str:
@@ -58,28 +62,55 @@ class LiveSeats:
         if self.client is None:
             return
         try:
+            self._flush_unbumped()
             pipe = self.client.pipeline()
             pipe.incr(self._ver(change.event_id))
             pipe.publish(self.channel(change.event_id), json.dumps(asdict(change)))
             pipe.execute()
         except Exception as exc:  # Redis down: readers fall back to PostgreSQL
+            with self._lock:
+                self._unbumped.add(change.event_id)
             log.warning("redis publish failed: %s", exc)
+
+    def _flush_unbumped(self) -> None:
+        with self._lock:
+            pending, self._unbumped = self._unbumped, set()
+        if not pending:
+            return
+        try:
+            pipe = self.client.pipeline()
+            for event_id in pending:
+                pipe.incr(self._ver(event_id))
+            pipe.execute()
+        except Exception:
+            with self._lock:
+                self._unbumped |= pending
+            raise
 
     # --- reader side --------------------------------------------------------------------
     def availability(self, event_id: int) -> Availability:
         if self.client is None:
             return availability(self.ctx.engine, event_id)
         try:
-            version, cached = self.client.mget(self._ver(event_id), self._snap(event_id))
+            self._flush_unbumped()
+            # The server's run id changes whenever Redis restarts: one that came back from
+            # its own dump has the old snapshots and version counters, and a change
+            # committed while it was down bumped nothing, so a snapshot written before the
+            # restart is never trusted (same round trip as the read).
+            pipe = self.client.pipeline(transaction=False)
+            pipe.mget(self._ver(event_id), self._snap(event_id))
+            pipe.info("server")
+            (version, cached), info = pipe.execute()
         except Exception as exc:
             log.warning("redis read failed, using PostgreSQL: %s", exc)
             return availability(self.ctx.engine, event_id)
         version = int(version or 0)
+        run_id = str(info.get("run_id", ""))
         if cached is not None:
             data = json.loads(cached)
             # Held seats turn free when a hold lapses, with no change to publish: the
             # snapshot's Redis TTL ends at the earliest expiry it contains (see below).
-            if data["version"] == version:
+            if data["version"] == version and data.get("run_id") == run_id:
                 self.hits += 1
                 return _decode(data)
         self.misses += 1
@@ -88,7 +119,8 @@ class LiveSeats:
         if fresh.next_expiry is not None:
             ttl = max(1, min(_TTL_S, int((fresh.next_expiry - fresh.as_of).total_seconds())))
         try:
-            self.client.set(self._snap(event_id), json.dumps(_encode(fresh, version)), ex=ttl)
+            self.client.set(self._snap(event_id),
+                            json.dumps(_encode(fresh, version) | {"run_id": run_id}), ex=ttl)
         except Exception as exc:
             log.warning("redis write failed: %s", exc)
         return fresh

@@ -246,8 +246,10 @@ def drop_login(owner_engine: Engine, login: str) -> None:
 # snapshots and versions and subscribes to seat channels; a kind that commits seat
 # changes (sellers, the monitor, the worker) may also bump a version, store a snapshot
 # and publish the change. No kind may list keys, delete, flush or configure the server.
+# INFO: a reader compares the server's run id with the one a snapshot was written under
+# (core.live), so a Redis restarted from its dump never serves a snapshot from before.
 _REDIS_BASE = ("+get", "+mget", "+subscribe", "+unsubscribe", "+ping", "+select",
-               "+client|setname", "+hello")
+               "+client|setname", "+hello", "+info")
 _REDIS_WRITERS = ("cashier", "kiosk", "monitor", "worker", "admin")
 
 

