@@ -1,7 +1,8 @@
 """The failover drill: sales from several terminals while the primary dies.
 
 A scratch primary with a synchronous standby (``core.drills.cluster``) gets the migrated
-schema and the demo casino. Each worker thread is a cashier terminal on the core engine,
+schema and the demo casino. Each worker thread is a cashier terminal on the core engine
+(``core.drills.selling_terminals``, shared with the Patroni drill),
 built from a libpq multi-host URL with ``target_session_attrs=read-write``, selling the
 way a terminal does: best-available hold, then cash checkout, each with its own
 idempotency key, and the same key again after any failure until it is answered. After
@@ -18,34 +19,17 @@ Measured, from the callers' side and from the new primary's rows:
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
-import uuid
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
-import psycopg
-
-from core.drills.cluster import SUPERUSER, Node, primary_with_sync_standby
-
-log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-DB = "boxoffice"
-SEATS_PER_SALE = 1
-RETRY_PAUSE_S = 0.05
-# Codes a terminal answers by trying the same command again later.
-RETRYABLE = frozenset({"database_unavailable", "lock_timeout", "sale_in_progress"})
-
-
-def terminal_url(nodes: list[Node], db: str = DB, attrs: str = "read-write") -> str:
-    """The libpq multi-host URL terminals are configured with (docs/operations.md)."""
-    hosts = ",".join(n.hostport for n in nodes)
-    return f"postgresql://{SUPERUSER}@{hosts}/{db}?target_session_attrs={attrs}"
+from core.drills.cluster import primary_with_sync_standby
+from core.drills.selling_terminals import (
+    create_database,
+    prepare_casino,
+    sell_through_failover,
+    terminal_url,
+    verify_sales,
+)
 
 
 def _engine_url(url: str) -> tuple[str, str]:
@@ -71,160 +55,6 @@ def _engine_url(url: str) -> tuple[str, str]:
     return f"postgresql+psycopg://{user}@/{db}?{params}&{query}", "query"
 
 
-@dataclass
-class Sale:
-    checkout_key: uuid.UUID
-    hold_key: uuid.UUID
-    sale_id: uuid.UUID
-    hold_id: uuid.UUID
-    seat_ids: tuple[int, ...]
-    acked_at: float
-
-
-@dataclass
-class WorkerLog:
-    sales: list[Sale] = field(default_factory=list)
-    codes: Counter[str] = field(default_factory=Counter)
-    gap_codes: Counter[str] = field(default_factory=Counter)
-    raw: list[str] = field(default_factory=list)
-    # (start, end) monotonic times of calls that answered.
-    successes: list[tuple[float, float]] = field(default_factory=list)
-    max_call_s: float = 0.0
-
-
-class _Terminal:
-    """One cashier terminal selling in a loop, retrying each command with its own key."""
-
-    def __init__(self, ctx: Any, actor: Any, events: list[int], stop: threading.Event,
-                 killed_at: list[float], keep_reserve: bool) -> None:
-        self.ctx, self.actor, self.events = ctx, actor, events
-        self.stop, self.killed_at = stop, killed_at
-        # Half the terminals keep one hold back until the kill and check it out then, so
-        # the gap meets checkouts as well as holds whatever the timing.
-        self.keep_reserve = keep_reserve
-        self.reserve: tuple[Any, uuid.UUID] | None = None
-        self.log = WorkerLog()
-
-    def call(self, fn: Callable[[], T], deadline_s: float) -> T | None:
-        """``fn`` until it answers (the caller reuses its key), a non-retryable code, the
-        deadline or the end of the drill; every failure is counted by what it was."""
-        from core.errors import BoxOfficeError
-
-        give_up = time.monotonic() + deadline_s
-        while not self.stop.is_set() and time.monotonic() < give_up:
-            t0 = time.monotonic()
-            try:
-                out = fn()
-            except BoxOfficeError as exc:
-                self._timed(t0)
-                self.log.codes[exc.code] += 1
-                if self.killed_at:
-                    self.log.gap_codes[exc.code] += 1
-                if exc.code not in RETRYABLE:
-                    return None
-            except Exception as exc:  # the drill's point: count what leaks, keep selling
-                self._timed(t0)
-                self.log.raw.append(_describe(exc))
-            else:
-                self._timed(t0)
-                self.log.successes.append((t0, time.monotonic()))
-                return out
-            self.stop.wait(RETRY_PAUSE_S)
-        return None
-
-    def _timed(self, t0: float) -> None:
-        self.log.max_call_s = max(self.log.max_call_s, time.monotonic() - t0)
-
-    def run(self) -> None:
-        from core.reservation import hold_best_available
-
-        i = 0
-        while not self.stop.is_set():
-            if self.reserve is not None and self.killed_at:
-                # Checkout of a hold taken before the kill: its first calls land in the gap.
-                h, hold_key, self.reserve = self.reserve[0], self.reserve[1], None
-                self._checkout(h, hold_key)
-                continue
-            event = self.events[i % len(self.events)]
-            i += 1
-            hold_key = uuid.uuid4()
-            h = self.call(partial(hold_best_available, self.ctx, self.actor, hold_key, event,
-                                  SEATS_PER_SALE), 60.0)
-            if h is None:
-                continue
-            if self.keep_reserve and self.reserve is None and not self.killed_at:
-                self.reserve = (h, hold_key)
-                continue
-            self._checkout(h, hold_key)
-
-    def _checkout(self, h: Any, hold_key: uuid.UUID) -> None:
-        from core.sales import CashTender, checkout
-
-        co_key = uuid.uuid4()
-        res = self.call(partial(checkout, self.ctx, self.actor, co_key, h.hold_id,
-                                CashTender(h.total_minor)), 60.0)
-        if res is not None:
-            self.log.sales.append(Sale(co_key, hold_key, res.sale_id, h.hold_id,
-                                       tuple(h.seat_ids), time.monotonic()))
-
-
-def prepare_casino(url: str, terminals: int, data_dir: Any) -> tuple[Any, list[Any], list[int]]:
-    """Schema, demo casino, one signed-in cashier terminal per worker with its shift."""
-    from sqlalchemy import text
-
-    from config import Settings
-    from core import demo
-    from core.actors import Actor, register_terminal
-    from core.app_context import build_context
-    from core.db import migrate
-    from core.sales import open_shift
-
-    settings = Settings(database={"url": url, "pool_size": terminals + 2,  # type: ignore[arg-type]
-                                  "max_overflow": terminals, "connect_timeout_s": 2},
-                        terminal={"name": "drill", "data_dir": str(data_dir)})  # type: ignore[arg-type]
-    ctx = build_context(settings)
-    migrate.upgrade(ctx.engine)
-    demo.seed(ctx.engine, settings.sales.currency)
-    ctx.signer()  # the ticket key, made once before the threads
-    with ctx.engine.connect() as c:
-        op = c.execute(text("select id from operators where login = 'ana'")).scalar_one()
-        events = [r[0] for r in c.execute(text(
-            "select id from events where venue_id = (select id from venues where code = 'SHOW')"
-            " order by id"))]
-    actors = []
-    for n in range(terminals):
-        name = f"drill-counter-{n}"
-        actor = Actor(register_terminal(ctx.engine, name, "cashier"), name, op, "cashier",
-                      "counter")
-        open_shift(ctx, actor, uuid.uuid4(), 10_000)
-        actors.append(actor)
-    return ctx, actors, events
-
-
-def _verify(node: Node, sales: list[Sale]) -> dict[str, Any]:
-    """Count acknowledged sales on ``node`` (the new primary): lost and duplicated."""
-    keys = [s.checkout_key for s in sales]
-    with psycopg.connect(node.libpq(DB)) as c:
-        found: dict[str, int] = dict(c.execute(
-            "select s.key, count(*) from sales s join orders o on o.id = s.order_id"
-            " where s.key = any(%s) and s.state = 'completed' and o.status = 'paid'"
-            " group by s.key", (keys,)).fetchall())
-        twice_holds = c.execute(
-            "select count(*) from (select hold_id from orders where status = 'paid'"
-            " group by hold_id having count(*) > 1) x").fetchone()
-        twice_seats = c.execute(
-            "select count(*) from (select event_id, seat_id from order_lines where status ="
-            " 'sold' and seat_id is not null group by 1, 2 having count(*) > 1) x").fetchone()
-        total_sales = c.execute("select count(*) from sales where state = 'completed'"
-                                ).fetchone()
-    lost = sum(1 for k in keys if k not in found)
-    dup_keys = sum(n - 1 for n in found.values() if n > 1)
-    return {"lost": lost,
-            "duplicated": dup_keys + int(twice_holds[0] if twice_holds else 0)
-            + int(twice_seats[0] if twice_seats else 0),
-            "completed_on_new_primary": int(total_sales[0] if total_sales else 0)}
-
-
 def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0,
               detect_s: float = 1.0, resume_timeout_s: float = 30.0) -> dict[str, Any]:
     """Run the whole drill and return its figures (see the module docstring).
@@ -236,69 +66,43 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
     t_start = time.monotonic()
     with primary_with_sync_standby() as (cl, primary, standby), \
             tempfile.TemporaryDirectory(prefix="bo-drill-term-") as term_dir:
-        with psycopg.connect(primary.libpq(), autocommit=True) as c:
-            c.execute(f'create database "{DB}"')
+        create_database(primary)
         url, form = _engine_url(terminal_url([primary, standby]))
         ctx, actors, events = prepare_casino(url, terminals, term_dir)
         worker_view = _worker_view(ctx)
         report_url = terminal_url([primary, standby], attrs="prefer-standby")
         report_before = _reads_standby(report_url)
-        stop = threading.Event()
-        killed_at: list[float] = []
-        workers = [_Terminal(ctx, a, events, stop, killed_at, keep_reserve=i % 2 == 0)
-                   for i, a in enumerate(actors)]
-        threads = [threading.Thread(target=w.run, name=f"drill-{i}", daemon=True)
-                   for i, w in enumerate(workers)]
-        try:
-            for t in threads:
-                t.start()
-            stop.wait(before_s)
-            acked_before = sum(len(w.log.sales) for w in workers)
-            t_kill = time.monotonic()
-            cl.kill(primary)
-            killed_at.append(t_kill)
-            stop.wait(detect_s)
-            t_promote = time.monotonic()
-            cl.promote(standby)
-            promoted_s = time.monotonic() - t_kill
-            resumed = _await_resume(workers, t_kill, resume_timeout_s)
-            stop.wait(after_s)
-        finally:
-            stop.set()
-            for t in threads:
-                t.join(90)
-            ctx.engine.dispose()
+        run = sell_through_failover(
+            ctx, actors, events, kill=lambda: cl.kill(primary),
+            promote=lambda: cl.promote(standby), before_s=before_s, after_s=after_s,
+            resume_timeout_s=resume_timeout_s, detect_s=detect_s)
         report_after = _reads_standby(report_url)
-        sales = [s for w in workers for s in w.log.sales]
-        checked = _verify(standby, sales)
-        raw = [r for w in workers for r in w.log.raw]
-        per_terminal = [_first_after(w, t_kill) for w in workers]
-        codes: Counter[str] = Counter()
-        gap: Counter[str] = Counter()
-        for w in workers:
-            codes.update(w.log.codes)
-            gap.update(w.log.gap_codes)
+        sales = run.sales
+        checked = verify_sales(standby, sales)
+        per_terminal = run.resume_per_terminal()
+        resumed = run.resumed
+        promote_began_s = run.t_promote - run.t_kill
         return {
             "drill": "failover",
             "terminals": terminals,
             "url_form": form,
             "synchronous_standby": True,
             "acknowledged": len(sales),
-            "acknowledged_before_kill": acked_before,
-            "acknowledged_after_kill": sum(1 for s in sales if s.acked_at > t_kill),
+            "acknowledged_before_kill": run.acknowledged_before_kill,
+            "acknowledged_after_kill": run.acknowledged_after_kill,
             "lost": checked["lost"],
             "duplicated": checked["duplicated"],
             "completed_on_new_primary": checked["completed_on_new_primary"],
-            "raw_errors": len(raw),
-            "raw_error_samples": sorted(set(raw))[:5],
-            "codes_after_kill": dict(gap),
-            "promote_s": round(promoted_s, 3),
+            "raw_errors": len(run.raw),
+            "raw_error_samples": run.raw_error_samples,
+            "codes_after_kill": run.codes_after_kill,
+            "promote_s": round(run.promoted_s, 3),
             "detect_s": detect_s,
             "resume_s": round(max(per_terminal), 3) if resumed else None,
             "first_resume_s": round(min(per_terminal), 3) if resumed else None,
-            "resume_after_promote_s": (round(max(per_terminal) - (t_promote - t_kill), 3)
+            "resume_after_promote_s": (round(max(per_terminal) - promote_began_s, 3)
                                        if resumed else None),
-            "max_call_s": round(max(w.log.max_call_s for w in workers), 3),
+            "max_call_s": round(run.max_call_s, 3),
             # What the worker's metrics said about replication before the kill.
             "worker_sync_standbys": worker_view["sync"],
             "worker_replication_lag_s": worker_view["lag"],
@@ -307,18 +111,6 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             "reports_on_standby_after": report_after,
             "elapsed_s": round(time.monotonic() - t_start, 1),
         }
-
-
-def _describe(exc: BaseException) -> str:
-    """The exception's type, first line and the innermost project frame that let it out."""
-    import traceback
-
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if "/core/" in f.filename and "/drills/" not in f.filename]
-    where = f" at {frames[-1].filename.rsplit('/core/', 1)[-1]}:{frames[-1].lineno}" \
-        if frames else ""
-    first = str(exc).splitlines()[0][:160] if str(exc) else ""
-    return f"{type(exc).__module__}.{type(exc).__name__}{where}: {first}"
 
 
 def _worker_view(ctx: Any) -> dict[str, Any]:
@@ -347,20 +139,3 @@ def _reads_standby(url: str) -> bool | None:
         return None
     finally:
         engine.dispose()
-
-
-def _first_after(w: _Terminal, t: float) -> float:
-    # A call that started after the kill: one in flight could still be answered by the
-    # dying server and would say nothing about resuming.
-    later = [end for start, end in w.log.successes if start > t]
-    return (later[0] - t) if later else float("inf")
-
-
-def _await_resume(workers: list[_Terminal], t_kill: float, timeout: float) -> bool:
-    """Until every terminal has had a call answered after the kill (or the timeout)."""
-    deadline = t_kill + timeout
-    while time.monotonic() < deadline:
-        if all(_first_after(w, t_kill) != float("inf") for w in workers):
-            return True
-        time.sleep(0.02)
-    return False

@@ -14,17 +14,21 @@ import contextlib
 import os
 import signal
 import subprocess
-import threading
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import yaml  # type: ignore[import-untyped]  # (PyYAML, through python-escpos)
 
 from core.drills.cluster import SUPERUSER, DrillError, Node, ScratchCluster, free_port
+from core.drills.selling_terminals import (
+    create_database,
+    prepare_casino,
+    sell_through_failover,
+    terminal_url,
+    verify_sales,
+)
 
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "patroni" / "db1.yml"
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 1, 4
@@ -199,16 +203,6 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
     """Sales while the Patroni leader's machine dies; Patroni alone promotes the standby."""
     import tempfile
 
-    from core.drills.failover import (
-        DB,
-        _await_resume,
-        _first_after,
-        _Terminal,
-        _verify,
-        prepare_casino,
-        terminal_url,
-    )
-
     t_start = time.monotonic()
     with ScratchCluster(prefix="bo-drill-patroni-") as cl, \
             tempfile.TemporaryDirectory(prefix="bo-drill-term-") as term_dir:
@@ -217,48 +211,26 @@ def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0
             pc.start()
             leader, standby = "db1", pc.sync_standby()
             assert standby == "db2", standby
-            with psycopg.connect(pc.nodes[leader].libpq(), autocommit=True) as c:
-                c.execute(f'create database "{DB}"')
+            create_database(pc.nodes[leader])
             url = terminal_url([pc.nodes["db1"], pc.nodes["db2"]])
             ctx, actors, events = prepare_casino(url, terminals, term_dir)
-            stop = threading.Event()
-            killed_at: list[float] = []
-            workers = [_Terminal(ctx, a, events, stop, killed_at, keep_reserve=i % 2 == 0)
-                       for i, a in enumerate(actors)]
-            threads = [threading.Thread(target=w.run, daemon=True) for w in workers]
-            try:
-                for t in threads:
-                    t.start()
-                stop.wait(before_s)
-                t_kill = time.monotonic()
-                pc.kill_machine(leader)
-                killed_at.append(t_kill)
-                pc._wait(lambda: pc.leader() == standby, resume_timeout_s,
-                         f"{standby} promoted by Patroni")
-                promoted_s = time.monotonic() - t_kill
-                resumed = _await_resume(workers, t_kill, resume_timeout_s)
-                stop.wait(after_s)
-            finally:
-                stop.set()
-                for t in threads:
-                    t.join(90)
-                ctx.engine.dispose()
-            sales = [s for w in workers for s in w.log.sales]
-            checked = _verify(pc.nodes[standby], sales)
-            raw = [r for w in workers for r in w.log.raw]
-            per = [_first_after(w, t_kill) for w in workers]
-            gap: Counter[str] = Counter()
-            for w in workers:
-                gap.update(w.log.gap_codes)
+            run = sell_through_failover(
+                ctx, actors, events, kill=lambda: pc.kill_machine(leader),
+                promote=lambda: pc._wait(lambda: pc.leader() == standby, resume_timeout_s,
+                                         f"{standby} promoted by Patroni"),
+                before_s=before_s, after_s=after_s, resume_timeout_s=resume_timeout_s)
+            sales = run.sales
+            checked = verify_sales(pc.nodes[standby], sales)
+            per = run.resume_per_terminal()
             return {"drill": "patroni-failover", "terminals": terminals,
                     "ttl_s": TTL, "acknowledged": len(sales),
-                    "acknowledged_after_kill": sum(1 for s in sales if s.acked_at > t_kill),
+                    "acknowledged_after_kill": run.acknowledged_after_kill,
                     "lost": checked["lost"], "duplicated": checked["duplicated"],
-                    "raw_errors": len(raw), "raw_error_samples": sorted(set(raw))[:5],
-                    "codes_after_kill": dict(gap),
-                    "promoted_by_patroni_s": round(promoted_s, 2),
-                    "resume_s": round(max(per), 2) if resumed else None,
-                    "max_call_s": round(max(w.log.max_call_s for w in workers), 3),
+                    "raw_errors": len(run.raw), "raw_error_samples": run.raw_error_samples,
+                    "codes_after_kill": run.codes_after_kill,
+                    "promoted_by_patroni_s": round(run.promoted_s, 2),
+                    "resume_s": round(max(per), 2) if run.resumed else None,
+                    "max_call_s": round(run.max_call_s, 3),
                     "elapsed_s": round(time.monotonic() - t_start, 1)}
         finally:
             pc.close()

@@ -21,9 +21,9 @@ from typing import Any
 import psycopg
 
 from core.drills.cluster import SUPERUSER, DrillError, Node, ScratchCluster
+from core.drills.selling_terminals import DB, create_database, prepare_casino
 
 STANZA = "drill"
-DB = "boxoffice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +92,6 @@ def run_drill(*, before: int = 20, after: int = 20, restore_repo: int = 2,
 
     from core import audit
     from core.db.engine import normalize_url
-    from core.drills.failover import prepare_casino
 
     t0 = time.monotonic()
     with ScratchCluster(prefix="bo-drill-restore-") as cl, \
@@ -102,8 +101,7 @@ def run_drill(*, before: int = 20, after: int = 20, restore_repo: int = 2,
         primary.settings.update({"archive_mode": "on", "archive_command": br.archive_command,
                                  "archive_timeout": "60"})
         cl.start(primary)
-        with psycopg.connect(primary.libpq(), autocommit=True) as c:
-            c.execute(f'create database "{DB}"')
+        create_database(primary)
         ctx, actors, events = prepare_casino(
             f"postgresql://{SUPERUSER}@{primary.hostport}/{DB}", 1, term_dir)
         try:
