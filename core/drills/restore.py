@@ -16,12 +16,15 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from core.drills.cluster import SUPERUSER, DrillError, Node, ScratchCluster
 from core.drills.selling_terminals import DB, create_database, prepare_casino
+
+if TYPE_CHECKING:
+    from core.audit import AuditProblem
 
 STANZA = "drill"
 
@@ -88,11 +91,6 @@ def run_drill(*, before: int = 20, after: int = 20, restore_repo: int = 2,
               status_check: bool = True) -> dict[str, Any]:
     """The whole drill; returns its figures. ``before``/``after``: sales committed before
     and after the recovery target."""
-    from sqlalchemy import create_engine
-
-    from core import audit
-    from core.db.engine import normalize_url
-
     t0 = time.monotonic()
     with ScratchCluster(prefix="bo-drill-restore-") as cl, \
             tempfile.TemporaryDirectory(prefix="bo-drill-term-") as term_dir:
@@ -136,12 +134,7 @@ def run_drill(*, before: int = 20, after: int = 20, restore_repo: int = 2,
         with psycopg.connect(restored.libpq(DB)) as c:
             got_before = _count(c, sold_before)
             got_after = _count(c, sold_after)
-        engine = create_engine(normalize_url(
-            f"postgresql://{SUPERUSER}@{restored.hostport}/{DB}"))
-        try:
-            checked, problems = audit.verify(engine)
-        finally:
-            engine.dispose()
+        checked, problems = _verify_audit(restored, DB)
         cl.stop(restored)
         # The scheduled check's path: the newest state from the first repository.
         latest = restore_check(STANZA, repo=1, config=br.conf, cluster=cl)
@@ -178,11 +171,6 @@ def restore_check(stanza: str, *, repo: int = 2, config: str | Path | None = Non
     scratch data dir, start it on a private loopback port, verify the audit chains and
     count the sales, then remove it (``boxoffice backup restore-check``; run monthly on a
     spare machine by deploy/systemd/boxoffice-restore-check.timer)."""
-    from sqlalchemy import create_engine
-
-    from core import audit
-    from core.db.engine import normalize_url
-
     own = cluster is None
     cl = cluster or ScratchCluster(prefix="bo-drill-restore-check-")
     try:
@@ -201,11 +189,7 @@ def restore_check(stanza: str, *, repo: int = 2, config: str | Path | None = Non
             sales, newest = c.execute(  # type: ignore[misc]
                 "select count(*), max(created_at) from sales where state = 'completed'"
             ).fetchone()
-        engine = create_engine(normalize_url(f"postgresql://{SUPERUSER}@{node.hostport}/{db}"))
-        try:
-            checked, problems = audit.verify(engine)
-        finally:
-            engine.dispose()
+        checked, problems = _verify_audit(node, db)
         return {"check": "restore", "stanza": stanza, "repo": repo,
                 "restore_s": round(restore_s, 2), "completed_sales": int(sales),
                 "newest_sale": newest.isoformat() if newest else None,
@@ -227,3 +211,17 @@ def _wait_promoted(node: Node, timeout: float = 120.0) -> None:
                 raise DrillError(f"{node.name} still recovering after {timeout} s:\n"
                                  f"{node.log_tail()}")
             time.sleep(0.1)
+
+
+def _verify_audit(node: Node, db: str) -> tuple[int, list[AuditProblem]]:
+    """``audit.verify`` on ``db`` of the restored ``node``: rows checked, problems found."""
+    from sqlalchemy import create_engine
+
+    from core import audit
+    from core.db.engine import normalize_url
+
+    engine = create_engine(normalize_url(f"postgresql://{SUPERUSER}@{node.hostport}/{db}"))
+    try:
+        return audit.verify(engine)
+    finally:
+        engine.dispose()
