@@ -188,10 +188,9 @@ def _verbatim(text_: str) -> Callable[[re.Match[str]], str]:
 
 
 def _pg_script(scenario: str, chain_prefix: str) -> str:
-    """The same statements our hold sends, as a pgbench script: one autocommit statement
-    for chosen seats and GA; the window lock then that statement, in a transaction, for
-    best available."""
-    from core.reservation import onestatement, sql
+    """The same statement our hold sends, as a pgbench script: one autocommit statement
+    for chosen seats and GA, one autocommit call of bo_hold_best for best available."""
+    from core.reservation import onestatement
 
     command = {"best": "hold_best", "ga": "hold_ga"}.get(scenario, "hold_seats")
     common = {
@@ -215,23 +214,19 @@ def _pg_script(scenario: str, chain_prefix: str) -> str:
                            {**common, "n": "3", "section_id": "cast(:sec as integer)"}) + ";")
         return "\n".join(lines) + "\n"
     if scenario == "best":
-        pick = _bind(str(sql.PICK_WINDOW), {"section_id": "cast(:sec as integer)",
-                                            "window": "16",
-                                            "key_lock": "(random() * 1e15)::bigint"})
-        lines += ["BEGIN;",
-                  "select coalesce('{' || string_agg(seat_id::text, ',') || '}', '{}') as"
-                  " seat_ids from (select seat_id from (" + pick + ") p where seat_id is not"
-                  " null order by quality_rank limit 2) x\n\\gset"]
-        seats = "cast(:seat_ids as bigint[])"
-    else:
-        span = "10" if scenario == "hot" else ":span"
-        lines += [f"\\set s1 :seat_lo + random(0, {span} - 1)",
-                  f"\\set s2 :seat_lo + random(0, {span} - 1)"]
-        seats = "array[cast(:s1 as bigint), cast(:s2 as bigint)]"
+        # The very call our best-available hold makes (migration 0015's bo_hold_best).
+        from core.reservation.onestatement import HOLD_BEST
+
+        lines.append(_bind(str(HOLD_BEST), {
+            **common, "key_lock": "(random() * 1e15)::bigint", "quantity": "2",
+            "sections": "null"}) + ";")
+        return "\n".join(lines) + "\n"
+    span = "10" if scenario == "hot" else ":span"
+    lines += [f"\\set s1 :seat_lo + random(0, {span} - 1)",
+              f"\\set s2 :seat_lo + random(0, {span} - 1)"]
+    seats = "array[cast(:s1 as bigint), cast(:s2 as bigint)]"
     lines.append(_bind(str(onestatement.HOLD_SEATS_ONE),
                        {**common, "n": "2", "seat_ids": seats}) + ";")
-    if scenario == "best":
-        lines.append("END;")
     return "\n".join(lines) + "\n"
 
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import Connection, Row, text
 from sqlalchemy.exc import IntegrityError
 
 from core import audit
@@ -26,7 +24,6 @@ from core.idempotency import (
     request_hash,
 )
 from core.reservation import inputs, onestatement, sql
-from core.reservation.allocation import Candidate, choose_block
 from core.reservation.diagnose import explain_claim_failure, explain_event
 from core.reservation.results import HoldLine, HoldResult, HoldState
 from core.uow import after_commit, autocommit, retry_conflicts, unit_of_work
@@ -204,64 +201,6 @@ def _published(ctx: CoreContext, result: HoldResult) -> HoldResult:
     return result
 
 
-# Per engine (one database each): event ids mean nothing across databases.
-_SECTIONS_CACHE: weakref.WeakKeyDictionary[Engine, dict[int, tuple[float, list[int]]]] = \
-    weakref.WeakKeyDictionary()
-_SECTIONS_TTL_S = 60.0
-
-
-def _seated_sections(conn: Connection, event_id: int) -> list[int]:
-    """A room's seated sections, cached briefly: they do not change while an event sells,
-    and skipping the query saves a round trip on every best-available hold."""
-    now = time.monotonic()
-    cache = _SECTIONS_CACHE.setdefault(conn.engine, {})
-    hit = cache.get(event_id)
-    if hit is not None and now - hit[0] < _SECTIONS_TTL_S:
-        return hit[1]
-    found = [r[0] for r in conn.execute(sql.SEATED_SECTIONS, {"event_id": event_id})]
-    if found:
-        cache[event_id] = (now, found)
-    return found
-
-
-def _pick_window(conn: Connection, event_id: int, section_id: int, window: int,
-                 key_lock: int) -> tuple[list[Candidate], dict[tuple[int, str], set[int]]]:
-    cands: list[Candidate] = []
-    free: dict[tuple[int, str], set[int]] = {}
-    for r in conn.execute(sql.PICK_WINDOW, {"event_id": event_id, "section_id": section_id,
-                                            "window": window, "key_lock": key_lock}):
-        if r.seat_id is None:
-            free[(r.section_id, r.row_label)] = set(r.free_row or ())
-        else:
-            cands.append(Candidate(r.seat_id, r.section_id, r.row_label, r.seat_number,
-                                   r.quality_rank))
-    return cands, free
-
-
-def _pick_best(conn: Connection, event_id: int, sections: list[int], quantity: int,
-               key_lock: int) -> tuple[list[Candidate], bool]:
-    """Section by section, best first: the first adjacent block wins; else the party sits
-    together in one section if any has room; else the best seats across sections."""
-    fallback: list[Candidate] = []
-    everything: list[Candidate] = []
-    for section_id in sections:
-        window = max(16, quantity * 8)
-        while True:
-            cands, free = _pick_window(conn, event_id, section_id, window, key_lock)
-            block, adjacent = choose_block(cands, quantity, free)
-            if (adjacent and block) or len(cands) < window or window >= 1024:
-                break
-            window *= 4
-        if adjacent and block:
-            return block, True
-        if block and not fallback:
-            fallback = block
-        everything.extend(cands)
-    if fallback:
-        return fallback, quantity == 1
-    return choose_block(everything, quantity)
-
-
 def hold_best_available(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,
                         quantity: int, section_ids: Sequence[int] | None = None) -> HoldResult:
     """Hold the best ``quantity`` seats in the given sections (default: all seated ones,
@@ -286,37 +225,25 @@ def _hold_best(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
 
 def _claim_best(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
                 quantity: int, sections: list[int] | None, rh: str) -> HoldResult:
-    with unit_of_work(ctx.engine) as conn:
-        ordered = _seated_sections(conn, event_id)
-        if sections is not None:
-            # The caller's sections, best first in the room's own order.
-            ordered = [s for s in ordered if s in sections] + \
-                [s for s in sections if s not in ordered]
-        if not ordered:
-            conn.rollback()
-            raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
-                "sold_out", wanted=quantity)
-        chosen, adjacent = _pick_best(conn, event_id, ordered, quantity, key_lock(key))
-        if len(chosen) < quantity:
-            conn.rollback()
-            again = _lookup(ctx, key, "hold_best", rh)
-            if again is not None:
-                return again
-            raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
-                "sold_out", wanted=quantity)
-        ids = sorted(c.seat_id for c in chosen)
-        args = _one_args(ctx, actor, key, "hold_best", rh, uuid.uuid4(), event_id, adjacent)
-        args.update(seat_ids=ids, n=len(ids))
-        kind, row = _run_one(ctx, conn, onestatement.HOLD_SEATS_ONE, args, key, "hold_best",
-                             rh)
-        if kind == "prior":
-            conn.rollback()
-            return row if isinstance(row, HoldResult) else _prior(row, "hold_best", rh)
-        if kind != "ok":  # e.g. a section without a price tier
-            conn.rollback()
-            raise explain_claim_failure(conn, event_id, ids)
-        result = HoldResult.from_json(row.result)
-    return _published(ctx, result)
+    """One call of ``bo_hold_best`` (migration 0015): window, allocation, hold, command
+    result and audit link in the database, one autocommit round trip."""
+    args = {"key": key, "key_lock": key_lock(key), "request_hash": rh, "event_id": event_id,
+            "quantity": quantity, "sections": sections, "hold_id": uuid.uuid4(),
+            "ttl": _ttl(ctx, actor), "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "channel": _channel(actor),
+            "chain": actor.chain,
+            "lock_timeout": f"{ctx.settings.database.lock_timeout_ms}ms"}
+    kind, row = _run_one(ctx, None, onestatement.HOLD_BEST, args, key, "hold_best", rh)
+    if kind == "ok":
+        return _published(ctx, HoldResult.from_json(row.result))
+    if kind == "prior":
+        return row if isinstance(row, HoldResult) else _prior(row, "hold_best", rh)
+    # Refusals only: say why (the call wrote nothing and holds no lock any more).
+    with ctx.engine.connect() as conn:
+        if kind == "unpriced":  # e.g. a section without a price tier
+            raise explain_claim_failure(conn, event_id, list(row.result))
+        raise explain_event(conn, event_id, section_ids=sections) or BoxOfficeError(
+            "sold_out", wanted=quantity)
 
 
 def hold_general_admission(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int,

@@ -3,8 +3,9 @@ the audit link, all in a single round trip.
 
 Why: on this 2-core machine the client's round trips, not PostgreSQL, limited holds per
 second (profiled: most of a hold's time was waiting on six round trips). A chosen-seat or
-GA hold now runs as one autocommit statement (atomic by itself); best available adds the
-window lock before it, in one short transaction. The audit row is linked by the database's
+GA hold now runs as one autocommit statement (atomic by itself); best available is one
+autocommit call of ``bo_hold_best`` (migration 0015), which locks its window, allocates
+and writes the same rows in the database. The audit row is linked by the database's
 ``audit_link()`` like every other entry, so ``audit verify`` checks these rows too.
 """
 
@@ -144,5 +145,13 @@ HOLD_SEATS_ONE = text(
 
 HOLD_GA_ONE = text(compact("with" + _PRIOR_AND_EVENT + "," + _GA_CLAIM + "," + _TAIL
                            + _GA_OUTCOME))
+
+# A best-available hold: one call of the database function (migration 0015), which
+# picks the seats under the key's advisory lock and writes what HOLD_SEATS_ONE writes.
+HOLD_BEST = text(
+    "select kind, result, command, request_hash from bo_hold_best(:key, :key_lock,"
+    " 'hold_best', :request_hash, :event_id, :quantity, cast(:sections as integer[]),"
+    " :hold_id, :ttl, :terminal_id, :operator_id, :channel, :chain, :lock_timeout)"
+)
 
 PRIOR = text("select command, request_hash, result from command_log where key = :key")
