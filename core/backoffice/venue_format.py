@@ -180,6 +180,18 @@ def _section(d: dict[str, Any], problems: list[Problem], where: str) -> SectionS
     return SectionSpec(code, name, kind, capacity, [], where)
 
 
+def _add_section(room: RoomSpec, d: dict[str, Any], problems: list[Problem],
+                 where: str) -> SectionSpec | None:
+    """``d`` read as a section and added to ``room``; None (and a problem) when the room
+    has a section of that code already."""
+    sec = _section(d, problems, where)
+    if room.section(sec.code) is not None:
+        problems.append(Problem(where, f"section {sec.code} is declared twice"))
+        return None
+    room.sections.append(sec)
+    return sec
+
+
 def _room(d: dict[str, Any], problems: list[Problem], where: str) -> RoomSpec:
     code = _text(d.get("code", d.get("room")), "room code", problems, where, 32)
     tz = _text(d.get("timezone"), "timezone", problems, where, 64)
@@ -292,11 +304,9 @@ def parse_json(content: str) -> list[RoomSpec]:
             if not isinstance(s, dict):
                 problems.append(Problem(sw, "a section is an object"))
                 continue
-            sec = _section(s, problems, sw)
-            if room.section(sec.code) is not None:
-                problems.append(Problem(sw, f"section {sec.code} is declared twice"))
+            sec = _add_section(room, s, problems, sw)
+            if sec is None:
                 continue
-            room.sections.append(sec)
             seats = s.get("seats") or []
             if seats and sec.kind != "seated":
                 problems.append(Problem(sw, f"section {sec.code} is general admission:"

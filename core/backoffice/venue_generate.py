@@ -42,8 +42,8 @@ from core.backoffice.venue_format import (
     SeatSpec,
     SectionSpec,
     VenueFileError,
+    _add_section,
     _room,
-    _section,
     validate,
 )
 
@@ -99,12 +99,8 @@ def generate(spec: dict[str, Any], problems: list[Problem], where: str) -> RoomS
         if not isinstance(sd, dict):
             problems.append(Problem(sw, "a section is a table"))
             continue
-        sec = _section(sd, problems, sw)
-        if room.section(sec.code) is not None:
-            problems.append(Problem(sw, f"section {sec.code} is declared twice"))
-            continue
-        room.sections.append(sec)
-        if sec.kind != "seated":
+        sec = _add_section(room, sd, problems, sw)
+        if sec is None or sec.kind != "seated":
             continue
         blocks = _ints(sd.get("blocks", [sd.get("seats_per_row", 0)]), "blocks", problems, sw)
         aisle = sd.get("aisle", 2)
