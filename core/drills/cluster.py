@@ -91,6 +91,15 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the process group ``proc`` leads (started with a session of its own: its
+    children go too), then reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(10)
+
+
 @dataclass
 class Node:
     """One scratch server."""
@@ -273,13 +282,9 @@ class ScratchCluster:
 
     def stop(self, node: Node) -> None:
         """Immediate shutdown of the whole process group, then reap."""
-        proc = node.proc
-        if proc is None:
+        if node.proc is None:
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(10)
+        kill_group(node.proc)
         node.proc = None
 
     def close(self) -> None:

@@ -21,7 +21,14 @@ from typing import Any
 import httpx
 import yaml  # type: ignore[import-untyped]  # (PyYAML, through python-escpos)
 
-from core.drills.cluster import SUPERUSER, DrillError, Node, ScratchCluster, free_port
+from core.drills.cluster import (
+    SUPERUSER,
+    DrillError,
+    Node,
+    ScratchCluster,
+    free_port,
+    kill_group,
+)
 from core.drills.selling_terminals import (
     create_database,
     prepare_casino,
@@ -34,17 +41,6 @@ SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "patroni" / "db1.yml"
 TTL, LOOP_WAIT, RETRY_TIMEOUT = 10, 1, 4
 
 
-class _Proc:
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
-        self.proc = proc
-
-    def kill_group(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.proc.wait(10)
-
-
 def _runs_in(pid: int, datadir: Path) -> bool:
     """Whether ``pid`` is still a server of ``datadir`` (a stale postmaster.pid may name a
     process that has nothing to do with the drill)."""
@@ -55,14 +51,14 @@ def _runs_in(pid: int, datadir: Path) -> bool:
     return str(datadir) in cmd
 
 
-def _spawn(cl: ScratchCluster, args: list[str], log: Path) -> _Proc:
+def _spawn(cl: ScratchCluster, args: list[str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, cwd=cl.base, env=cl.env(),
                                 start_new_session=True,
                                 **cl.as_user())  # type: ignore[call-overload]
     cl.chown(log)
-    return _Proc(proc)
+    return proc
 
 
 def node_config(name: str, node: Node, rest_port: int, etcd: str, bindir: Path,
@@ -107,7 +103,7 @@ class PatroniCluster:
 
     def __init__(self, cl: ScratchCluster) -> None:
         self.cl = cl
-        self.procs: dict[str, _Proc] = {}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.nodes: dict[str, Node] = {}
         self.rest: dict[str, int] = {}
         self.scope = "drill"
@@ -188,14 +184,14 @@ class PatroniCluster:
                 os.killpg(os.getpgid(pid), signal.SIGKILL)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        self.procs[name].kill_group()
+        kill_group(self.procs[name])
 
     def close(self) -> None:
         for name in self.procs:
             if name != "etcd":
                 self.kill_machine(name)
         if "etcd" in self.procs:
-            self.procs["etcd"].kill_group()
+            kill_group(self.procs["etcd"])
 
 
 def run_drill(*, terminals: int = 4, before_s: float = 2.0, after_s: float = 2.0,
