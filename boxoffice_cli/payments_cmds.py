@@ -1,5 +1,6 @@
 """``boxoffice gateway-sandbox``, ``boxoffice bench checkout``, ``boxoffice shift ...`` and
-``boxoffice sales recover``: payments from the command line."""
+``boxoffice sales recover``, ``boxoffice payments reconcile``: payments from the command
+line."""
 
 from __future__ import annotations
 
@@ -124,6 +125,23 @@ def cmd_sales_recover(args: argparse.Namespace) -> int:
     return 0 if rep.still_stuck == 0 else 1
 
 
+def cmd_payments_reconcile(args: argparse.Namespace) -> int:
+    """Check every open card order against the gateway now (the worker does it every
+    pass); exit 1 when a payment did not reconcile or could not be checked."""
+    from boxoffice_cli.main import _settings
+    from core.errors import BoxOfficeError
+    from core.sales.reconcile import reconcile_payments
+    from terminal.bootstrap import terminal_context
+
+    try:
+        rep = reconcile_payments(terminal_context(_settings()), limit=args.limit)
+    except BoxOfficeError as exc:
+        print(exc.message(), file=sys.stderr)
+        return 2
+    _print(rep.to_json(), args.json)
+    return 0 if rep.unverified == 0 and rep.errors == 0 else 1
+
+
 def _operator_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--login", required=True)
     p.add_argument("--pin", required=True)
@@ -187,3 +205,11 @@ def register(sub: Any) -> None:
                     help="seconds a sale must have been idle (default sales.stuck_after_s)")
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=cmd_sales_recover)
+
+    pm = sub.add_parser("payments", help="card payments: reconcile with the gateway")
+    pm_sub = pm.add_subparsers(dest="sub", required=True)
+    pr = pm_sub.add_parser("reconcile", help="check card orders against the gateway now"
+                           " (run as the worker's login, which holds the gateway's keys)")
+    pr.add_argument("--limit", type=int, default=500, help="orders checked in this run")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_payments_reconcile)

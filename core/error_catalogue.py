@@ -200,6 +200,22 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "The database found no recorded payment for this sale; nothing was sold.",
         "es": "La base de datos no encontró el pago de esta venta; no se vendió nada.",
     },
+    "order_payment_unverified": {
+        "pt-BR": "O pagamento com cartão deste pedido não foi confirmado pela operadora:"
+                 " não há o que devolver. Chame um supervisor.",
+        "en": "The card gateway did not confirm this order's payment: there is nothing"
+              " to refund. Call a supervisor.",
+        "es": "El procesador de tarjetas no confirmó el pago de este pedido: no hay nada"
+              " que devolver. Llame a un supervisor.",
+    },
+    "reconcile_no_gateway": {
+        "pt-BR": "Conciliação de cartões sem operadora: configure gateway.kind = \"stripe\""
+                 " (ou a base_url do sandbox) no worker.",
+        "en": "Card reconciliation has no gateway: set gateway.kind = \"stripe\" (or the"
+              " sandbox's base_url) on the worker.",
+        "es": "La conciliación de tarjetas no tiene procesador: configure gateway.kind ="
+              " \"stripe\" (o la base_url del sandbox) en el worker.",
+    },
     "tender_insufficient": {
         "pt-BR": "Valor entregue {tendered} é menor que o total {total}.",
         "en": "Tendered {tendered} is less than the total {total}.",

@@ -279,6 +279,43 @@ def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) ->
     return out
 
 
+# Card orders the worker could not reconcile with the gateway (tickets voided), and how
+# far behind it is (core.sales.reconcile); payment_checks arrived in migration 0013.
+_UNVERIFIED = text(
+    """
+    select t.name, o.number, c.amount_minor, c.currency, c.reason
+    from payment_checks c join orders o on o.id = c.order_id
+    join terminals t on t.id = c.terminal_id
+    where c.result = 'unverified' and c.checked_at > now() - interval '7 days'
+    order by c.checked_at desc limit 20
+    """
+)
+_BEHIND = text(
+    """
+    select count(*) as n, extract(epoch from now() - min(due_at)) as oldest_s
+    from payment_checks where result = 'pending'
+      and due_at < now() - make_interval(secs => :after)
+    """
+)
+
+
+def payment_alerts(conn: Connection, behind_after_s: int = 600) -> list[Alert]:
+    """``payment_unverified`` per order (its tickets are void: someone may come to the
+    counter or a gate with them) and ``reconcile_behind`` when card orders wait
+    unchecked longer than ``behind_after_s``."""
+    if not _exists(conn, "payment_checks"):
+        return []
+    out = [Alert("payment_unverified", r.name,
+                 {"order": int(r.number), "amount_minor": int(r.amount_minor),
+                  "currency": r.currency, "reason": r.reason})
+           for r in conn.execute(_UNVERIFIED)]
+    behind = conn.execute(_BEHIND, {"after": behind_after_s}).one()
+    if behind.n:
+        out.append(Alert("reconcile_behind", "", {"count": int(behind.n),
+                                                  "seconds": int(behind.oldest_s or 0)}))
+    return out
+
+
 def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL") -> Snapshot:
     """Everything the monitor shows, read in one connection."""
     with engine.connect() as conn:
@@ -289,10 +326,11 @@ def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL")
         holds = open_holds(conn)
         approvals = pending_approvals(conn)
         now = conn.execute(_NOW).scalar_one()
+        paid = payment_alerts(conn)
     occ = [Occupancy(e.id, e.code, e.name, e.capacity, e.sold, e.held)
            for e in upcoming_events(engine)]
     return Snapshot(spm, rev, currency, occ, terms, holds, approvals,
-                    alerts(terms, approvals), now, refunds)
+                    alerts(terms, approvals) + paid, now, refunds)
 
 
 # --- lookups for the counter screens -------------------------------------------------------

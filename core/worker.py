@@ -67,6 +67,17 @@ def _history_partitions() -> Callable[[CoreContext], object]:
 JOBS.append(_history_partitions())
 
 
+def _reconcile_payments() -> Callable[[CoreContext], object]:
+    # Every card order a terminal confirmed, checked against the gateway: an invented
+    # authorization voids its tickets within a pass (core.sales.reconcile).
+    from core.sales.reconcile import ReconcileJob
+
+    return ReconcileJob()
+
+
+JOBS.append(_reconcile_payments())
+
+
 def run_worker(ctx: CoreContext, *, once: bool = False, interval_s: float = 2.0) -> int:
     stop = threading.Event()
     if threading.current_thread() is threading.main_thread():

@@ -1,0 +1,238 @@
+"""Card payments reconciled against the gateway, by the worker.
+
+A terminal's database login records its own card authorizations (the payment row the
+database's confirm step sells against), and the database cannot ask the gateway whether
+one is real: a stolen kiosk login could record an invented one and sell on it. So every
+card order a terminal confirms owes a check (``payment_checks``, written by the database
+itself, migration 0013), and the worker, which holds the gateway's credentials, settles
+it: the intent exists, is captured (or authorized and still inside its window), is for
+the order's amount and currency, and its metadata names this order's hold, terminal and
+sale. A payment that does not reconcile marks the order ``payment_unverified``, voids and
+revokes its tickets (``bo_record_payment_check``, which only the worker's role may call),
+and is audited, announced (``sale.reversed``) and shown on the monitor.
+
+Gateway trouble never condemns a payment: it is checked again on the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
+
+from core import audit
+from core.actors import Actor, raise_refusal, system_actor
+from core.context import CoreContext
+from core.errors import BoxOfficeError
+from core.outbox import events as outbox_events
+from core.payments.gateway import CircuitOpen, GatewayFailure, Intent, PaymentGateway
+from core.uow import unit_of_work
+
+log = logging.getLogger(__name__)
+
+# How long an authorization may wait for its capture before the money is not coming
+# (card-not-present authorizations lapse after about 7 days at Stripe).
+AUTH_WINDOW_S = 7 * 24 * 3600
+# A card order still unchecked this long after its sale: the reconciler is not keeping
+# up (worker stopped, gateway unreachable). The monitor raises ``reconcile_behind``.
+BEHIND_AFTER_S = 600
+# The worker's pass: often enough that a forged sale's tickets are void before the
+# customer can walk from a kiosk to a door.
+INTERVAL_S = 15.0
+
+_OPEN = text(
+    """
+    select c.order_id, c.intent_id, c.hold_id, c.terminal_id, c.amount_minor, c.currency,
+           c.result, c.due_at, extract(epoch from now() - c.due_at) as age_s,
+           o.status as order_status,
+           (select coalesce(sum(r.amount_minor), 0) from refunds r
+             where r.order_id = c.order_id and r.method = 'card') as refunded_minor
+    from payment_checks c join orders o on o.id = c.order_id
+    where c.result in ('pending', 'authorized')
+    order by c.due_at limit :limit
+    """
+)
+_SALE_OF_HOLD = text("select 1 from sales where id = cast(:s as uuid) and hold_id = :h")
+_SALE_ID = text("select id from sales where hold_id = :h and intent_id = :i"
+                " order by created_at limit 1")
+_RECORD = text("select * from bo_record_payment_check(:o, :r, :why, :st)")
+
+
+@dataclass
+class ReconcileReport:
+    """One pass: how many card orders were looked at and what each came to."""
+
+    examined: int = 0
+    ok: int = 0
+    authorized: int = 0
+    unverified: int = 0
+    errors: int = 0
+    tickets_voided: int = 0
+    unverified_orders: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    result: str  # ok | authorized | unverified
+    reason: str
+    intent_status: str | None = None
+
+
+def verdict(row: Any, intent: Intent | None, sale_matches: bool) -> Verdict:
+    """What the gateway's answer means for one card order (``row``: its check joined to
+    the order). Pure, so each rule is tested on its own."""
+    if intent is None:
+        return Verdict("unverified", "intent_missing")
+    st = intent.status
+    if intent.id != row.intent_id:
+        return Verdict("unverified", "intent_mismatch", st)
+    if intent.amount_minor != int(row.amount_minor) \
+            or intent.currency.upper() != str(row.currency).upper():
+        return Verdict("unverified", "amount_mismatch", st)
+    meta = intent.metadata or {}
+    if meta.get("hold_id") != str(row.hold_id) \
+            or meta.get("terminal_id") != str(row.terminal_id) or not sale_matches:
+        return Verdict("unverified", "metadata_mismatch", st)
+    if st == "succeeded":
+        if intent.amount_received_minor < intent.amount_minor:
+            return Verdict("unverified", "amount_mismatch", st)
+        # Money given back at the gateway beyond the refunds recorded here.
+        if intent.amount_refunded_minor > int(row.refunded_minor):
+            return Verdict("unverified", "refunded_at_gateway", st)
+        return Verdict("ok", "captured", st)
+    if st in ("requires_capture", "processing"):
+        if float(row.age_s) > AUTH_WINDOW_S:
+            return Verdict("unverified", "authorization_expired", st)
+        return Verdict("authorized", "awaiting_capture", st)
+    if st == "canceled" and row.order_status == "canceled":
+        # A reversed sale: its order was canceled and its tickets voided already.
+        return Verdict("ok", "order_canceled", st)
+    return Verdict("unverified", f"intent_{st}"[:60], st)
+
+
+def _lookup(gateway: PaymentGateway, intent_id: str) -> Intent | None:
+    """The intent, or None when the gateway says there is no such intent. Any other
+    trouble (down, refused credentials) raises: it proves nothing about the payment."""
+    try:
+        return gateway.lookup(intent_id)
+    except GatewayFailure:
+        raise
+    except BoxOfficeError as exc:
+        if exc.code == "gateway_error" and (exc.details.get("status") == 404
+                                            or exc.details.get("gateway_code")
+                                            == "resource_missing"):
+            return None
+        raise
+
+
+def reconcile_payments(ctx: CoreContext, *, limit: int = 200,
+                       actor: Actor | None = None) -> ReconcileReport:
+    """Check every open card order against the gateway (``boxoffice payments
+    reconcile``; the worker every ``INTERVAL_S``). Safe to run twice at once: a verdict is
+    recorded under the check's row lock and a final one is never changed."""
+    report = ReconcileReport()
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(_OPEN, {"limit": limit}).all()
+    if not rows:
+        return report
+    g = ctx.settings.gateway
+    if ctx.gateway is None and g.kind == "sandbox" and g.base_url is None:
+        # A private sandbox started here knows no intent: it would condemn every sale.
+        raise BoxOfficeError("reconcile_no_gateway")
+    gateway: PaymentGateway = ctx.payment_gateway()
+    actor = actor or system_actor(ctx.engine, "reconcile")
+    for row in rows:
+        report.examined += 1
+        try:
+            intent = _lookup(gateway, row.intent_id)
+        except CircuitOpen:
+            report.errors += len(rows) - report.examined + 1
+            log.warning("reconcile: gateway circuit open; the rest waits for the next pass")
+            break
+        except BoxOfficeError as exc:
+            report.errors += 1
+            log.warning("reconcile: lookup failed", extra={"order_id": str(row.order_id),
+                                                          "code": exc.code})
+            continue
+        with ctx.engine.connect() as conn:
+            sale = (intent.metadata or {}).get("sale_id", "") if intent else ""
+            matches = _is_uuid(sale) and conn.execute(
+                _SALE_OF_HOLD, {"s": sale, "h": row.hold_id}).first() is not None
+        v = verdict(row, intent, matches)
+        try:
+            with unit_of_work(ctx.engine) as conn:
+                done = _record(conn, actor, row, v)
+        except DBAPIError as exc:
+            report.errors += 1
+            log.error("reconcile: verdict not recorded", extra={"order_id": str(row.order_id)})
+            raise_refusal(exc)
+        if done is None:
+            continue  # a concurrent pass recorded its final verdict first
+        setattr(report, v.result, getattr(report, v.result) + 1)
+        if v.result == "unverified":
+            report.tickets_voided += done
+            report.unverified_orders.append(str(row.order_id))
+    return report
+
+
+def _record(conn: Connection, actor: Actor, row: Any, v: Verdict) -> int | None:
+    """Record the verdict; for an unverified payment also the audit entry and the
+    message. The voided ticket count, or None when the check was already final."""
+    r = conn.execute(_RECORD, {"o": row.order_id, "r": v.result, "why": v.reason,
+                               "st": v.intent_status}).one()
+    if not r.changed:
+        return None
+    if v.result != "unverified":
+        return 0
+    audit.append(conn, actor, "payment_unverified", "order", row.order_id,
+                 {"intent": row.intent_id, "reason": v.reason,
+                  "intent_status": v.intent_status, "amount_minor": int(row.amount_minor),
+                  "currency": row.currency, "terminal_id": int(row.terminal_id),
+                  "tickets_voided": int(r.tickets_voided),
+                  "tickets_used": int(r.tickets_used)})
+    sale = conn.execute(_SALE_ID, {"h": row.hold_id, "i": row.intent_id}).first()
+    if sale is not None:
+        outbox_events.sale_reversed(conn, actor, sale_id=sale.id, order_id=row.order_id,
+                                    reason=f"payment_unverified: {v.reason}")
+    log.warning("card payment did not reconcile", extra={
+        "order_id": str(row.order_id), "intent": row.intent_id, "reason": v.reason,
+        "tickets_voided": int(r.tickets_voided), "tickets_used": int(r.tickets_used)})
+    return int(r.tickets_voided)
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+class ReconcileJob:
+    """The worker's periodic reconciliation: every ``interval_s`` seconds, not every
+    worker pass (each open card order costs one gateway lookup)."""
+
+    def __init__(self, interval_s: float = INTERVAL_S) -> None:
+        self.interval_s = interval_s
+        self._last: float | None = None  # the first pass runs at once
+        self._actor: Actor | None = None
+
+    def __call__(self, ctx: CoreContext) -> ReconcileReport | None:
+        now = time.monotonic()
+        if self._last is not None and now - self._last < self.interval_s:
+            return None
+        self._last = now
+        if self._actor is None:
+            self._actor = system_actor(ctx.engine, "reconcile")
+        report = reconcile_payments(ctx, actor=self._actor)
+        if report.unverified:
+            log.warning("reconcile: card payments unverified", extra=report.to_json())
+        return report
