@@ -16,6 +16,17 @@ if TYPE_CHECKING:
     from core.sales import Tender
 
 
+def customer_contact(email: str, language: str, consent: bool) -> CustomerContact | None:
+    """The address a customer gave for the e-tickets, checked before the sale starts
+    (core checks it again in the sale's transaction); None when none was given. Raises
+    ``invalid_email`` or ``consent_required`` (catalogued, pt-BR/en/es)."""
+    from core.outbox import CustomerContact, validated
+
+    if not email.strip():
+        return None
+    return validated(CustomerContact(email.strip(), language, consent))
+
+
 class CounterPayments(OfflineSelling, CounterPrinting):
     def pay_cash(self, key: uuid.UUID, hold: HoldResult | OfflineCart, tendered_minor: int,
                  customer_name: str | None = None,
@@ -33,9 +44,13 @@ class CounterPayments(OfflineSelling, CounterPrinting):
                  customer_name: str | None = None,
                  exchange: ExchangeRequest | None = None,
                  contact: CustomerContact | None = None) -> SaleOutcome:
+        from core.payments import CardPaymentsOff, card_payments_on
         from core.payments.card_reader import TEST_CARDS
         from core.sales import CardTender
 
+        if not card_payments_on(self.settings):
+            # Offline too: a card stored for later with no gateway would never be charged.
+            raise CardPaymentsOff()
         if isinstance(hold, OfflineCart):
             return self.sell_offline(hold, "card", card_ref=card, customer_name=customer_name)
         # The counter's reader hands back only the reference; for the gateway's documented

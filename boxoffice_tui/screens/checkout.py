@@ -9,7 +9,16 @@ from typing import TYPE_CHECKING
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Digits, Input, Label, LoadingIndicator, Static
+from textual.widgets import (
+    Checkbox,
+    Digits,
+    Input,
+    Label,
+    LoadingIndicator,
+    OptionList,
+    Select,
+    Static,
+)
 
 from boxoffice_tui.base import (
     BaseModal,
@@ -19,17 +28,78 @@ from boxoffice_tui.base import (
     set_binding_label,
 )
 from boxoffice_tui.footer import QuickFooter
-from boxoffice_tui.i18n import t
+from boxoffice_tui.i18n import add_strings, t
 from boxoffice_tui.widgets.keypad import Keypad
 from core.errors import BoxOfficeError
 from core.money import format_minor
+from terminal.payments import customer_contact
 from terminal.results import ExchangeRequest, OfflineCardLimits, OfflineCart, SaleOutcome
 
 if TYPE_CHECKING:
+    from core.outbox import CustomerContact
     from core.reservation import HoldResult
 
 
 DECLINES = frozenset({"card_declined", "insufficient_funds", "expired_card"})
+
+add_strings({
+    "email_optional": ("Customer's email for e-tickets (optional)",
+                       "E-mail do cliente para os ingressos (opcional)"),
+    "email_consent": ("Customer agrees to e-mail", "Cliente autoriza o e-mail"),
+})
+# The customer's language for the email (the counter itself speaks pt-BR or English).
+EMAIL_LANGUAGES = (("Português", "pt-BR"), ("English", "en"), ("Español", "es"))
+
+
+class ContactFields(Vertical):
+    """The customer's email for the e-tickets, their consent and their language: all
+    optional; left empty, nothing is stored. Not offered for a sale from the lease
+    (offline) or an exchange, which record no address."""
+
+    DEFAULT_CSS = """
+    ContactFields { height: auto; margin-top: 1; }
+    ContactFields #email { width: 1fr; }
+    ContactFields Horizontal { height: 1; }
+    ContactFields #consent { width: 1fr; }
+    ContactFields #email-lang { width: 16; }
+    """
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(id="contact")
+        self.lang = lang
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=t("email_optional"), id="email", max_length=254,
+                    compact=True)
+        with Horizontal():
+            yield Checkbox(t("email_consent"), id="consent", compact=True)
+            yield Select(EMAIL_LANGUAGES, value=self.lang if self.lang == "pt-BR" else "en",
+                         allow_blank=False, id="email-lang", compact=True)
+
+    def contact(self) -> CustomerContact | None:
+        """The contact as typed, checked (``invalid_email``, ``consent_required``)."""
+        return customer_contact(self.query_one("#email", Input).value,
+                                str(self.query_one("#email-lang", Select).value),
+                                self.query_one("#consent", Checkbox).value)
+
+
+def _contact_of(screen: BaseModal) -> CustomerContact | None:
+    found = screen.query(ContactFields)
+    return found.first().contact() if found else None
+
+
+def _offers_email(hold: object, exchange: ExchangeRequest | None) -> bool:
+    return exchange is None and not isinstance(hold, OfflineCart)
+
+
+def _list_took_enter(screen: BaseModal) -> bool:
+    """Enter while the language list is open picks the language: the dialog's Enter (a
+    priority binding) would otherwise complete the sale under the open list."""
+    focused = screen.focused
+    if isinstance(focused, OptionList) and isinstance(focused.parent, Select):
+        focused.action_select()
+        return True
+    return False
 
 
 def _digits_amount(minor: int, lang: str) -> str:
@@ -77,6 +147,8 @@ class CashScreen(BaseModal):
                     yield Digits(_digits_amount(0, self.bo.lang), id="change")
                 yield Keypad()
             yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
+            if _offers_email(self.hold, self.exchange):
+                yield ContactFields(lang)
             yield Static("", id="cash-error", classes="error")
         yield QuickFooter()
 
@@ -92,7 +164,8 @@ class CashScreen(BaseModal):
         self.query_one("#change", Digits).update(_digits_amount(max(0, change), self.bo.lang))
 
     def action_key(self, key: str) -> None:
-        if self.busy or self.focused is self.query_one("#customer", Input):
+        # The name and email fields take their own digits.
+        if self.busy or isinstance(self.focused, Input):
             return
         if key == "backspace":
             self.entry = self.entry[:-1]
@@ -109,17 +182,22 @@ class CashScreen(BaseModal):
 
     @after_typed_keys
     def action_confirm(self) -> None:
-        if self.busy:
+        if self.busy or _list_took_enter(self):
             return
         if self.tendered < self.hold.total_minor:
             self.query_one("#cash-error", Static).update(t("not_enough"))
+            return
+        try:
+            contact = _contact_of(self)
+        except BoxOfficeError as exc:
+            self.query_one("#cash-error", Static).update(error_text(exc))
             return
         self.busy = True
         self.query_one("#cash-error", Static).update("…")
         name = self.query_one("#customer", Input).value.strip() or None
         self.call_core(self.counter.pay_cash, self._key, self.hold, self.tendered,
-                       customer_name=name, exchange=self.exchange, done=self._done,
-                       failed=self._failed, group="pay", exclusive=True)
+                       customer_name=name, exchange=self.exchange, contact=contact,
+                       done=self._done, failed=self._failed, group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.dismiss(outcome)
@@ -157,6 +235,8 @@ class CardScreen(BaseModal):
             yield Label(t("card_number"))
             yield Input(self.card, id="card-input")
             yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
+            if _offers_email(self.hold, self.exchange):
+                yield ContactFields(self.bo.lang)
             yield LoadingIndicator(id="card-progress")
             yield Static("", id="card-result")
         yield QuickFooter()
@@ -203,10 +283,17 @@ class CardScreen(BaseModal):
 
     @after_typed_keys
     def action_confirm(self) -> None:
+        if _list_took_enter(self):
+            return
         if self.state in ("approved", "declined", "failed"):
             self.action_cancel()
             return
         if self.state == "waiting":
+            return
+        try:
+            contact = _contact_of(self)
+        except BoxOfficeError as exc:
+            self.query_one("#card-result", Static).update(f"[b]✖ {error_text(exc)}[/b]")
             return
         self.state = "waiting"
         self.refresh_bindings()
@@ -215,8 +302,8 @@ class CardScreen(BaseModal):
         card = self.query_one("#card-input", Input).value.strip() or self.card
         name = self.query_one("#customer", Input).value.strip() or None
         self.call_core(self.counter.pay_card, self._key, self.hold, card,
-                       customer_name=name, exchange=self.exchange, done=self._done,
-                       failed=self._failed, group="pay", exclusive=True)
+                       customer_name=name, exchange=self.exchange, contact=contact,
+                       done=self._done, failed=self._failed, group="pay", exclusive=True)
 
     def _done(self, outcome: SaleOutcome) -> None:
         self.state = "approved"

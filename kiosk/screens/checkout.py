@@ -17,6 +17,7 @@ from kiosk.i18n import card_label, error_message, sentence, t
 from kiosk.screens.base import FocusScroll, KioskHeader, KioskScreen, money, when
 
 if TYPE_CHECKING:
+    from core.outbox import CustomerContact
     from core.sales import CheckoutResult
 
 
@@ -155,6 +156,9 @@ class SummaryScreen(KioskScreen):
 class PaymentScreen(KioskScreen):
     screen_name = "payment"
     tried = "#card-0"  # the card button last pressed
+    # The customer's email for the e-tickets (kiosk.screens.email), kept across a
+    # declined card; None: none given (nothing is stored).
+    contact: CustomerContact | None = None
 
     def title_text(self) -> str:
         return t("pay_title")
@@ -165,6 +169,7 @@ class PaymentScreen(KioskScreen):
         with FocusScroll(id="payment"):
             yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
                          classes="headline")
+            yield Button(self._email_label(), id="email", classes="card")
             yield Static(t("reader_sim"), classes="explain")
             for i, card in enumerate(TEST_CARDS):
                 yield Button(card_label(card.brand, card.outcome, card.number[-4:]),
@@ -174,7 +179,26 @@ class PaymentScreen(KioskScreen):
     def on_mount(self) -> None:
         self.focus_id("#card-0")
 
+    def _email_label(self) -> str:
+        from kiosk.screens.email import masked, st
+
+        c = self.contact
+        return st("email_given", address=masked(c.email)) if c else st("email_button")
+
+    def _ask_email(self) -> None:
+        from kiosk.screens.email import EmailDialog
+
+        def given(contact: CustomerContact | None) -> None:
+            self.contact = contact
+            self.query_one("#email", Button).label = self._email_label()
+            self.focus_id("#card-0")
+
+        self.kiosk.push_screen(EmailDialog(self.contact), given)
+
     def pressed(self, button_id: str, button: Button) -> None:
+        if button_id == "email" and not self.busy:
+            self._ask_email()
+            return
         if not button_id.startswith("card-") or self.busy:
             return
         # Where focus goes back after a refusal: the buttons are disabled while the card
@@ -190,7 +214,8 @@ class PaymentScreen(KioskScreen):
         self.set_busy(True)
         self.query_one("#status", Static).update(t("paying"))
         self.call_core(self.kiosk.services.pay, p.pay_key, p.hold, card.payment_method,
-                       done=self._paid, failed=self._failed, group="pay", exclusive=True)
+                       contact=self.contact, done=self._paid, failed=self._failed,
+                       group="pay", exclusive=True)
 
     def _paid(self, result: CheckoutResult) -> None:
         self.busy = False
