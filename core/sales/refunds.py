@@ -7,20 +7,26 @@ yet stays ``pending`` until the recovery sweeper gets it through.
 
 Approval: a supervisor's PIN is needed above ``sales.refund_approval_over_minor`` and
 always for an order sold in another shift (or outside any shift, e.g. at a kiosk).
+The database checks the same rule when the refund row is written (migration 0013,
+``bo_guard_refund``), with its own limit (``bo_settings``, the owner's or an admin's):
+the lower of the two limits applies, so a terminal's settings can only ask for more.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import BigInteger, Connection, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor, OperatorInfo, system_actor
+from core.actors import Actor, OperatorInfo, raise_refusal, system_actor
 from core.context import CoreContext
 from core.errors import BoxOfficeError, message_for
 from core.idempotency import as_key, begin_command
@@ -67,6 +73,10 @@ _DONE = text(
     "update refunds set status = 'succeeded', gateway_ref = :ref, updated_at = now()"
     " where id = :id and status = 'pending' returning id"
 )
+# The database's own verdict (its limit, the terminal's open shift): what the refund
+# row's trigger will check, asked before so the cashier is asked for a PIN up front.
+_DB_REASON = text("select bo_refund_approval_reason(:o, :lines, :t)").bindparams(
+    bindparam("lines", type_=ARRAY(BigInteger)))
 _PENDING = text(
     "select id from refunds where status = 'pending'"
     " and updated_at <= now() - make_interval(secs => :age) order by updated_at limit 200"
@@ -250,7 +260,9 @@ def _approval_reason(ctx: CoreContext, conn: Connection, actor: Actor, order: An
         return "another shift"
     if amount > ctx.settings.sales.refund_approval_over_minor:
         return "amount over limit"
-    return None
+    why: str | None = conn.execute(_DB_REASON, {"o": order["id"], "lines": [r.id for r in lines],
+                                                "t": actor.terminal_id}).scalar_one()
+    return why
 
 
 def refund(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, order_id: uuid.UUID | str, *,
@@ -294,6 +306,9 @@ def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
     order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().first()
     if order is None:
         raise BoxOfficeError("unknown_order", order_id=str(order_id))
+    if order["status"] == "payment_unverified":
+        # The gateway never confirmed the card payment: no money came in to give back.
+        raise BoxOfficeError("order_payment_unverified")
     lines = _pick_lines(conn, order_id, line_ids)
     why = _approval_reason(ctx, conn, actor, order, lines)
     if why is not None and supervisor is None:
@@ -316,7 +331,7 @@ def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
     voided = tickets_bridge.void(conn, actor, order_id, list(back.line_ids),
                                  f"refund: {reason_code}")
     status = "pending" if method == "card" else "succeeded"
-    conn.execute(_INSERT, {
+    _insert_refund(conn, {
         "id": rid, "key": key, "order_id": order_id,
         "sale_id": sale.id if sale is not None else None, "line_ids": list(back.line_ids),
         "method": method, "status": status, "amount": back.amount_minor,
@@ -343,6 +358,27 @@ def refund_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
                           order["currency"], method, status, reason_code, approval_id,
                           tickets_voided=voided)
     return result
+
+
+# Refusals of the refund row's trigger (bo_guard_refund): the message is the code, the
+# detail its placeholders as JSON.
+_REFUND_REFUSALS = ("approval_required", "order_payment_unverified")
+
+
+def _insert_refund(conn: Connection, params: dict[str, Any]) -> None:
+    try:
+        conn.execute(_INSERT, params)
+    except DBAPIError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        code = getattr(diag, "message_primary", None) or ""
+        if code in _REFUND_REFUSALS:
+            detail = getattr(diag, "message_detail", None) or ""
+            try:
+                details = json.loads(detail) if detail.startswith("{") else {}
+            except ValueError:
+                details = {}
+            raise BoxOfficeError(code, **details) from None
+        raise_refusal(exc)
 
 
 def _result(row: Any) -> RefundResult:
