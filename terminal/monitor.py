@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from core.errors import BoxOfficeError
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from core.backoffice.staff import OperatorRow
     from core.backoffice.venues import RoomSummary
     from core.monitor import Snapshot
+    from core.reports import MinuteSales, OccupancyLine, PricedEvent, PricePoint
     from core.sales import ShiftClose
     from terminal.results import Approval
 
@@ -61,6 +63,37 @@ class MonitorSession(TerminalSession):
 
         stale = max(15.0, self.settings.terminal.heartbeat_s * 3)
         return snapshot(self.ctx.engine, stale, self.settings.sales.currency)
+
+    # --- the charts (sales history, read-only) -------------------------------------------
+    def chart_tz(self) -> str:
+        """The venues' time zone: the charts' days and hours are the casino's."""
+        tz = getattr(self, "_chart_tz", None)
+        if tz is None:
+            from core.reports import default_tz
+
+            tz = self._chart_tz = default_tz(self.ctx.engine)
+        return str(tz)
+
+    def chart_minute_sales(self, day: date | None = None) -> MinuteSales:
+        """Sales per minute of today (or ``day``) against the same weekday last week."""
+        from core.reports import minute_sales
+
+        return minute_sales(self.ctx.engine, day=day, tz=self.chart_tz())
+
+    def chart_occupancy(self, at: datetime | None = None) -> list[OccupancyLine]:
+        from core.reports import occupancy_lines
+
+        return occupancy_lines(self.ctx.engine, tz=self.chart_tz(), at=at)
+
+    def chart_priced_events(self) -> list[PricedEvent]:
+        from core.reports import priced_events
+
+        return priced_events(self.ctx.engine)
+
+    def chart_price_path(self, event_id: int) -> list[PricePoint]:
+        from core.reports import price_path
+
+        return price_path(self.ctx.engine, event_id)
 
     def approve(self, approval_id: str, approval: Approval) -> ShiftClose:
         """Approve what waits on the monitor (a counted shift's variance)."""

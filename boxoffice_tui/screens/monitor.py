@@ -109,6 +109,8 @@ class MonitorScreen(BaseScreen):
         Binding("ctrl+q", "app.quit", "quit"),
         # The supervisor's console (sign-in first): docs/monitor.md.
         Binding("c", "console", "console", show=False),
+        # The charts (sales per minute, occupancy, price path): docs/monitor.md.
+        Binding("g", "charts", "charts", show=False),
     ]
 
     def __init__(self) -> None:
@@ -256,6 +258,11 @@ class MonitorScreen(BaseScreen):
         from boxoffice_tui.screens.console import open_console
 
         open_console(self.app, self.monitor)
+
+    def action_charts(self) -> None:
+        from boxoffice_tui.screens.monitor_charts import ChartsScreen
+
+        self.app.push_screen(ChartsScreen())
 
 
 def revenue_text(snap: Any) -> str:

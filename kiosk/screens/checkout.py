@@ -169,7 +169,7 @@ class PaymentScreen(KioskScreen):
         with FocusScroll(id="payment"):
             yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
                          classes="headline")
-            yield Button(self._email_label(), id="email", classes="card")
+            yield Button(self._email_label(), id="email", classes="big")
             yield Static(t("reader_sim"), classes="explain")
             for i, card in enumerate(TEST_CARDS):
                 yield Button(card_label(card.brand, card.outcome, card.number[-4:]),

@@ -63,6 +63,7 @@ class EmailDialog(KioskModal):
     screen_name = "email"
     customer = True  # the idle prompt applies: a customer may walk away from it
     CSS: ClassVar[str] = """
+    EmailDialog { align: center middle; }
     EmailDialog #dialog { width: 76; }
     EmailDialog #email-value { border: round $primary; height: 3; padding: 0 1;
                                margin: 1 0 0 0; }

@@ -155,3 +155,27 @@ async def test_the_dialog_keeps_to_the_screen(make_app: Any) -> None:
                 assert r.right <= size[0] and r.bottom <= size[1], (size, key.id, r)
             await tap(pilot, f"#{key_id('skip')}")
             await shown(pilot, PaymentScreen)
+
+
+@pytest.mark.parametrize("contrast", [False, True], ids=["normal", "contrast"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_email_dialog_snapshot(snap_compare: Any, make_app: Any, size: tuple[int, int],
+                               contrast: bool) -> None:
+    """The dialog over a blank screen (nothing behind it moves with the date), an address
+    half typed and the consent ticked, in Portuguese."""
+    from textual.screen import Screen
+
+    app = make_app(lang="pt-BR")
+
+    async def run_before(pilot: Any) -> None:
+        await wait_for(pilot, lambda: app.started)
+        app.set_high_contrast(contrast)
+        await app.push_screen(Screen())
+        await app.push_screen(EmailDialog())
+        await shown(pilot, EmailDialog)
+        await _type(pilot, "ana@casino.com")
+        await tap(pilot, "#email-consent")
+        app.screen.focus_id(f"#{key_id('ok')}")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
