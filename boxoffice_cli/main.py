@@ -67,6 +67,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     ctx = _context()
     summary = demo.seed(ctx.engine, ctx.settings.sales.currency)
+    from core.payments import with_demo_gateway
+    from core.provisioning import mark_demo_database
+
+    # The demo's database is the one that may sell test cards without an alert on the
+    # monitor and run `tickets demo-sale`; its terminals pay through the sandbox.
+    mark_demo_database(ctx.engine)
+    ctx.settings = with_demo_gateway(ctx.settings)
     _print_demo(summary, ctx)
     if args.no_ui:
         return 0

@@ -175,8 +175,14 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
 def cmd_demo_sale(args: argparse.Namespace) -> int:
     """A cash sale without the payments saga, printed through the configured printer:
-    for trying printers and gates. The cashier app is the real way to sell."""
+    for trying printers and gates. The cashier app is the real way to sell.
+
+    Only on the demo's database (``boxoffice demo`` marks it; a terminal's login cannot,
+    nor can a setting or a flag): anywhere else it is refused with ``demo_only`` before
+    anything is held."""
     from core.actors import Actor, register_terminal
+    from core.errors import BoxOfficeError
+    from core.provisioning import is_demo_database
     from core.reservation import (
         availability,
         confirm_in,
@@ -188,7 +194,9 @@ def cmd_demo_sale(args: argparse.Namespace) -> int:
     from printing.model import receipt_for
     from printing.spooler import Spooler
 
-    ctx = _context()
+    ctx = _context(migrate=False)
+    if not is_demo_database(ctx.engine):
+        raise BoxOfficeError("demo_only", command="boxoffice tickets demo-sale")
     term = ctx.settings.terminal
     actor = Actor(register_terminal(ctx.engine, term.name, term.kind), term.name)
     ev = resolve_event(ctx.engine, args.event)
@@ -288,8 +296,9 @@ def register(sub: Any) -> None:
     up.add_argument("--snapshot")
     up.add_argument("--store")
     up.set_defaults(func=cmd_upload)
-    ds = tk_sub.add_parser("demo-sale", help="sell and print a demo cash order (no payments"
-                           " saga), print its tokens: for trying printers and gates")
+    ds = tk_sub.add_parser("demo-sale", help="demo database only: sell and print a cash"
+                           " order (no payments saga), print its tokens: for trying printers"
+                           " and gates")
     ds.add_argument("--event", default="COMEDIA-HOJE")
     ds.add_argument("--seats", type=int, default=2)
     ds.add_argument("--ga", type=int, default=0, help="GA places instead of seats")

@@ -23,7 +23,7 @@ def _terminal(with_cards: bool = False) -> Any:
     ctx = context_for(settings, migrate=False)
     cards = None
     g = settings.gateway
-    if with_cards and (g.base_url or g.kind == "stripe"):
+    if with_cards and g.kind != "none" and (g.base_url or g.kind == "stripe"):
         from sync.cards import GatewayCardProcessor
 
         cards = GatewayCardProcessor(ctx.payment_gateway())

@@ -1,5 +1,6 @@
 """``boxoffice terminal add|revoke|list``: one database login per terminal, run with the
-owner's database URL. Imports are lazy (fast ``--help``)."""
+owner's database URL; with ``redis.admin_url`` in the owner's settings, one Redis user per
+terminal too. Imports are lazy (fast ``--help``)."""
 
 from __future__ import annotations
 
@@ -22,18 +23,33 @@ def _owner_engine() -> Any:
     return _context(migrate=False).engine
 
 
+def _redis_admin() -> Any:
+    """The Redis admin account of the owner's settings (``redis.admin_url``), or None."""
+    from boxoffice_cli.main import _settings
+    from core.provisioning import redis_admin
+
+    r = _settings().redis
+    if r.admin_url is None:
+        return None
+    return redis_admin(r.admin_url.get_secret_value(), r.key_prefix)
+
+
 def _toml_str(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid TOML basic string
 
 
-def write_config(path: Path, name: str, kind: str, url: str) -> None:
-    """A terminal's config file, created 0600 whatever the umask (it holds a password);
+def write_config(path: Path, name: str, kind: str, url: str, redis_url: str | None = None,
+                 redis_prefix: str = "bo:") -> None:
+    """A terminal's config file, created 0600 whatever the umask (it holds passwords);
     an existing file is never overwritten."""
-    lines = ["# Written by `boxoffice terminal add`; holds this terminal's database password.",
+    lines = ["# Written by `boxoffice terminal add`; holds this terminal's passwords.",
              "[database]", f"url = {_toml_str(url)}", "", "[terminal]",
              f"name = {_toml_str(name)}"]
     if kind in _CONFIG_KINDS or kind == "admin":
         lines.append(f"kind = {_toml_str('monitor' if kind == 'admin' else kind)}")
+    if redis_url is not None:
+        lines += ["", "[redis]", f"url = {_toml_str(redis_url)}",
+                  f"key_prefix = {_toml_str(redis_prefix)}"]
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -46,40 +62,74 @@ def write_config(path: Path, name: str, kind: str, url: str) -> None:
 def cmd_add(args: argparse.Namespace) -> int:
     from core.provisioning import provision_terminal
 
-    t = provision_terminal(_owner_engine(), args.name, args.kind)
+    engine = _owner_engine()
+    admin = _redis_admin()
+    try:
+        t = provision_terminal(engine, args.name, args.kind, redis_admin=admin)
+    finally:
+        if admin is not None:
+            admin.close()
+    redis_note = " and Redis user" if t.redis_url else ""
     if args.config:
-        write_config(Path(args.config), t.name, t.kind, t.url)
-        print(f"terminal {t.name} ({t.kind}) added as login {t.login};"
+        write_config(Path(args.config), t.name, t.kind, t.url, t.redis_url,
+                     admin.prefix if admin is not None else "bo:")
+        print(f"terminal {t.name} ({t.kind}) added as login {t.login}{redis_note};"
               f" config written to {args.config} (mode 0600)")
     else:
-        print(f"terminal {t.name} ({t.kind}) added as login {t.login}")
+        print(f"terminal {t.name} ({t.kind}) added as login {t.login}{redis_note}")
         print("connection URL (shown once; keep it in the terminal's config, mode 0600):")
         print(t.url)
+        if t.redis_url:
+            print("Redis URL ([redis] url in the same file):")
+            print(t.redis_url)
+    if admin is None:
+        print("no Redis user made (no redis.admin_url): give this terminal no Redis URL,"
+              " or one of its kind's own")
     return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from core.provisioning import revoke_terminal
+    from core.provisioning import disable_redis_user, revoke_terminal
 
-    done = revoke_terminal(_owner_engine(), args.name)
-    print(f"terminal {args.name} revoked: login disabled, {done['sessions_ended']} session(s)"
-          f" ended, {done['keys_revoked']} signing key(s) revoked from now on")
+    # The Redis account is checked first: a revoke must not stop half-way for a mistyped
+    # admin URL (both parts are idempotent, so running it again finishes either).
+    admin = _redis_admin()
+    try:
+        done = revoke_terminal(_owner_engine(), args.name)
+        print(f"terminal {args.name} revoked: login disabled, {done['sessions_ended']}"
+              f" session(s) ended, {done['keys_revoked']} signing key(s) revoked from now on")
+        if admin is not None and done["login"]:
+            r = disable_redis_user(admin.client, done["login"])
+            if r["redis"] == "off":
+                print(f"Redis user {done['login']} off, {r['redis_clients_killed']}"
+                      " connection(s) closed")
+            else:
+                print("no Redis user for this terminal")
+    finally:
+        if admin is not None:
+            admin.close()
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     from core.provisioning import list_terminals
 
-    rows = list_terminals(_owner_engine())
+    admin = _redis_admin()
+    try:
+        rows = list_terminals(_owner_engine(), redis_admin=admin)
+    finally:
+        if admin is not None:
+            admin.close()
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
         return 0
-    print(f"{'NAME':<20} {'KIND':<8} {'LOGIN':<32} {'STATE':<8} {'KEY':<9} CONN")
+    # REDIS: on / off (revoked) / none; "?" without redis.admin_url to ask.
+    print(f"{'NAME':<20} {'KIND':<8} {'LOGIN':<32} {'STATE':<8} {'KEY':<9} {'REDIS':<5} CONN")
     for r in rows:
         state = "revoked" if r.revoked_at else ("active" if r.login else "no login")
         key = (r.key_id or "-") + ("!" if r.key_revoked_at else "")
         print(f"{r.name:<20} {r.kind:<8} {r.login or '-':<32} {state:<8} {key:<9}"
-              f" {r.connections}")
+              f" {r.redis or '?':<5} {r.connections}")
     return 0
 
 

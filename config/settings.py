@@ -102,6 +102,9 @@ class DatabaseSettings(_Section):
 class RedisSettings(_Section):
     # None: no cache, no pub/sub; everything reads PostgreSQL (slower, still correct).
     url: SecretStr | None = None
+    # The owner's only (``boxoffice terminal add/revoke/list``): an account allowed to run
+    # ACL SETUSER, which makes each terminal its own Redis user. Never in a terminal's file.
+    admin_url: SecretStr | None = None
     socket_timeout_s: float = Field(0.5, gt=0, le=30)
     key_prefix: str = Field("bo:", max_length=40)
 
@@ -122,8 +125,11 @@ class BreakerSettings(_Section):
 
 
 class GatewaySettings(_Section):
-    # "sandbox": the project's own local gateway server; "stripe": a real merchant account.
-    kind: Literal["sandbox", "stripe"] = "sandbox"
+    # "none": no card payments (the default: a terminal never sells through a gateway it
+    # was not given); "stripe": a real merchant account; "sandbox": the project's own
+    # fake gateway, which takes test cards and moves no money: `boxoffice demo` uses it,
+    # and anywhere else the monitor shows it as an alert.
+    kind: Literal["none", "sandbox", "stripe"] = "none"
     base_url: str | None = None
     secret_key: SecretStr | None = None
     connect_timeout_s: float = Field(3.0, gt=0, le=60)

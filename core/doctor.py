@@ -260,11 +260,20 @@ def _gateway(settings: Settings, state: dict[str, Any] | None) -> Check:
 
     gw = settings.gateway
     kiosk = settings.terminal.kind == "kiosk"
+    if gw.kind == "none":
+        if kiosk:
+            return _fail("gateway", "no card gateway configured (gateway.kind = none)",
+                         "the kiosk takes cards only: set [gateway] kind = \"stripe\" and"
+                         " its secret_key")
+        return _warn("gateway", "no card gateway configured: cards refused, cash sells",
+                     "to take cards set [gateway] kind = \"stripe\" and its secret_key")
     url = gw.base_url or ("https://api.stripe.com" if gw.kind == "stripe" else None)
     breaker = (state or {}).get("breaker")
     seen = f"; the app's breaker is {breaker}" if breaker else ""
     if url is None:
-        return _ok("gateway", "sandbox started on demand (demo)" + seen)
+        return _warn("gateway", "sandbox started on demand: test cards, no money" + seen,
+                     "outside `boxoffice demo` the monitor shows this as an alert; set"
+                     " [gateway] kind = \"stripe\" to take real cards")
     try:
         httpx.get(url, timeout=NET_TIMEOUT_S)
     except httpx.HTTPError as exc:

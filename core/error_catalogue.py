@@ -292,6 +292,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Card payments are unavailable right now; take cash.",
         "es": "Los pagos con tarjeta no están disponibles ahora; acepte efectivo.",
     },
+    "card_payments_off": {
+        "pt-BR": "Este terminal não aceita cartão: nenhuma operadora de cartão está"
+                 " configurada (gateway.kind). Aceite dinheiro no balcão.",
+        "en": "This terminal takes no cards: no card gateway is configured"
+              " (gateway.kind). Take cash at the counter.",
+        "es": "Este terminal no acepta tarjetas: no hay procesador de tarjetas"
+              " configurado (gateway.kind). Acepte efectivo en el mostrador.",
+    },
     "gateway_timeout": {
         "pt-BR": "A operadora de cartão não respondeu a tempo.",
         "en": "The card gateway did not answer in time.",
@@ -720,6 +728,19 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "pt-BR": "Isto precisa do usuário dono do banco ({detail}).",
         "en": "This needs the database owner's login ({detail}).",
         "es": "Esto necesita el usuario dueño de la base ({detail}).",
+    },
+    "demo_only": {
+        "pt-BR": "{command} só existe na demonstração: este banco não foi criado por"
+                 " `boxoffice demo`.",
+        "en": "{command} exists only in the demo: this database was not made by"
+              " `boxoffice demo`.",
+        "es": "{command} solo existe en la demostración: esta base no la creó"
+              " `boxoffice demo`.",
+    },
+    "redis_admin_failed": {
+        "pt-BR": "O Redis não aceitou a conta de administração (redis.admin_url): {detail}.",
+        "en": "Redis refused the admin account (redis.admin_url): {detail}.",
+        "es": "Redis rechazó la cuenta de administración (redis.admin_url): {detail}.",
     },
     # --- Operations: backups and drills (core.backup, core.drills)
     "backup_tool_missing": {

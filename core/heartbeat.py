@@ -22,8 +22,13 @@ _BEAT = text(
 )
 
 
-def beat(engine: Engine, terminal_id: int, state: dict[str, Any]) -> None:
+def beat(engine: Engine, terminal_id: int, state: dict[str, Any], *,
+         gateway: str | None = None) -> None:
     """Write the heartbeat; raises ``BoxOfficeError('database_unavailable')`` when the
-    database cannot be reached."""
+    database cannot be reached. ``gateway``: the card gateway kind this terminal runs
+    with (``none``, ``stripe``, ``sandbox``; the monitor raises an alert on a sandbox
+    outside the demo)."""
+    if gateway is not None:
+        state = {**state, "gateway": gateway}
     with unit_of_work(engine) as conn:
         conn.execute(_BEAT, {"id": terminal_id, "state": json.dumps(state, default=str)})

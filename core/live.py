@@ -41,6 +41,11 @@ class LiveSeats:
                                                socket_connect_timeout=cfg.socket_timeout_s)
         self.hits = 0
         self.misses = 0
+        # A kiosk's Redis user may only bump versions (core.provisioning): it neither
+        # stores snapshots nor publishes; other maps see its changes by the version.
+        from core.provisioning import redis_publishes
+
+        self.publishes = redis_publishes(ctx.settings.terminal.kind)
         # Events whose version bump failed (Redis unreachable at the time): bumped as soon
         # as Redis answers again, so nobody keeps serving the snapshot from before.
         self._unbumped: set[int] = set()
@@ -64,8 +69,11 @@ class LiveSeats:
         try:
             self._flush_unbumped()
             pipe = self.client.pipeline()
-            pipe.incr(self._ver(change.event_id))
-            pipe.publish(self.channel(change.event_id), json.dumps(asdict(change)))
+            # INCR itself: redis-py's incr() sends INCRBY, which could also lower a
+            # version, and terminals' Redis users may run INCR only (core.provisioning).
+            pipe.execute_command("INCR", self._ver(change.event_id))
+            if self.publishes:
+                pipe.publish(self.channel(change.event_id), json.dumps(asdict(change)))
             pipe.execute()
         except Exception as exc:  # Redis down: readers fall back to PostgreSQL
             with self._lock:
@@ -80,7 +88,7 @@ class LiveSeats:
         try:
             pipe = self.client.pipeline()
             for event_id in pending:
-                pipe.incr(self._ver(event_id))
+                pipe.execute_command("INCR", self._ver(event_id))
             pipe.execute()
         except Exception:
             with self._lock:
@@ -115,6 +123,8 @@ class LiveSeats:
                 return _decode(data)
         self.misses += 1
         fresh = availability(self.ctx.engine, event_id)
+        if not self.publishes:
+            return fresh
         ttl = _TTL_S
         if fresh.next_expiry is not None:
             ttl = max(1, min(_TTL_S, int((fresh.next_expiry - fresh.as_of).total_seconds())))

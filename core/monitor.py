@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
+from core.provisioning import is_demo_database
 from core.reservation import upcoming_events
 
 
@@ -80,7 +81,8 @@ class Alert:
     """Something a supervisor should look at, as a code, the terminal it is about and
     the figures its sentence needs (money in minor units, durations in seconds); the
     monitor translates and formats it. Codes: ``variance_waiting``, ``terminal_silent``,
-    ``selling_offline``, ``card_down``, ``printer_down``."""
+    ``selling_offline``, ``card_down``, ``printer_down``, ``sandbox_gateway`` (a terminal
+    outside the demo takes cards through the fake gateway: no money moves)."""
 
     code: str
     terminal: str = ""
@@ -251,8 +253,10 @@ def _int(v: Any) -> int | None:
     return None if v is None else int(v)
 
 
-def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) -> list[Alert]:
+def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None, *,
+           demo: bool = False) -> list[Alert]:
     """Alerts derived from what terminals report and what waits, as codes and figures.
+    ``demo``: the database is the demo's, whose terminals use the sandbox gateway.
 
     A stopped terminal raises nothing (its silence is expected); a silent one raises only
     its silence (what it said last is no longer news)."""
@@ -273,6 +277,8 @@ def alerts(terms: list[TerminalRow], approvals: list[Approval] | None = None) ->
                               "oldest_s": int(sync.get("oldest_unsent_s") or 0)}))
         if str(t.state.get("breaker", "")).lower() == "open":
             out.append(Alert("card_down", t.name))
+        if t.state.get("gateway") == "sandbox" and not demo:
+            out.append(Alert("sandbox_gateway", t.name))
         printer = str(t.state.get("printer", "")).lower()
         if printer in ("offline", "error", "paper_out", "failed"):
             out.append(Alert("printer_down", t.name, {"printer": printer}))
@@ -327,10 +333,11 @@ def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL")
         approvals = pending_approvals(conn)
         now = conn.execute(_NOW).scalar_one()
         paid = payment_alerts(conn)
+        demo = is_demo_database(conn)
     occ = [Occupancy(e.id, e.code, e.name, e.capacity, e.sold, e.held)
            for e in upcoming_events(engine)]
     return Snapshot(spm, rev, currency, occ, terms, holds, approvals,
-                    alerts(terms, approvals) + paid, now, refunds)
+                    alerts(terms, approvals, demo=demo) + paid, now, refunds)
 
 
 # --- lookups for the counter screens -------------------------------------------------------

@@ -8,17 +8,23 @@ trusts: ``session_user`` -> terminal) and its connection URL.
 Roles are cluster-wide while the map is per database, so a login's name carries a tag
 of its database: two databases on one server (a test run, a staging copy) never collide,
 and a login is granted CONNECT on its own database only.
+
+With a Redis admin account configured (``redis.admin_url``), a terminal also gets its
+own Redis 7 user, named like its login, with its kind's ACL rules (below); revoking the
+terminal turns that user off and closes its connections.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import make_url
@@ -27,6 +33,8 @@ from sqlalchemy.exc import DBAPIError
 from core.actors import raise_refusal
 from core.errors import BoxOfficeError
 from core.uow import unit_of_work
+
+log = logging.getLogger(__name__)
 
 # The group role of each kind, and the ``terminals.kind`` its row gets (the worker is
 # the system terminal there; the back office's admin login is a monitor with more rights).
@@ -45,6 +53,8 @@ class ProvisionedTerminal:
     login: str
     password: str
     url: str
+    # The terminal's Redis URL (its own user) when a Redis admin account was given.
+    redis_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,8 @@ class TerminalLogin:
     key_id: str | None
     key_revoked_at: datetime | None
     connections: int
+    # Its Redis user: "on", "off" (revoked), "none", or None when Redis was not asked.
+    redis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v)
@@ -124,11 +136,19 @@ def terminal_url(owner_url: str, login: str, password: str) -> str:
 
 
 def provision_terminal(owner_engine: Engine, name: str, kind: str, *,
-                       password: str | None = None) -> ProvisionedTerminal:
+                       password: str | None = None,
+                       redis_admin: RedisAdmin | None = None) -> ProvisionedTerminal:
     """Register terminal ``name`` and create its login in the group role of ``kind``;
-    returns the connection URL the terminal uses (shown once: only a hash is stored)."""
+    returns the connection URL the terminal uses (shown once: only a hash is stored).
+
+    ``redis_admin``: the Redis admin account; the terminal then also gets its Redis user
+    (same name as its login, a password of its own, its kind's rules on the admin's
+    prefix), made before the database commits so that a Redis refusal leaves neither
+    behind."""
     group = group_role(kind)
     password = password or secrets.token_urlsafe(24)
+    redis_password = secrets.token_urlsafe(24)
+    redis_user: str | None = None
     try:
         with unit_of_work(owner_engine) as conn:
             _require_owner(conn)
@@ -162,14 +182,26 @@ def provision_terminal(owner_engine: Engine, name: str, kind: str, *,
                 _grant_monitoring(conn, login)
             conn.execute(text("insert into terminal_logins (login, terminal_id, kind)"
                               " values (:l, :t, :k)"), {"l": login, "t": tid, "k": kind})
-            _audit(conn, "terminal_add", {"terminal": name, "kind": kind, "login": login})
+            _audit(conn, "terminal_add", {"terminal": name, "kind": kind, "login": login,
+                                          "redis": redis_admin is not None})
+            if redis_admin is not None:
+                provision_redis_user(redis_admin.client, login, kind, redis_password,
+                                     prefix=redis_admin.prefix)
+                redis_user = login
     except DBAPIError as exc:
+        _forget_redis_user(redis_admin, redis_user)
         raise_refusal(exc)
+    except BaseException:
+        _forget_redis_user(redis_admin, redis_user)
+        raise
     url = terminal_url(owner_engine.url.render_as_string(hide_password=False), login, password)
-    return ProvisionedTerminal(name, kind, tid, login, password, url)
+    redis_url = None
+    if redis_admin is not None:
+        redis_url = terminal_redis_url(redis_admin.url, login, redis_password)
+    return ProvisionedTerminal(name, kind, tid, login, password, url, redis_url)
 
 
-def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, int]:
+def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, Any]:
     """Cut a terminal off now: its login can no longer connect, its open sessions are
     ended, and its ticket-signing keys are revoked from this moment (tokens they sign
     later are refused online and at offline gates). Idempotent."""
@@ -201,7 +233,7 @@ def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, int]:
             ended = len(conn.execute(text(
                 "select pg_terminate_backend(pid) from pg_stat_activity where usename = :l"),
                 {"l": row.login}).all())
-    return {"keys_revoked": int(keys), "sessions_ended": ended}
+    return {"keys_revoked": int(keys), "sessions_ended": ended, "login": row.login}
 
 
 _LIST = text(
@@ -218,12 +250,19 @@ _LIST = text(
 )
 
 
-def list_terminals(owner_engine: Engine) -> list[TerminalLogin]:
+def list_terminals(owner_engine: Engine, *,
+                   redis_admin: RedisAdmin | None = None) -> list[TerminalLogin]:
+    """Every terminal with its login and key; with ``redis_admin``, its Redis user too."""
     with owner_engine.connect() as conn:
         _require_owner(conn)
-        return [TerminalLogin(r.name, r.kind, r.id, r.login, r.created_at, r.revoked_at,
+        rows = [TerminalLogin(r.name, r.kind, r.id, r.login, r.created_at, r.revoked_at,
                               r.last_heartbeat, r.key_id, r.key_revoked_at, int(r.connections))
                 for r in conn.execute(_LIST)]
+    if redis_admin is None:
+        return rows
+    return [replace(r, redis=redis_user_state(redis_admin.client, r.login) if r.login
+                    else "none")
+            for r in rows]
 
 
 def drop_login(owner_engine: Engine, login: str) -> None:
@@ -243,39 +282,162 @@ def drop_login(owner_engine: Engine, login: str) -> None:
 # --- Redis (7) ACL users, one per terminal ----------------------------------------------
 # Redis holds caches and hints only (a map shown from Redis is re-validated by the hold in
 # PostgreSQL). A terminal's user reaches its site's keys only (the prefix): it reads
-# snapshots and versions and subscribes to seat channels; a kind that commits seat
-# changes (sellers, the monitor, the worker) may also bump a version, store a snapshot
-# and publish the change. No kind may list keys, delete, flush or configure the server.
-# INFO: a reader compares the server's run id with the one a snapshot was written under
-# (core.live), so a Redis restarted from its dump never serves a snapshot from before.
+# snapshots and versions and subscribes to seat channels. Every seller bumps a version
+# after its change commits (a version only grows: a bump makes readers re-read PostgreSQL,
+# never trust something false). Only the kinds behind a supervisor or a locked-down
+# service (cashier, monitor, worker) may also store a snapshot and publish: a kiosk on the
+# public floor cannot plant a false seat map or push fake changes (its changes reach other
+# maps through the version bump and their poll). No kind may list keys, delete, flush or
+# configure the server, or run ACL. INFO: a reader compares the server's run id with the
+# one a snapshot was written under (core.live), so a Redis restarted from its dump never
+# serves a snapshot from before.
 _REDIS_BASE = ("+get", "+mget", "+subscribe", "+unsubscribe", "+ping", "+select",
                "+client|setname", "+hello", "+info")
-_REDIS_WRITERS = ("cashier", "kiosk", "monitor", "worker", "admin")
-
-
-def redis_user_name(database_tag_: str, name: str) -> str:
-    return f"bo_{database_tag_}_{re.sub(r'[^a-z0-9_-]', '_', name.lower())}"
+_REDIS_BUMPERS = ("cashier", "kiosk", "monitor", "worker", "admin")
+_REDIS_WRITERS = ("cashier", "monitor", "worker", "admin")
 
 
 def redis_acl_rules(kind: str, prefix: str = "bo:") -> list[str]:
     """The ``ACL SETUSER`` rules of a terminal of ``kind`` (after ``reset``)."""
     group_role(kind)  # an unknown kind is refused like everywhere else
     rules = ["-@all", *_REDIS_BASE, f"%R~{prefix}*", f"&{prefix}seats:*"]
+    if kind in _REDIS_BUMPERS:
+        # A version only grows: INCR, never INCRBY (a negative step) nor SET.
+        rules += ["+incr", "+multi", "+exec", "+discard", f"~{prefix}seatver:*"]
     if kind in _REDIS_WRITERS:
-        # A version only grows (INCR, never SET); SET only on snapshots (a selector).
-        rules += ["+incr", "+incrby", "+publish", "+multi", "+exec", "+discard",
-                  f"~{prefix}seatver:*", f"(+set %W~{prefix}avail:*)"]
+        # SET only on snapshots (a selector).
+        rules += ["+publish", f"(+set %W~{prefix}avail:*)"]
     return rules
+
+
+def redis_publishes(kind: str) -> bool:
+    """Whether a process of this kind stores snapshots and publishes changes (core.live);
+    a kiosk only bumps versions."""
+    return kind in _REDIS_WRITERS
+
+
+@dataclass(frozen=True, slots=True)
+class RedisAdmin:
+    """A redis-py client on the admin account and its URL (the terminals' Redis URLs are
+    built from it), plus the site's key prefix the rules are written for."""
+
+    client: Any
+    url: str
+    prefix: str = "bo:"
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def redis_admin(url: str, prefix: str = "bo:", *, timeout_s: float = 5.0) -> RedisAdmin:
+    """The admin account (``redis.admin_url``), checked with a PING: an unreachable
+    server or refused credentials raise ``redis_admin_failed``."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout_s,
+                                  socket_connect_timeout=timeout_s)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        client.close()
+        raise BoxOfficeError("redis_admin_failed", detail=_redis_reason(exc)) from None
+    return RedisAdmin(client, url, prefix)
+
+
+def _redis_reason(exc: BaseException) -> str:
+    # redis-py's messages name the host and the server's refusal, never the password.
+    return f"{type(exc).__name__}: {str(exc)[:120]}"
+
+
+def terminal_redis_url(admin_url: str, user: str, password: str) -> str:
+    """The admin's Redis URL with the terminal's user and password (scheme, host, port,
+    database number and TLS options kept)."""
+    u = urlsplit(admin_url)
+    host = u.netloc.rsplit("@", 1)[-1]
+    cred = f"{quote(user, safe='')}:{quote(password, safe='')}@"
+    return urlunsplit((u.scheme, cred + host, u.path, u.query, u.fragment))
+
+
+def _redis_call(admin_client: Any, *args: Any) -> Any:
+    import redis
+
+    try:
+        return admin_client.execute_command(*args)
+    except redis.RedisError as exc:
+        raise BoxOfficeError("redis_admin_failed", detail=_redis_reason(exc)) from None
 
 
 def provision_redis_user(admin_client: Any, user: str, kind: str, password: str, *,
                          prefix: str = "bo:") -> None:
     """Create (or reset) the Redis user of a terminal. ``admin_client``: a redis-py
     client on an account allowed to run ACL SETUSER (never a terminal's)."""
-    admin_client.execute_command("ACL", "SETUSER", user, "reset", "on", f">{password}",
-                                 *redis_acl_rules(kind, prefix))
+    _redis_call(admin_client, "ACL", "SETUSER", user, "reset", "on", f">{password}",
+                *redis_acl_rules(kind, prefix))
 
 
-def revoke_redis_user(admin_client: Any, user: str) -> None:
-    """Cut a terminal's Redis user off (and drop it): its open connections are killed."""
-    admin_client.execute_command("ACL", "DELUSER", user)
+def redis_user_state(admin_client: Any, user: str) -> str:
+    """``on``, ``off`` or ``none`` (no such user)."""
+    got = _redis_call(admin_client, "ACL", "GETUSER", user)
+    if not got:
+        return "none"
+    # redis-py answers a dict; a raw reply is a flat list of names and values.
+    fields = got if isinstance(got, dict) else dict(zip(got[::2], got[1::2], strict=False))
+    flags = fields.get(b"flags", fields.get("flags", [])) or []
+    return "on" if any(f in (b"on", "on") for f in flags) else "off"
+
+
+def disable_redis_user(admin_client: Any, user: str) -> dict[str, Any]:
+    """Cut a terminal's Redis user off now: it can no longer authenticate (``off``; the
+    user and its rules stay, so ``terminal list`` shows it revoked) and its open
+    connections are closed. Idempotent; a terminal without a Redis user is left alone."""
+    if redis_user_state(admin_client, user) == "none":
+        return {"redis": "none", "redis_clients_killed": 0}
+    _redis_call(admin_client, "ACL", "SETUSER", user, "off")
+    killed = int(_redis_call(admin_client, "CLIENT", "KILL", "USER", user) or 0)
+    return {"redis": "off", "redis_clients_killed": killed}
+
+
+def delete_redis_user(admin_client: Any, user: str) -> None:
+    """Remove a terminal's Redis user for good (decommissioning, test clean-up); its
+    open connections are killed by Redis."""
+    _redis_call(admin_client, "ACL", "DELUSER", user)
+
+
+def _forget_redis_user(admin: RedisAdmin | None, user: str | None) -> None:
+    """Undo a Redis user made for a terminal whose database part did not commit."""
+    if admin is None or user is None:
+        return
+    try:
+        delete_redis_user(admin.client, user)
+    except BoxOfficeError:
+        log.warning("redis user %s left behind after a failed terminal add", user)
+
+
+# --- the demo's database ------------------------------------------------------------------
+# ``boxoffice demo`` marks its database with a comment on the database itself: only the
+# database's owner (or a superuser) may set one, so no terminal login can turn a real
+# site's database into a "demo" one, and every login may read it (the monitor does).
+DEMO_MARK = "boxoffice demo database"
+_IS_DEMO = text("select coalesce(shobj_description(oid, 'pg_database') = :m, false)"
+                " from pg_database where datname = current_database()")
+
+
+def mark_demo_database(owner_engine: Engine) -> None:
+    """Record that this database is the demo's (run by ``boxoffice demo`` after seeding)."""
+    try:
+        with unit_of_work(owner_engine) as conn:
+            _require_owner(conn)
+            conn.exec_driver_sql(conn.execute(text(
+                "select format('comment on database %I is %L', current_database(),"
+                " cast(:m as text))"), {"m": DEMO_MARK}).scalar_one())
+    except DBAPIError as exc:
+        raise BoxOfficeError("owner_required", detail="the database's owner marks a demo"
+                             ) from exc
+
+
+def is_demo_database(bind: Engine | Connection) -> bool:
+    """Whether ``boxoffice demo`` made this database (any login may ask)."""
+    if isinstance(bind, Engine):
+        with bind.connect() as conn:
+            return bool(conn.execute(_IS_DEMO, {"m": DEMO_MARK}).scalar())
+    return bool(bind.execute(_IS_DEMO, {"m": DEMO_MARK}).scalar())

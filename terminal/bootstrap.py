@@ -80,10 +80,11 @@ def terminal_context(settings: Settings, *, url: str | None = None) -> CoreConte
 
 
 def start_peripherals(session: TerminalSession) -> list[Stop]:
-    """Start the printer spooler and the card gateway (the sandbox gateway in-process
-    when no real one is configured) and, on a counter, offline selling; returns the stop
-    functions, last started first to stop. Each one that fails is logged and skipped:
-    the terminal still opens (cash only, no printer) rather than not at all."""
+    """Start the printer spooler and the card gateway (the one configured: none by
+    default, the sandbox in-process only when asked for) and, on a counter, offline
+    selling; returns the stop functions, last started first to stop. Each one that fails
+    is logged and skipped: the terminal still opens (cash only, no printer) rather than
+    not at all."""
     from printing.spooler import start_spooler
     from terminal.offline import OfflineSelling
 
@@ -94,11 +95,17 @@ def start_peripherals(session: TerminalSession) -> list[Stop]:
         stops.append(spooler.close)
     except Exception:
         log.exception("printer spooler did not start")
-    try:
-        gw = session.ctx.payment_gateway()
-        stops.append(gw.close)
-    except Exception:
-        log.exception("card gateway not available; cash only")
+    from core.payments import card_payments_on
+
+    if not card_payments_on(session.settings):
+        # The default: no gateway configured, no card payments (never a fake gateway).
+        log.warning("no card gateway configured (gateway.kind = none): cash only")
+    else:
+        try:
+            gw = session.ctx.payment_gateway()
+            stops.append(gw.close)
+        except Exception:
+            log.exception("card gateway not available; cash only")
     if isinstance(session, OfflineSelling):
         try:  # journal, connectivity watch, leases, background replay
             stops.append(session.start_sync())

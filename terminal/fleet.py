@@ -217,7 +217,9 @@ def run_fleet(settings: Any, *, cashiers: int = 2, kiosks: int = 2,
     with unit_of_work(ctx.engine) as conn:
         for login in logins:
             create_operator(conn, login, f"Fleet cashier {login}", "cashier", _PIN)
-    gw_proc, gw_url = (None, settings.gateway.base_url)
+    # Test cards only: a sandbox configured is used, anything else gets one of its own.
+    gw_proc, gw_url = (None, settings.gateway.base_url
+                       if settings.gateway.kind == "sandbox" else None)
     if gw_url is None:
         gw_proc, gw_url = start_sandbox_process()
     try:  # the sandbox goes away whatever fails below

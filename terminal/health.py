@@ -11,7 +11,12 @@ from terminal.results import BreakerView
 class Health(SessionBase):
     def breaker(self) -> BreakerView:
         """The card gateway's circuit as this terminal sees it. Only a gateway that was
-        already built is asked (building one may start the sandbox server)."""
+        already built is asked (building one may start the sandbox server). ``off``: no
+        gateway is configured, so no card is taken at all."""
+        from core.payments import card_payments_on
+
+        if not card_payments_on(self.settings):
+            return BreakerView("off", "no card gateway configured")
         if self._ctx is None or self._ctx.gateway is None:
             return BreakerView("unknown", "")
         br = self._ctx.gateway.breaker
@@ -28,4 +33,4 @@ class Health(SessionBase):
         if self.terminal_id is None:
             self.start()
         assert self.terminal_id is not None
-        beat(self.ctx.engine, self.terminal_id, state)
+        beat(self.ctx.engine, self.terminal_id, state, gateway=self.settings.gateway.kind)

@@ -66,18 +66,23 @@ class KioskSession(KioskPrinting, TerminalSession):
         return release_terminal_holds(self.ctx, self.actor, uuid.uuid4())
 
     def warm_gateway(self) -> None:
-        self.ctx.payment_gateway()
+        from core.payments import card_payments_on
+
+        if card_payments_on(self.settings):
+            self.ctx.payment_gateway()
 
     # --- readiness ---------------------------------------------------------------------
     def readiness(self) -> Readiness:
         """Printer (the spooler's last write) and the card circuit, both in-process reads:
-        never a status query to the printer (unreliable, and slow on some models)."""
+        never a status query to the printer (unreliable, and slow on some models). A kiosk
+        with no card gateway configured never offers a sale (it takes cards only): it
+        stays out of service and says card payments are why."""
         reasons: list[str] = []
         printer = self.printer_health()
         if printer != "ok":
             reasons.append("printer")
         br = self.breaker().state
-        if br == "open":
+        if br in ("open", "off"):
             reasons.append("card")
         return Readiness(tuple(reasons), printer, br)
 

@@ -38,17 +38,19 @@ class OfflineSelling(Shifts, SeatMaps):
     def start_sync(self) -> Callable[[], None]:
         """Build and start this terminal's offline terminal (journal, connectivity watch,
         background replay, configured leases); returns its stop."""
+        from core.payments import card_payments_on
         from sync.cards import GatewayCardProcessor
         from sync.terminal import OfflineTerminal
 
         if self.sync is not None:
             return lambda: None
         ctx = self.ctx
+        cards: GatewayCardProcessor | None = None
         try:
-            cards: GatewayCardProcessor | None = GatewayCardProcessor(ctx.payment_gateway())
+            if card_payments_on(self.settings):
+                cards = GatewayCardProcessor(ctx.payment_gateway())
         except Exception:  # no gateway: offline card sales are refused, cash still works
             log.exception("no card gateway for store-and-forward")
-            cards = None
         term = OfflineTerminal(ctx, self.actor, cards=cards)
         for fn in self._sync_listeners:
             term.subscribe(fn)

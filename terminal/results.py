@@ -108,12 +108,12 @@ class ExchangeRequest:
 
 @dataclass(frozen=True, slots=True)
 class BreakerView:
-    state: str  # closed | open | half_open | unknown
+    state: str  # closed | open | half_open | unknown | off (no gateway configured)
     reason: str = ""
 
     @property
     def card_allowed(self) -> bool:
-        return self.state != "open"
+        return self.state not in ("open", "off")
 
 
 @dataclass(frozen=True, slots=True)

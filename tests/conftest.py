@@ -101,8 +101,10 @@ def db_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
 
 def make_settings(db_url: str, tmp: Path, **overrides: object) -> Settings:
     # At most 40 connections per module: the server allows 100 and CI shares it.
+    # Tests pay through the sandbox gateway, named here: the settings' default is none.
     data: dict = {"database": {"url": db_url, "pool_size": 16, "max_overflow": 24},
-                  "terminal": {"data_dir": str(tmp), "name": "test-counter"}}
+                  "terminal": {"data_dir": str(tmp), "name": "test-counter"},
+                  "gateway": {"kind": "sandbox"}}
     for key, value in overrides.items():
         section, _, field = key.partition("__")
         data.setdefault(section, {})[field] = value

@@ -26,6 +26,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "{terminal} vendendo offline: {queue} venda(s) na fila, a mais antiga há {duration}"),
     "alert_card_down": ("{terminal}: card payments down", "{terminal}: cartão fora do ar"),
     "alert_printer_down": ("{terminal}: printer {printer}", "{terminal}: impressora {printer}"),
+    "alert_sandbox_gateway": ("{terminal}: SANDBOX card gateway, test cards, no money",
+                              "{terminal}: operadora de cartão SANDBOX, de teste, sem dinheiro"),
     "kind_shift_variance": ("Cash variance", "Diferença de caixa"),
     # Three short lines: the approval dialog is 56 columns wide and its title does not
     # scroll sideways (a tablet in portrait is about 80 columns).
@@ -37,6 +39,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "card_closed": ("card ok", "cartão ok"),
     "card_open": ("card down", "cartão fora"),
     "card_half_open": ("card retry", "cartão testando"),
+    "card_off": ("no card", "sem cartão"),
     "printer_ok": ("ok", "ok"),
     "printer_offline": ("offline", "desligada"),
     "printer_failed": ("failed", "com falha"),

@@ -108,11 +108,13 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0) ->
     from core.app_context import build_context
     from core.bench.holds import ROOM_PER_ROW, ROOM_ROWS, make_pool, retire
     from core.db import migrate
-    from core.payments import build_gateway
+    from core.payments import build_gateway, with_demo_gateway
     from core.sales import CardTender, checkout, recover_stuck_sales
 
     proc = None
-    if settings.gateway.base_url is None and settings.gateway.kind == "sandbox":
+    # A benchmark sells test cards on a scratch database: always the sandbox.
+    settings = with_demo_gateway(settings)
+    if settings.gateway.base_url is None:
         proc, url = start_sandbox_process()
         settings = settings.model_copy(update={"gateway": settings.gateway.model_copy(
             update={"base_url": url})})

@@ -1,5 +1,9 @@
 """Card payments: the gateway protocol, the Stripe adapter, the circuit breaker, card
-readers, and the sandbox gateway used by the demo and tests."""
+readers, and the sandbox gateway used by the demo and tests.
+
+A terminal takes cards only through the gateway its settings name: with none configured
+(``gateway.kind = "none"``, the default) card payments are refused with
+``card_payments_off`` before anything is held, written or sent, and cash still sells."""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ __all__ = [
     "STRIPE_API",
     "TEST_CARDS",
     "TRANSIENT_CODES",
+    "CardPaymentsOff",
     "CardPresentation",
     "CardReader",
     "CircuitBreaker",
@@ -46,10 +51,37 @@ __all__ = [
     "SimulatedCardReader",
     "StripeGateway",
     "build_gateway",
+    "card_payments_on",
     "gateway_for",
+    "with_demo_gateway",
 ]
 
 _build_lock = threading.Lock()
+
+
+class CardPaymentsOff(CircuitOpen):
+    """No gateway is configured here: refused locally, nothing was sent (like an open
+    circuit, so nothing retries it; a card refund stays pending for a process that has a
+    gateway, the worker)."""
+
+    def __init__(self) -> None:
+        GatewayFailure.__init__(self, "card_payments_off")
+
+
+def card_payments_on(settings: Settings) -> bool:
+    """Whether this process may take cards at all (a gateway is configured)."""
+    return settings.gateway.kind != "none"
+
+
+def with_demo_gateway(settings: Settings) -> Settings:
+    """``settings`` with the sandbox gateway (in-process unless a sandbox ``base_url`` is
+    configured): for ``boxoffice demo`` and benchmarks on scratch databases only. Never
+    a real merchant account, whatever the config file says: the demo's cards are test
+    cards."""
+    if settings.gateway.kind == "sandbox":
+        return settings
+    return settings.model_copy(update={"gateway": settings.gateway.model_copy(
+        update={"kind": "sandbox", "base_url": None, "secret_key": None})})
 
 
 def gateway_for(ctx: Any) -> StripeGateway:
@@ -63,8 +95,11 @@ def gateway_for(ctx: Any) -> StripeGateway:
 
 def build_gateway(settings: Settings) -> StripeGateway:
     """The gateway the settings describe. ``kind = "sandbox"`` without a ``base_url``
-    starts the project's sandbox in a background thread of this process (the demo)."""
+    starts the project's sandbox in a background thread of this process (the demo);
+    ``kind = "none"`` raises ``CardPaymentsOff``."""
     g = settings.gateway
+    if g.kind == "none":
+        raise CardPaymentsOff()
     if g.kind == "stripe":
         if g.secret_key is None:
             from core.errors import BoxOfficeError

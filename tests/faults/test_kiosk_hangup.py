@@ -94,7 +94,9 @@ def test_a_kiosk_whose_terminal_goes_away_exits_and_releases_its_holds(ctx, db_u
     env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
                BOXOFFICE_TERMINAL__DATA_DIR=str(tmp_path),
                BOXOFFICE_TERMINAL__HEARTBEAT_S="1", TERM="xterm-256color",
-               TEXTUAL_ANIMATIONS="none")
+               TEXTUAL_ANIMATIONS="none",
+               # A kiosk with no gateway stays out of service; this one takes a touch.
+               BOXOFFICE_GATEWAY__KIND="sandbox")
     term = Pty()
     proc = subprocess.Popen([sys.executable, "-m", "boxoffice_cli.main", "kiosk",
                              "--name", name], env=env, cwd=ROOT, stdin=term.slave,
