@@ -248,13 +248,31 @@ def test_terminals_cannot_write_a_verdict_or_clear_the_mark(floor, kind):
     _reconcile(floor)
     assert _check(c, order.order_id)[0] == "unverified"
     if kind in ("kiosk", "cashier"):  # the kinds that may update an order's status
-        for status in ("paid", "canceled", "refunded"):
+        for status in ("paid", "refunded", "partially_refunded"):
             msg = _refused(eng, "update orders set status = :s where id = :o", s=status,
                            o=order.order_id)
             assert "status_change_refused" in msg
         assert "status_change_refused" in _refused(
             eng, "update tickets set status = 'valid' where order_id = :o", o=order.order_id)
     assert _check(c, order.order_id)[2] == "payment_unverified"
+
+
+def test_cancelling_an_unverified_order_keeps_the_verdict(floor):
+    """A reversal (refused capture) may still cancel the order: nothing comes back, the
+    verdict stays for the monitor and the tickets stay void."""
+    order, [serial] = _forged_sale(floor, f"pi_invented{uuid.uuid4().hex[:16]}")
+    _reconcile(floor)
+    t, k = floor["kiosk"]
+    with raw_engine(t).begin() as conn:
+        conn.execute(text("update orders set status = 'canceled' where id = :o"),
+                     {"o": order.order_id})
+    assert _check(k, order.order_id) == ("unverified", "intent_missing", "canceled")
+    assert "status_change_refused" in _refused(
+        raw_engine(t), "update orders set status = 'paid' where id = :o", o=order.order_id)
+    assert not _gate(floor).scan(_token(k, serial), uuid.uuid4()).accepted
+    alerts = snapshot(floor["monitor"][1].engine).alerts
+    assert any(a.code == "payment_unverified" and a.data["order"] == order.number
+               for a in alerts)
 
 
 def test_a_terminal_cannot_mark_another_terminals_order_unverified(floor):

@@ -102,11 +102,14 @@ create trigger bo_payment_check_due after insert on orders for each row
   execute function bo_payment_check_due();
 
 -- Only the owner (and so bo_record_payment_check) moves an order into or out of
--- payment_unverified: a terminal can neither clear the mark nor fake one.
+-- payment_unverified: a terminal can neither clear the mark nor fake one. Cancelling it
+-- stays open (the saga's reversal of a refused capture): it gives nothing back, the
+-- verdict stays in payment_checks and its tickets stay void.
 create function bo_guard_unverified() returns trigger language plpgsql
 set search_path = pg_catalog, public, pg_temp as $$
 begin
-  if pg_has_role(current_user, '{owner}', 'MEMBER') then
+  if pg_has_role(current_user, '{owner}', 'MEMBER')
+     or (old.status = 'payment_unverified' and new.status = 'canceled') then
     return new;
   end if;
   raise exception 'status_change_refused' using errcode = '42501',
