@@ -89,25 +89,33 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
+    from core.errors import BoxOfficeError
     from core.provisioning import disable_redis_user, revoke_terminal
 
-    # The Redis account is checked first: a revoke must not stop half-way for a mistyped
-    # admin URL (both parts are idempotent, so running it again finishes either).
-    admin = _redis_admin()
+    # The database first, whatever Redis says: that is what cuts a stolen terminal off.
+    done = revoke_terminal(_owner_engine(), args.name)
+    print(f"terminal {args.name} revoked: login disabled, {done['sessions_ended']}"
+          f" session(s) ended, {done['keys_revoked']} signing key(s) revoked from now on")
+    if not done["login"]:
+        return 0
     try:
-        done = revoke_terminal(_owner_engine(), args.name)
-        print(f"terminal {args.name} revoked: login disabled, {done['sessions_ended']}"
-              f" session(s) ended, {done['keys_revoked']} signing key(s) revoked from now on")
-        if admin is not None and done["login"]:
+        admin = _redis_admin()
+        if admin is None:
+            return 0
+        try:
             r = disable_redis_user(admin.client, done["login"])
-            if r["redis"] == "off":
-                print(f"Redis user {done['login']} off, {r['redis_clients_killed']}"
-                      " connection(s) closed")
-            else:
-                print("no Redis user for this terminal")
-    finally:
-        if admin is not None:
+        finally:
             admin.close()
+    except BoxOfficeError as exc:
+        # Both parts are idempotent: running revoke again finishes the Redis part.
+        print(f"Redis user NOT turned off: {exc.message()}; run this command again",
+              file=sys.stderr)
+        return 1
+    if r["redis"] == "off":
+        print(f"Redis user {done['login']} off, {r['redis_clients_killed']}"
+              " connection(s) closed")
+    else:
+        print("no Redis user for this terminal")
     return 0
 
 

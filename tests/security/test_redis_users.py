@@ -206,3 +206,28 @@ def test_cli_writes_the_redis_url_beside_the_database_url(ctx, db_url, admin, tm
     finally:
         delete_redis_user(admin.client, login)
         drop_login(ctx.engine, login)
+
+
+def test_revoke_cuts_the_database_login_even_when_redis_is_down(ctx, db_url, tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    t = provision_terminal(ctx.engine, f"redis-down-{uuid.uuid4().hex[:6]}", "cashier")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
+    env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
+               BOXOFFICE_REDIS__ADMIN_URL=f"redis://127.0.0.1:{closed}/0",
+               BOXOFFICE_TERMINAL__LANGUAGE="en", HOME=str(tmp_path))
+    try:
+        out = subprocess.run([sys.executable, "-m", "boxoffice_cli.main", "terminal", "revoke",
+                              t.name], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=120)
+        assert out.returncode == 1
+        assert f"terminal {t.name} revoked" in out.stdout
+        assert "Redis user NOT turned off" in out.stderr and "Traceback" not in out.stderr
+        with ctx.engine.connect() as c:
+            assert c.execute(text("select rolcanlogin from pg_roles where rolname = :r"),
+                             {"r": t.login}).scalar_one() is False
+    finally:
+        drop_login(ctx.engine, t.login)
