@@ -354,3 +354,17 @@ def test_gateway_down_condemns_nothing(floor, tmp_path):
         c.engine.dispose()
     assert rep.errors >= 1 and rep.unverified == 0
     assert _check(k, res.order.order_id)[0] == "pending"
+
+
+def test_the_monitor_says_when_reconciliation_falls_behind(floor, ctx):
+    """Card orders nobody checked for over 10 minutes: the worker or the gateway is down."""
+    order, _ = _forged_sale(floor, f"pi_invented{uuid.uuid4().hex[:16]}")
+    monitor = floor["monitor"][1]
+    assert not [a for a in snapshot(monitor.engine).alerts if a.code == "reconcile_behind"]
+    with ctx.engine.begin() as conn:  # the owner's clock trick: the sale is 11 minutes old
+        conn.execute(text("update payment_checks set due_at = now() - interval '11 minutes'"
+                          " where order_id = :o"), {"o": order.order_id})
+    [behind] = [a for a in snapshot(monitor.engine).alerts if a.code == "reconcile_behind"]
+    assert behind.data["count"] >= 1 and behind.data["seconds"] >= 600
+    _reconcile(floor)
+    assert not [a for a in snapshot(monitor.engine).alerts if a.code == "reconcile_behind"]
