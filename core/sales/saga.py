@@ -29,6 +29,7 @@ never executed would hold money on the card of a customer told to pay cash.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -39,23 +40,22 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 from structlog.contextvars import bound_contextvars
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, raise_refusal
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
-from core.idempotency import as_key, begin_command
+from core.idempotency import as_key, request_hash
 from core.money import check_amount
 from core.outbox import events as outbox_events
-from core.outbox.write import CustomerContact, validated
+from core.outbox.write import CONSENT_TEXT, CustomerContact, validated
 from core.payments.gateway import DECLINE_CODES, GatewayFailure, Intent, PaymentGateway
 from core.reservation import confirm_in, release_hold
-from core.reservation.holds import lock_hold
 from core.reservation.results import OrderResult
 from core.sales import tickets_bridge
-from core.sales.sale_rows import TakenOver, cas, reload_sale
-from core.sales.shifts import add_cash
+from core.sales.sale_rows import TakenOver, cas, reload_sale, sale_from_json
 from core.uow import after_commit, autocommit, unit_of_work
 
 log = logging.getLogger(__name__)
@@ -125,33 +125,91 @@ class CheckoutResult:
 
 # --- SQL ---------------------------------------------------------------------------------
 
-_INSERT_SALE = text(
-    """
-    insert into sales (id, key, hold_id, terminal_id, operator_id, shift_id, channel, tender,
-                       state, version, amount_minor, currency, payment_method, brand, last4,
-                       tendered_minor, change_minor, attempts)
-    values (:id, :key, :hold_id, :terminal_id, :operator_id, :shift_id, :channel, :tender,
-            :state, 0, :amount, :currency, :pm, :brand, :last4, :tendered, :change, 0)
-    on conflict do nothing
-    returning *
-    """
-)
 _BY_KEY = text("select * from sales where key = :key")
-_PAYMENT = text(
-    """
-    insert into payments (sale_id, order_id, shift_id, kind, method, status, amount_minor,
-                          currency, gateway_ref, idempotency_key, brand, last4)
-    values (:sale_id, :order_id, :shift_id, 'charge', :method, :status, :amount, :currency,
-            :ref, :key, :brand, :last4)
-    on conflict (idempotency_key) do update set status = excluded.status,
-        gateway_ref = excluded.gateway_ref, order_id = coalesce(excluded.order_id,
-        payments.order_id)
-    """
-)
 _CANCEL_ORDER = text(
     "update orders set status = 'canceled' where id = :id and status <> 'canceled'"
     " returning event_id"
 )
+
+
+# The hot path, one call each (migration 0015): a card sale's first step, its confirm
+# step, a cash sale, and any later move of the row. Refusals come back as the
+# catalogue's code (the message) and its details (JSON), as bo_confirm_sale's do.
+_CARD_BEGIN = text(
+    "select kind, sale, places from bo_card_begin(:key, :request_hash, :sale_id, :hold_id,"
+    " :terminal_id, :operator_id, :channel, :pm, :brand, :last4, :any_hold, :chain,"
+    " :lock_timeout, :payment_key)"
+)
+_CARD_CONFIRM = text(
+    "select bo_card_confirm(:sale_id, :version, :intent, :order_id, :terminal_id,"
+    " :operator_id, :customer, :any_hold, :chain, :payment_key, :key_terminal, :key_id,"
+    " :key_public, cast(:tickets as jsonb), cast(:who as jsonb), :message_id, :email,"
+    " :language, :consent) as sale"
+)
+_CASH_SALE = text(
+    "select kind, sale from bo_cash_sale(:key, :request_hash, :sale_id, :hold_id,"
+    " :terminal_id, :operator_id, :channel, :tendered, :credit, :customer, :any_hold, :chain,"
+    " :lock_timeout, :payment_key, :order_id, :key_terminal, :key_id, :key_public,"
+    " cast(:tickets as jsonb), cast(:who as jsonb), :message_id, :email, :language,"
+    " :consent)"
+)
+_MOVE_SALE = text(
+    "select bo_sale_move(:sale_id, :version, :state, :intent, :order_id, :error, :attempt,"
+    " :payment_key, :payment_status, :chain, :action, :payload, :async) as sale"
+)
+# The tickets a hold needs (a serial each) and the database clock to sign them with, and
+# the sale of this key if there is one: a read, before the one call of a cash sale.
+_PLACES = text(
+    "select (select to_jsonb(s) from sales s where s.key = :key) as existing,"
+    " jsonb_build_object('now_s', floor(extract(epoch from now()))::bigint, 'places',"
+    " coalesce((select jsonb_agg(jsonb_build_object('event_id', x.event_id, 'seat_id',"
+    " x.seat_id, 'section_id', x.section_id, 'unit', x.unit, 'serial',"
+    " nextval('ticket_serial_seq')) order by x.o, x.unit) from (select hi.event_id,"
+    " hi.seat_id, hi.section_id, hi.id as o, u.unit from hold_items hi,"
+    " generate_series(1, hi.qty) u(unit) where hi.hold_id = :hold_id) x), '[]'::jsonb))"
+    " as doc"
+)
+# The codes the sale functions refuse with (besides bo_confirm_sale's, core.actors).
+_REFUSALS = frozenset({
+    "idempotency_conflict", "sale_in_progress", "no_open_shift", "cash_not_accepted",
+    "unknown_hold", "foreign_hold", "hold_not_active", "hold_expired", "tender_insufficient",
+    "amount_mismatch", "payment_unverified", "unknown_order",
+})
+
+
+def _call(conn: Connection, stmt: Any, params: dict[str, Any]) -> Any:
+    """One sale function call; its refusal as the BoxOfficeError the Python steps raised
+    before (same code, same details), a lost compare-and-set as TakenOver."""
+    try:
+        return conn.execute(stmt, params).one()
+    except DBAPIError as exc:
+        diag = getattr(exc.orig, "diag", None)
+        primary = getattr(diag, "message_primary", None) or ""
+        if primary == "taken_over":
+            raise TakenOver() from None
+        if primary in _REFUSALS:
+            detail = getattr(diag, "message_detail", None) or ""
+            raise BoxOfficeError(primary, **(json.loads(detail) if detail.startswith("{")
+                                            else {})) from None
+        raise_refusal(exc)
+
+
+def _any_hold(actor: Actor) -> bool:
+    # A supervisor or the system may finish another terminal's hold (lock_hold's rule).
+    return actor.channel == "system" or actor.role in ("supervisor", "admin")
+
+
+def _who(actor: Actor) -> str:
+    """Who sold, as core.outbox.events writes it into every message."""
+    return json.dumps({"terminal": actor.terminal_name, "operator_id": actor.operator_id,
+                       "channel": actor.channel})
+
+
+def _contact_args(contact: CustomerContact | None) -> dict[str, Any]:
+    if contact is None:
+        return {"email": None, "language": None, "consent": None}
+    c = validated(contact)
+    return {"email": c.email, "language": c.language, "consent": CONSENT_TEXT}
 
 
 def _crash_point(step: str) -> None:
@@ -169,13 +227,31 @@ def _metadata(sale: Any) -> dict[str, str]:
             "terminal_id": str(sale.terminal_id)}
 
 
-def _move(ctx: CoreContext, actor: Actor, sale: Any, state: str, **kw: Any) -> Any:
-    with unit_of_work(ctx.engine) as conn:
-        row = cas(conn, sale, state, **kw)
-        audit.append(conn, actor, f"sale_{state}", "sale", sale.id,
-                     {k: v for k, v in {"from": sale.state, "intent": kw.get("intent_id"),
-                                        "error": kw.get("error_code")}.items() if v})
-        return row
+# The payment row written 'pending' before the authorization follows a sale that ends
+# without one.
+_PAYMENT_AFTER = {"declined": "declined", "voided": "voided", "completed": "captured",
+                  "reversed": "reversed"}
+
+
+def _move(ctx: CoreContext, actor: Actor, sale: Any, state: str, *,
+          intent_id: str | None = None, order_id: uuid.UUID | None = None,
+          error_code: str | None = None, attempt: int = 0,
+          audit_data: dict[str, Any] | None = None, durable: bool = True) -> Any:
+    """Move ``sale`` to ``state`` by compare-and-set, with its audit entry, in one call.
+    ``durable=False``: the commit does not wait for the WAL flush (only for a step that
+    the recovery sweeper repeats harmlessly when it is lost)."""
+    data = audit_data if audit_data is not None else {
+        k: v for k, v in {"from": sale.state, "intent": intent_id,
+                          "error": error_code}.items() if v}
+    with autocommit(ctx.engine) as conn:
+        row = _call(conn, _MOVE_SALE, {
+            "sale_id": sale.id, "version": sale.version, "state": state, "intent": intent_id,
+            "order_id": order_id, "error": error_code, "attempt": attempt,
+            "payment_key": _key(sale.id, "authorize"),
+            "payment_status": _PAYMENT_AFTER.get(state), "chain": actor.chain,
+            "action": f"sale_{state}",
+            "payload": audit.canonical(actor, "sale", sale.id, data), "async": not durable})
+    return sale_from_json(row.sale)
 
 
 # --- entry points ------------------------------------------------------------------------
@@ -209,23 +285,27 @@ def _checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uui
     hold_id = as_key(hold_id)
     if release_on_decline is None:
         release_on_decline = ctx.settings.sales.release_hold_on_decline
-    # Through the unit of work's error mapping: during a failover this read is the first
-    # call of a checkout, and must fail as database_unavailable, not a driver error.
-    with autocommit(ctx.engine) as conn:
-        existing = conn.execute(_BY_KEY, {"key": key}).first()
-    if existing is not None:
+    if isinstance(tender, CashTender):
+        return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name, contact,
+                              release_on_decline)
+    gateway: PaymentGateway = ctx.payment_gateway()
+    if gateway.breaker_state() == "open":
+        # Fail before anything is written or sent: the UI switches to cash at once. A
+        # repeat of a checkout already under way is still answered (resumed).
+        # Through the unit of work's error mapping: during a failover this read is the
+        # first call of a checkout, and must fail as database_unavailable.
+        with autocommit(ctx.engine) as conn:
+            existing = conn.execute(_BY_KEY, {"key": key}).first()
+        if existing is None:
+            raise BoxOfficeError("gateway_unavailable", circuit="open")
         _same_request(existing, hold_id, tender)
         return drive(ctx, actor, existing, release_on_decline, customer_name, live=True,
                      contact=contact)
-    if isinstance(tender, CashTender):
-        return _cash_checkout(ctx, actor, key, hold_id, tender, customer_name, contact)
-    gateway: PaymentGateway = ctx.payment_gateway()
-    if gateway.breaker_state() == "open":
-        # Fail before anything is written or sent: the UI switches to cash at once.
-        raise BoxOfficeError("gateway_unavailable", circuit="open")
-    sale = _begin_card(ctx, actor, key, hold_id, tender)
+    sale, places = _begin_card(ctx, actor, key, hold_id, tender)
+    if places is None:  # this key's sale, begun before: resume it
+        _same_request(sale, hold_id, tender)
     return drive(ctx, actor, sale, release_on_decline, customer_name, live=True,
-                 contact=contact)
+                 contact=contact, places=places)
 
 
 def _same_request(sale: Any, hold_id: uuid.UUID, tender: Tender) -> None:
@@ -234,74 +314,82 @@ def _same_request(sale: Any, hold_id: uuid.UUID, tender: Tender) -> None:
         raise BoxOfficeError("idempotency_conflict")
 
 
-def _sale_params(ctx: CoreContext, conn: Connection, actor: Actor, hold_id: uuid.UUID,
-                 cash: bool) -> tuple[Any, uuid.UUID | None]:
-    if actor.channel == "kiosk":
-        if cash:
-            raise BoxOfficeError("cash_not_accepted")
-        shift_id = None
-    else:
-        from core.sales.shifts import require_open_shift
-
-        shift_id = require_open_shift(conn, actor)
-    h = lock_hold(conn, actor, hold_id)
-    if h.status != "active":
-        raise BoxOfficeError("hold_not_active", status=h.status)
-    if h.expired:
-        raise BoxOfficeError("hold_expired")
-    return h, shift_id
-
-
-def _claim_key(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
-               hold_id: uuid.UUID, kind: str) -> bool:
-    """Claim ``key`` in command_log, where every command's keys live: a key already used
-    for another request (a hold, a refund) is refused with idempotency_conflict, and a
-    copy of this checkout waits here, before any row lock, until the first copy ends.
-    True when the key was already claimed by this same checkout."""
-    return begin_command(conn, key, "checkout", {"hold_id": str(hold_id), "tender": kind},
-                         actor.terminal_id, ctx.settings.database.lock_timeout_ms) is not None
+def _request_hash(hold_id: uuid.UUID, kind: str) -> str:
+    # As core.idempotency.begin_command hashed a checkout's key claim.
+    return request_hash("checkout", {"hold_id": str(hold_id), "tender": kind})
 
 
 def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
-                tender: CardTender) -> Any:
-    with unit_of_work(ctx.engine) as conn:
-        if _claim_key(conn, ctx, actor, key, hold_id, "card"):
-            twin = conn.execute(_BY_KEY, {"key": key}).first()
-            if twin is None:
-                raise BoxOfficeError("sale_in_progress")
-            return twin
-        h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=False)
-        sale_id = uuid.uuid4()
-        got = conn.execute(_INSERT_SALE, {
-            "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
-            "operator_id": actor.operator_id, "shift_id": shift_id,
-            "channel": "kiosk" if actor.channel == "kiosk" else "counter", "tender": "card",
-            "state": "authorizing", "amount": int(h.total_minor), "currency": h.currency,
+                tender: CardTender) -> tuple[Any, dict[str, Any] | None]:
+    """The sale row 'authorizing' (and its payment row 'pending'), durable before the
+    gateway is asked, in one call (bo_card_begin); with the tickets' places and serials.
+    (row, None): a sale of this key existed already."""
+    tickets_bridge.prepare(ctx)
+    sale_id = uuid.uuid4()
+    with autocommit(ctx.engine) as conn:
+        row = _call(conn, _CARD_BEGIN, {
+            "key": key, "request_hash": _request_hash(hold_id, "card"), "sale_id": sale_id,
+            "hold_id": hold_id, "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id,
+            "channel": "kiosk" if actor.channel == "kiosk" else "counter",
             "pm": tender.payment_method, "brand": tender.brand, "last4": tender.last4,
-            "tendered": None, "change": None}).first()
-        if got is None:
-            twin = conn.execute(_BY_KEY, {"key": key}).first()
-            if twin is None:
-                raise BoxOfficeError("sale_in_progress")
-            return twin
-        audit.append(conn, actor, "sale_authorizing", "sale", sale_id,
-                     {"hold_id": str(hold_id), "amount_minor": int(h.total_minor),
-                      "currency": h.currency, "tender": "card", "brand": tender.brand,
-                      "last4": tender.last4})
-        return got
+            "any_hold": _any_hold(actor), "chain": actor.chain,
+            "lock_timeout": f"{ctx.settings.database.lock_timeout_ms}ms",
+            "payment_key": _key(sale_id, "authorize")})
+    return sale_from_json(row.sale), (row.places if row.kind == "new" else None)
 
 
 def _cash_checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
                    tender: CashTender, customer_name: str | None,
-                   contact: CustomerContact | None = None) -> CheckoutResult:
-    """Cash needs no external call: everything commits in one transaction."""
+                   contact: CustomerContact | None, release_on_decline: bool
+                   ) -> CheckoutResult:
+    """Cash needs no external call: a read (the tickets' serials and the clock), the
+    tokens signed here, then the whole sale in one call that commits it."""
     tickets_bridge.prepare(ctx)
-    with unit_of_work(ctx.engine) as conn:
-        result = cash_sale_in(conn, ctx, actor, key, hold_id, tender, customer_name,
-                              contact=contact)
-    log.info("sale completed", extra={"sale_id": str(result.sale_id), "tender": "cash",
-                                      "order_id": str(result.order.order_id)})
-    return result
+    with autocommit(ctx.engine) as conn:
+        got = conn.execute(_PLACES, {"key": key, "hold_id": hold_id}).one()
+        if got.existing is not None:
+            existing = sale_from_json(got.existing)
+        else:
+            existing = None
+            result = _cash_call(conn, ctx, actor, key, hold_id, tender, customer_name,
+                                0, contact, got.doc)
+    if existing is not None:
+        # A repeat of a checkout (this key's sale exists): answered from its row.
+        _same_request(existing, hold_id, tender)
+        return drive(ctx, actor, existing, release_on_decline, customer_name, live=True,
+                     contact=contact)
+    if isinstance(result, CheckoutResult):
+        _publish(ctx, result.order)
+        log.info("sale completed", extra={"sale_id": str(result.sale_id), "tender": "cash",
+                                          "order_id": str(result.order.order_id)})
+        return result
+    _same_request(result, hold_id, tender)
+    return drive(ctx, actor, result, release_on_decline, customer_name, live=True,
+                 contact=contact)
+
+
+def _cash_call(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
+               hold_id: uuid.UUID, tender: CashTender, customer_name: str | None,
+               credit_minor: int, contact: CustomerContact | None,
+               doc: dict[str, Any]) -> Any:
+    """bo_cash_sale: the CheckoutResult, or the row of this key's sale made before."""
+    check_amount(tender.tendered_minor, "cash tendered")
+    sale_id = uuid.uuid4()
+    row = _call(conn, _CASH_SALE, {
+        "key": key, "request_hash": _request_hash(hold_id, "cash"), "sale_id": sale_id,
+        "hold_id": hold_id, "terminal_id": actor.terminal_id,
+        "operator_id": actor.operator_id,
+        "channel": "kiosk" if actor.channel == "kiosk" else "counter",
+        "tendered": tender.tendered_minor,
+        "credit": credit_minor, "customer": customer_name, "any_hold": _any_hold(actor),
+        "chain": actor.chain, "lock_timeout": f"{ctx.settings.database.lock_timeout_ms}ms",
+        "payment_key": _key(sale_id, "cash"), "order_id": uuid.uuid4(),
+        "who": _who(actor), "message_id": uuid.uuid5(sale_id, "sale.completed"),
+        **tickets_bridge.signed(ctx, actor, doc), **_contact_args(contact)})
+    if row.kind == "existing":
+        return sale_from_json(row.sale)
+    return CheckoutResult.from_json(row.sale)
 
 
 def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUID,
@@ -310,51 +398,17 @@ def cash_sale_in(conn: Connection, ctx: CoreContext, actor: Actor, key: uuid.UUI
                  contact: CustomerContact | None = None) -> CheckoutResult:
     """A cash sale inside the caller's transaction. ``credit_minor`` (an exchange's
     refund, paid out in the same transaction) counts towards the tendered cash."""
-    check_amount(tender.tendered_minor, "cash tendered")
-    if _claim_key(conn, ctx, actor, key, hold_id, "cash"):
+    doc = conn.execute(_PLACES, {"key": key, "hold_id": hold_id}).one().doc
+    got = _cash_call(conn, ctx, actor, key, hold_id, tender, customer_name, credit_minor,
+                     contact, doc)
+    if not isinstance(got, CheckoutResult):
         # A copy of this checkout (a double click) committed while we waited on the key.
-        twin = conn.execute(_BY_KEY, {"key": key}).first()
-        if twin is None or twin.result is None:
+        _same_request(got, hold_id, tender)
+        if got.result is None:
             raise BoxOfficeError("sale_in_progress")
-        return CheckoutResult.from_json(twin.result)
-    h, shift_id = _sale_params(ctx, conn, actor, hold_id, cash=True)
-    total = int(h.total_minor)
-    if tender.tendered_minor + credit_minor < total:
-        raise BoxOfficeError("tender_insufficient",
-                             tendered=tender.tendered_minor + credit_minor, total=total)
-    change = tender.tendered_minor + credit_minor - total
-    sale_id = uuid.uuid4()
-    got = conn.execute(_INSERT_SALE, {
-        "id": sale_id, "key": key, "hold_id": hold_id, "terminal_id": actor.terminal_id,
-        "operator_id": actor.operator_id, "shift_id": shift_id, "channel": "counter",
-        "tender": "cash", "state": "completed", "amount": total, "currency": h.currency,
-        "pm": None, "brand": None, "last4": None, "tendered": tender.tendered_minor,
-        "change": change}).first()
-    if got is None:
-        raise BoxOfficeError("sale_in_progress")
-    order = confirm_in(conn, actor, hold_id, f"cash:{sale_id}", shift_id=shift_id,
-                       customer_name=customer_name, expected_total_minor=total,
-                       sale_id=sale_id)
-    serials = tickets_bridge.issue(conn, ctx, actor, order)
-    assert shift_id is not None
-    # The drawer gains the total: tendered in, change out.
-    add_cash(conn, shift_id, "sale", total, sale_id=sale_id)
-    conn.execute(_PAYMENT, {"sale_id": sale_id, "order_id": order.order_id,
-                            "shift_id": shift_id, "method": "cash", "status": "captured",
-                            "amount": total, "currency": h.currency, "ref": None,
-                            "key": _key(sale_id, "cash"), "brand": None, "last4": None})
-    result = CheckoutResult(sale_id, order, "cash", total, h.currency, change_minor=change,
-                            tendered_minor=tender.tendered_minor, ticket_serials=serials)
-    conn.execute(text("update sales set order_id = :o, result = cast(:r as jsonb)"
-                      " where id = :id"),
-                 {"o": order.order_id, "r": _json(result.to_json()), "id": sale_id})
-    audit.append(conn, actor, "sale_completed", "sale", sale_id,
-                 {"tender": "cash", "order_id": str(order.order_id), "total_minor": total,
-                  "tendered_minor": tender.tendered_minor, "change_minor": change})
-    outbox_events.sale_completed(conn, actor, order, sale_id=sale_id, tender="cash",
-                                 serials=serials, contact=contact)
-    _publish_sold(ctx, conn, order)
-    return result
+        return CheckoutResult.from_json(got.result)
+    _publish_sold(ctx, conn, got.order)
+    return got
 
 
 def _json(d: dict[str, Any]) -> str:
@@ -363,10 +417,19 @@ def _json(d: dict[str, Any]) -> str:
     return json.dumps(d, default=str)
 
 
+def _sold(order: OrderResult) -> SeatChange:
+    return SeatChange(order.event_id, "sold",
+                      tuple(ln.seat_id for ln in order.lines if ln.seat_id is not None))
+
+
 def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> None:
-    change = SeatChange(order.event_id, "sold",
-                        tuple(ln.seat_id for ln in order.lines if ln.seat_id is not None))
+    change = _sold(order)
     after_commit(conn, lambda: ctx.publish(change))
+
+
+def _publish(ctx: CoreContext, order: OrderResult) -> None:
+    """After an autocommit call: committed already."""
+    ctx.publish(_sold(order))
 
 
 # --- the state machine -------------------------------------------------------------------
@@ -374,16 +437,20 @@ def _publish_sold(ctx: CoreContext, conn: Connection, order: OrderResult) -> Non
 
 def drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
           customer_name: str | None, *, live: bool,
-          contact: CustomerContact | None = None) -> CheckoutResult:
+          contact: CustomerContact | None = None,
+          places: dict[str, Any] | None = None) -> CheckoutResult:
+    """``places``: the tickets' places and serials bo_card_begin returned (else read
+    when the sale is confirmed)."""
     with bound_contextvars(sale_id=str(sale.id), hold_id=str(sale.hold_id),
                            terminal=actor.terminal_name, operator_id=actor.operator_id):
         return _drive(ctx, actor, sale, release_on_decline, customer_name, live=live,
-                      contact=contact)
+                      contact=contact, places=places)
 
 
 def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
            customer_name: str | None, *, live: bool,
-           contact: CustomerContact | None = None) -> CheckoutResult:
+           contact: CustomerContact | None = None,
+           places: dict[str, Any] | None = None) -> CheckoutResult:
     """Advance ``sale`` until it reaches a terminal state (or must wait for the gateway).
     ``live``: the customer is still there, so a stopped sale goes forward; the recovery
     sweeper (live=False) compensates what stopped before confirmation."""
@@ -409,7 +476,8 @@ def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
                 sale = _move(ctx, actor, sale, "voiding", error_code="abandoned")
             elif state == "authorizing":
                 sale, failure = _authorize(ctx, actor, gateway, sale, release_on_decline,
-                                           compensate=False)
+                                           compensate=False, customer_name=customer_name,
+                                           contact=contact, places=places)
             elif state == "authorized":
                 if live:
                     sale, failure = _confirm(ctx, actor, sale, customer_name, contact)
@@ -435,7 +503,13 @@ def _drive(ctx: CoreContext, actor: Actor, sale: Any, release_on_decline: bool,
 
 
 def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any,
-               release_on_decline: bool, *, compensate: bool) -> tuple[Any, Any]:
+               release_on_decline: bool, *, compensate: bool,
+               customer_name: str | None = None, contact: CustomerContact | None = None,
+               places: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """Ask the gateway, then record its answer. An authorization is recorded together
+    with the confirmation (order, tickets, 'capturing') in one call: until that commits
+    the row says 'authorizing', and a sale stopped there is settled by looking up what
+    the gateway made for it (``_void``), exactly as one stopped during the call."""
     try:
         intent = gateway.authorize(int(sale.amount_minor), sale.currency, sale.payment_method,
                                    idempotency_key=_key(sale.id, "authorize"),
@@ -452,8 +526,13 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
             _release(ctx, actor, sale)
         return row, exc
     _crash_point("before_record_authorize")
+    if intent.status != "requires_capture":
+        return _move(ctx, actor, sale, "voiding", intent_id=intent.id, attempt=1,
+                     error_code=f"intent_{intent.status}"), \
+            BoxOfficeError("sale_failed", reason=intent.status)
+    _crash_point("after_authorize")
     try:
-        row = _record_authorized(ctx, actor, sale, intent.id)
+        row = _confirm_authorized(ctx, actor, sale, intent.id, customer_name, contact, places)
     except TakenOver:
         # Another process moved the row on. A copy of this checkout recorded this very
         # intent (same key, same intent): follow it. But the sweeper may have settled the
@@ -464,32 +543,43 @@ def _authorize(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: An
             _settle(gateway, intent.id, intent, _key(sale.id, f"void-{intent.id}"),
                     _key(sale.id, f"refund-{intent.id}"))
         raise
-    _crash_point("after_authorize")
-    if intent.status != "requires_capture":
-        return _move(ctx, actor, row, "voiding", error_code=f"intent_{intent.status}"), \
-            BoxOfficeError("sale_failed", reason=intent.status)
+    except BoxOfficeError as exc:
+        # The seats could not be sold (hold expired, taken...): nothing of the call stayed;
+        # record the intent and cancel the authorization.
+        return _move(ctx, actor, sale, "voiding", intent_id=intent.id, attempt=1,
+                     error_code=exc.code), exc
+    _crash_point("after_confirm")
     return row, None
 
 
-def _record_authorized(ctx: CoreContext, actor: Actor, sale: Any, intent_id: str) -> Any:
-    """The sale moves to authorized and its payment row (the gateway's reference) is
-    written in the same transaction: the database's confirm step sells only against an
-    authorization recorded in an earlier transaction than its own."""
-    with unit_of_work(ctx.engine) as conn:
-        row = cas(conn, sale, "authorized", intent_id=intent_id, attempt=1)
-        conn.execute(_PAYMENT, {"sale_id": sale.id, "order_id": None,
-                                "shift_id": sale.shift_id, "method": "card",
-                                "status": "authorized", "amount": int(sale.amount_minor),
-                                "currency": sale.currency, "ref": intent_id,
-                                "key": _key(sale.id, "authorize"), "brand": sale.brand,
-                                "last4": sale.last4})
-        audit.append(conn, actor, "sale_authorized", "sale", sale.id,
-                     {"from": sale.state, "intent": intent_id})
-        return row
+def _confirm_authorized(ctx: CoreContext, actor: Actor, sale: Any, intent_id: str,
+                        customer_name: str | None, contact: CustomerContact | None,
+                        places: dict[str, Any] | None) -> Any:
+    """bo_card_confirm, one call: the authorization recorded (sale and payment row, the
+    payment row written 'pending' by bo_card_begin in an earlier transaction, which
+    bo_confirm_sale requires), the order and its tickets, the sale 'capturing' with its
+    result and the outbox message, durable together before the capture."""
+    with autocommit(ctx.engine) as conn:
+        if places is None:  # a resumed sale: its places were not read with its row
+            places = conn.execute(_PLACES, {"key": sale.key, "hold_id": sale.hold_id}
+                                  ).one().doc
+        row = _call(conn, _CARD_CONFIRM, {
+            "sale_id": sale.id, "version": sale.version, "intent": intent_id,
+            "order_id": uuid.uuid4(), "terminal_id": actor.terminal_id,
+            "operator_id": actor.operator_id, "customer": customer_name,
+            "any_hold": _any_hold(actor), "chain": actor.chain,
+            "payment_key": _key(sale.id, "authorize"), "who": _who(actor),
+            "message_id": uuid.uuid5(sale.id, "sale.completed"),
+            **tickets_bridge.signed(ctx, actor, places), **_contact_args(contact)})
+    done = sale_from_json(row.sale)
+    _publish(ctx, CheckoutResult.from_json(done.result).order)
+    return done
 
 
 def _confirm(ctx: CoreContext, actor: Actor, sale: Any, customer_name: str | None,
              contact: CustomerContact | None = None) -> tuple[Any, Any]:
+    """A sale left 'authorized' (recorded apart from its confirmation by an earlier
+    release) is confirmed as it was then."""
     tickets_bridge.prepare(ctx)
     try:
         with unit_of_work(ctx.engine) as conn:
@@ -568,12 +658,11 @@ def _capture(ctx: CoreContext, actor: Actor, gateway: PaymentGateway,
         if intent.status != "succeeded":
             # Refused for good (authorization cancelled or expired): undo the sale.
             return _begin_reverse(ctx, actor, sale, exc.code), None
-    with unit_of_work(ctx.engine) as conn:
-        row = cas(conn, sale, "completed")
-        conn.execute(text("update payments set status = 'captured' where idempotency_key = :k"),
-                     {"k": _key(sale.id, "authorize")})
-        audit.append(conn, actor, "sale_completed", "sale", sale.id,
-                     {"intent": sale.intent_id, "order_id": str(sale.order_id)})
+    # Not waited for on the disk: if this commit is lost in a crash, the sale reads
+    # 'capturing' and the recovery sweeper captures again with the same key, which the
+    # gateway answers with this capture. The customer holds the tickets already.
+    row = _move(ctx, actor, sale, "completed", durable=False,
+                audit_data={"intent": sale.intent_id, "order_id": str(sale.order_id)})
     return row, None
 
 
@@ -606,12 +695,7 @@ def _reverse(ctx: CoreContext, actor: Actor, gateway: PaymentGateway, sale: Any)
     elif intent.status == "succeeded" and intent.amount_refunded_minor < \
             intent.amount_received_minor:
         gateway.refund(sale.intent_id, None, idempotency_key=_key(sale.id, "refund"))
-    with unit_of_work(ctx.engine) as conn:
-        row = cas(conn, sale, "reversed")
-        conn.execute(text("update payments set status = 'reversed' where idempotency_key = :k"),
-                     {"k": _key(sale.id, "authorize")})
-        audit.append(conn, actor, "sale_reversed", "sale", sale.id, {"intent": sale.intent_id})
-    return row
+    return _move(ctx, actor, sale, "reversed", audit_data={"intent": sale.intent_id})
 
 
 def _release(ctx: CoreContext, actor: Actor, sale: Any) -> None:

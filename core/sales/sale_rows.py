@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -46,3 +48,20 @@ def cas(conn: Connection, sale: Any, state: str, *, intent_id: str | None = None
 def reload_sale(ctx: CoreContext, sale_id: uuid.UUID) -> Any:
     with ctx.engine.connect() as conn:
         return conn.execute(_BY_ID, {"id": sale_id}).one()
+
+
+_UUIDS = ("id", "key", "hold_id", "order_id", "shift_id")
+_TIMES = ("created_at", "updated_at")
+
+
+def sale_from_json(d: dict[str, Any]) -> Any:
+    """A sale row the database functions return as JSON (``to_jsonb(sales)``), typed as a
+    row read with SELECT is: the saga reads either kind the same way."""
+    row = dict(d)
+    for k in _UUIDS:
+        if row.get(k) is not None:
+            row[k] = uuid.UUID(row[k])
+    for k in _TIMES:
+        if row.get(k) is not None:
+            row[k] = datetime.fromisoformat(row[k])
+    return SimpleNamespace(**row)

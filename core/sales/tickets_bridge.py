@@ -3,7 +3,9 @@ ticketing part): confirm issues, refunds and reversals void, in the caller's tra
 
 from __future__ import annotations
 
+import json
 import uuid
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -31,3 +33,15 @@ def void(conn: Connection, actor: Actor, order_id: uuid.UUID, line_ids: list[int
     from core.tickets import void_tickets_in
 
     return void_tickets_in(conn, actor, order_id, line_ids, reason)
+
+
+def signed(ctx: CoreContext, actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
+    """The arguments a sale function takes to issue the tickets of ``doc`` (the places,
+    serials and clock from the database): the signed tokens and the signing key."""
+    from core.tickets.issue import sign_places
+
+    signer = ctx.signer()
+    tickets = sign_places(signer, int(doc["now_s"]), list(doc["places"]))
+    return {"tickets": json.dumps(tickets),
+            "key_terminal": signer.terminal_id or actor.terminal_id,
+            "key_id": signer.key_id, "key_public": signer.public_key}

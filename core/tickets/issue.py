@@ -124,6 +124,26 @@ def issue_tickets_in(conn: Connection, actor: Actor, order: OrderResult,
     return [_row_to_issued(r) for r in conn.execute(_EXISTING, {"order_id": order.order_id})]
 
 
+def sign_places(signer: TicketSigner, now_s: int,
+                places: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sign one token per place of a hold (the places, serials and clock come from the
+    database before the confirm, so the confirm and the issue are one call): each place
+    with its ``token`` added."""
+    out = []
+    for p in places:
+        seated = p["seat_id"] is not None
+        claims = TicketClaims(
+            version=VERSION, key_id=signer.key_id, serial=int(p["serial"]),
+            event_id=int(p["event_id"]), issued_at=now_s,
+            kind=KIND_SEAT if seated else KIND_GA,
+            place_id=int(p["seat_id"]) if seated else int(p["section_id"]),
+            unit=0 if seated else int(p["unit"]),
+        )
+        payload = claims.pack()
+        out.append({**p, "token": encode(payload, signer.sign(payload))})
+    return out
+
+
 _VOID = text(
     """
     with v as (
