@@ -17,6 +17,7 @@ Gateway trouble never condemns a payment: it is checked again on the next pass.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,10 @@ _OPEN = text(
     order by c.due_at limit :limit
     """
 )
+# A PaymentIntent id as Stripe makes them. The reference is the terminal's word: checked
+# before it becomes part of a URL the worker requests with the gateway's credentials
+# (``pi_x/../../v1/...`` would ask something else, fail, and never be condemned).
+_INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,100}")
 _SALE_OF_HOLD = text("select 1 from sales where id = cast(:s as uuid) and hold_id = :h")
 _SALE_ID = text("select id from sales where hold_id = :h and intent_id = :i"
                 " order by created_at limit 1")
@@ -151,6 +156,9 @@ def reconcile_payments(ctx: CoreContext, *, limit: int = 200,
     actor = actor or system_actor(ctx.engine, "reconcile")
     for row in rows:
         report.examined += 1
+        if not _INTENT_ID.fullmatch(row.intent_id or ""):
+            _settle(ctx, actor, row, Verdict("unverified", "intent_malformed"), report)
+            continue
         try:
             intent = _lookup(gateway, row.intent_id)
         except CircuitOpen:
@@ -166,21 +174,28 @@ def reconcile_payments(ctx: CoreContext, *, limit: int = 200,
             sale = (intent.metadata or {}).get("sale_id", "") if intent else ""
             matches = _is_uuid(sale) and conn.execute(
                 _SALE_OF_HOLD, {"s": sale, "h": row.hold_id}).first() is not None
-        v = verdict(row, intent, matches)
-        try:
-            with unit_of_work(ctx.engine) as conn:
-                done = _record(conn, actor, row, v)
-        except DBAPIError as exc:
-            report.errors += 1
-            log.error("reconcile: verdict not recorded", extra={"order_id": str(row.order_id)})
-            raise_refusal(exc)
-        if done is None:
-            continue  # a concurrent pass recorded its final verdict first
-        setattr(report, v.result, getattr(report, v.result) + 1)
-        if v.result == "unverified":
-            report.tickets_voided += done
-            report.unverified_orders.append(str(row.order_id))
+        _settle(ctx, actor, row, verdict(row, intent, matches), report)
     return report
+
+
+def _settle(ctx: CoreContext, actor: Actor, row: Any, v: Verdict,
+            report: ReconcileReport) -> bool:
+    """Record ``v`` in its own transaction and count it; False when a concurrent pass
+    had recorded a final verdict first."""
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            done = _record(conn, actor, row, v)
+    except DBAPIError as exc:
+        report.errors += 1
+        log.error("reconcile: verdict not recorded", extra={"order_id": str(row.order_id)})
+        raise_refusal(exc)
+    if done is None:
+        return False
+    setattr(report, v.result, getattr(report, v.result) + 1)
+    if v.result == "unverified":
+        report.tickets_voided += done
+        report.unverified_orders.append(str(row.order_id))
+    return True
 
 
 def _record(conn: Connection, actor: Actor, row: Any, v: Verdict) -> int | None:

@@ -368,3 +368,14 @@ def test_the_monitor_says_when_reconciliation_falls_behind(floor, ctx):
     assert behind.data["count"] >= 1 and behind.data["seconds"] >= 600
     _reconcile(floor)
     assert not [a for a in snapshot(monitor.engine).alerts if a.code == "reconcile_behind"]
+
+
+def test_a_reference_that_is_no_intent_id_is_condemned_without_asking(floor):
+    """A made-up reference shaped to be a different request in the worker's hands (a path
+    under the gateway's API) is not sent: it is not an intent id, so it did not pay."""
+    order, [serial] = _forged_sale(floor, "pi_x/../../v1/customers?limit=100&")
+    rep = _reconcile(floor)
+    assert str(order.order_id) in rep.unverified_orders
+    k = floor["kiosk"][1]
+    assert _check(k, order.order_id) == ("unverified", "intent_malformed", "payment_unverified")
+    assert not _gate(floor).scan(_token(k, serial), uuid.uuid4()).accepted
