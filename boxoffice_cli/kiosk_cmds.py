@@ -29,14 +29,22 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
 
 
 def cmd_exclude(args: argparse.Namespace) -> int:
-    from boxoffice_cli.main import _context
-    from core.actors import system_actor
-    from core.selfexclusion import add_exclusion
+    from dataclasses import replace
 
+    from boxoffice_cli.main import _context
+    from boxoffice_cli.sync_cmds import sign_in_supervisor
+    from core.actors import system_actor
+    from core.selfexclusion import add_exclusion, normalize
+
+    normalize(args.identifier)  # a bad identifier is refused before the PIN is asked
     ctx = _context()
+    # A supervisor's PIN, checked by the database (bo_authenticate) and consumed by the
+    # function that adds the row: never an argument (it would show in ``ps``).
+    op = sign_in_supervisor(ctx.engine, args.supervisor)
+    actor = replace(system_actor(ctx.engine, "kiosk-admin"), operator_id=op.id, role=op.role)
     until = args.until
-    row = add_exclusion(ctx.engine, system_actor(ctx.engine, "kiosk-admin"), uuid.uuid4(),
-                        args.identifier, until=until, source=args.source)
+    row = add_exclusion(ctx.engine, actor, uuid.uuid4(), args.identifier, until=until,
+                        source=args.source, approver=op)
     print(f"self-exclusion recorded (id {row}); until {until or 'further notice'}")
     return 0
 
@@ -52,4 +60,6 @@ def register(subparsers: Any) -> None:
     ex.add_argument("--until", type=args_.moment,
                     help="ISO date/time the exclusion ends (default: never)")
     ex.add_argument("--source", default="counter", help="who asked for it (counter, court...)")
+    ex.add_argument("--supervisor", help="supervisor login (required; the PIN is asked for,"
+                    " or read from standard input)")
     ex.set_defaults(func=cmd_kiosk)

@@ -111,7 +111,7 @@ def cmd_sync_conflicts(args: argparse.Namespace) -> int:
 
     t = _terminal()
     if args.resolve is not None:
-        ok = resolve_conflict(t.ctx, _supervisor(t, args), uuid.uuid4(), args.resolve,
+        ok = resolve_conflict(t.ctx, _supervisor(t, args)[0], uuid.uuid4(), args.resolve,
                               args.note or "")
         print(f"conflict {args.resolve} " + ("resolved" if ok else "was resolved already"))
         return 0
@@ -138,34 +138,80 @@ def _event_section(t: Any, event: str, section: str | None) -> tuple[int, int | 
     return resolve_codes(t.ctx.engine, event, section)
 
 
-def _supervisor(t: Any, args: argparse.Namespace) -> Any:
+def read_supervisor_pin(login: str) -> str:
+    """The supervisor's PIN from a hidden prompt (getpass), or the first line of standard
+    input in a script; never an argument (arguments show in ``ps``)."""
+    from boxoffice_cli.backoffice_cmds import read_pin
+    from core.errors import BoxOfficeError
+
+    try:
+        pin = read_pin(f"PIN for supervisor {login}: ")
+    except EOFError:
+        raise BoxOfficeError("pin_required") from None
+    if not pin:
+        raise BoxOfficeError("pin_required")
+    return pin
+
+
+def sign_in_supervisor(engine: Any, login: str | None) -> Any:
+    """A supervisor signed in on this login: the PIN checked by the database
+    (bo_authenticate, with its lock-out), whose one-use proof the database function of
+    the approved change consumes."""
+    from core.actors import authenticate, require_role
+    from core.errors import BoxOfficeError
+
+    if not login:
+        raise BoxOfficeError("not_authorized", role="supervisor (--supervisor LOGIN)")
+    op = authenticate(engine, login, read_supervisor_pin(login))
+    require_role(op, "supervisor", "admin")
+    return op
+
+
+def _supervisor(t: Any, args: argparse.Namespace) -> tuple[Any, Any]:
+    """The terminal's actor as the signed-in supervisor, and the supervisor."""
     from dataclasses import replace
 
-    from core.actors import authenticate, require_role
+    op = sign_in_supervisor(t.ctx.engine, args.supervisor)
+    return replace(t.actor, operator_id=op.id, role=op.role), op
 
-    op = authenticate(t.ctx.engine, args.supervisor, args.pin)
-    require_role(op, "supervisor", "admin")
-    return replace(t.actor, operator_id=op.id, role=op.role)
+
+def _terminal_id(t: Any, name: str) -> int:
+    """Another terminal's id by name (any login reads the terminal list); the owner's
+    URL registers a terminal not seen before."""
+    from sqlalchemy import text
+
+    from core.actors import register_terminal
+
+    with t.ctx.engine.connect() as conn:
+        tid = conn.execute(text("select id from terminals where name = :n"),
+                           {"n": name}).scalar()
+    return int(tid) if tid is not None else register_terminal(t.ctx.engine, name, "cashier")
 
 
 def cmd_lease_take(args: argparse.Namespace) -> int:
-    from core.actors import register_terminal
+    from core.errors import BoxOfficeError
     from core.leases import take_lease
 
     t = _terminal()
     event_id, section_id = _event_section(t, args.event, args.section)
     seats = args.seats or None
     key = uuid.uuid4()
+    # A lease takes places off general sale: the database grants one only with a
+    # supervisor's PIN typed here (a renewal of the same lease excepted).
+    if not args.supervisor:
+        raise BoxOfficeError("lease_needs_supervisor")
+    actor, op = _supervisor(t, args)
     if args.for_terminal:
-        actor = _supervisor(t, args)
-        target = register_terminal(t.ctx.engine, args.for_terminal, "cashier")
+        target = _terminal_id(t, args.for_terminal)
         info = take_lease(t.ctx, actor, key, event_id, terminal_id=target, seat_ids=seats,
-                          section_id=section_id, quantity=args.quantity)
+                          section_id=section_id, quantity=args.quantity, approver=op)
         print(f"lease {info.lease_id} for {args.for_terminal}: {info.units} place(s);"
               " that terminal picks it up on its next start")
         return 0
-    info = t.take_lease(key, event_id, seat_ids=seats, section_id=section_id,
-                        quantity=args.quantity)
+    t.ctx.signer()  # registers this terminal's public key, so gates trust its tickets
+    info = take_lease(t.ctx, actor, key, event_id, seat_ids=seats, section_id=section_id,
+                      quantity=args.quantity, approver=op)
+    t.leases.save(info)
     print(f"lease {info.lease_id}: {info.units} place(s) of event {args.event}"
           f" ({info.kind}) set aside for {t.actor.terminal_name}")
     return 0
@@ -179,7 +225,8 @@ def cmd_lease_return(args: argparse.Namespace) -> int:
         if not args.lease:
             print("boxoffice: --revoke needs --lease", file=sys.stderr)
             return 2
-        res = return_lease(t.ctx, _supervisor(t, args), uuid.uuid4(), args.lease, revoke=True)
+        actor, op = _supervisor(t, args)
+        res = return_lease(t.ctx, actor, uuid.uuid4(), args.lease, revoke=True, approver=op)
         print(f"lease {res.lease_id} {res.status}: {res.returned_units} place(s) back on sale")
         return 0
     n = t.return_leases()
@@ -220,8 +267,7 @@ def register(sub: Any) -> None:
     co.add_argument("--json", action="store_true")
     co.add_argument("--resolve", type=int, help="mark this conflict as dealt with")
     co.add_argument("--note", help="what was done (refund, re-seat...)")
-    co.add_argument("--supervisor", help="supervisor login")
-    co.add_argument("--pin", help="supervisor PIN")
+    co.add_argument("--supervisor", help="supervisor login (the PIN is asked for)")
     co.set_defaults(func=cmd_sync_conflicts)
 
     le = sub.add_parser("lease", help="seats or a GA quota set aside for offline sales")
@@ -232,15 +278,15 @@ def register(sub: Any) -> None:
     tk.add_argument("--quantity", type=args_.quantity,
                     help="best seats, or GA places, of the section")
     tk.add_argument("--seats", type=args_.id_list, help="comma-separated seat ids")
-    tk.add_argument("--for-terminal", help="lease for another terminal (supervisor)")
-    tk.add_argument("--supervisor", help="supervisor login")
-    tk.add_argument("--pin", help="supervisor PIN")
+    tk.add_argument("--for-terminal", help="lease for another terminal")
+    tk.add_argument("--supervisor", help="supervisor login (required; the PIN is asked for,"
+                    " or read from standard input)")
     tk.set_defaults(func=cmd_lease_take)
     rt = le_sub.add_parser("return", help="return the unsold part of this terminal's leases")
     rt.add_argument("--lease", help="lease id (with --revoke)")
     rt.add_argument("--revoke", action="store_true", help="end a lease of any terminal")
-    rt.add_argument("--supervisor", help="supervisor login")
-    rt.add_argument("--pin", help="supervisor PIN")
+    rt.add_argument("--supervisor", help="supervisor login, with --revoke (the PIN is asked"
+                    " for)")
     rt.set_defaults(func=cmd_lease_return)
 
     from boxoffice_cli.main import subcommands_of

@@ -351,6 +351,17 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Only {left} place(s) left in this terminal's lease.",
         "es": "Solo quedan {left} lugar(es) en la cesión de este terminal.",
     },
+    "lease_needs_supervisor": {
+        "pt-BR": "Uma cessão precisa da aprovação de um supervisor (login e PIN do supervisor).",
+        "en": "A lease needs a supervisor's approval (the supervisor's login and PIN).",
+        "es": "Una cesión necesita la aprobación de un supervisor (usuario y PIN del supervisor).",
+    },
+    "pin_required": {
+        "pt-BR": "Falta o PIN: digite-o quando pedido (ou na primeira linha da entrada padrão).",
+        "en": "No PIN given: type it at the prompt (or on the first line of standard input).",
+        "es": "Falta el PIN: escríbalo cuando se le pida (o en la primera línea de la entrada"
+              " estándar).",
+    },
     "event_canceled": {
         "pt-BR": "O evento foi cancelado.",
         "en": "The event was canceled.",

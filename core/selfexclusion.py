@@ -4,7 +4,8 @@ Only a keyed digest (HMAC) of the normalized identifier (document number, player
 stored, computed inside the database with a key only the owner role reads (migration
 0008): the table answers "is this person excluded?" without holding a list anyone could
 reverse (an 11-digit CPF under a bare hash falls to a search in minutes). Terminals ask
-``bo_is_excluded``; only the owner's tools add.
+``bo_is_excluded``; the owner's tools, or a supervisor's PIN typed on a terminal's login,
+add (``bo_add_exclusion``).
 """
 
 from __future__ import annotations
@@ -14,23 +15,18 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, OperatorInfo, raise_refusal
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.uow import unit_of_work
 
 _CHECK = text("select bo_is_excluded(:norm)")
-_DIGEST = text("select bo_exclusion_digest(:norm)")
-_ADD = text(
-    """
-    insert into self_exclusions (identifier_hash, until, source)
-    values (bo_exclusion_digest(:norm), :until, :source)
-    on conflict (identifier_hash) do update set until = excluded.until, source = excluded.source
-    returning id
-    """
-)
+# The database adds the row (bo_add_exclusion, migration 0014): on a terminal's login
+# only with a supervisor's one-use PIN proof typed on that login.
+_ADD = text("select bo_add_exclusion(:norm, :until, :source, :approver, :proof)")
 
 
 def normalize(identifier: str) -> str:
@@ -51,21 +47,30 @@ def is_excluded(engine: Engine, identifier: str) -> bool:
 
 def add_exclusion(engine: Engine, actor: Actor, key: uuid.UUID | str, identifier: str, *,
                   until: datetime | None = None, source: str = "counter",
-                  lock_timeout_ms: int = 2000) -> int:
-    """Put an identifier on the list (or change its end date); returns the row id."""
+                  lock_timeout_ms: int = 2000, approver: OperatorInfo | None = None) -> int:
+    """Put an identifier on the list (or change its end date); returns the row id.
+
+    ``approver`` is the supervisor who signed in for it (``authenticate``); a terminal's
+    login needs one (the database consumes its PIN proof), the owner's tools may omit it."""
     key = as_key(key)
     norm = normalize(identifier)
     with unit_of_work(engine) as conn:
-        # The request's fingerprint holds the keyed digest, never the identifier.
-        h = bytes(conn.execute(_DIGEST, {"norm": norm}).scalar_one())
+        # The request's fingerprint never holds the identifier, nor a digest a terminal
+        # could compute (the keyed one is the owner's): a key is fresh per command.
         done = begin_command(conn, key, "add_exclusion",
-                             {"h": h.hex(), "until": str(until), "source": source},
+                             {"until": str(until), "source": source},
                              actor.terminal_id, lock_timeout_ms)
         if done is not None:
             return int(done["id"])
-        row_id = int(conn.execute(_ADD, {"norm": norm, "until": until,
-                                         "source": source}).scalar_one())
+        try:
+            row_id = int(conn.execute(_ADD, {
+                "norm": norm, "until": until, "source": source,
+                "approver": approver.id if approver else None,
+                "proof": approver.proof if approver else None}).scalar_one())
+        except DBAPIError as exc:
+            raise_refusal(exc)
         audit.append(conn, actor, "add_exclusion", "self_exclusion", row_id,
-                     {"until": str(until) if until else None, "source": source})
+                     {"until": str(until) if until else None, "source": source,
+                      "approved_by": approver.id if approver else None})
         finish_command(conn, key, {"id": row_id})
         return row_id

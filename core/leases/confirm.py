@@ -2,7 +2,11 @@
 
 The terminal journals each sale with an idempotency key and replays it here; the key's
 ``command_log`` row commits in the same transaction as the order, so a replay that is
-cut at any point either finds its first result or applies it once.
+cut at any point either finds its first result or applies it once. The sale itself is
+written by the database function ``bo_confirm_leased_sale`` (migration 0014), which
+checks that the lease is the calling terminal's, the places and prices are the lease's,
+and the tickets carry its reserved serials and the terminal's own live key; the order's
+command key is unique there too, so a sale is applied once whatever the client does.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
 from core.actors import Actor
@@ -23,10 +28,9 @@ from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.leases import payments, sql, tickets
+from core.leases.refusals import raise_lease_refusal
 from core.leases.results import LeasedSale
-from core.leases.service import lock_lease
 from core.reservation.results import OrderLineResult, OrderResult
-from core.sales.shifts import open_shift_id
 from core.uow import after_commit, unit_of_work
 
 # Replay failures that waiting cannot fix: the command is kept and flagged for a
@@ -97,70 +101,33 @@ def confirm_leased_sales(ctx: CoreContext, actor: Actor,
 
 def confirm_leased_in(conn: Connection, actor: Actor, key: uuid.UUID,
                       sale: LeasedSale) -> OrderResult:
-    lease = lock_lease(conn, sale.lease_id)
-    if lease.terminal_id != actor.terminal_id:
-        raise BoxOfficeError("foreign_lease")
-    if lease.status != "active":
-        raise BoxOfficeError("lease_not_active", status=lease.status)
-    if lease.event_status == "canceled":
-        raise BoxOfficeError("event_canceled")
-    if sale.event_id != lease.event_id:
-        raise BoxOfficeError("invalid_input", detail="The sale's event is not the lease's.")
-    if sale.order_number is not None and sale.order_number not in (lease.order_numbers or ()):
-        raise BoxOfficeError("invalid_input",
-                             detail=f"order number {sale.order_number} is not the lease's")
     if bool(sale.seat_ids) == bool(sale.ga_qty):
         raise BoxOfficeError("invalid_input", detail="A leased sale sells seats or GA units.")
-    items: list[dict[str, Any]] = []
-    seats = sorted(int(s) for s in sale.seat_ids)
-    if seats:
-        prices = conn.execute(sql.SELL_LEASED, {"event_id": lease.event_id, "seat_ids": seats,
-                                                "n": len(seats), "lease_id": lease.id,
-                                                "order_id": sale.order_id}).all()
-        if len(prices) != len(seats):
-            raise BoxOfficeError("leased_seat_gone", seat_ids=seats)
-        items = [{"section_id": p.section_id, "seat_id": p.seat_id, "qty": 1,
-                  "price": int(p.unit_price_minor), "tier_id": p.tier_id} for p in prices]
-    else:
-        if lease.kind != "ga":
-            raise BoxOfficeError("invalid_input", detail="This lease holds seats, not GA units.")
-        got = conn.execute(sql.SELL_GA_LEASE, {"lease_id": lease.id, "n": sale.ga_qty}).first()
-        if got is None:
-            raise BoxOfficeError("lease_exhausted", left=lease.ga_quota - lease.ga_sold)
-        items = [{"section_id": lease.section_id, "seat_id": None, "qty": sale.ga_qty,
-                  "price": int(lease.ga_unit_price_minor), "tier_id": lease.ga_tier_id}]
-    total = sum(i["price"] * i["qty"] for i in items)
-    if total != sale.total_minor or sale.currency != lease.currency:
-        raise BoxOfficeError("amount_mismatch", amount=sale.total_minor, total=total)
+    serials = tickets.check_offline_tickets(conn, actor, sale)
     hold_id = uuid.uuid5(sale.order_id, "hold")
-    payment_ref = _payment_ref(sale)
-    # The shift the cashier sold in; else the one open now (its drawer holds the cash).
-    shift_id = sale.shift_id or open_shift_id(conn, actor.terminal_id)
-    rows = conn.execute(sql.WRITE_SALE, {
-        "sec": [i["section_id"] for i in items], "seat": [i["seat_id"] for i in items],
-        "qty": [i["qty"] for i in items], "price": [i["price"] for i in items],
-        "tier": [i["tier_id"] for i in items],
-        "hold_id": hold_id, "order_id": sale.order_id, "number": sale.order_number,
-        "event_id": lease.event_id,
-        "terminal_id": actor.terminal_id, "operator_id": sale.operator_id,
-        "shift_id": shift_id, "total_minor": total, "currency": lease.currency,
-        "payment_ref": payment_ref, "customer_name": sale.customer_name,
-        "lease_id": lease.id, "key": key, "method": sale.payment_method,
-        "card_status": "pending" if sale.payment_method == "card_saf" else None,
-        "card_ref": sale.card_ref, "sold_at": sale.sold_at,
-        "sold_ts": _when_sold(sale.sold_at)}).all()
+    try:
+        rows = conn.execute(sql.CONFIRM_LEASED, {
+            "key": key, "order_id": sale.order_id, "hold_id": hold_id,
+            "lease_id": sale.lease_id, "terminal_id": actor.terminal_id,
+            "event_id": sale.event_id, "operator_id": sale.operator_id,
+            # The shift the cashier sold in (the database checks it is this terminal's);
+            # none: the one open now, whose drawer holds the cash.
+            "shift_id": sale.shift_id, "number": sale.order_number,
+            "seat_ids": sorted(int(s) for s in sale.seat_ids), "ga_qty": sale.ga_qty,
+            "method": sale.payment_method, "card_ref": sale.card_ref,
+            "total_minor": sale.total_minor, "currency": sale.currency,
+            "customer_name": sale.customer_name, "sold_at": sale.sold_at,
+            "sold_ts": _when_sold(sale.sold_at),
+            "tokens": [t["token"] for t in sale.tickets],
+            "printed": [int(t.get("printed", 0)) for t in sale.tickets]}).all()
+    except DBAPIError as exc:
+        raise_lease_refusal(exc)
     result = OrderResult(
-        order_id=sale.order_id, number=int(rows[0].number), event_id=lease.event_id,
-        hold_id=hold_id, total_minor=total, currency=lease.currency, payment_ref=payment_ref,
-        lines=tuple(OrderLineResult(r.id, r.section_id, r.seat_id, r.qty,
+        order_id=sale.order_id, number=int(rows[0].number), event_id=sale.event_id,
+        hold_id=hold_id, total_minor=sale.total_minor, currency=sale.currency,
+        payment_ref=_payment_ref(sale),
+        lines=tuple(OrderLineResult(r.line_id, r.section_id, r.seat_id, r.qty,
                                     int(r.unit_price_minor), r.tier_id) for r in rows))
-    serials = tickets.record_offline_tickets(conn, actor, result, sale)
-    payments.record_payment(conn, shift_id, sale, total, lease.currency)
-    audit.append(conn, actor, "confirm_leased_sale", "order", sale.order_id,
-                 {"number": result.number, "lease_id": str(lease.id), "seats": seats,
-                  "ticket_serials": serials,
-                  "ga_qty": sale.ga_qty, "total_minor": total, "currency": lease.currency,
-                  "payment": sale.payment_method, "sold_at_terminal": sale.sold_at})
     from core.outbox import events as outbox_events
 
     # Sold offline from the lease, announced now that the central database has it (an

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, text
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, OperatorInfo
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
 from core.leases import sql
+from core.leases.refusals import claim_stage, raise_lease_refusal
 from core.leases.results import LeasedSeat, LeaseInfo, LeaseReturn
 from core.reservation import inputs
 from core.reservation.diagnose import explain_claim_failure, explain_event
@@ -33,11 +34,18 @@ def _may_act_for(actor: Actor, terminal_id: int) -> None:
 
 def take_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: int, *,
                terminal_id: int | None = None, seat_ids: Sequence[int] | None = None,
-               section_id: int | None = None, quantity: int | None = None) -> LeaseInfo:
+               section_id: int | None = None, quantity: int | None = None,
+               approver: OperatorInfo | None = None) -> LeaseInfo:
     """Lease chosen seats (``seat_ids``), or ``quantity`` of the best free seats of a
     seated ``section_id``, or a ``quantity`` quota of a GA ``section_id``, to
     ``terminal_id`` (default: the actor's own terminal; another one needs a supervisor).
-    All or nothing."""
+    All or nothing.
+
+    On a terminal's login the database grants a lease only with ``approver``, a
+    supervisor signed in on this login (``authenticate``: its one-use PIN proof), or as a
+    renewal: the same event and section again, no more places than a lease a supervisor
+    granted this terminal before, while it holds none of that kind (lease_needs_supervisor
+    otherwise)."""
     key = as_key(key)
     terminal_id = terminal_id or actor.terminal_id
     _may_act_for(actor, terminal_id)
@@ -63,7 +71,7 @@ def take_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
             return LeaseInfo.from_json(done)
         lease_id = uuid.uuid4()
         info = _take_in(conn, actor, lease_id, terminal_id, event_id, ids, section_id,
-                        quantity)
+                        quantity, approver)
         finish_command(conn, key, info.to_json())
         change = SeatChange(event_id, "leased", tuple(s.seat_id for s in info.seats),
                             info.section_id if info.kind == "ga" else None)
@@ -73,125 +81,103 @@ def take_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: i
 
 def _take_in(conn: Connection, actor: Actor, lease_id: uuid.UUID, terminal_id: int,
              event_id: int, ids: list[int], section_id: int | None,
-             quantity: int | None) -> LeaseInfo:
-    kind = _section_kind(conn, event_id, section_id) if not ids and section_id else "seats"
-    # The lease row first: its seats reference it.
-    head = conn.execute(sql.INSERT_LEASE, {
-        "lease_id": lease_id, "terminal_id": terminal_id, "event_id": event_id, "kind": kind,
-        "section_id": section_id if kind == "ga" else None,
-        "ga_quota": quantity if kind == "ga" else 0, "ga_price": None, "ga_tier": None,
-        "operator_id": actor.operator_id}).first()
-    if head is None:
+             quantity: int | None, approver: OperatorInfo | None) -> LeaseInfo:
+    try:
+        got = conn.execute(sql.TAKE_LEASE, {
+            "lease_id": lease_id, "terminal_id": terminal_id, "event_id": event_id,
+            "seat_ids": ids, "section_id": None if ids else section_id,
+            "quantity": None if ids else quantity, "operator_id": actor.operator_id,
+            "approver_id": approver.id if approver else None,
+            "proof": approver.proof if approver else None}).scalar_one()
+    except DBAPIError as exc:
+        stage = claim_stage(exc)
+        if stage is None:
+            raise_lease_refusal(exc)
         conn.rollback()
-        raise BoxOfficeError("unknown_event", event_id=event_id)
-    ga_price = ga_tier = None
-    rows: Sequence[Row[Any]] = ()
-    if ids:
-        rows = conn.execute(sql.LEASE_CHOSEN, {"event_id": event_id, "seat_ids": ids,
-                                               "n": len(ids), "lease_id": lease_id}).all()
-        if len(rows) != len(ids):
-            conn.rollback()
-            raise explain_claim_failure(conn, event_id, ids)
-    elif kind == "seats":
-        rows = conn.execute(sql.LEASE_BEST, {"event_id": event_id, "section_id": section_id,
-                                             "n": quantity, "lease_id": lease_id}).all()
-        if len(rows) != quantity:
-            conn.rollback()
-            sections = [section_id] if section_id is not None else None
-            raise explain_event(conn, event_id, section_ids=sections) or \
-                BoxOfficeError("sold_out", wanted=quantity)
-    else:
-        got = conn.execute(sql.LEASE_GA, {"event_id": event_id, "section_id": section_id,
-                                          "n": quantity}).first()
-        if got is None:
-            conn.rollback()
-            raise explain_event(conn, event_id, ga_section_id=section_id) or \
-                BoxOfficeError("sold_out", wanted=quantity)
-        ga_price, ga_tier = int(got.current_minor), int(got.tier_id)
-        conn.execute(sql.SET_GA_PRICE, {"lease_id": lease_id, "price": ga_price,
-                                        "tier": ga_tier})
-    ga_quota = int(quantity or 0) if kind == "ga" else 0
-    units = len(rows) if kind == "seats" else ga_quota
-    reserved = conn.execute(sql.RESERVE_SERIALS, {"n": units, "lease_id": lease_id}).one()
-    seats = tuple(LeasedSeat(r.seat_id, r.section_id, r.row_label, r.seat_number,
-                             int(r.current_minor), r.tier_id) for r in rows)
-    info = LeaseInfo(lease_id=lease_id, terminal_id=terminal_id, event_id=event_id, kind=kind,
-                     currency=head.currency, status="active", seats=seats,
+        raise _claim_failure(conn, stage, event_id, ids, section_id, quantity) from None
+    kind = got["kind"]
+    seats = tuple(LeasedSeat(int(r["seat_id"]), int(r["section_id"]), r["row_label"],
+                             int(r["seat_number"]), int(r["current_minor"]), int(r["tier_id"]))
+                  for r in got["seats"])
+    ga_price = None if got["ga_price"] is None else int(got["ga_price"])
+    info = LeaseInfo(lease_id=lease_id, terminal_id=int(got["terminal_id"]), event_id=event_id,
+                     kind=kind, currency=got["currency"], status="active", seats=seats,
                      section_id=section_id if kind == "ga" else None,
-                     ga_quota=ga_quota,
-                     ga_unit_price_minor=ga_price, ga_tier_id=ga_tier,
-                     serials=tuple(int(x) for x in reserved.serials),
-                     order_numbers=tuple(int(x) for x in reserved.order_numbers),
+                     ga_quota=int(quantity or 0) if kind == "ga" else 0,
+                     ga_unit_price_minor=ga_price, ga_tier_id=got["ga_tier"],
+                     serials=tuple(int(x) for x in got["serials"]),
+                     order_numbers=tuple(int(x) for x in got["order_numbers"]),
                      display=event_display(conn, event_id))
     audit.append(conn, actor, "take_lease", "lease", lease_id,
-                 {"terminal_id": terminal_id, "event_id": event_id, "kind": kind,
+                 {"terminal_id": info.terminal_id, "event_id": event_id, "kind": kind,
                   "seats": [s.seat_id for s in seats], "ga_quota": info.ga_quota,
-                  "section_id": info.section_id})
+                  "section_id": info.section_id, "grant": got["grant"],
+                  "approved_by": approver.id if approver else None})
     return info
 
 
-def _section_kind(conn: Connection, event_id: int, section_id: int) -> str:
-    row = conn.execute(text("select s.kind from sections s join events e on"
-                            " e.venue_id = s.venue_id where s.id = :s and e.id = :e"),
-                       {"s": section_id, "e": event_id}).first()
-    if row is None:
-        conn.rollback()
-        raise explain_event(conn, event_id) or BoxOfficeError("unknown_section",
-                                                              section_id=section_id)
-    return "seats" if row.kind == "seated" else "ga"
+def _claim_failure(conn: Connection, stage: str, event_id: int, ids: list[int],
+                   section_id: int | None, quantity: int | None) -> BoxOfficeError:
+    """Why nothing could be leased, read after the failed claim was rolled back."""
+    if stage == "section":
+        return explain_event(conn, event_id) or BoxOfficeError("unknown_section",
+                                                               section_id=section_id)
+    if stage == "seats":
+        return explain_claim_failure(conn, event_id, ids)
+    if stage == "best":
+        sections = [section_id] if section_id is not None else None
+        return explain_event(conn, event_id, section_ids=sections) or \
+            BoxOfficeError("sold_out", wanted=quantity)
+    if stage == "ga":
+        return explain_event(conn, event_id, ga_section_id=section_id) or \
+            BoxOfficeError("sold_out", wanted=quantity)
+    return explain_event(conn, event_id) or BoxOfficeError("unknown_event", event_id=event_id)
 
 
 def return_lease(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
-                 lease_id: uuid.UUID | str, *, revoke: bool = False) -> LeaseReturn:
+                 lease_id: uuid.UUID | str, *, revoke: bool = False,
+                 approver: OperatorInfo | None = None) -> LeaseReturn:
     """Give the unsold part of a lease back to general sale and end the lease.
 
     The terminal does this after its replay. ``revoke`` is a supervisor's forced end
     (e.g. the terminal is lost): sales the terminal replays later from a revoked lease
-    become sync conflicts for a supervisor instead of overselling."""
+    become sync conflicts for a supervisor instead of overselling. On a terminal's login a
+    revoke, or another terminal's lease, needs ``approver`` (a supervisor signed in on
+    this login); the database checks it."""
     key = as_key(key)
     lease_id = as_key(lease_id)
+    if revoke and approver is None and actor.role not in SUPERVISORS \
+            and actor.channel != "system":
+        raise BoxOfficeError("not_authorized", role="supervisor")
     with unit_of_work(ctx.engine) as conn:
         done = begin_command(conn, key, "revoke_lease" if revoke else "return_lease",
                              {"lease_id": str(lease_id)}, actor.terminal_id,
                              ctx.settings.database.lock_timeout_ms)
         if done is not None:
             return LeaseReturn.from_json(done)
-        lease = lock_lease(conn, lease_id)
-        if revoke:
-            if actor.role not in SUPERVISORS and actor.channel != "system":
-                raise BoxOfficeError("not_authorized", role="supervisor")
-        else:
-            _may_act_for(actor, lease.terminal_id)
-        if lease.status != "active":
-            result = LeaseReturn(lease_id, lease.status, 0)
+        try:
+            got = conn.execute(sql.RETURN_LEASE, {
+                "lease_id": lease_id, "revoke": revoke,
+                "approver_id": approver.id if approver else None,
+                "proof": approver.proof if approver else None}).scalar_one()
+        except DBAPIError as exc:
+            raise_lease_refusal(exc)
+        if not revoke and approver is None:
+            _may_act_for(actor, int(got["terminal_id"]))
+        result = LeaseReturn(lease_id, got["status"], int(got["returned_units"]))
+        if not got["done"]:
             finish_command(conn, key, result.to_json())
             return result
-        freed: list[int] = []
-        if lease.kind == "seats":
-            freed = [r[0] for r in conn.execute(sql.RETURN_SEATS, {
-                "lease_id": lease_id, "event_id": lease.event_id})]
-            n = len(freed)
-        else:
-            n = lease.ga_quota - lease.ga_sold
-            conn.execute(sql.RETURN_GA, {"n": n, "event_id": lease.event_id,
-                                         "section_id": lease.section_id})
-        status = "revoked" if revoke else "returned"
-        conn.execute(sql.END_LEASE, {"status": status, "n": n, "lease_id": lease_id})
+        freed = [int(x) for x in got["seats"]]
         audit.append(conn, actor, "revoke_lease" if revoke else "return_lease",
-                     "lease", lease_id, {"returned_units": n, "seats": sorted(freed)})
-        result = LeaseReturn(lease_id, status, n)
+                     "lease", lease_id, {"returned_units": result.returned_units,
+                                         "seats": freed,
+                                         "approved_by": approver.id if approver else None})
         finish_command(conn, key, result.to_json())
-        change = SeatChange(lease.event_id, "released", tuple(sorted(freed)),
-                            lease.section_id if lease.kind == "ga" else None)
+        change = SeatChange(int(got["event_id"]), "released", tuple(freed),
+                            got["section_id"] if got["kind"] == "ga" else None)
         after_commit(conn, lambda: ctx.publish(change))
         return result
-
-
-def lock_lease(conn: Connection, lease_id: uuid.UUID) -> Row[Any]:
-    row = conn.execute(sql.LOCK_LEASE, {"lease_id": lease_id}).first()
-    if row is None:
-        raise BoxOfficeError("unknown_lease", lease_id=str(lease_id))
-    return row
 
 
 def lease_info(engine: Engine, lease_id: uuid.UUID | str) -> LeaseInfo:

@@ -262,10 +262,16 @@ def test_cli_exclude_puts_an_identifier_on_the_list(kctx: Any, db_url: str,
     monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "absent.toml"))
     monkeypatch.setenv("BOXOFFICE_DATABASE__URL", db_url)
     monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
+    import io
+
+    # The supervisor's PIN comes from standard input (a script), never an argument.
+    monkeypatch.setattr("sys.stdin", io.StringIO("9999\n9999\n"))
     assert not is_excluded(kctx.engine, "AB-998877")
-    assert main(["kiosk", "exclude", "ab 998877", "--source", "court"]) == 0
+    assert main(["kiosk", "exclude", "ab 998877", "--source", "court",
+                 "--supervisor", "carla"]) == 0
     assert is_excluded(kctx.engine, "AB-998877")
     # An exclusion that ended (database clock) no longer refuses the sale.
-    assert main(["kiosk", "exclude", "CD-112233", "--until", "2020-01-01T00:00:00+00:00"]) == 0
+    assert main(["kiosk", "exclude", "CD-112233", "--until", "2020-01-01T00:00:00+00:00",
+                 "--supervisor", "carla"]) == 0
     assert not is_excluded(kctx.engine, "CD112233")
-    assert main(["kiosk", "exclude", "x9"]) == 1  # too short to be an identifier
+    assert main(["kiosk", "exclude", "x9", "--supervisor", "carla"]) == 1  # too short
