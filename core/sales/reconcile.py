@@ -39,6 +39,11 @@ log = logging.getLogger(__name__)
 # How long an authorization may wait for its capture before the money is not coming
 # (card-not-present authorizations lapse after about 7 days at Stripe).
 AUTH_WINDOW_S = 7 * 24 * 3600
+# An order confirmed on an authorization its terminal has not captured after this long
+# (the saga captures at once, the recovery sweeper after ``sales.stuck_after_s``) is
+# captured by the worker: a login that never captures would otherwise let the
+# authorization lapse after the show, and the house would never be paid.
+CAPTURE_AFTER_S = 300
 # A card order still unchecked this long after its sale: the reconciler is not keeping
 # up (worker stopped, gateway unreachable). The monitor raises ``reconcile_behind``.
 BEHIND_AFTER_S = 600
@@ -174,8 +179,33 @@ def reconcile_payments(ctx: CoreContext, *, limit: int = 200,
             sale = (intent.metadata or {}).get("sale_id", "") if intent else ""
             matches = _is_uuid(sale) and conn.execute(
                 _SALE_OF_HOLD, {"s": sale, "h": row.hold_id}).first() is not None
-        _settle(ctx, actor, row, verdict(row, intent, matches), report)
+        v = verdict(row, intent, matches)
+        if v.result == "authorized" and float(row.age_s) > CAPTURE_AFTER_S:
+            try:
+                intent = _capture(gateway, row)
+            except BoxOfficeError as exc:
+                report.errors += 1
+                log.warning("reconcile: capture failed", extra={
+                    "order_id": str(row.order_id), "code": exc.code})
+                continue
+            v = verdict(row, intent, matches)
+        _settle(ctx, actor, row, v, report)
     return report
+
+
+def _capture(gateway: PaymentGateway, row: Any) -> Intent | None:
+    """Capture the order's authorization (its own key: a capture by the saga at the same
+    time is answered as a state conflict), then what the gateway says of the intent."""
+    try:
+        gateway.capture(row.intent_id, idempotency_key=f"bo-reconcile-{row.order_id}-capture")
+    except GatewayFailure:
+        raise
+    except BoxOfficeError as exc:
+        # Refused (cancelled or lapsed meanwhile, captured by the saga already): the
+        # intent's own state decides.
+        log.info("reconcile: capture refused", extra={"order_id": str(row.order_id),
+                                                     "code": exc.code})
+    return _lookup(gateway, row.intent_id)
 
 
 def _settle(ctx: CoreContext, actor: Actor, row: Any, v: Verdict,

@@ -187,10 +187,9 @@ def test_a_one_centavo_authorization_does_not_pay_for_a_ticket(floor):
     assert _check(k, order.order_id)[:2] == ("unverified", "amount_mismatch")
 
 
-def test_an_authorization_cancelled_at_the_gateway_after_the_sale(floor):
-    """A genuine authorization with the right amount and metadata, the sale confirmed,
-    then the authorization voided at the gateway before any capture: while it stands
-    the order is 'authorized' (checked again every pass); once voided, unverified."""
+def _authorized_sale(floor) -> tuple[Any, str, uuid.UUID]:
+    """A genuine authorization with the right amount and metadata, recorded by the kiosk's
+    login and sold on, but never captured (what a login that skips the capture leaves)."""
     t, k = floor["kiosk"]
     actor = actor_for(t)
     h = hold_best_available(k, actor, uuid.uuid4(), _event(k), 1)
@@ -215,11 +214,32 @@ def test_an_authorization_cancelled_at_the_gateway_after_the_sale(floor):
         order = confirm_in(conn, actor, h.hold_id, intent.id, sale_id=sale,
                            expected_total_minor=h.total_minor)
         tickets_bridge.issue(conn, k, actor, order)
+    return order, intent.id, sale
+
+
+def test_an_authorization_cancelled_at_the_gateway_after_the_sale(floor):
+    """While the authorization stands the order is 'authorized' (checked again every
+    pass); voided at the gateway before any capture, it is unverified."""
+    k = floor["kiosk"][1]
+    order, intent_id, sale = _authorized_sale(floor)
     _reconcile(floor)
     assert _check(k, order.order_id) == ("authorized", "awaiting_capture", "paid")
-    k.gateway.void(intent.id, idempotency_key=f"thief-void-{sale}")
+    k.gateway.void(intent_id, idempotency_key=f"thief-void-{sale}")
     _reconcile(floor)
     assert _check(k, order.order_id) == ("unverified", "intent_canceled", "payment_unverified")
+
+
+def test_an_authorization_nobody_captures_is_captured_by_the_worker(floor, ctx):
+    """A login that never captures would let the authorization lapse after the show: past
+    CAPTURE_AFTER_S the worker captures it, and the order is paid for."""
+    k = floor["kiosk"][1]
+    order, intent_id, _ = _authorized_sale(floor)
+    with ctx.engine.begin() as conn:  # the owner's clock trick: sold 6 minutes ago
+        conn.execute(text("update payment_checks set due_at = now() - interval '6 minutes'"
+                          " where order_id = :o"), {"o": order.order_id})
+    _reconcile(floor)
+    assert _check(k, order.order_id) == ("ok", "captured", "paid")
+    assert k.gateway.lookup(intent_id).status == "succeeded"
 
 
 def _refused(engine, sql: str, **params) -> str:
