@@ -48,7 +48,8 @@ class Key(Button):
 class OnscreenKeyboard(Grid):
     DEFAULT_CSS = """
     OnscreenKeyboard {
-        grid-size: 10; grid-gutter: 0 1; grid-rows: 1; height: auto; width: auto;
+        grid-size: 10; grid-gutter: 0 1; grid-rows: 1; height: auto; width: 100%;
+        min-width: 59;
     }
     OnscreenKeyboard Key { min-width: 5; width: 100%; height: 1; }
     OnscreenKeyboard Key.-span2 { column-span: 2; }
@@ -115,13 +116,19 @@ class OnscreenKeyboard(Grid):
         if pos is None:
             return
         row = pos[0] + drow
-        if row < 0:
-            self.query_one(f"#{key_id(ROWS[0][0])}", Key).focus()
-            screen.focus_previous()
-        elif row >= len(ROWS):
-            self.query_one(f"#{key_id(ROWS[-1][-1])}", Key).focus()
-            screen.focus_next()
-        else:
-            target = self._at(row, pos[1])
-            if target is not None:
-                target.focus()
+        if row < 0 or row >= len(ROWS):
+            self._leave(forward=row >= len(ROWS))
+            return
+        target = self._at(row, pos[1])
+        if target is not None:
+            target.focus()
+
+    def _leave(self, forward: bool) -> None:
+        """Up from the top row or down from the bottom one: the widget before the first
+        key or after the last one (wrapping round the screen like Tab)."""
+        chain = self.screen.focus_chain
+        keys = [w for w in chain if isinstance(w, Key) and w in self.children]
+        if not keys:
+            return
+        i = chain.index(keys[-1] if forward else keys[0]) + (1 if forward else -1)
+        chain[i % len(chain)].focus()

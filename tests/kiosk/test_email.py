@@ -179,3 +179,40 @@ def test_email_dialog_snapshot(snap_compare: Any, make_app: Any, size: tuple[int
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_arrows_follow_the_keys_as_drawn() -> None:
+    """↑/↓ go to the key drawn above or below (the wide keys of the last row included),
+    ←/→ along the reading order, and out of the keyboard at its edges."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Button
+
+    pressed: list[str] = []
+
+    class One(App):
+        def compose(self) -> ComposeResult:
+            yield Button("before", id="before")
+            yield OnscreenKeyboard()
+            yield Button("after", id="after")
+
+        def on_onscreen_keyboard_pressed(self, event: OnscreenKeyboard.Pressed) -> None:
+            pressed.append(event.key)
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(f"#{key_id('c')}").focus()
+        moves = [("down", ".com"), ("right", "backspace"), ("up", "v"), ("down", "backspace"),
+                 ("right", "skip"), ("right", "ok"), ("up", "."), ("down", "ok")]
+        for key, expected in moves:
+            await pilot.press(key)
+            assert app.focused.id == key_id(expected), (key, expected, app.focused.id)
+        await pilot.press("down")
+        assert app.focused.id == "after"
+        app.query_one(f"#{key_id('5')}").focus()
+        await pilot.press("up")
+        assert app.focused.id == "before"
+        app.query_one(f"#{key_id('@')}").focus()
+        await pilot.press("enter")
+        await pilot.click(f"#{key_id('.com')}")
+        await pilot.pause()
+        assert pressed == ["@", ".com"]
