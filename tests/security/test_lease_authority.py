@@ -278,6 +278,8 @@ def test_a_replay_outside_the_lease_its_serials_its_prices_or_its_key_is_refused
                                       list(info.seats[1:2]), None, 0)
     assert "offline ticket rejected" in _refused(ta, call, **args, o=order,
                                                  tokens=[other_seat[0]["token"]])
+    for junk in ("not a token", "A" * 144):
+        assert "offline ticket rejected" in _refused(ta, call, **args, o=order, tokens=[junk])
     # A shift of another terminal is not this counter's drawer.
     ana = authenticate(cb.engine, "ana", "1234")
     shift_b = open_shift(cb, actor_for(tb, ana.id, ana.role), uuid.uuid4(), 0)

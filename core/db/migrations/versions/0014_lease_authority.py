@@ -506,11 +506,12 @@ begin
     select count(*) as n, count(distinct x.serial) as serials,
            count(distinct (x.kind, x.place, case when x.kind = 1 then 0 else x.unit end))
              as places,
-           coalesce(bool_and(x.version = 1 and x.event_id = l.event_id
+           -- An unreadable token parses to nulls: it fits nothing.
+           coalesce(bool_and(coalesce(x.version = 1 and x.event_id = l.event_id
                              and x.serial = any(l.serials)
                              and (x.kind = 1 and x.place = any(v_seat)
                                   or x.kind = 2 and l.kind = 'ga' and x.place = l.section_id
-                                     and x.unit between 1 and v_units)), false) as fit,
+                                     and x.unit between 1 and v_units), false)), false) as fit,
            coalesce(bool_and(exists (select 1 from ticket_keys k
                                      where k.key_id = x.key_id and k.terminal_id = v_term
                                        and k.revoked_at is null)), false) as keys,
