@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from textual.widgets import Checkbox, Input, Select
 
 from boxoffice_tui.screens.checkout import CardScreen, CashScreen
 from core.errors import BoxOfficeError
+from core.tickets import GateChecker
 from tests.outbox.mailbox import all_logs, deliver, mail_server, qr_tokens, worker_context
 from tests.tui.conftest import open_event, rows, sign_in, wait_for
 
@@ -37,7 +39,7 @@ async def _cash_dialog(pilot: Any, code: str, n: int) -> tuple[Any, CashScreen]:
     app = pilot.app
     screen = await open_event(pilot, code)
     await pilot.press(str(n))
-    await wait_for(pilot, lambda: screen.hold is not None)
+    await wait_for(pilot, lambda: screen.hold is not None, timeout=30)
     await pilot.press("f5")
     await wait_for(pilot, lambda: isinstance(app.screen, CashScreen))
     return screen, app.screen
@@ -58,7 +60,8 @@ def _error(dialog: Any, selector: str = "#cash-error") -> str:
 
 
 async def test_cash_sale_with_email_reaches_the_customer(
-        make_app: Any, ctx: Any, smtp: Any, wctx: Any) -> None:
+        make_app: Any, ctx: Any, tctx: Any, terminal_logins: Any, smtp: Any,
+        wctx: Any) -> None:
     handler, _ = smtp
     local = f"c{uuid.uuid4().hex[:6]}"
     address = f"{local}@example.com"
@@ -83,7 +86,8 @@ async def test_cash_sale_with_email_reaches_the_customer(
             assert app.screen is dialog and sale.last_sale is None
             assert dialog.query_one("#email-lang", Select).value == "es"
             await pilot.press("enter")
-            await wait_for(pilot, lambda: sale.last_sale is not None and app.screen is sale)
+            await wait_for(pilot, lambda: sale.last_sale is not None and app.screen is sale,
+                           timeout=30)
             order_id = sale.last_sale.order_id
         got = rows(ctx, "select email, language, consent_text from order_contacts"
                    " where order_id = :o", o=order_id)
@@ -95,6 +99,11 @@ async def test_cash_sale_with_email_reaches_the_customer(
     tokens = sorted(r.token for r in rows(ctx, "select token from tickets where order_id = :o",
                                           o=order_id))
     assert len(tokens) == 2 and qr_tokens(mine[0]) == tokens
+    # The gate (on its own login) lets the customer in with the emailed codes.
+    gctx = terminal_logins.context("tui-mail-gate", "gate", tctx.settings)
+    gate = GateChecker(gctx, terminal_logins.actor("tui-mail-gate", "gate"), "A",
+                       opens_before=timedelta(hours=12))
+    assert all(gate.scan(tok, uuid.uuid4()).accepted for tok in qr_tokens(mine[0]))
     # Not in any log record (terminal, core, worker), nor in the audit trail or the event
     # the casino's systems get.
     assert not [r for r in logs.records if local in r]
@@ -117,7 +126,8 @@ async def test_bad_address_stops_the_sale_and_an_empty_field_stores_nothing(
         assert sale.last_sale is None
         dialog.query_one("#email", Input).value = ""
         await pilot.press("enter")
-        await wait_for(pilot, lambda: sale.last_sale is not None and app.screen is sale)
+        await wait_for(pilot, lambda: sale.last_sale is not None and app.screen is sale,
+                       timeout=30)
         order_id = sale.last_sale.order_id
     assert rows(ctx, "select 1 from order_contacts where order_id = :o", o=order_id) == []
     assert rows(ctx, "select 1 from outbox where channel = 'email'"
@@ -133,7 +143,7 @@ async def test_card_sale_with_email(make_app: Any, ctx: Any, smtp: Any, wctx: An
         await sign_in(pilot)
         sale = await open_event(pilot, "COMEDIA-HOJE")
         await pilot.press("1")
-        await wait_for(pilot, lambda: sale.hold is not None)
+        await wait_for(pilot, lambda: sale.hold is not None, timeout=30)
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, CardScreen))
         dialog = app.screen
