@@ -101,12 +101,13 @@ def _app(monitor: FixedMonitor, lang: str = "en") -> ChartsMonitor:
 
 async def _charts(pilot: Any, tab: str = "sales") -> ChartsScreen:
     app = pilot.app
-    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MonitorScreen")
+    await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MonitorScreen",
+                   timeout=30)
     await pilot.press("g")
-    await wait_for(pilot, lambda: isinstance(app.screen, ChartsScreen))
+    await wait_for(pilot, lambda: isinstance(app.screen, ChartsScreen), timeout=30)
     screen = app.screen
     await pilot.press({"sales": "1", "occupancy": "2", "prices": "3"}[tab])
-    await wait_for(pilot, lambda: tab in screen.loaded, timeout=20)
+    await wait_for(pilot, lambda: tab in screen.loaded, timeout=30)
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
@@ -164,7 +165,7 @@ async def test_keys_switch_charts_and_the_monitor_is_kept(monitor: FixedMonitor)
 
 async def _charts_tab(pilot: Any, screen: ChartsScreen, tab: str) -> ChartsScreen:
     await pilot.press({"sales": "1", "occupancy": "2", "prices": "3"}[tab])
-    await wait_for(pilot, lambda: tab in screen.loaded, timeout=20)
+    await wait_for(pilot, lambda: tab in screen.loaded, timeout=30)
     return screen
 
 
