@@ -418,6 +418,23 @@ def test_lease_take_needs_a_supervisor_pin_from_the_prompt(counters: dict[str, C
     assert _count(ctx, leases + " and grant_kind = 'approved' and status = 'active'",
                   t=t.terminal_id) >= 1
     assert _count(ctx, leases, t=t.terminal_id) == before + 1
+    # For another terminal, and ending it, from this counter: the supervisor's PIN again.
+    other = counters["a"][0]
+    out = _cli(counter, tmp_path, "9999\n", *take, "--for-terminal", other.name,
+               "--supervisor", "carla")
+    assert out.returncode == 0 and other.name in out.stdout, out.stderr
+    with ctx.engine.connect() as conn:
+        lease = conn.execute(text("select id from leases where terminal_id = :t and"
+                                  " status = 'active' order by created_at desc limit 1"),
+                             {"t": other.terminal_id}).scalar_one()
+    out = _cli(counter, tmp_path, "", "lease", "return", "--lease", str(lease), "--revoke",
+               "--supervisor", "carla")
+    assert out.returncode == 1 and "pin_required" in out.stderr, out.stderr
+    out = _cli(counter, tmp_path, "9999\n", "lease", "return", "--lease", str(lease),
+               "--revoke", "--supervisor", "carla")
+    assert out.returncode == 0 and "revoked" in out.stdout, out.stderr
+    assert _count(ctx, "select count(*) from leases where id = :l and status = 'revoked'",
+                  l=lease) == 1
 
 
 def test_kiosk_exclude_needs_a_supervisor_pin_checked_by_the_database(
