@@ -157,6 +157,9 @@ async def test_keys_switch_charts_and_the_monitor_is_kept(monitor: FixedMonitor)
         await pilot.press("left")
         await wait_for(pilot, lambda: "SINATRA" in screen._chart("prices").chart_title)
         assert screen.query_one(TabbedContent).active == "prices"
+        await pilot.press("ctrl+l")  # Português: the tabs and the chart at once
+        await wait_for(pilot, lambda: "Preços" in screen._chart("prices").chart_title)
+        assert str(screen.query_one(TabbedContent).get_tab("sales").label) == "Vendas/min"
         await pilot.press("escape")
         await wait_for(pilot, lambda: app.screen.__class__.__name__ == "MonitorScreen")
         for panel in ("#p-sales", "#p-occ", "#p-alerts", "#p-appr", "#p-term", "#p-holds"):
