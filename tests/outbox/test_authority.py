@@ -67,6 +67,32 @@ def test_kiosk_sale_with_email_on_its_login_and_worker_delivers(kiosk_ctx, termi
     assert len([p for p in mail.iter_attachments()]) == 1
 
 
+def test_a_cashier_cannot_put_its_address_on_a_kiosk_customers_order(kiosk_ctx, ctx,
+                                                                       terminals,  # noqa: F811
+                                                                       tmp_path_factory):
+    """Row security on order_contacts (0013): the order must be the inserting terminal's
+    own, or a cashier would receive a kiosk customer's refund and cancellation mail."""
+    kactor = actor_for(terminals["kiosk"])
+    with kiosk_ctx.engine.connect() as c:
+        ev = c.execute(text("select id from events where code = 'SINATRA'")).scalar_one()
+    h = hold_best_available(kiosk_ctx, kactor, uuid.uuid4(), ev, 1)
+    sale = checkout(kiosk_ctx, kactor, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+    t = terminals["cashier"]
+    cctx = terminal_context(t, tmp_path_factory.mktemp("cashier"))
+    try:
+        with pytest.raises(DBAPIError) as e, cctx.engine.begin() as c:
+            c.execute(text("insert into order_contacts (order_id, terminal_id, email, language,"
+                           " consent_text) values (:o, :t, 'thief@example.com', 'en', 'x')"),
+                      {"o": sale.order.order_id, "t": t.terminal_id})
+        assert "row-level security" in str(e.value.orig)
+    finally:
+        cctx.engine.dispose()
+    with ctx.engine.connect() as c:
+        n = c.execute(text("select count(*) from order_contacts where order_id = :o"),
+                      {"o": sale.order.order_id}).scalar_one()
+    assert n == 0
+
+
 def test_monitor_lists_and_retries_parked_messages_on_its_login(ctx, terminals,  # noqa: F811
                                                                 tmp_path):
     from core.outbox import admin, enqueue

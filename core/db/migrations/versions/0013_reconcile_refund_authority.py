@@ -25,6 +25,11 @@ Two gaps of issue 11 that a terminal's own login could walk through.
    the one asking, and used by no other refund. A line goes back only with a refund row
    (or its order canceled), a drawer's refund movement only for a cash refund of the
    same amount and shift.
+
+3. A customer's address on someone else's order. 0010 let a seller insert an
+   ``order_contacts`` row naming itself as the terminal, for any order: a cashier could
+   put its own address on a kiosk customer's order and receive that order's refund and
+   cancellation mail. The row's order must now be the inserting terminal's own.
 """
 
 from __future__ import annotations
@@ -346,9 +351,15 @@ def upgrade() -> None:
     op.execute("revoke all on payment_checks, bo_settings from public")
     op.execute(f"grant select on payment_checks, bo_settings to {BASE}")
     op.execute("grant insert, update (value, updated_at) on bo_settings to boxoffice_admin")
+    op.execute("""alter policy bo_insert on order_contacts with check (
+        terminal_id = (select bo_my_terminal())
+        and exists (select 1 from orders o where o.id = order_id
+                    and o.terminal_id = (select bo_my_terminal())))""")
 
 
 def downgrade() -> None:
+    op.execute("alter policy bo_insert on order_contacts with check"
+               " (terminal_id = (select bo_my_terminal()))")
     op.execute("""
         drop trigger if exists bo_guard_cash_refund on cash_movements;
         drop trigger if exists bo_guard_line_refund on order_lines;
