@@ -65,6 +65,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from core import demo
 
+    # The owner migrates, seeds and provisions; the app and the worker then run on their
+    # own terminal logins, as a casino's terminals do.
     ctx = _context()
     summary = demo.seed(ctx.engine, ctx.settings.sales.currency)
     from core.payments import with_demo_gateway
@@ -74,7 +76,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # monitor and run `tickets demo-sale`; its terminals pay through the sandbox.
     mark_demo_database(ctx.engine)
     ctx.settings = with_demo_gateway(ctx.settings)
+    cashier, worker = demo.demo_logins(ctx.engine, ctx.settings)
     _print_demo(summary, ctx)
+    print(f"Cashier app runs as terminal {cashier.name}, login {cashier.login} (cashier);"
+          f" worker as {worker.name}, login {worker.login}")
+    ctx.engine.dispose()
     if args.no_ui:
         return 0
     # The demo has no separate `boxoffice worker`: run its jobs (hold sweeper, pricing
@@ -83,12 +89,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from boxoffice_tui.app import run_cashier
     from core.worker import run_worker
-    from terminal.bootstrap import prepare_process
+    from terminal.bootstrap import prepare_process, terminal_context
 
-    prepare_process(ctx.settings)  # before any thread logs
-    threading.Thread(target=run_worker, args=(ctx,), kwargs={"interval_s": 5.0},
+    app_settings = demo.login_settings(ctx.settings, cashier)
+    prepare_process(app_settings)  # before any thread logs
+    worker_ctx = terminal_context(demo.login_settings(ctx.settings, worker), url=worker.url)
+    threading.Thread(target=run_worker, args=(worker_ctx,), kwargs={"interval_s": 5.0},
                      name="demo-worker", daemon=True).start()
-    return run_cashier(ctx)
+    return run_cashier(terminal_context(app_settings, url=cashier.url))
 
 
 def _print_demo(summary: Any, ctx: Any) -> None:

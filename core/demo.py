@@ -10,12 +10,17 @@ with ``core.backoffice.seeding.ensure_rooms`` and creates each show with
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from core.actors import Actor, create_operator, system_actor
 from core.app_context import CoreContext
@@ -216,6 +221,102 @@ def _operators(engine: Engine) -> bool:
     return added
 
 
+# The demo's terminals: the cashier app and the worker in its process, each on its own
+# login like a casino's terminals (``boxoffice terminal add``), never on the owner's.
+DEMO_WORKER = "demo-worker"
+LOGINS_DIR = "demo-logins"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    name: str
+    kind: str
+    login: str
+    url: str  # libpq form, with the password
+
+
+def demo_login(owner_engine: Engine, data_dir: Path, name: str, kind: str) -> DemoLogin:
+    """The login the demo's terminal ``name`` runs on, as the owner provisions one: made
+    on the first run, its password kept 0600 in the demo's data dir and reused next time;
+    reset when the saved one no longer opens the login (a lost file, a new database).
+    Only the login and password are kept: the embedded server's port changes per run, so
+    the URL is the owner's own with the terminal's credentials."""
+    from core.provisioning import provision_terminal, terminal_url
+
+    folder = Path(data_dir) / LOGINS_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / f"{name}.json"
+    owner_url = owner_engine.url.render_as_string(hide_password=False)
+    with owner_engine.connect() as conn:
+        have = conn.execute(text(
+            "select l.login from terminal_logins l join terminals t on t.id = l.terminal_id"
+            " where t.name = :n"), {"n": name}).scalar()
+    if have is None:
+        t = provision_terminal(owner_engine, name, kind)
+        _keep(path, t.login, t.password)
+        return DemoLogin(name, kind, t.login, t.url)
+    saved = _saved_password(path, have)
+    if saved is not None and _opens(terminal_url(owner_url, have, saved)):
+        return DemoLogin(name, kind, have, terminal_url(owner_url, have, saved))
+    password = secrets.token_urlsafe(24)
+    with unit_of_work(owner_engine) as conn:
+        conn.exec_driver_sql(conn.execute(text(
+            "select format('alter role %I password %L', cast(:l as text), cast(:p as text))"),
+            {"l": have, "p": password}).scalar_one())
+    _keep(path, have, password)
+    return DemoLogin(name, kind, have, terminal_url(owner_url, have, password))
+
+
+def _keep(path: Path, login: str, password: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a file left by an older run keeps its mode otherwise
+    with os.fdopen(fd, "w") as f:
+        json.dump({"login": login, "password": password}, f)
+
+
+def _saved_password(path: Path, login: str) -> str | None:
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(doc, dict) or doc.get("login") != login:
+        return None
+    password = doc.get("password")
+    return password if isinstance(password, str) else None
+
+
+def _opens(url: str) -> bool:
+    from core.db.engine import normalize_url
+
+    engine = create_engine(normalize_url(url), poolclass=NullPool,
+                           connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("select bo_my_terminal()")).scalar() is not None
+    except Exception:
+        return False
+    finally:
+        engine.dispose()
+
+
+def demo_logins(owner_engine: Engine, settings: Settings) -> tuple[DemoLogin, DemoLogin]:
+    """The demo's cashier (the configured terminal name) and worker logins."""
+    data_dir = Path(settings.terminal.data_dir)
+    return (demo_login(owner_engine, data_dir, settings.terminal.name, "cashier"),
+            demo_login(owner_engine, data_dir, DEMO_WORKER, "worker"))
+
+
+def login_settings(settings: Settings, login: DemoLogin) -> Settings:
+    """``settings`` for the process of terminal ``login``: its name and database URL."""
+    from pydantic import SecretStr
+
+    kind = login.kind if login.kind in ("cashier", "kiosk", "monitor") else "cashier"
+    return settings.model_copy(update={
+        "terminal": settings.terminal.model_copy(update={"name": login.name, "kind": kind}),
+        "database": settings.database.model_copy(update={"url": SecretStr(login.url)})})
+
+
 def arena(engine: Engine, rows: int = 50, per_row: int = 100, *,
           code: str = "ARENA-BENCH") -> int:
     """A big room (``rows`` x ``per_row``, aisles in thirds) with one event on sale
@@ -237,5 +338,6 @@ def arena(engine: Engine, rows: int = 50, per_row: int = 100, *,
     return int(ev.id)
 
 
-__all__: list[Any] = ["DEMO_OPERATORS", "DEMO_RULES", "DemoSummary", "arena", "demo_events",
-                      "demo_rooms", "seed"]
+__all__: list[Any] = ["DEMO_OPERATORS", "DEMO_RULES", "DEMO_WORKER", "DemoLogin", "DemoSummary",
+                      "arena", "demo_events", "demo_login", "demo_logins", "demo_rooms",
+                      "login_settings", "seed"]

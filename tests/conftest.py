@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
@@ -24,6 +25,9 @@ from sqlalchemy.engine import make_url
 from config import Settings
 from core.actors import Actor, register_terminal
 from core.app_context import CoreContext
+
+if TYPE_CHECKING:
+    from tests.logins import TerminalLogins
 
 # Building a terminal (its context, gateway, spooler and sessions) for the counter's,
 # the kiosk's and the terminal layer's tests.
@@ -118,7 +122,9 @@ def module_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def ctx(db_url: str, module_tmp: Path) -> Iterator[CoreContext]:
-    """Core context on the module's database, with the demo casino seeded."""
+    """The owner's context on the module's database, with the demo casino seeded: for
+    seeding, for reading results and for the owner's own tools. Terminals act on their
+    own logins (``cashier_ctx``, ``terminal_ctx``; tests/logins.py)."""
     from core import demo
     from core.app_context import build_context
 
@@ -129,9 +135,23 @@ def ctx(db_url: str, module_tmp: Path) -> Iterator[CoreContext]:
 
 
 @pytest.fixture(scope="module")
-def counter(ctx: CoreContext) -> Actor:
-    tid = register_terminal(ctx.engine, "counter-1", "cashier")
-    return Actor(terminal_id=tid, terminal_name="counter-1", operator_id=None)
+def owner_ctx(ctx: CoreContext) -> CoreContext:
+    """``ctx`` by the name that says whose rights it has."""
+    return ctx
+
+
+@pytest.fixture(scope="module")
+def counter(terminal_logins: TerminalLogins) -> Actor:
+    """counter-1, a cashier terminal with its own login: ``cashier_ctx`` acts as it."""
+    return terminal_logins.actor("counter-1", "cashier")
+
+
+@pytest.fixture(scope="module")
+def cashier_ctx(ctx: CoreContext, terminal_logins: TerminalLogins,
+                counter: Actor) -> CoreContext:
+    """counter-1's own context: its cashier login, where row security lets it act only as
+    itself (the owner's ``ctx`` seeds and reads)."""
+    return terminal_logins.new_context(counter.terminal_name, "cashier", ctx.settings)
 
 
 def make_actor(ctx: CoreContext, name: str, kind: str = "cashier",

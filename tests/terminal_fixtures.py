@@ -6,6 +6,11 @@ A suite says how its terminal differs through ``terminal_overrides`` (settings, 
 database and engine with those settings and a sandbox card gateway on loopback, and
 ``spooler``: the printer spooler of that terminal. ``build_session`` makes a role session
 on a context with the spooler attached, as ``terminal.bootstrap`` would after its warm-up.
+
+Terminals connect as their own logins (tests/logins.py): ``terminal_ctx`` is on a login
+provisioned for the suite's terminal (its ``terminal__name`` and ``terminal__kind``,
+cashier by default), and ``build_session`` gives a session of another name or kind a
+login of its own. The owner's ``ctx`` seeds and reads results; it never acts.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from config import Settings
 from core.app_context import CoreContext
@@ -25,6 +30,7 @@ from core.payments.sandbox import SandboxServer
 from printing.spooler import Spooler
 from terminal.base import SessionBase
 from tests.conftest import make_settings
+from tests.logins import TerminalLogins, login_settings
 
 S = TypeVar("S", bound=SessionBase)
 
@@ -49,8 +55,29 @@ def context_on(ctx: CoreContext, settings: Settings, gateway: Any = None) -> Cor
     return c
 
 
+# The logins of the terminal contexts alive now, by their engine: a session built on one
+# of them for another terminal gets that terminal's own login.
+_LOGINS: dict[int, TerminalLogins] = {}
+
+
+def login_context(ctx: CoreContext, name: str, kind: str) -> CoreContext:
+    """Terminal ``name``'s own context, like ``ctx`` (a terminal context of this module)
+    but on that terminal's login; ``ctx`` itself when it is that terminal's already."""
+    logins = _LOGINS.get(id(ctx.engine))
+    if logins is None or (name, kind) == (ctx.settings.terminal.name, ctx.settings.terminal.kind):
+        return ctx
+    own = logins.context(name, kind, ctx.settings)
+    _LOGINS[id(own.engine)] = logins
+    # ``ctx``'s settings, listeners (a Redis feed) and gateway on the terminal's engine.
+    c = CoreContext(settings=login_settings(ctx.settings, logins.made[name]),
+                    engine=own.engine, listeners=list(ctx.listeners))
+    c.gateway = ctx.gateway
+    return c
+
+
 def build_session(cls: type[S], ctx: CoreContext, name: str, *,
                   spooler: Spooler | None = None) -> S:
+    ctx = login_context(ctx, name, cls.kind)
     session = cls(ctx, name, settings=ctx.settings)
     session.spooler = spooler
     return session
@@ -73,12 +100,26 @@ def terminal_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def terminal_logins(ctx: CoreContext) -> Iterator[TerminalLogins]:
+    """The module's terminal logins, provisioned by the owner; dropped at the end."""
+    logins = TerminalLogins(ctx.engine)
+    yield logins
+    logins.close()
+
+
+@pytest.fixture(scope="module")
 def terminal_ctx(ctx: CoreContext, db_url: str, module_tmp: Path, sandbox: SandboxServer,
-                 terminal_overrides: dict[str, Any]) -> Iterator[CoreContext]:
-    """The module's context as this suite's terminal sees it, with its own gateway."""
+                 terminal_overrides: dict[str, Any],
+                 terminal_logins: TerminalLogins) -> Iterator[CoreContext]:
+    """The module's database as this suite's terminal sees it: on the terminal's own
+    login (its name and kind from ``terminal_overrides``), with its own gateway."""
     settings = terminal_settings(db_url, module_tmp, sandbox, **terminal_overrides)
-    c = context_on(ctx, settings, build_gateway(settings))
+    c = terminal_logins.new_context(settings.terminal.name, settings.terminal.kind, settings,
+                                    pool_size=6, gateway=build_gateway(settings))
+    _LOGINS[id(c.engine)] = terminal_logins
     yield c
+    for engine_id in [k for k, v in _LOGINS.items() if v is terminal_logins]:
+        del _LOGINS[engine_id]
     c.gateway.close()
 
 
@@ -103,11 +144,18 @@ async def wait_for(pilot: Any, pred: Callable[[], Any], timeout: float = 10.0) -
     return time.perf_counter() - t0
 
 
+def owner_engine(ctx: CoreContext) -> Engine:
+    """The engine a test reads results with: the owner's. A terminal's login sees its
+    own rows only (another counter's shift, the audit log, staff are not its to read)."""
+    logins = _LOGINS.get(id(ctx.engine))
+    return logins.owner_engine if logins is not None else ctx.engine
+
+
 def scalar(ctx: CoreContext, sql: str, **params: Any) -> Any:
-    with ctx.engine.connect() as conn:
+    with owner_engine(ctx).connect() as conn:
         return conn.execute(text(sql), params).scalar()
 
 
 def rows(ctx: CoreContext, sql: str, **params: Any) -> list[Any]:
-    with ctx.engine.connect() as conn:
+    with owner_engine(ctx).connect() as conn:
         return list(conn.execute(text(sql), params))

@@ -28,10 +28,17 @@ def test_demo_on_embedded_postgres_is_idempotent():
         assert "ana" in first.stdout and "1234" in first.stdout
         assert "SINATRA" in first.stdout and "POKER-OPEN" in first.stdout
         assert (base / "data" / "pgdata" / "PG_VERSION").exists()
+        # The app and the worker run on terminal logins the owner provisioned, never on
+        # the owner's; their passwords are the data dir's, 0600.
+        runs_as = [line for line in first.stdout.splitlines() if "runs as" in line]
+        assert runs_as and "login bo_" in runs_as[0] and "demo-worker" in runs_as[0]
+        saved = base / "data" / "demo-logins" / "counter-1.json"
+        assert saved.stat().st_mode & 0o777 == 0o600
         second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
         assert second.returncode == 0, second.stderr
         assert "already there" in second.stdout
         assert "1296 numbered seats" in second.stdout
+        assert runs_as[0] in second.stdout  # the same logins, reused
     finally:
         pg_ctl = None
         try:

@@ -17,7 +17,6 @@ from core.reservation import (
     release_hold,
     upcoming_events,
 )
-from tests.conftest import make_actor
 from tests.core.helpers import event_id, key, seats_of, section_id
 
 pytestmark = pytest.mark.db
@@ -38,16 +37,23 @@ def _lasts(ctx: Any, expires_at: datetime) -> float:
 
 
 @pytest.fixture(scope="module")
-def kiosk(ctx: Any) -> Any:
-    return make_actor(ctx, "kiosk-lifetimes", "kiosk", "kiosk")
+def kiosk(terminal_logins: Any) -> Any:
+    return terminal_logins.actor("kiosk-lifetimes", "kiosk")
 
 
-def test_the_events_lifetime_per_channel_decides(ctx: Any, counter: Any, kiosk: Any) -> None:
+@pytest.fixture(scope="module")
+def kiosk_ctx(ctx: Any, terminal_logins: Any) -> Any:
+    """The kiosk's own login (as ``cashier_ctx`` is counter-1's): terminals act on theirs."""
+    return terminal_logins.new_context("kiosk-lifetimes", "kiosk", ctx.settings)
+
+
+def test_the_events_lifetime_per_channel_decides(ctx: Any, counter: Any, kiosk: Any,
+                                                 cashier_ctx: Any, kiosk_ctx: Any) -> None:
     eid = _set(ctx, "MAGICA", 90, 45)
     a, b = seats_of(ctx.engine, eid, "BAL")[:2]
-    at_counter = hold_seats(ctx, counter, key(), eid, [a])
-    at_kiosk = hold_seats(ctx, kiosk, key(), eid, [b])
-    best = hold_best_available(ctx, counter, key(), eid, 2)
+    at_counter = hold_seats(cashier_ctx, counter, key(), eid, [a])
+    at_kiosk = hold_seats(kiosk_ctx, kiosk, key(), eid, [b])
+    best = hold_best_available(cashier_ctx, counter, key(), eid, 2)
     assert 85 <= _lasts(ctx, at_counter.expires_at) <= 90
     assert 40 <= _lasts(ctx, at_kiosk.expires_at) <= 45
     assert 85 <= _lasts(ctx, best.expires_at) <= 90
@@ -57,30 +63,35 @@ def test_the_events_lifetime_per_channel_decides(ctx: Any, counter: Any, kiosk: 
                                 {"e": eid, "s": b}).scalar_one()
     assert seat_exp == at_kiosk.expires_at
     for h in (at_counter, at_kiosk, best):
-        release_hold(ctx, kiosk if h is at_kiosk else counter, key(), h.hold_id)
+        if h is at_kiosk:
+            release_hold(kiosk_ctx, kiosk, key(), h.hold_id)
+        else:
+            release_hold(cashier_ctx, counter, key(), h.hold_id)
 
 
-def test_general_admission_uses_it_too(ctx: Any, counter: Any, kiosk: Any) -> None:
+def test_general_admission_uses_it_too(ctx: Any, counter: Any, kiosk: Any,
+                                       cashier_ctx: Any, kiosk_ctx: Any) -> None:
     eid = _set(ctx, "POKER-OPEN", 120, 30)
     sec = section_id(ctx.engine, eid, "ENTRADA")
-    h1 = hold_general_admission(ctx, counter, key(), eid, sec, 2)
-    h2 = hold_general_admission(ctx, kiosk, key(), eid, sec, 1)
+    h1 = hold_general_admission(cashier_ctx, counter, key(), eid, sec, 2)
+    h2 = hold_general_admission(kiosk_ctx, kiosk, key(), eid, sec, 1)
     assert 115 <= _lasts(ctx, h1.expires_at) <= 120
     assert 25 <= _lasts(ctx, h2.expires_at) <= 30
-    release_hold(ctx, counter, key(), h1.hold_id)
-    release_hold(ctx, kiosk, key(), h2.hold_id)
+    release_hold(cashier_ctx, counter, key(), h1.hold_id)
+    release_hold(kiosk_ctx, kiosk, key(), h2.hold_id)
 
 
-def test_without_one_the_terminal_setting_applies(ctx: Any, counter: Any, kiosk: Any) -> None:
+def test_without_one_the_terminal_setting_applies(ctx: Any, counter: Any, kiosk: Any,
+                                                  cashier_ctx: Any, kiosk_ctx: Any) -> None:
     eid = _set(ctx, "SINATRA", None, 50)  # only the kiosk's set
     a, b = seats_of(ctx.engine, eid, "MEZ")[:2]
-    at_counter = hold_seats(ctx, counter, key(), eid, [a])
-    at_kiosk = hold_seats(ctx, kiosk, key(), eid, [b])
+    at_counter = hold_seats(cashier_ctx, counter, key(), eid, [a])
+    at_kiosk = hold_seats(kiosk_ctx, kiosk, key(), eid, [b])
     ttl = ctx.settings.holds.counter_ttl_s
     assert ttl - 5 <= _lasts(ctx, at_counter.expires_at) <= ttl
     assert 45 <= _lasts(ctx, at_kiosk.expires_at) <= 50
-    release_hold(ctx, counter, key(), at_counter.hold_id)
-    release_hold(ctx, kiosk, key(), at_kiosk.hold_id)
+    release_hold(cashier_ctx, counter, key(), at_counter.hold_id)
+    release_hold(kiosk_ctx, kiosk, key(), at_kiosk.hold_id)
 
 
 def test_the_catalogue_carries_age_gate_and_kiosk_lifetime(ctx: Any) -> None:

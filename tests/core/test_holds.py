@@ -1,4 +1,8 @@
-"""Hold, release, extend, expire and confirm: behaviour, idempotency, every error code."""
+"""Hold, release, extend, expire and confirm: behaviour, idempotency, every error code.
+
+counter-1 holds, releases and extends on its own cashier login (``cashier_ctx``); a
+confirmation without a recorded payment is the owner's tool (``bo_confirm_sale`` takes
+one from the owner only: a terminal sells through the sale saga), so it runs on ``ctx``."""
 
 from __future__ import annotations
 
@@ -34,29 +38,29 @@ def code_of(fn, *args, **kw) -> str:
     return exc.value.code
 
 
-def test_hold_is_all_or_nothing(ctx, counter, sinatra):
+def test_hold_is_all_or_nothing(ctx, counter, sinatra, cashier_ctx):
     a, b, c = seats_of(ctx.engine, sinatra, "BAL")[:3]
-    hold_seats(ctx, counter, key(), sinatra, [b])
+    hold_seats(cashier_ctx, counter, key(), sinatra, [b])
     with pytest.raises(BoxOfficeError) as exc:
-        hold_seats(ctx, counter, key(), sinatra, [a, b, c])
+        hold_seats(cashier_ctx, counter, key(), sinatra, [a, b, c])
     assert exc.value.code == "seat_unavailable"
     assert exc.value.details["seat_ids"] == [b]
     av = availability(ctx.engine, sinatra)
     assert av.state_of(a) == "A" and av.state_of(c) == "A" and av.state_of(b) == "H"
 
 
-def test_hold_quotes_tier_price_and_total(ctx, counter, sinatra):
+def test_hold_quotes_tier_price_and_total(ctx, counter, sinatra, cashier_ctx):
     orq = seats_of(ctx.engine, sinatra, "ORQ")
     mez = seats_of(ctx.engine, sinatra, "MEZ")
-    h = hold_seats(ctx, counter, key(), sinatra, [orq[-1], mez[-1]])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [orq[-1], mez[-1]])
     prices = sorted(ln.unit_price_minor for ln in h.lines)
     assert prices == [18000, 25000]
     assert h.total_minor == 43000 and h.currency == "BRL"
 
 
-def test_confirm_keeps_quoted_price_after_price_change(ctx, counter, sinatra):
+def test_confirm_keeps_quoted_price_after_price_change(ctx, counter, sinatra, cashier_ctx):
     seat = seats_of(ctx.engine, sinatra, "MEZ")[-2]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     with ctx.engine.begin() as c:
         c.execute(text("update price_tiers set current_minor = current_minor + 1000"
                        " where event_id = :e"), {"e": sinatra})
@@ -69,11 +73,11 @@ def test_confirm_keeps_quoted_price_after_price_change(ctx, counter, sinatra):
     assert availability(ctx.engine, sinatra).state_of(seat) == "S"
 
 
-def test_same_key_returns_first_result_and_changes_nothing(ctx, counter, sinatra):
+def test_same_key_returns_first_result_and_changes_nothing(ctx, counter, sinatra, cashier_ctx):
     k = key()
     seat = seats_of(ctx.engine, sinatra, "BAL")[10]
-    first = hold_seats(ctx, counter, k, sinatra, [seat])
-    again = hold_seats(ctx, counter, k, sinatra, [seat])
+    first = hold_seats(cashier_ctx, counter, k, sinatra, [seat])
+    again = hold_seats(cashier_ctx, counter, k, sinatra, [seat])
     assert again == first
     with ctx.engine.connect() as c:
         n = c.execute(text("select count(*) from holds h join hold_items hi on hi.hold_id ="
@@ -84,57 +88,58 @@ def test_same_key_returns_first_result_and_changes_nothing(ctx, counter, sinatra
     o2 = confirm_sale(ctx, counter, ck, first.hold_id, "cash:1")
     assert o1 == o2
     rk = key()
-    best = hold_best_available(ctx, counter, rk, sinatra, 2)
-    assert hold_best_available(ctx, counter, rk, sinatra, 2) == best
-    r1 = release_hold(ctx, counter, key(), best.hold_id)
+    best = hold_best_available(cashier_ctx, counter, rk, sinatra, 2)
+    assert hold_best_available(cashier_ctx, counter, rk, sinatra, 2) == best
+    r1 = release_hold(cashier_ctx, counter, key(), best.hold_id)
     assert r1.status == "released"
 
 
-def test_same_key_other_request_is_a_conflict(ctx, counter, sinatra):
+def test_same_key_other_request_is_a_conflict(ctx, counter, sinatra, cashier_ctx):
     k = key()
     s1, s2 = seats_of(ctx.engine, sinatra, "BAL")[20:22]
-    hold_seats(ctx, counter, k, sinatra, [s1])
-    assert code_of(hold_seats, ctx, counter, k, sinatra, [s2]) == "idempotency_conflict"
+    hold_seats(cashier_ctx, counter, k, sinatra, [s1])
+    assert code_of(hold_seats, cashier_ctx, counter, k, sinatra, [s2]) == "idempotency_conflict"
 
 
-def test_release_frees_seats_and_is_repeatable(ctx, counter, sinatra):
+def test_release_frees_seats_and_is_repeatable(ctx, counter, sinatra, cashier_ctx):
     seat = seats_of(ctx.engine, sinatra, "BAL")[30]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     k = key()
-    assert release_hold(ctx, counter, k, h.hold_id).status == "released"
-    assert release_hold(ctx, counter, k, h.hold_id).status == "released"
-    assert release_hold(ctx, counter, key(), h.hold_id).status == "released"
+    assert release_hold(cashier_ctx, counter, k, h.hold_id).status == "released"
+    assert release_hold(cashier_ctx, counter, k, h.hold_id).status == "released"
+    assert release_hold(cashier_ctx, counter, key(), h.hold_id).status == "released"
     assert availability(ctx.engine, sinatra).state_of(seat) == "A"
     assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_not_active"
 
 
-def test_expired_hold_counts_as_available_by_database_clock(ctx, counter, sinatra):
+def test_expired_hold_counts_as_available_by_database_clock(ctx, counter, sinatra, cashier_ctx):
     other = make_actor(ctx, "counter-2")
     seat = seats_of(ctx.engine, sinatra, "BAL")[40]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     assert code_of(hold_seats, ctx, other, key(), sinatra, [seat]) == "seat_unavailable"
     age_hold(ctx.engine, h.hold_id)
     assert availability(ctx.engine, sinatra).state_of(seat) == "A"
     # No sweeper ran: the lock query itself treats the expired hold as free.
     h2 = hold_seats(ctx, other, key(), sinatra, [seat])
     assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_expired"
-    assert code_of(extend_hold, ctx, counter, key(), h.hold_id) == "hold_expired"
+    assert code_of(extend_hold, cashier_ctx, counter, key(), h.hold_id) == "hold_expired"
     confirm_sale(ctx, other, key(), h2.hold_id, "cash:2")
     assert invariants(ctx.engine) == []
 
 
-def test_expired_hold_cannot_be_confirmed_even_if_seats_untouched(ctx, counter, sinatra):
+def test_expired_hold_cannot_be_confirmed_even_if_seats_untouched(ctx, counter, sinatra,
+                                                                  cashier_ctx):
     seat = seats_of(ctx.engine, sinatra, "BAL")[41]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     age_hold(ctx.engine, h.hold_id)
     assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_expired"
 
 
-def test_sweeper_expires_and_frees(ctx, counter, sinatra):
+def test_sweeper_expires_and_frees(ctx, counter, sinatra, cashier_ctx):
     from core.actors import system_actor
 
     seat = seats_of(ctx.engine, sinatra, "BAL")[42]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     age_hold(ctx.engine, h.hold_id)
     assert expire_holds(ctx, system_actor(ctx.engine, "sweeper")) >= 1
     with ctx.engine.connect() as c:
@@ -146,10 +151,10 @@ def test_sweeper_expires_and_frees(ctx, counter, sinatra):
     assert invariants(ctx.engine) == []
 
 
-def test_extend_is_bounded(ctx, counter, sinatra):
+def test_extend_is_bounded(ctx, counter, sinatra, cashier_ctx):
     seat = seats_of(ctx.engine, sinatra, "BAL")[50]
-    h = hold_seats(ctx, counter, key(), sinatra, [seat])
-    st = extend_hold(ctx, counter, key(), h.hold_id)
+    h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
+    st = extend_hold(cashier_ctx, counter, key(), h.hold_id)
     # Added to the expiry, so extending a fresh hold never shortens it.
     assert st.extensions == 1
     assert st.expires_at == h.expires_at + timedelta(seconds=ctx.settings.holds.extend_s)
@@ -157,16 +162,19 @@ def test_extend_is_bounded(ctx, counter, sinatra):
         seat_exp = c.execute(text("select hold_expires_at from event_seats where hold_id = :h"),
                              {"h": h.hold_id}).scalar_one()
     assert seat_exp == st.expires_at
-    assert code_of(extend_hold, ctx, counter, key(), h.hold_id) == "extension_limit"
+    assert code_of(extend_hold, cashier_ctx, counter, key(), h.hold_id) == "extension_limit"
 
 
-def test_foreign_hold_is_refused(ctx, counter, sinatra):
+def test_foreign_hold_is_refused(ctx, counter, sinatra, cashier_ctx):
     other = make_actor(ctx, "kiosk-9", "kiosk", "kiosk")
     seat = seats_of(ctx.engine, sinatra, "BAL")[60]
     h = hold_seats(ctx, other, key(), sinatra, [seat])
+    # On counter-1's own login another terminal's hold is not even there to touch; the
+    # owner's tools, which see it, refuse it as another terminal's.
+    assert code_of(release_hold, cashier_ctx, counter, key(), h.hold_id) == "unknown_hold"
     assert code_of(release_hold, ctx, counter, key(), h.hold_id) == "foreign_hold"
     assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "foreign_hold"
-    assert code_of(release_hold, ctx, counter, key(), uuid.uuid4()) == "unknown_hold"
+    assert code_of(release_hold, cashier_ctx, counter, key(), uuid.uuid4()) == "unknown_hold"
 
 
 def test_kiosk_holds_use_kiosk_lifetime(ctx, sinatra):
@@ -179,48 +187,49 @@ def test_kiosk_holds_use_kiosk_lifetime(ctx, sinatra):
     assert int(secs) == ctx.settings.holds.kiosk_ttl_s
 
 
-def test_error_codes_for_bad_input(ctx, counter, sinatra):
+def test_error_codes_for_bad_input(ctx, counter, sinatra, cashier_ctx):
+    cc = cashier_ctx  # counter-1's own login
     magic = event_id(ctx.engine, "MAGICA")
     poker = event_id(ctx.engine, "POKER-OPEN")
     cab_seat = seats_of(ctx.engine, event_id(ctx.engine, "BURLESCO"))[0]
     seat = seats_of(ctx.engine, sinatra, "BAL")[80]
     mx = ctx.settings.sales.max_seats_per_order
-    assert code_of(hold_seats, ctx, counter, key(), 999_999, [seat]) == "unknown_event"
-    assert code_of(hold_seats, ctx, counter, key(), sinatra, [987_654_321]) == "unknown_seat"
-    assert code_of(hold_seats, ctx, counter, key(), sinatra, [cab_seat]) == "seat_not_in_event"
-    assert code_of(hold_seats, ctx, counter, key(), sinatra, []) == "invalid_quantity"
-    assert code_of(hold_best_available, ctx, counter, key(), sinatra, 0) == "invalid_quantity"
-    assert code_of(hold_best_available, ctx, counter, key(), sinatra, -2) == "invalid_quantity"
-    assert code_of(hold_best_available, ctx, counter, key(), sinatra, mx + 1) == "too_many_seats"
-    assert code_of(hold_seats, ctx, counter, key(), sinatra, [seat, seat]) == "invalid_input"
-    assert code_of(hold_seats, ctx, counter, "not-a-uuid", sinatra, [seat]) == "invalid_input"
+    assert code_of(hold_seats, cc, counter, key(), 999_999, [seat]) == "unknown_event"
+    assert code_of(hold_seats, cc, counter, key(), sinatra, [987_654_321]) == "unknown_seat"
+    assert code_of(hold_seats, cc, counter, key(), sinatra, [cab_seat]) == "seat_not_in_event"
+    assert code_of(hold_seats, cc, counter, key(), sinatra, []) == "invalid_quantity"
+    assert code_of(hold_best_available, cc, counter, key(), sinatra, 0) == "invalid_quantity"
+    assert code_of(hold_best_available, cc, counter, key(), sinatra, -2) == "invalid_quantity"
+    assert code_of(hold_best_available, cc, counter, key(), sinatra, mx + 1) == "too_many_seats"
+    assert code_of(hold_seats, cc, counter, key(), sinatra, [seat, seat]) == "invalid_input"
+    assert code_of(hold_seats, cc, counter, "not-a-uuid", sinatra, [seat]) == "invalid_input"
     ga = section_id(ctx.engine, poker, "ENTRADA")
     orq = section_id(ctx.engine, sinatra, "ORQ")
-    assert code_of(hold_general_admission, ctx, counter, key(), sinatra, orq, 2) \
+    assert code_of(hold_general_admission, cc, counter, key(), sinatra, orq, 2) \
         == "not_general_admission"
-    assert code_of(hold_best_available, ctx, counter, key(), poker, 2, [ga]) == "not_seated"
-    assert code_of(hold_general_admission, ctx, counter, key(), poker, 424242, 1) \
+    assert code_of(hold_best_available, cc, counter, key(), poker, 2, [ga]) == "not_seated"
+    assert code_of(hold_general_admission, cc, counter, key(), poker, 424242, 1) \
         == "unknown_section"
     with ctx.engine.begin() as c:
         c.execute(text("update events set status = 'paused' where id = :e"), {"e": magic})
-    assert code_of(hold_best_available, ctx, counter, key(), magic, 2) == "event_paused"
+    assert code_of(hold_best_available, cc, counter, key(), magic, 2) == "event_paused"
     with ctx.engine.begin() as c:
         c.execute(text("update events set status = 'closed' where id = :e"), {"e": magic})
-    assert code_of(hold_best_available, ctx, counter, key(), magic, 2) == "sales_closed"
+    assert code_of(hold_best_available, cc, counter, key(), magic, 2) == "sales_closed"
     with ctx.engine.begin() as c:
         c.execute(text("update events set status = 'on_sale', sales_end = now() -"
                        " interval '1 minute' where id = :e"), {"e": magic})
     with pytest.raises(BoxOfficeError) as err:
-        hold_best_available(ctx, counter, key(), magic, 2)
+        hold_best_available(cc, counter, key(), magic, 2)
     assert err.value.code == "sales_closed" and "window" in err.value.message("en")
     with ctx.engine.begin() as c:
         c.execute(text("update events set sales_end = starts_at + interval '30 minutes',"
                        " sales_start = now() + interval '1 day' where id = :e"), {"e": magic})
-    assert code_of(hold_best_available, ctx, counter, key(), magic, 2) == "sales_closed"
+    assert code_of(hold_best_available, cc, counter, key(), magic, 2) == "sales_closed"
     with ctx.engine.begin() as c:
         c.execute(text("update events set sales_start = now() - interval '1 day'"
                        " where id = :e"), {"e": magic})
-    assert hold_best_available(ctx, counter, key(), magic, 2).quantity == 2
+    assert hold_best_available(cc, counter, key(), magic, 2).quantity == 2
 
 
 def test_messages_exist_in_both_languages():
@@ -231,18 +240,18 @@ def test_messages_exist_in_both_languages():
         BoxOfficeError("no_such_code")
 
 
-def test_ga_hold_counts_and_expiry_reclaim(ctx, counter):
+def test_ga_hold_counts_and_expiry_reclaim(ctx, counter, cashier_ctx):
     poker = event_id(ctx.engine, "POKER-OPEN")
     ga = section_id(ctx.engine, poker, "ENTRADA")
     before = availability(ctx.engine, poker).ga[0]
-    h = hold_general_admission(ctx, counter, key(), poker, ga, 4)
+    h = hold_general_admission(cashier_ctx, counter, key(), poker, ga, 4)
     assert h.total_minor == 4 * 50000 and h.quantity == 4
     mid = availability(ctx.engine, poker).ga[0]
     assert mid.held == before.held + 4
     age_hold(ctx.engine, h.hold_id)
     assert availability(ctx.engine, poker).ga[0].held == before.held
     o = None
-    h2 = hold_general_admission(ctx, counter, key(), poker, ga, 2)
+    h2 = hold_general_admission(cashier_ctx, counter, key(), poker, ga, 2)
     o = confirm_sale(ctx, counter, key(), h2.hold_id, "cash:ga")
     assert o.lines[0].qty == 2 and o.lines[0].seat_id is None
     after = availability(ctx.engine, poker).ga[0]
@@ -250,7 +259,7 @@ def test_ga_hold_counts_and_expiry_reclaim(ctx, counter):
     assert invariants(ctx.engine) == []
 
 
-def test_ga_sold_out_reclaims_expired_places(ctx, counter):
+def test_ga_sold_out_reclaims_expired_places(ctx, counter, cashier_ctx):
     from core.actors import system_actor
     from core.catalog import publish_event
     from core.uow import unit_of_work
@@ -271,9 +280,9 @@ def test_ga_sold_out_reclaims_expired_places(ctx, counter):
                        " floor_minor, ceiling_minor, current_minor) values (:e, :s, 'GA', 1000,"
                        " 1000, 1000, 1000)"), {"e": ev, "s": sec})
         publish_event(c, system_actor(ctx.engine), ev)
-    h = hold_general_admission(ctx, counter, key(), ev, sec, 5)
-    assert code_of(hold_general_admission, ctx, counter, key(), ev, sec, 1) == "sold_out"
+    h = hold_general_admission(cashier_ctx, counter, key(), ev, sec, 5)
+    assert code_of(hold_general_admission, cashier_ctx, counter, key(), ev, sec, 1) == "sold_out"
     age_hold(ctx.engine, h.hold_id)
-    h2 = hold_general_admission(ctx, counter, key(), ev, sec, 5)
+    h2 = hold_general_admission(cashier_ctx, counter, key(), ev, sec, 5)
     assert h2.quantity == 5
     assert invariants(ctx.engine) == []

@@ -12,31 +12,32 @@ from tests.core.helpers import age_hold, key, make_event, seats_of
 
 
 @pytest.fixture
-def live(ctx, redis_url, redis_prefix):
-    feed = LiveSeats(ctx, redis_url)
+def live(cashier_ctx, redis_url, redis_prefix):
+    """The feed of counter-1, which acts on its own login (``cashier_ctx``)."""
+    feed = LiveSeats(cashier_ctx, redis_url)
     feed.prefix = redis_prefix
-    ctx.listeners.append(feed)
+    cashier_ctx.listeners.append(feed)
     yield feed
-    ctx.listeners.remove(feed)
+    cashier_ctx.listeners.remove(feed)
 
 
-def test_cache_hits_until_a_change_then_refreshes(ctx, counter, live):
+def test_cache_hits_until_a_change_then_refreshes(ctx, counter, live, cashier_ctx):
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=6)
     first = live.availability(ev)
     again = live.availability(ev)
     assert (live.misses, live.hits) == (1, 1) and again.states == first.states == "AAAAAA"
     seat = seats_of(ctx.engine, ev)[2]
-    h = hold_seats(ctx, counter, key(), ev, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), ev, [seat])
     after = live.availability(ev)
     assert after.state_of(seat) == "H" and live.misses == 2
-    release_hold(ctx, counter, key(), h.hold_id)
+    release_hold(cashier_ctx, counter, key(), h.hold_id)
     assert live.availability(ev).state_of(seat) == "A"
 
 
-def test_snapshot_with_a_hold_expires_with_the_hold(ctx, counter, live):
+def test_snapshot_with_a_hold_expires_with_the_hold(ctx, counter, live, cashier_ctx):
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
     seat = seats_of(ctx.engine, ev)[0]
-    h = hold_seats(ctx, counter, key(), ev, [seat])
+    h = hold_seats(cashier_ctx, counter, key(), ev, [seat])
     assert live.availability(ev).state_of(seat) == "H"
     ttl = live.client.ttl(live._snap(ev))
     assert 0 < ttl <= ctx.settings.holds.counter_ttl_s
@@ -45,13 +46,13 @@ def test_snapshot_with_a_hold_expires_with_the_hold(ctx, counter, live):
     assert live.availability(ev).state_of(seat) == "A"
 
 
-def test_changes_are_published_to_subscribers(ctx, counter, live):
+def test_changes_are_published_to_subscribers(ctx, counter, live, cashier_ctx):
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
     got: queue.Queue = queue.Queue()
     cancel = live.subscribe([ev], got.put)
     try:
         seat = seats_of(ctx.engine, ev)[1]
-        hold_seats(ctx, counter, key(), ev, [seat])
+        hold_seats(cashier_ctx, counter, key(), ev, [seat])
         msg = got.get(timeout=5)
         assert msg["event_id"] == ev and msg["kind"] == "held" and msg["seat_ids"] == [seat]
     finally:
@@ -66,7 +67,7 @@ def test_redis_down_falls_back_to_postgres(ctx, counter):
     assert dead.subscribe([ev], print)() is None
 
 
-def test_metrics_endpoint_on_loopback(ctx, counter):
+def test_metrics_endpoint_on_loopback(ctx, counter, cashier_ctx):
     import socket
 
     import httpx
@@ -79,7 +80,7 @@ def test_metrics_endpoint_on_loopback(ctx, counter):
     assert metrics.serve(port)
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=3)
     before = metrics.SEATS_CHANGED.labels("held")._value.get()
-    hold_seats(ctx, counter, key(), ev, seats_of(ctx.engine, ev)[:2])
+    hold_seats(cashier_ctx, counter, key(), ev, seats_of(ctx.engine, ev)[:2])
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
     assert "boxoffice_seats_changed_total" in body
     assert metrics.SEATS_CHANGED.labels("held")._value.get() == before + 2
@@ -114,15 +115,15 @@ def _redis_server(tmp, port):
 
 
 def test_redis_back_from_its_own_dump_never_serves_a_snapshot_from_before(ctx, counter,
-                                                                         tmp_path):
+                                                                         tmp_path, cashier_ctx):
     """Issue 13 item 5: a seat sold while Redis was down must not show free once Redis
     comes back with its old snapshot and version counter (the bump failed meanwhile)."""
     from tests.conftest import _free_port
 
     port = _free_port()
     proc = _redis_server(tmp_path, port)
-    feed = LiveSeats(ctx, f"redis://127.0.0.1:{port}/0")
-    ctx.listeners.append(feed)
+    feed = LiveSeats(cashier_ctx, f"redis://127.0.0.1:{port}/0")
+    cashier_ctx.listeners.append(feed)
     try:
         ev, _, _ = make_event(ctx.engine, rows=1, per_row=4)
         seat = seats_of(ctx.engine, ev)[1]
@@ -130,10 +131,10 @@ def test_redis_back_from_its_own_dump_never_serves_a_snapshot_from_before(ctx, c
         feed.client.save()
         proc.terminate()
         proc.wait(10)
-        hold_seats(ctx, counter, key(), ev, [seat])  # the version bump fails: Redis is down
+        hold_seats(cashier_ctx, counter, key(), ev, [seat])  # the version bump fails: Redis is down
         proc = _redis_server(tmp_path, port)  # back, with the old snapshot and version
         assert feed.availability(ev).state_of(seat) == "H"
     finally:
-        ctx.listeners.remove(feed)
+        cashier_ctx.listeners.remove(feed)
         proc.kill()
         proc.wait(10)

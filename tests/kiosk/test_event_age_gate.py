@@ -15,15 +15,16 @@ from tests.kiosk.helpers import SIZE, pick_show, shown, tap, to_shows
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
 
 
-def _set(kctx: Any, code: str, **cols: Any) -> None:
+def _set(owner: Any, code: str, **cols: Any) -> None:
+    """What the back office sets on the event (with the owner's rights, not the kiosk's)."""
     sets = ", ".join(f"{c} = :{c}" for c in cols)
-    with kctx.engine.begin() as conn:
+    with owner.engine.begin() as conn:
         conn.execute(text(f"update events set {sets} where code = :code"), cols | {"code": code})
 
 
 async def test_the_events_age_gate_is_asked_even_when_the_kiosk_asks_none(
-        make_app: Any, kctx: Any) -> None:
-    _set(kctx, "MAGICA", min_age=21)
+        make_app: Any, kctx: Any, ctx: Any) -> None:
+    _set(ctx, "MAGICA", min_age=21)
     app = make_app(age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_shows(pilot)
@@ -33,12 +34,12 @@ async def test_the_events_age_gate_is_asked_even_when_the_kiosk_asks_none(
         assert app.steps()[:2] == ["shows", "age"]
         await tap(pilot, "#age-no")  # under 21: back to the start, nothing held
         await wait_for(pilot, lambda: app.purchase is None)
-    _set(kctx, "MAGICA", min_age=None)
+    _set(ctx, "MAGICA", min_age=None)
 
 
 async def test_an_event_without_an_age_gate_skips_the_kiosks(make_app: Any,
-                                                             kctx: Any) -> None:
-    _set(kctx, "BURLESCO", min_age=0)
+                                                             kctx: Any, ctx: Any) -> None:
+    _set(ctx, "BURLESCO", min_age=0)
     app = make_app(age_gate=True, min_age=18)
     async with app.run_test(size=SIZE) as pilot:
         await to_shows(pilot)
@@ -46,14 +47,14 @@ async def test_an_event_without_an_age_gate_skips_the_kiosks(make_app: Any,
         await shown(pilot, QuantityScreen)
         assert "age" not in app.steps()
         await tap(pilot, "#back")
-    _set(kctx, "BURLESCO", min_age=None)
+    _set(ctx, "BURLESCO", min_age=None)
 
 
 async def test_the_kiosk_counts_down_the_events_hold_lifetime(make_app: Any,
-                                                             kctx: Any) -> None:
+                                                             kctx: Any, ctx: Any) -> None:
     from kiosk.app import HOLD_MARGIN_S
 
-    _set(kctx, "POKER-OPEN", kiosk_hold_s=90)
+    _set(ctx, "POKER-OPEN", kiosk_hold_s=90)
     app = make_app(age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_shows(pilot)
@@ -71,4 +72,4 @@ async def test_the_kiosk_counts_down_the_events_hold_lifetime(make_app: Any,
         assert 85 <= float(lasts) <= 90
         await tap(pilot, "#back")
         await app.workers.wait_for_complete()
-    _set(kctx, "POKER-OPEN", kiosk_hold_s=None)
+    _set(ctx, "POKER-OPEN", kiosk_hold_s=None)

@@ -210,12 +210,14 @@ async def test_out_of_service_when_the_printer_is_failing(make_app: Any, kctx: A
         await shown(pilot, AttractScreen)
 
 
-async def test_self_exclusion_refuses_a_listed_customer(make_app: Any, kctx: Any) -> None:
+async def test_self_exclusion_refuses_a_listed_customer(make_app: Any, kctx: Any,
+                                                       ctx: Any) -> None:
     from core.actors import system_actor
     from core.selfexclusion import add_exclusion
     from kiosk.screens.checkout import IdentifyScreen
 
-    add_exclusion(kctx.engine, system_actor(kctx.engine, "exclusion-desk"), uuid.uuid4(),
+    # The exclusion desk (the owner's rights) lists the customer; the kiosk refuses them.
+    add_exclusion(ctx.engine, system_actor(ctx.engine, "exclusion-desk"), uuid.uuid4(),
                   "123.456.789-09")
     app = make_app(self_exclusion=True, age_gate=False)
     async with app.run_test(size=SIZE) as pilot:

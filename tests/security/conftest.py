@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from config import Settings
@@ -18,13 +17,9 @@ from core.actors import Actor
 from core.app_context import CoreContext, build_context
 from core.provisioning import ProvisionedTerminal, drop_login, provision_terminal
 from tests.conftest import make_settings
+from tests.logins import login_actor, psycopg_url
 
 Provision = Callable[[str, str], ProvisionedTerminal]
-
-
-def psycopg_url(url: str) -> str:
-    return make_url(url).set(drivername="postgresql+psycopg").render_as_string(
-        hide_password=False)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +64,7 @@ def terminal_context(t: ProvisionedTerminal, tmp: Path, settings: Settings | Non
 
 def actor_for(t: ProvisionedTerminal, operator_id: int | None = None,
               role: str | None = None) -> Actor:
-    channel = {"kiosk": "kiosk", "worker": "system"}.get(t.kind, "counter")
-    return Actor(t.terminal_id, t.name, operator_id, role, channel)  # type: ignore[arg-type]
+    return login_actor(t, operator_id, role)
 
 
 def operator_id(engine: Engine, login: str) -> int:

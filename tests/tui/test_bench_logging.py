@@ -19,10 +19,11 @@ from terminal.logsetup import configure
 pytestmark = pytest.mark.db
 
 
-def test_seatmap_bench_measures_open_and_burst(tctx: Any) -> None:
-    eid = build_big_room(tctx.engine, rows=6, per_row=20)
-    ev = next(e for e in upcoming_events(tctx.engine) if e.id == eid)
-    out = bench.measure(tctx, ev, burst=40, size=(80, 24))
+def test_seatmap_bench_measures_open_and_burst(ctx: Any) -> None:
+    # `boxoffice bench seatmap` is the owner's tool (a scratch database, two terminals).
+    eid = build_big_room(ctx.engine, rows=6, per_row=20)
+    ev = next(e for e in upcoming_events(ctx.engine) if e.id == eid)
+    out = bench.measure(ctx, ev, burst=40, size=(80, 24))
     assert out["seats"] == 120
     assert out["burst_changes"] == 40  # every remote hold reached the screen
     assert out["open_ms"] > 0 and out["burst_applied_ms"] > 0

@@ -263,7 +263,7 @@ async def test_refund_with_supervisor_approval(make_app: Any, tctx: Any) -> None
     assert approvals == 1
 
 
-async def test_hold_expiring_on_screen(make_app: Any, tctx: Any) -> None:
+async def test_hold_expiring_on_screen(make_app: Any, ctx: Any) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
@@ -271,8 +271,8 @@ async def test_hold_expiring_on_screen(make_app: Any, tctx: Any) -> None:
         await pilot.press("2")
         await wait_for(pilot, lambda: screen.hold is not None)
         hold = screen.hold
-        # Time passes on the database clock (the one that decides expiry).
-        with tctx.engine.begin() as conn:
+        # Time passes on the database clock (the one that decides expiry): the owner's.
+        with ctx.engine.begin() as conn:
             from sqlalchemy import text
 
             conn.execute(text("update holds set expires_at = now() - interval '1 second'"
@@ -287,8 +287,11 @@ async def test_hold_expiring_on_screen(make_app: Any, tctx: Any) -> None:
                    for s in hold.seat_ids)
 
 
-async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any) -> None:
-    other = make_actor(tctx, "tui-other-counter")
+async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any,
+                                                      ctx: Any) -> None:
+    # The other terminal's sale is the scene (the owner plays it); the app under test
+    # runs on its own login.
+    other = make_actor(ctx, "tui-other-counter")
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
@@ -296,8 +299,8 @@ async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any
         smap = screen.query_one(SeatMap)
         seat = screen.data.availability.seat_ids[screen.data.availability.states.index("A")]
         assert smap.state_of(seat) in ("available", "accessible", "companion")
-        hold = hold_seats(tctx, other, uuid.uuid4(), screen.event.id, [seat])
-        confirm_sale(tctx, other, uuid.uuid4(), hold.hold_id, "cash:other")
+        hold = hold_seats(ctx, other, uuid.uuid4(), screen.event.id, [seat])
+        confirm_sale(ctx, other, uuid.uuid4(), hold.hold_id, "cash:other")
         t0 = time.perf_counter()
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0
@@ -361,7 +364,7 @@ async def test_big_room_scrolls_to_keep_the_cursor_visible(make_app: Any) -> Non
 
 @pytest.mark.redis
 async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx: Any,
-                                                              redis_url: str,
+                                                              ctx: Any, redis_url: str,
                                                               redis_prefix: str,
                                                               monkeypatch: Any) -> None:
     """With Redis configured the seat map is told about changes (pub/sub); the poll is
@@ -377,7 +380,10 @@ async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx
     import boxoffice_tui.screens.sale as sale_mod
 
     monkeypatch.setattr(sale_mod, "POLL_S", 30.0)
-    other = make_actor(feed_ctx, "tui-redis-other")
+    # The other terminal's sale (played by the owner) publishes to the same Redis.
+    other_ctx = CoreContext(settings=settings, engine=ctx.engine)
+    other_ctx.listeners.append(LiveSeats(other_ctx, url=redis_url))
+    other = make_actor(other_ctx, "tui-redis-other")
     app = make_app()
     app.services._ctx = feed_ctx
     async with app.run_test(size=SIZE) as pilot:
@@ -389,8 +395,8 @@ async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx
         avail = screen.data.availability
         seat = next(s for s, st in zip(avail.seat_ids, avail.states, strict=True)
                     if st == "A" and smap.state_of(s) == "available")
-        hold = hold_seats(feed_ctx, other, uuid.uuid4(), screen.event.id, [seat])
-        confirm_sale(feed_ctx, other, uuid.uuid4(), hold.hold_id, "cash:redis")
+        hold = hold_seats(other_ctx, other, uuid.uuid4(), screen.event.id, [seat])
+        confirm_sale(other_ctx, other, uuid.uuid4(), hold.hold_id, "cash:redis")
         t0 = time.perf_counter()
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0

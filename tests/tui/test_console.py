@@ -35,12 +35,12 @@ SIZE = (120, 40)
 
 
 @pytest.fixture(scope="module")
-def second_supervisor(tctx: Any) -> str:
-    """Dora, a second supervisor for the changes over the threshold."""
+def second_supervisor(ctx: Any) -> str:
+    """Dora, a second supervisor for the changes over the threshold (the owner adds her)."""
     from core.actors import create_operator
     from core.uow import unit_of_work
 
-    with unit_of_work(tctx.engine) as conn:
+    with unit_of_work(ctx.engine) as conn:
         create_operator(conn, "dora", "Dora Reis", "supervisor", "4321")
     return "dora"
 
@@ -57,7 +57,7 @@ def other_counter(tctx: Any) -> CounterSession:
 
 
 def monitor_app(tctx: Any) -> MonitorApp:
-    return MonitorApp(MonitorSession(tctx, "tui-console"), language_code="en",
+    return MonitorApp(build_session(MonitorSession, tctx, "tui-console"), language_code="en",
                       heartbeat=False)
 
 
@@ -150,7 +150,7 @@ def test_a_sign_in_on_any_terminal_is_recorded_once_and_a_wrong_pin_not(tctx: An
     """The database stamps the time in bo_authenticate (migration 0009), for the
     counter's sign-in and the console's alike; a refused PIN leaves it alone."""
     counter = build_session(CounterSession, tctx, "tui-sign-in-counter")
-    monitor = MonitorSession(tctx, "tui-sign-in-monitor")
+    monitor = build_session(MonitorSession, tctx, "tui-sign-in-monitor")
     before = scalar(tctx, "select now()")
     counter.sign_in("bruno", "2345")
     monitor.supervisor_sign_in("carla", "9999")
@@ -355,8 +355,8 @@ async def test_another_terminal_is_told_within_a_second(tctx: Any, redis_url: st
     eid = event_id(tctx, "MAGICA")
     told = threading.Event()
     stop = other.subscribe(eid, lambda _change: told.set())
-    app = MonitorApp(MonitorSession(feed_ctx(), "tui-console-feed"), language_code="en",
-                     heartbeat=False)
+    app = MonitorApp(build_session(MonitorSession, feed_ctx(), "tui-console-feed"),
+                     language_code="en", heartbeat=False)
     try:
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_console(pilot)

@@ -27,12 +27,12 @@ pytestmark = [pytest.mark.db, pytest.mark.anyio]
 
 
 @pytest.fixture(scope="module")
-def floor(tctx: Any) -> dict[str, Any]:
+def floor(tctx: Any, ctx: Any) -> dict[str, Any]:
     """A counter that sold cash and card and refunded the card order, then counted its
     drawer 80,00 short (waits for a supervisor); a kiosk stopped cleanly ten minutes
     ago; a cashier silent for ten minutes; a gate command that registered and never
     beat."""
-    eng = tctx.engine
+    eng = ctx.engine  # the owner's: the other terminals on the floor are set up
     counter = build_session(CounterSession, tctx, "mon-counter")
     counter.start()
     counter.operator = authenticate(eng, "ana", "1234")
@@ -62,7 +62,7 @@ def floor(tctx: Any) -> dict[str, Any]:
 
 
 def monitor_app(tctx: Any) -> MonitorApp:
-    return MonitorApp(MonitorSession(tctx, "mon-monitor"), language_code="en",
+    return MonitorApp(build_session(MonitorSession, tctx, "mon-monitor"), language_code="en",
                       heartbeat=False)
 
 
@@ -171,7 +171,7 @@ async def test_panels_fit(tctx: Any, floor: dict[str, Any], size: tuple[int, int
         assert revenue.region.width >= widest
 
 
-def test_a_cleanly_closed_face_says_stopped(tctx: Any) -> None:
+def test_a_cleanly_closed_face_says_stopped(tctx: Any, ctx: Any) -> None:
     """The cashier app and the monitor send a last heartbeat on a clean exit (the kiosk
     already did): the monitor lists them as stopped, with no silence alarm later."""
     from boxoffice_tui.app import CashierApp, say_stopped
@@ -183,7 +183,7 @@ def test_a_cleanly_closed_face_says_stopped(tctx: Any) -> None:
     say_stopped(CashierApp(svc, language_code="en", heartbeat=False))
     from sqlalchemy import text
 
-    with tctx.engine.begin() as c:
+    with ctx.engine.begin() as c:  # an hour passes (the owner moves the clock)
         c.execute(text("update terminals set last_heartbeat = now() - interval '1 hour'"
                        " where name = 'mon-closing'"))
     snap = snapshot(tctx.engine, 15.0)

@@ -86,7 +86,7 @@ async def test_x_report_blind_close_and_approval_on_the_monitor(make_app: Any,
                          " on t.id = s.terminal_id where t.name = 'tui-shift'")
     assert [(r.status, r.variance_minor) for r in pending] == [("pending_approval", -5000)]
 
-    monitor = MonitorApp(MonitorSession(tctx, "tui-monitor"), language_code="en",
+    monitor = MonitorApp(build_session(MonitorSession, tctx, "tui-monitor"), language_code="en",
                          heartbeat=False)
     async with monitor.run_test(size=(120, 40)) as pilot:
         await wait_for(pilot, lambda: isinstance(monitor.screen, MonitorScreen)
@@ -173,6 +173,7 @@ async def test_printer_offline_shows_and_the_sale_is_kept(tctx: Any, db_url: str
                              printer__timeout_s=0.5)
     pctx = CoreContext(settings=settings, engine=tctx.engine)
     pctx.gateway = tctx.gateway
+    pctx._signer = tctx.signer()  # the key this terminal enrolled (another data dir here)
     spooler = Spooler(settings, ctx=pctx)
     try:
         svc = build_session(CounterSession, pctx, "tui-counter", spooler=spooler)
