@@ -3,7 +3,6 @@ and the way to checkout. Seats sold elsewhere show up within a poll (0.5 s)."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -23,6 +22,7 @@ from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import language, t
+from boxoffice_tui.widgets.seat_feed import SeatFeed
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from core.errors import BoxOfficeError
 from core.money import format_minor
@@ -43,7 +43,7 @@ def stage_text(label: str) -> str:
     return label
 
 
-class SaleScreen(BaseScreen):
+class SaleScreen(SeatFeed, BaseScreen):
     # Money keys first: at 80 columns the footer shows only the first few.
     BINDINGS = [
         Binding("f5", "cash", "cash"),
@@ -87,7 +87,6 @@ class SaleScreen(BaseScreen):
         self.polls = 0
         self.poll_s = POLL_S
         self.pushed = 0  # changes that arrived through the feed
-        self._unsubscribe: Callable[[], None] | None = None
         self.lease_seats: frozenset[int] = frozenset()  # this terminal's, unsold
         self.lease_ga_left = 0
 
@@ -184,9 +183,7 @@ class SaleScreen(BaseScreen):
         composing and styling a new screen was most of the time a seat map took to open.
         Everything that belonged to the previous event is reset first."""
         self._gen += 1
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self.unsubscribe_feed()
         self.event, self.exchange, self.prefetch = event, None, prefetch
         self.data = self.hold = self.ga_section = self.last_sale = None
         self.extensions = self.ga_left = self.polls = self.pushed = self.lease_ga_left = 0
@@ -228,7 +225,7 @@ class SaleScreen(BaseScreen):
         if data.event is not None:
             self.event = data.event
         self._sync_clock(data.availability)
-        self._subscribe()
+        self.subscribe_feed(self.svc.subscribe, self.shown.id)
         smap = self.query_one(SeatMap)
         if data.layout:
             smap.load(data.layout, data.availability, stage_text(data.stage))
@@ -281,26 +278,6 @@ class SaleScreen(BaseScreen):
         self.call_core(self.svc.offline_cart, self.shown.id, seat_ids,
                        sec.id if sec is not None and ga_qty else None, ga_qty,
                        done=self._held, failed=self._hold_failed, group="hold")
-
-    def _subscribe(self) -> None:
-        app = self.app
-
-        def pushed(_change: Any) -> None:  # on the feed's thread
-            with contextlib.suppress(RuntimeError):  # the app is shutting down
-                app.call_from_thread(self._pushed)
-
-        def job() -> None:
-            self._unsubscribe = self.svc.subscribe(self.shown.id, pushed)
-
-        self.run_worker(job, thread=True, group="feed", exit_on_error=False)
-
-    def _pushed(self) -> None:
-        self.pushed += 1
-        self.poll()
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
 
     def _sync_clock(self, avail: Availability) -> None:
         self.clock_offset = avail.as_of - self.bo.now()
@@ -566,9 +543,7 @@ class SaleScreen(BaseScreen):
                        done=lambda _: self.app.notify(t("released")), group="hold")
 
     def action_back(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self.unsubscribe_feed()
         if self.hold is not None and not isinstance(self.hold, OfflineCart):
             self.call_core(self.svc.release, uuid.uuid4(), self.hold.hold_id, group="hold",
                            quiet=True)
