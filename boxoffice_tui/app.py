@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -78,6 +79,7 @@ class BoxOfficeApp(CoreCalls, App):
     # Absolute, so subclasses defined elsewhere (tests, kiosk) find it too.
     CSS_PATH = str(Path(__file__).with_name("boxoffice.tcss"))
     title_key = "app_title"
+    clock_zone: str | None = None
     BINDINGS = [Binding("f1", "help", "help"),
                 Binding("ctrl+l", "language", "language")]
 
@@ -99,6 +101,8 @@ class BoxOfficeApp(CoreCalls, App):
         # selling (the monitor, tests without it): then core calls decide online/offline.
         self.sync_state: dict[str, Any] | None = None
         self._base_mounted = False
+        self.beat_lock = threading.Lock()
+        self.beats_ended = False
         set_language(language_code or services.settings.terminal.language)
         self.title = t(self.title_key)
 
@@ -120,6 +124,15 @@ class BoxOfficeApp(CoreCalls, App):
         local = ts.astimezone(_zone(tz))
         return local.strftime("%d/%m %H:%M") if self.lang == "pt-BR" else \
             local.strftime("%b %d %H:%M")
+
+    @property
+    def terminal_label(self) -> str:
+        """The terminal's name as the header shows it."""
+        return self.services.terminal_name
+
+    def clock_text(self) -> str:
+        """The header's clock: local time, or ``clock_zone``'s (snapshots pin it)."""
+        return self.now().astimezone(_zone(self.clock_zone)).strftime("%H:%M")
 
     def status_line(self) -> str:
         parts = []
@@ -234,7 +247,12 @@ class BoxOfficeApp(CoreCalls, App):
 
         def job() -> None:
             try:
-                self.services.heartbeat(state)
+                # A beat still on its way when the app closes must not land after the
+                # "stopped" one (say_stopped takes the same lock and ends the beats).
+                with self.beat_lock:
+                    if self.beats_ended:
+                        return
+                    self.services.heartbeat(state)
             except BoxOfficeError as exc:
                 self.call_from_thread(self.core_failed, exc, None, True)
                 return
@@ -269,7 +287,13 @@ class BoxOfficeApp(CoreCalls, App):
         from boxoffice_tui.screens.help import HelpScreen
 
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> Any:
+        """F1 lists this face's keys (the counter's here; the monitor has its own)."""
+        from boxoffice_tui.screens.help import CASHIER
+
+        return CASHIER
 
     def action_language(self) -> None:
         from boxoffice_tui.base import translate_bindings
@@ -481,13 +505,39 @@ class CashierApp(BoxOfficeApp):
 
 class MonitorApp(BoxOfficeApp):
     title_key = "monitor_title"
+    # No command palette: it finds nothing on the monitor, and its system commands
+    # (themes, screenshots) have no place on a supervisor's tablet.
+    ENABLE_COMMAND_PALETTE = False
     services: MonitorSession
 
     def __init__(self, services: MonitorSession, *, sign_in_first: bool = False,
-                 **kwargs: Any) -> None:
+                 web_session: str | None = None, **kwargs: Any) -> None:
         super().__init__(services, **kwargs)
         # Served to a browser (``monitor --web``): nothing shows before a supervisor signs in.
         self.sign_in_first = sign_in_first
+        # The browser tab's own id (boxoffice_tui.web_session): it beats under it.
+        self.web_session = web_session
+        # Who passed the sign-in gate (not an identity the monitor acts as): the tab's row.
+        self.gate_login: str | None = None
+
+    @property
+    def terminal_label(self) -> str:
+        name = self.services.terminal_name
+        return name if self.web_session is None else f"{name}/{self.web_session}"
+
+    def help_sections(self) -> Any:
+        from boxoffice_tui.screens.help import MONITOR
+
+        return MONITOR
+
+    def terminal_state(self) -> dict[str, Any]:
+        state = super().terminal_state()
+        if self.web_session is None:
+            return state
+        from boxoffice_tui.web_session import beat_state
+
+        return beat_state(self.web_session,
+                          state | {"operator": state.get("operator") or self.gate_login})
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -547,14 +597,27 @@ def _run_with_peripherals(app: BoxOfficeApp) -> int:
 
 def say_stopped(app: BoxOfficeApp, why: str = "exit") -> None:
     """The last heartbeat of a clean exit: the monitor shows the terminal as stopped
-    instead of raising a silence alarm about it (the kiosk does the same)."""
+    instead of raising a silence alarm about it (the kiosk does the same); a browser
+    tab's process takes its tab off the monitor."""
     svc = app.services
     if svc.terminal_id is None or not svc.ready:
         return
+    web = getattr(app, "web_session", None)
+    # After any beat in flight (a thread worker may outlive the app), and the last one.
+    locked = app.beat_lock.acquire(timeout=10)
+    app.beats_ended = True
     try:
-        svc.heartbeat({"screen": "stopped", "stopped": why, "online": True})
+        if web is not None:
+            from boxoffice_tui.web_session import stopped_state
+
+            svc.heartbeat(stopped_state(web))
+        else:
+            svc.heartbeat({"screen": "stopped", "stopped": why, "online": True})
     except Exception:
         log.exception("stopped heartbeat failed")
+    finally:
+        if locked:
+            app.beat_lock.release()
 
 
 def run_cashier(ctx: CoreContext) -> int:
@@ -572,9 +635,17 @@ def run_cashier_settings(settings: Settings) -> int:
 
 
 def run_monitor(ctx: CoreContext, *, sign_in_first: bool = False) -> int:
+    from boxoffice_tui.web_session import new_session_id, served
     from terminal.bootstrap import monitor_session
 
-    app = MonitorApp(monitor_session(ctx.settings, ctx), sign_in_first=sign_in_first)
+    session = monitor_session(ctx.settings, ctx)
+    web = None
+    if served():
+        # Every tab of ``monitor --web`` is a process acting as the same monitor terminal:
+        # none claims its name (a second tab would be refused), each beats as itself.
+        session.claim_name = False
+        web = new_session_id()
+    app = MonitorApp(session, sign_in_first=sign_in_first, web_session=web)
     try:
         return app.run() or 0
     finally:

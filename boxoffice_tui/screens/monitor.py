@@ -14,10 +14,12 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Label, Sparkline, Static
 
+from boxoffice_tui import web_session
 from boxoffice_tui.base import BaseScreen
 from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
+from boxoffice_tui.screens import console_strings  # noqa: F401  (the footer's c Console)
 from boxoffice_tui.screens.dialogs import SupervisorDialog
 from boxoffice_tui.screens.monitor_text import (
     alert_text,
@@ -106,9 +108,10 @@ class MonitorScreen(BaseScreen):
     BINDINGS = [
         Binding("r", "refresh", "refresh"),
         Binding("a", "approve", "approve"),
-        Binding("ctrl+q", "app.quit", "quit"),
         # The supervisor's console (sign-in first): docs/monitor.md.
-        Binding("c", "console", "console", show=False),
+        Binding("c", "console", "console"),
+        # Priority: Textual's own (hidden) ctrl+q would take its footer place.
+        Binding("ctrl+q", "app.quit", "quit", priority=True),
         # The charts (sales per minute, occupancy, price path): docs/monitor.md.
         Binding("g", "charts", "charts", show=False),
     ]
@@ -202,7 +205,9 @@ class MonitorScreen(BaseScreen):
               [(o.code, f"{o.percent:5.1f}", f"{o.sold}/{o.capacity}") for o in snap.occupancy])
 
         term_rows = []
-        for tr in snap.terminals:
+        # A served monitor's browser tabs are rows of their own (boxoffice_tui.web_session).
+        stale_s = max(15.0, self.monitor.settings.terminal.heartbeat_s * 3)
+        for tr in web_session.expand(snap.terminals, snap.as_of, stale_s):
             st = tr.state
             style = "bold red" if tr.stale else ""
             sync = st.get("sync") or {}

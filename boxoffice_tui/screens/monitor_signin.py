@@ -4,7 +4,7 @@ accepted (the database checks the PIN and counts failures). Big targets for a ta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,6 +17,7 @@ from boxoffice_tui.i18n import t
 from boxoffice_tui.screens.monitor_text import mt
 
 if TYPE_CHECKING:
+    from boxoffice_tui.app import MonitorApp
     from core.actors import OperatorInfo
 
 
@@ -76,4 +77,6 @@ class MonitorSignInScreen(BaseScreen):
     def _signed_in(self, op: OperatorInfo) -> None:
         from boxoffice_tui.screens.monitor import MonitorScreen
 
+        # The tab's row on the monitor names who signed in here.
+        cast("MonitorApp", self.app).gate_login = op.login
         self.app.switch_screen(MonitorScreen())

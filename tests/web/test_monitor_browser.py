@@ -54,6 +54,7 @@ def server(ctx: CoreContext, db_url: str, module_tmp: Path) -> Iterator[str]:
     env.update(BOXOFFICE_CONFIG=str(module_tmp / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
                BOXOFFICE_TERMINAL__DATA_DIR=str(module_tmp / "web"),
                BOXOFFICE_TERMINAL__NAME="web", BOXOFFICE_TERMINAL__LANGUAGE="en",
+               BOXOFFICE_TERMINAL__HEARTBEAT_S="1",
                BOXOFFICE_LOGGING__FILE=str(module_tmp / "web.jsonl"))
     log = (module_tmp / "server.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "boxoffice_cli.main", "monitor", "--web",
@@ -260,3 +261,68 @@ def test_tablet_layouts(browser: Any, server: str, counter: CounterSession, tmp_
     page.screenshot(path=str(shot))
     assert shot.stat().st_size > 10_000
     page.close()
+
+
+def web_tabs(ctx: CoreContext) -> dict[str, Any]:
+    """The browser tabs recorded on the served monitor's terminal row: id -> beat (None
+    once the tab closed)."""
+    with ctx.engine.connect() as c:
+        state = c.exec_driver_sql(
+            "select state from terminals where name = 'web-monitor'").scalar() or {}
+    return {k[len("web:"):]: v for k, v in state.items() if k.startswith("web:")}
+
+
+def sign_in(page: Any, screen: Screen) -> None:
+    type_in(page, screen, "carla")
+    next_field(page)
+    type_in(page, screen, "9999", secret=True)
+    mark = screen.mark()
+    page.keyboard.press("Enter")
+    wait_until(page, lambda: "Occupancy" in screen.since(mark), "the monitor")
+
+
+def test_each_tab_is_a_monitor_of_its_own(browser: Any, server: str, ctx: CoreContext,
+                                          tmp_path: Path) -> None:
+    """Two tablets at once (issue 15 item 15's known limit): each tab's process beats as
+    itself, both sign in (the second is not refused as the same terminal), each is a row
+    of the terminal list, and a closed tab leaves the list at once without an alarm."""
+    from boxoffice_tui import web_session
+    from terminal.monitor import MonitorSession
+
+    SHOTS["dir"] = tmp_path
+    gone = {k for k, v in web_tabs(ctx).items() if v is None}
+    page1, screen1 = open_monitor(browser, server, 1024, 768)
+    page2, screen2 = open_monitor(browser, server, 1024, 768)
+
+    def live() -> set[str]:
+        return {k for k, v in web_tabs(ctx).items() if v is not None} - gone
+
+    wait_until(page2, lambda: len(live()) == 2, "two tabs beating")
+    sign_in(page1, screen1)
+    sign_in(page2, screen2)
+    tabs = live()
+    # Each page's header names its own tab; it finds the other among the terminals.
+    mine1 = next(s for s in tabs if f"web-monitor/{s}" in screen1.text())
+    mine2 = next(s for s in tabs if s != mine1)
+    assert {mine1, mine2} == tabs
+    wait_until(page1, lambda: f"web-monitor/{mine2}" in screen1.text(), "the other tab")
+    wait_until(page2, lambda: f"web-monitor/{mine1}" in screen2.text(), "the other tab")
+    # A tab's beat says who passed its sign-in, never the PIN.
+    wait_until(page1, lambda: web_tabs(ctx)[mine1].get("operator") == "carla", "who")
+    assert "9999" not in str(web_tabs(ctx))
+    page1.screenshot(path=str(tmp_path / "two-tabs-1024x768.png"))
+
+    page1.close()
+    wait_until(page2, lambda: web_tabs(ctx)[mine1] is None, "the closed tab said so")
+    assert web_tabs(ctx)[mine2] is not None
+    mon = MonitorSession(ctx, "web-check", settings=ctx.settings)
+    snap = mon.monitor_snapshot()
+    names = {r.name for r in web_session.expand(snap.terminals, snap.as_of, 15.0)
+             if r.name.startswith("web-monitor")}
+    assert names == {f"web-monitor/{mine2}"}
+    assert not [a for a in snap.alerts if a.terminal.startswith("web-monitor")]
+    page2.close()
+    deadline = time.monotonic() + 30
+    while web_tabs(ctx)[mine2] is not None:
+        assert time.monotonic() < deadline, "the last tab did not say it closed"
+        time.sleep(0.1)
