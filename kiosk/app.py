@@ -84,7 +84,8 @@ class KioskApp(App, inherit_bindings=False):
     ENABLE_COMMAND_PALETTE = False
     TITLE = "Kiosk"
     BINDINGS = [*(Binding(k, "blocked", show=False, priority=True) for k in BLOCKED_KEYS),
-                Binding("f12", "staff", show=False, priority=True)]
+                Binding("f12", "staff", show=False, priority=True),
+                Binding("f1", "keys", show=False, priority=True)]
 
     def __init__(self, services: KioskSession, *, clock: Clock = monotonic,
                  language_code: str | None = None, heartbeat: bool = True,
@@ -528,6 +529,17 @@ class KioskApp(App, inherit_bindings=False):
         self.go(ThanksScreen() if ok else CollectScreen())
 
     # --- staff exit and options --------------------------------------------------------
+    def action_keys(self) -> None:
+        """F1: the kiosk's keys (kiosk/screens/keys.py) over any step; F1 again closes
+        them."""
+        from kiosk.screens.dialogs import StaffExitDialog
+        from kiosk.screens.keys import KeysDialog
+
+        if isinstance(self.screen, KeysDialog):
+            self.screen.dismiss(None)
+        elif not isinstance(self.screen, StaffExitDialog):
+            self.push_screen(KeysDialog())
+
     def action_staff(self) -> None:
         from kiosk.screens.dialogs import StaffExitDialog
 

@@ -14,7 +14,6 @@ poll says something changed.
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +38,7 @@ from boxoffice_tui.screens.console_dialogs import (
     PriceDialog,
 )
 from boxoffice_tui.screens.monitor import MonitorTable
+from boxoffice_tui.widgets.seat_feed import SeatFeed
 from core.errors import BoxOfficeError
 from core.money import format_minor
 
@@ -74,7 +74,7 @@ def open_console(app: App[Any], session: MonitorSession) -> None:
     app.push_screen(ConsoleSignIn(), signed_in)
 
 
-class ConsoleScreen(BaseScreen):
+class ConsoleScreen(SeatFeed, BaseScreen):
     CSS_PATH = str(Path(__file__).with_name("console.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "pause_resume", "pause_resume"),
@@ -87,7 +87,11 @@ class ConsoleScreen(BaseScreen):
         Binding("2", "show_list('rooms')", "list_rooms", show=False),
         Binding("3", "show_list('staff')", "list_staff", show=False),
         Binding("ctrl+o", "sign_out", "sign_out"),
-        Binding("escape", "back", "back"),
+        Binding("escape", "back", "back", key_display="Esc"),
+        # Help and the language switch work here too; their footer places go to the
+        # console's keys (all of them show at 80 columns); F1 lists them all.
+        Binding("f1", "app.help", "help", show=False),
+        Binding("ctrl+l", "app.language", "language", show=False),
     ]
 
     def __init__(self) -> None:
@@ -95,7 +99,6 @@ class ConsoleScreen(BaseScreen):
         self.events: list[EventRow] = []
         self.view: ConsoleView | None = None
         self.refreshes = 0
-        self._unsubscribe: Callable[[], None] | None = None
         self._watched: int | None = None
         self._rows: list[tuple[str, str, str, str, str, str]] = []
 
@@ -110,7 +113,7 @@ class ConsoleScreen(BaseScreen):
                         yield MonitorTable(id=name, cursor_type="row" if name == "events"
                                            else "none", zebra_stripes=True)
             yield Static(t("d_none"), id="console-detail")
-        yield QuickFooter()
+        yield QuickFooter(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -119,6 +122,16 @@ class ConsoleScreen(BaseScreen):
         self.query_one("#events", DataTable).focus()
         self.action_refresh()
         self.set_interval(REFRESH_S, self.action_refresh)
+
+    def on_resize(self) -> None:
+        self._fit_detail()
+
+    def _fit_detail(self) -> None:
+        """The rooms and staff lists take the whole width of a narrow screen (their last
+        columns would be cut beside the event's detail, which they do not concern)."""
+        narrow_list = self.app.size.width < 100 and \
+            self.query_one(ContentSwitcher).current != "events"
+        self.query_one("#console-detail").display = not narrow_list
 
     def _add_columns(self) -> None:
         for name, keys in COLUMNS.items():
@@ -233,23 +246,14 @@ class ConsoleScreen(BaseScreen):
     def _watch(self, event_id: int) -> None:
         if self._watched == event_id:
             return
-        self._stop_watch()
         self._watched = event_id
-        app = self.app
+        self.subscribe_feed(self.monitor.subscribe, event_id)
 
-        def pushed(_change: Any) -> None:  # on the feed's thread
-            with contextlib.suppress(RuntimeError):  # the app is shutting down
-                app.call_from_thread(self._load_view)
-
-        def job() -> None:
-            self._unsubscribe = self.monitor.subscribe(event_id, pushed)
-
-        self.run_worker(job, thread=True, group="console-feed", exit_on_error=False)
+    def feed_changed(self) -> None:
+        self._load_view()
 
     def _stop_watch(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self.unsubscribe_feed()
         self._watched = None
 
     def on_unmount(self) -> None:
@@ -258,6 +262,7 @@ class ConsoleScreen(BaseScreen):
     # --- lists -----------------------------------------------------------------------
     def action_show_list(self, name: str) -> None:
         self.query_one(ContentSwitcher).current = name
+        self._fit_detail()
         table = self.query_one(f"#{name}", DataTable)
         table.focus()
         if name == "rooms":

@@ -38,7 +38,8 @@ class ConsoleSignIn(BaseModal):
         with Vertical(classes="dialog", id="console-signin"):
             yield Label(t("console_sign_in"), classes="title")
             yield Label(t("supervisor"))
-            yield Input(id="con-login", placeholder="carla")
+            # No real operator's login as the example (issue 15 item 5).
+            yield Input(id="con-login", placeholder=t("sup_login_hint"))
             yield Label(t("pin"))
             yield Input(id="con-pin", password=True, restrict=r"[0-9]*", max_length=12)
             yield Static("", id="con-error", classes="error")

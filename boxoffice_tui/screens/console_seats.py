@@ -6,10 +6,9 @@ arrive through the feed (Redis) or the poll (half a second)."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -23,7 +22,8 @@ from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens import console_strings  # noqa: F401  (registers the labels)
 from boxoffice_tui.screens.console_dialogs import BlockDialog
-from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef
+from boxoffice_tui.widgets.seat_feed import SeatFeed
+from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, stage_label
 
 if TYPE_CHECKING:
     import uuid
@@ -37,7 +37,7 @@ POLL_S = 0.5
 LEGEND = ("available", "accessible", "picked", "held", "sold", "blocked")
 
 
-class ConsoleSeatsScreen(BaseScreen):
+class ConsoleSeatsScreen(SeatFeed, BaseScreen):
     CSS_PATH = str(Path(__file__).with_name("console.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("b", "block", "block"),
@@ -45,7 +45,9 @@ class ConsoleSeatsScreen(BaseScreen):
         Binding("r", "pick_row", "pick_row"),
         Binding("l", "release_all", "release_all"),
         Binding("delete,c", "clear", "clear_picks", key_display="Del"),
-        Binding("escape", "back", "back"),
+        Binding("escape", "back", "back", key_display="Esc"),
+        Binding("f1", "app.help", "help", show=False),
+        Binding("ctrl+l", "app.language", "language", show=False),
     ]
 
     def __init__(self, event: EventRow) -> None:
@@ -55,7 +57,6 @@ class ConsoleSeatsScreen(BaseScreen):
         self.avail: Availability | None = None  # the last one read
         self.polls = 0
         self.pushed = 0
-        self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
         yield TerminalHeader()
@@ -64,7 +65,7 @@ class ConsoleSeatsScreen(BaseScreen):
             yield SeatMap(id="console-seatmap")
             yield Static("", id="console-seat-info")
             yield Static(self._legend(), id="console-legend")
-        yield QuickFooter()
+        yield QuickFooter(show_command_palette=False, compact=True)
 
     def _legend(self) -> Text:
         txt = Text()
@@ -98,30 +99,9 @@ class ConsoleSeatsScreen(BaseScreen):
             self.query_one("#console-seat-info", Static).update(t("no_seat_map"))
             return
         self.avail = data.availability
-        self.smap.load(data.layout, data.availability, data.stage)
+        self.smap.load(data.layout, data.availability, stage_label(data.stage))
         self._info()
-        self._subscribe()
-
-    def _subscribe(self) -> None:
-        app = self.app
-
-        def pushed(_change: Any) -> None:  # on the feed's thread
-            with contextlib.suppress(RuntimeError):
-                app.call_from_thread(self._pushed)
-
-        def job() -> None:
-            self._unsubscribe = self.monitor.subscribe(self.event.id, pushed)
-
-        self.run_worker(job, thread=True, group="feed", exit_on_error=False)
-
-    def _pushed(self) -> None:
-        self.pushed += 1
-        self.poll()
-
-    def on_unmount(self) -> None:
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        self.subscribe_feed(self.monitor.subscribe, self.event.id)
 
     def poll(self) -> None:
         if self.data is None or not self.data.layout or self.app.screen is not self:

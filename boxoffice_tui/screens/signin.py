@@ -86,7 +86,9 @@ class SignInScreen(BaseScreen):
 class OpenShiftScreen(BaseModal):
     """Asks for the opening float; dismisses with the ShiftInfo."""
 
-    BINDINGS = [Binding("enter", "open", "open_shift", priority=True)]
+    # Esc does nothing here (no selling without a shift): kept out of the footer.
+    BINDINGS = [Binding("enter", "open", "open_shift", priority=True),
+                Binding("escape", "cancel", "cancel", show=False)]
 
     def __init__(self) -> None:
         super().__init__()

@@ -48,6 +48,18 @@ SYMBOLS: dict[str, tuple[str, str]] = {
 }
 LEGEND_ORDER = ("available", "accessible", "companion", "picked", "mine", "held", "sold",
                 "blocked")
+# The word "stage" in each language a face speaks (core.language).
+STAGE_WORDS = {"pt-BR": "PALCO", "en": "STAGE", "es": "ESCENARIO"}
+
+
+def stage_label(label: str) -> str:
+    """The venue's stage label, unless it is just the word "stage" in some language: then
+    the word in the screen's language (PALCO read as such on an English screen)."""
+    if label.strip().lower() in ("", "palco", "stage", "escenario", "escenário"):
+        from core.language import language
+
+        return STAGE_WORDS.get(language(), "STAGE")
+    return label
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from boxoffice_tui.widgets.seatmap import SeatMap
+from boxoffice_tui.widgets.seatmap import SeatMap, stage_label
 from kiosk.i18n import error_message, t
 from kiosk.screens.base import KioskScreen
 
@@ -50,7 +50,7 @@ class SeatsScreen(KioskScreen):
             return
         smap = self.query_one(SeatMap)
         hold = self.purchase.hold
-        smap.load(data.layout, data.availability, data.stage,
+        smap.load(data.layout, data.availability, stage_label(data.stage),
                   mine=hold.seat_ids if hold else ())
         self.loaded = True
         self._describe()

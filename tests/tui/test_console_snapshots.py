@@ -54,10 +54,15 @@ def sctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
     return CoreContext(settings=settings, engine=ctx.engine)
 
 
-def _app(sctx: CoreContext) -> MonitorApp:
+class SnapshotMonitor(MonitorApp):
+    clock_zone = "UTC"  # the header's clock, whatever the machine's zone
+
+
+def _app(sctx: CoreContext, signed_in: bool = True) -> MonitorApp:
     svc = PinnedMonitor(sctx, "snap-monitor")
-    svc.operator = OperatorInfo(3, "carla", "Carla Mendes", "supervisor")
-    return MonitorApp(svc, clock=lambda: FROZEN, language_code="en", heartbeat=False)
+    if signed_in:
+        svc.operator = OperatorInfo(3, "carla", "Carla Mendes", "supervisor")
+    return SnapshotMonitor(svc, clock=lambda: FROZEN, language_code="en", heartbeat=False)
 
 
 async def _settle(pilot: Any) -> None:
@@ -146,3 +151,99 @@ def test_console_price_dialog(snap_compare: Any, sctx: CoreContext) -> None:
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=(80, 24), run_before=run_before)
+
+
+# --- the console's dialogs, each at 80x24 and 120x40 -----------------------------------
+
+
+def test_console_price_dialog_120x40(snap_compare: Any, sctx: CoreContext) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("o")
+        await pilot.press(*"280")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_sign_in(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """``c`` on the monitor with nobody signed in: the supervisor's sign-in."""
+    from boxoffice_tui.screens.console_dialogs import ConsoleSignIn
+
+    async def run_before(pilot: Any) -> None:
+        app = pilot.app
+        while app.screen.__class__.__name__ != "MonitorScreen":
+            await pilot.pause(0.02)
+        await pilot.press("c")
+        while not isinstance(app.screen, ConsoleSignIn):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx, signed_in=False), terminal_size=size,
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_pause_confirm(snap_compare: Any, sctx: CoreContext,
+                               size: tuple[int, int]) -> None:
+    """``p`` on an event on sale asks before pausing it (Esc leaves it on sale)."""
+    from boxoffice_tui.screens.console_dialogs import ConfirmDialog
+
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("p")
+        while not isinstance(pilot.app.screen, ConfirmDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_capacity(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """``g`` on the poker tournament: its general-admission capacity."""
+    from boxoffice_tui.screens.console_dialogs import CapacityDialog
+
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot, "POKER-OPEN")
+        await pilot.press("g")
+        while not isinstance(pilot.app.screen, CapacityDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_block(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """Two seats picked on the console's seat map, ``b``: kind and reason."""
+    from boxoffice_tui.screens.console_dialogs import BlockDialog
+    from boxoffice_tui.screens.console_seats import ConsoleSeatsScreen
+    from boxoffice_tui.widgets.seatmap import SeatMap
+
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("s")
+        while not isinstance(pilot.app.screen, ConsoleSeatsScreen):
+            await pilot.pause(0.02)
+        smap = pilot.app.screen.query_one(SeatMap)
+        while not smap.seat_count:
+            await pilot.pause(0.02)
+        await pilot.press("space", "right", "space", "b")
+        while not isinstance(pilot.app.screen, BlockDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_console_help(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """F1 on the console: the monitor face's keys, not the counter's."""
+    async def run_before(pilot: Any) -> None:
+        await _console(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)

@@ -18,6 +18,7 @@ from core.monitor import Alert, Approval, Occupancy, OpenHold, Snapshot, Termina
 from core.reservation import HoldLine, HoldResult
 from core.sales import ShiftInfo
 from terminal.counter import CounterSession
+from terminal.monitor import MonitorSession
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.db
@@ -49,6 +50,10 @@ class FixedServices(CounterSession):
         return [OrderLineView(1, "ORQ", "C", 2, 1, 25000, "sold"),
                 OrderLineView(2, "ORQ", "C", 3, 1, 25000, "refunded"),
                 OrderLineView(3, "ORQ", "C", 4, 1, 25000, "sold")]
+
+    def refund_needs_approval(self, order_id: str,
+                              line_ids: list[int] | None = None) -> str | None:
+        return "other shift"
 
     def monitor_snapshot(self) -> Snapshot:
         beat = FROZEN - timedelta(seconds=3)
@@ -82,13 +87,26 @@ class FixedServices(CounterSession):
             as_of=FROZEN, refunds_by_tender={"card": 75_000})
 
 
+class FixedMonitor(MonitorSession):
+    """The monitor's own session (no shift in its header), with the same pinned figures."""
+
+    printer_state = FixedServices.printer_state
+    monitor_snapshot = FixedServices.monitor_snapshot
+
+
 class SnapshotCashier(CashierApp):
+    clock_zone = "UTC"  # the header's clock, whatever the machine's zone
+
     def format_when(self, ts: datetime, tz: str | None = None) -> str:
         # The venue's zone when known (fixed demo data), never the machine's.
         if tz:
             return super().format_when(ts, tz)
         return ts.astimezone(UTC).strftime("%d/%m %H:%M" if self.lang == "pt-BR"
                                            else "%b %d %H:%M")
+
+
+class SnapshotMonitor(MonitorApp):
+    clock_zone = "UTC"
 
 
 @pytest.fixture(scope="module")
@@ -247,7 +265,7 @@ def test_help_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
 
 @pytest.mark.parametrize("size", SIZES)
 def test_monitor(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
-    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
@@ -276,7 +294,7 @@ async def _monitor_drawn(pilot: Any) -> None:
 
 def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
     """ctrl+l on a running monitor: titles, column headers and states in pt-BR."""
-    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
@@ -294,7 +312,7 @@ async def test_monitor_headers_follow_the_language(sctx: CoreContext) -> None:
 
     from boxoffice_tui.screens.monitor import COLUMNS, TITLES
 
-    app = MonitorApp(_services(sctx, signed_in=False), clock=lambda: FROZEN,
+    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     def headers() -> list[str]:
@@ -325,3 +343,140 @@ async def test_monitor_headers_follow_the_language(sctx: CoreContext) -> None:
         await pilot.press("ctrl+l")
         await pilot.pause()
         assert headers() == en_headers and titles() == en_titles
+
+
+# --- the screens and dialogs not shown above, each at 80x24 and 120x40 ------------------
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_open_shift(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """A real sign-in (bruno's PIN checked by the database) on a terminal with no open
+    shift asks for the opening float."""
+    from boxoffice_tui.screens.signin import OpenShiftScreen
+
+    async def run_before(pilot: Any) -> None:
+        await pilot.pause()
+        await pilot.press(*"bruno", "enter", *"2345", "enter")
+        while not isinstance(pilot.app.screen, OpenShiftScreen):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx, signed_in=False), terminal_size=size,
+                        run_before=run_before)
+
+
+def _hold() -> HoldResult:
+    return HoldResult(uuid.UUID(int=1), 1, FROZEN + timedelta(minutes=10), 50000, "BRL",
+                      (HoldLine(1, 10, 1, 25000, 1), HoldLine(1, 11, 1, 25000, 1)))
+
+
+def test_cash_checkout_120x40(snap_compare: Any, sctx: CoreContext) -> None:
+    from boxoffice_tui.screens.checkout import CashScreen
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.app.push_screen(CashScreen(_hold()))
+        await pilot.press(*"60000")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=(120, 40), run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_card_checkout(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """The card dialog before it is sent (the gateway is never asked here)."""
+    from boxoffice_tui.screens.checkout import CardScreen
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.app.push_screen(CardScreen(_hold()))
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_refund_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """F9 on a chosen ticket of an order sold in another shift: the supervisor's dialog."""
+    from boxoffice_tui.screens.dialogs import SupervisorDialog
+    from boxoffice_tui.screens.orders import OrdersScreen
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        screen = OrdersScreen("100001")
+        await pilot.app.push_screen(screen)
+        while len(screen.lines) < 3:
+            await pilot.pause(0.02)
+        await pilot.press("space", "space", "f9")
+        while not isinstance(pilot.app.screen, SupervisorDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_close_shift(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """F10 from the events: the blind count."""
+    from boxoffice_tui.screens.dialogs import CloseShiftDialog
+
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.press("f10")
+        while not isinstance(pilot.app.screen, CloseShiftDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_help(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
+
+
+def _monitor(sctx: CoreContext, **kwargs: Any) -> SnapshotMonitor:
+    return SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
+                           language_code="en", heartbeat=False, **kwargs)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_sign_in(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """What a tablet shows first (``monitor --web``)."""
+    async def run_before(pilot: Any) -> None:
+        while pilot.app.screen.__class__.__name__ != "MonitorSignInScreen":
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_monitor(sctx, sign_in_first=True), terminal_size=size,
+                        run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_help(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _monitor_drawn(pilot)
+        await pilot.press("f1")
+        await _settle(pilot)
+
+    assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_monitor_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """``a`` on the pending variance: its figures in the title, login and PIN."""
+    from boxoffice_tui.screens.dialogs import SupervisorDialog
+
+    async def run_before(pilot: Any) -> None:
+        await _monitor_drawn(pilot)
+        await pilot.press("a")
+        while not isinstance(pilot.app.screen, SupervisorDialog):
+            await pilot.pause(0.02)
+        await _settle(pilot)
+
+    assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
