@@ -4,6 +4,7 @@ gate asks for a supervisor, and the dialog says when and at which gate it was us
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +13,6 @@ from sqlalchemy import text
 from boxoffice_tui.screens.dialogs import SupervisorDialog
 from boxoffice_tui.screens.events import EventsScreen
 from boxoffice_tui.screens.orders import OrdersScreen
-from core.actors import Actor, register_terminal
 from core.tickets.checkin import check_in
 from tests.tui.conftest import (  # noqa: F401 (fixtures)
     make_app,
@@ -35,7 +35,7 @@ def terminal_overrides(module_tmp: Any) -> dict[str, Any]:  # noqa: F811
 
 
 async def test_the_refund_dialog_says_when_and_where_the_ticket_was_used(
-        make_app: Any, tctx: Any) -> None:  # noqa: F811
+        make_app: Any, tctx: Any, terminal_logins: Any) -> None:  # noqa: F811
     from boxoffice_tui.screens.checkout import CashScreen
 
     app = make_app("tui-used")
@@ -53,9 +53,10 @@ async def test_the_refund_dialog_says_when_and_where_the_ticket_was_used(
             token = c.execute(text("select t.token from tickets t join orders o on"
                                    " o.id = t.order_id where o.number = :n"),
                               {"n": number}).scalar_one()
-        gate = Actor(register_terminal(tctx.engine, "gate-porta-2", "gate"), "gate-porta-2",
-                     channel="system")
-        assert check_in(tctx, gate, token, uuid.uuid4(), gate="porta-2").accepted
+        # The gate checks the ticket in on its own login.
+        gate_ctx = terminal_logins.new_context("gate-porta-2", "gate", tctx.settings)
+        gate = replace(terminal_logins.actor("gate-porta-2", "gate"), channel="system")
+        assert check_in(gate_ctx, gate, token, uuid.uuid4(), gate="porta-2").accepted
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, EventsScreen))
         await pilot.press("f3")

@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
+from core.actors import Actor
 from core.app_context import CoreContext
 from core.payments import build_gateway
 from core.payments.sandbox import SandboxServer
 from core.reservation import availability, hold_best_available
 from tests.conftest import make_settings
+from tests.logins import TerminalLogins
 
 FAST_GATEWAY = {
     "connect_timeout_s": 0.5, "read_timeout_s": 0.25, "retry_attempts": 4,
@@ -66,15 +67,34 @@ def operator_id(ctx: CoreContext, login: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def cashier(pctx: CoreContext) -> Actor:
-    tid = register_terminal(pctx.engine, "pay-counter-1", "cashier")
-    return Actor(tid, "pay-counter-1", operator_id(pctx, "ana"), "cashier", "counter")
+def cashier(pctx: CoreContext, terminal_logins: TerminalLogins) -> Actor:
+    """pay-counter-1 with ana signed in; it acts on its own login (``cashier_pctx``)."""
+    return terminal_logins.actor("pay-counter-1", "cashier", operator_id(pctx, "ana"),
+                                 "cashier")
 
 
 @pytest.fixture(scope="module")
-def kiosk(pctx: CoreContext) -> Actor:
-    tid = register_terminal(pctx.engine, "pay-kiosk-1", "kiosk")
-    return Actor(tid, "pay-kiosk-1", None, None, "kiosk")
+def kiosk(terminal_logins: TerminalLogins) -> Actor:
+    """pay-kiosk-1; it acts on its own login (``kiosk_pctx``)."""
+    return terminal_logins.actor("pay-kiosk-1", "kiosk")
+
+
+def _on_login(pctx: CoreContext, logins: TerminalLogins, actor: Actor, kind: str) -> CoreContext:
+    """``pctx`` (its settings and sandbox gateway) on the terminal's own login."""
+    c = logins.new_context(actor.terminal_name, kind, pctx.settings, gateway=pctx.gateway)
+    c.signer()  # made before any test spreads over threads, as pctx's
+    return c
+
+
+@pytest.fixture(scope="module")
+def cashier_pctx(pctx: CoreContext, terminal_logins: TerminalLogins,
+                 cashier: Actor) -> CoreContext:
+    return _on_login(pctx, terminal_logins, cashier, "cashier")
+
+
+@pytest.fixture(scope="module")
+def kiosk_pctx(pctx: CoreContext, terminal_logins: TerminalLogins, kiosk: Actor) -> CoreContext:
+    return _on_login(pctx, terminal_logins, kiosk, "kiosk")
 
 
 def event_id(ctx: CoreContext, code: str) -> int:

@@ -14,18 +14,19 @@ from tests.payments.conftest import hold
 
 
 @pytest.fixture(scope="module")
-def shift(pctx, cashier):
-    return open_shift(pctx, cashier, uuid.uuid4(), 10_000)
+def shift(cashier_pctx, cashier):
+    return open_shift(cashier_pctx, cashier, uuid.uuid4(), 10_000)
 
 
 def _intent(sandbox, intent_id):
     return next(i for i in sandbox.ledger()["intents"] if i["id"] == intent_id)
 
 
-def test_card_checkout_sells_captures_and_issues_tickets(pctx, cashier, shift, sandbox):
-    h = hold(pctx, cashier, n=2)
-    res = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa", "visa",
-                                                                        "4242"))
+def test_card_checkout_sells_captures_and_issues_tickets(pctx, cashier_pctx, cashier, shift,
+                                                         sandbox):
+    h = hold(cashier_pctx, cashier, n=2)
+    res = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id,
+                   CardTender("pm_card_visa", "visa", "4242"))
     assert res.order.total_minor == h.total_minor == res.amount_minor
     assert not res.capture_pending
     assert len(res.ticket_serials) == 2
@@ -42,16 +43,17 @@ def test_card_checkout_sells_captures_and_issues_tickets(pctx, cashier, shift, s
     assert order.payment_ref == res.intent_id
 
 
-def test_repeat_key_returns_same_result_without_new_charge(pctx, cashier, shift, sandbox):
-    h = hold(pctx, cashier)
+def test_repeat_key_returns_same_result_without_new_charge(cashier_pctx, cashier, shift, sandbox):
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
-    a = checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+    a = checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
     n = len(sandbox.ledger()["intents"])
-    b = checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+    b = checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
     assert a == b
     assert len(sandbox.ledger()["intents"]) == n
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, key, hold(pctx, cashier).hold_id, CardTender("pm_card_visa"))
+        checkout(cashier_pctx, cashier, key, hold(cashier_pctx, cashier).hold_id,
+                 CardTender("pm_card_visa"))
     assert e.value.code == "idempotency_conflict"
 
 
@@ -60,22 +62,22 @@ def test_repeat_key_returns_same_result_without_new_charge(pctx, cashier, shift,
     ("pm_card_chargeDeclinedInsufficientFunds", "insufficient_funds"),
     ("pm_card_chargeDeclinedExpiredCard", "expired_card"),
 ])
-def test_decline_keeps_hold_for_another_card(pctx, cashier, shift, pm, code):
-    h = hold(pctx, cashier)
+def test_decline_keeps_hold_for_another_card(cashier_pctx, cashier, shift, pm, code):
+    h = hold(cashier_pctx, cashier)
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender(pm))
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CardTender(pm))
     assert e.value.code == code
     # Same hold, another card: goes through.
-    res = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+    res = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
     assert res.order.hold_id == h.hold_id
 
 
-def test_decline_can_release_the_hold(pctx, cashier, shift):
-    h = hold(pctx, cashier)
+def test_decline_can_release_the_hold(pctx, cashier_pctx, cashier, shift):
+    h = hold(cashier_pctx, cashier)
     seat = h.seat_ids[0]
     with pytest.raises(BoxOfficeError):
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_chargeDeclined"),
-                 release_on_decline=True)
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id,
+                 CardTender("pm_card_chargeDeclined"), release_on_decline=True)
     with pctx.engine.connect() as c:
         status = c.execute(text("select status from event_seats where seat_id = :s"
                                 " and hold_id is null and event_id = :e"),
@@ -83,17 +85,17 @@ def test_decline_can_release_the_hold(pctx, cashier, shift):
     assert status == "available"
 
 
-def test_confirm_failure_voids_authorization(pctx, cashier, shift, sandbox):
+def test_confirm_failure_voids_authorization(pctx, cashier_pctx, cashier, shift, sandbox):
     import threading
 
-    h = hold(pctx, cashier)
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
     sandbox.set_faults(latency_ms=150)
     errors: list[BoxOfficeError] = []
 
     def run() -> None:
         try:
-            checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+            checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
         except BoxOfficeError as exc:
             errors.append(exc)
 
@@ -115,8 +117,8 @@ def test_confirm_failure_voids_authorization(pctx, cashier, shift, sandbox):
     assert _intent(sandbox, sale.intent_id)["status"] == "canceled"
 
 
-def test_capture_refused_reverses_the_sale(pctx, cashier, shift, sandbox):
-    h = hold(pctx, cashier)
+def test_capture_refused_reverses_the_sale(pctx, cashier_pctx, cashier, shift, sandbox):
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
     # Authorize and confirm, then cancel the intent behind our back so capture is refused.
     from core.sales import saga
@@ -130,7 +132,7 @@ def test_capture_refused_reverses_the_sale(pctx, cashier, shift, sandbox):
     saga._capture = sabotage
     try:
         with pytest.raises(BoxOfficeError):
-            checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+            checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
     finally:
         saga._capture = real
     with pctx.engine.connect() as c:
@@ -149,12 +151,12 @@ def test_capture_refused_reverses_the_sale(pctx, cashier, shift, sandbox):
     assert st == "available"
 
 
-def test_kiosk_sells_card_only_without_shift(pctx, kiosk):
-    h = hold(pctx, kiosk, "MAGICA")
+def test_kiosk_sells_card_only_without_shift(kiosk_pctx, kiosk):
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, kiosk, uuid.uuid4(), h.hold_id, CashTender(100_000))
+        checkout(kiosk_pctx, kiosk, uuid.uuid4(), h.hold_id, CashTender(100_000))
     assert e.value.code == "cash_not_accepted"
-    res = checkout(pctx, kiosk, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+    res = checkout(kiosk_pctx, kiosk, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
     assert res.order.total_minor == h.total_minor
 
 
@@ -174,19 +176,20 @@ def test_recovery_with_nothing_stuck_is_a_no_op(pctx):
     assert rep.still_stuck == 0
 
 
-def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier, shift, sandbox):
-    h = hold(pctx, cashier)
+def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier_pctx, cashier, shift,
+                                                          sandbox):
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
     sandbox.set_faults(error_rate=1.0)
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+        checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
     assert e.value.code == "gateway_unavailable"
     sandbox.set_faults(error_rate=0.0)
     pctx.gateway.breaker.force("closed")
     with pctx.engine.connect() as c:
         sale = c.execute(text("select id, state from sales where key = :k"), {"k": key}).one()
     assert sale.state == "voiding"  # outcome unknown: to be cancelled, hold let go
-    cash = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    cash = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
     assert cash.order.hold_id == h.hold_id
     rep = recover_stuck_sales(pctx, older_than_s=0)
     assert rep.voided >= 1 and rep.still_stuck == 0
@@ -198,13 +201,13 @@ def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier, shift, 
                          {"i": sale.id}).scalar_one() == "voided"
 
 
-def test_open_breaker_fails_fast_without_writing(pctx, cashier, shift):
-    h = hold(pctx, cashier)
+def test_open_breaker_fails_fast_without_writing(pctx, cashier_pctx, cashier, shift):
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
     pctx.gateway.breaker.force("open")
     try:
         with pytest.raises(BoxOfficeError) as e:
-            checkout(pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
+            checkout(cashier_pctx, cashier, key, h.hold_id, CardTender("pm_card_visa"))
     finally:
         pctx.gateway.breaker.force("closed")
     assert e.value.code == "gateway_unavailable" and e.value.details["circuit"] == "open"

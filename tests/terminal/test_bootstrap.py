@@ -16,6 +16,7 @@ from core.db import migrate
 from core.language import language, set_language
 from terminal import bootstrap
 from tests.conftest import make_settings
+from tests.logins import TerminalLogins, psycopg_url
 
 pytestmark = pytest.mark.db
 
@@ -30,8 +31,12 @@ def test_context_for_builds_a_migrated_context(db_url: str, tmp_path: Path) -> N
         ctx.engine.dispose()
 
 
-def test_sessions_build_their_context_on_first_use(db_url: str, tmp_path: Path) -> None:
-    settings = make_settings(db_url, tmp_path, terminal__name="boot-counter",
+def test_sessions_build_their_context_on_first_use(tmp_path: Path,
+                                                   terminal_logins: TerminalLogins) -> None:
+    # What `boxoffice cashier` does with the URL `boxoffice terminal add` gave it.
+    t = terminal_logins.login("boot-counter", "cashier")
+    settings = make_settings(psycopg_url(t.url), tmp_path, terminal__name="boot-counter",
+                             database__pool_size=4, database__max_overflow=4,
                              terminal__language="pt-BR",
                              logging__file=str(tmp_path / "boot.jsonl"))
     root = logging.getLogger()
@@ -59,9 +64,11 @@ def test_sessions_build_their_context_on_first_use(db_url: str, tmp_path: Path) 
                 h.close()
 
 
-def test_kiosk_session_starts_its_devices_before_registering(db_url: str,
-                                                             tmp_path: Path) -> None:
-    settings = make_settings(db_url, tmp_path, terminal__name="boot-kiosk",
+def test_kiosk_session_starts_its_devices_before_registering(
+        tmp_path: Path, terminal_logins: TerminalLogins) -> None:
+    t = terminal_logins.login("boot-kiosk", "kiosk")
+    settings = make_settings(psycopg_url(t.url), tmp_path, terminal__name="boot-kiosk",
+                             database__pool_size=4, database__max_overflow=4,
                              printer__url=f"preview://{tmp_path / 'preview'}",
                              gateway__kind="sandbox",
                              logging__file=str(tmp_path / "kiosk.jsonl"))
