@@ -25,7 +25,9 @@ from core.context import CoreContext
 from tests.payments.conftest import (  # noqa: F401 - fixtures for this package
     _no_faults,
     cashier,
+    cashier_pctx,
     kiosk,
+    kiosk_pctx,
     pay_settings,
     pctx,
     sandbox,

@@ -22,14 +22,14 @@ def _rows(ctx, kind: str | None = None) -> list:
 
 
 @pytest.fixture(scope="module")
-def shift(pctx, cashier):
-    return open_shift(pctx, cashier, uuid.uuid4(), 50_000)
+def shift(cashier_pctx, cashier):
+    return open_shift(cashier_pctx, cashier, uuid.uuid4(), 50_000)
 
 
-def test_cash_sale_writes_its_message_with_the_order(pctx, cashier, shift):
+def test_cash_sale_writes_its_message_with_the_order(pctx, cashier_pctx, cashier, shift):
     before = len(_rows(pctx, "sale.completed"))
-    h = hold(pctx, cashier, n=2)
-    res = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    h = hold(cashier_pctx, cashier, n=2)
+    res = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
     rows = _rows(pctx, "sale.completed")[before:]
     assert [(r.topic, r.channel) for r in rows] == [("sale.completed", "broker")]
     p = rows[0].payload
@@ -38,30 +38,32 @@ def test_cash_sale_writes_its_message_with_the_order(pctx, cashier, shift):
     assert rows[0].terminal_id == cashier.terminal_id
 
 
-def test_repeated_checkout_writes_one_message(pctx, cashier, shift):
+def test_repeated_checkout_writes_one_message(pctx, cashier_pctx, cashier, shift):
     before = len(_rows(pctx, "sale.completed"))
-    h = hold(pctx, cashier)
+    h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
-    checkout(pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
-    checkout(pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
+    checkout(cashier_pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
+    checkout(cashier_pctx, cashier, key, h.hold_id, CashTender(h.total_minor))
     assert len(_rows(pctx, "sale.completed")) == before + 1
 
 
-def test_a_failed_sale_writes_nothing(pctx, cashier, shift):
+def test_a_failed_sale_writes_nothing(pctx, cashier_pctx, cashier, shift):
     before = len(_rows(pctx))
-    h = hold(pctx, cashier)
+    h = hold(cashier_pctx, cashier)
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor - 1))
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor - 1))
     assert e.value.code == "tender_insufficient"
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_chargeDeclined"))
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id,
+                 CardTender("pm_card_chargeDeclined"))
     assert e.value.code == "card_declined"
     assert len(_rows(pctx)) == before
 
 
-def test_card_sale_with_email_writes_broker_and_email_copies_and_the_contact(pctx, kiosk):
-    h = hold(pctx, kiosk)
-    res = checkout(pctx, kiosk, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"),
+def test_card_sale_with_email_writes_broker_and_email_copies_and_the_contact(pctx, kiosk_pctx,
+                                                                             kiosk):
+    h = hold(kiosk_pctx, kiosk)
+    res = checkout(kiosk_pctx, kiosk, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"),
                    contact=CustomerContact("Maria.Silva@Example.COM", "es", consent=True))
     rows = [r for r in _rows(pctx, "sale.completed")
             if r.payload["order_id"] == str(res.order.order_id)]
@@ -81,28 +83,30 @@ def test_card_sale_with_email_writes_broker_and_email_copies_and_the_contact(pct
     (CustomerContact("ok@example.com", "en", consent=False), "consent_required"),
     (CustomerContact("ok@example.com", "fr", consent=True), "invalid_input"),
 ])
-def test_bad_contact_is_refused_before_anything_happens(pctx, cashier, shift, contact, code):
+def test_bad_contact_is_refused_before_anything_happens(pctx, cashier_pctx, cashier, shift, contact,
+                                                        code):
     before = len(_rows(pctx))
-    h = hold(pctx, cashier)
+    h = hold(cashier_pctx, cashier)
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
                  contact=contact)
     assert e.value.code == code
     assert len(_rows(pctx)) == before
     assert "ok@example.com" not in repr(contact)
 
 
-def test_refund_writes_refund_completed_with_a_customer_copy(pctx, cashier, shift):
-    h = hold(pctx, cashier)
-    sale = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
-    r = refund(pctx, cashier, uuid.uuid4(), sale.order.order_id, reason_code="customer_request")
+def test_refund_writes_refund_completed_with_a_customer_copy(pctx, cashier_pctx, cashier, shift):
+    h = hold(cashier_pctx, cashier)
+    sale = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    r = refund(cashier_pctx, cashier, uuid.uuid4(), sale.order.order_id,
+               reason_code="customer_request")
     rows = [x for x in _rows(pctx, "refund.completed")
             if x.payload["refund_id"] == str(r.refund_id)]
     assert sorted(x.channel for x in rows) == ["broker", "email"]
     assert rows[0].payload["amount_minor"] == h.total_minor
 
 
-def test_enqueue_rolls_back_with_its_transaction(pctx, cashier):
+def test_enqueue_rolls_back_with_its_transaction(pctx, cashier_pctx, cashier):
     before = len(_rows(pctx))
     with pytest.raises(RuntimeError), pctx.engine.begin() as c:
         enqueue(c, "price.changed", {"tier_id": 1}, terminal_id=cashier.terminal_id)
@@ -134,7 +138,7 @@ def _free_seats(pctx, code: str, n: int) -> list[int]:
             {"c": code, "n": n})]
 
 
-def test_a_failed_contact_insert_does_not_show_the_address(pctx, cashier):
+def test_a_failed_contact_insert_does_not_show_the_address(pctx, cashier_pctx, cashier):
     from sqlalchemy.exc import DBAPIError
 
     from core.outbox import record_contact

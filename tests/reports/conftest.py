@@ -3,7 +3,9 @@
 from tests.payments.conftest import (  # noqa: F401 - fixtures for this package
     _no_faults,
     cashier,
+    cashier_pctx,
     kiosk,
+    kiosk_pctx,
     pctx,
     sandbox,
 )

@@ -24,7 +24,7 @@ from tests.payments.conftest import hold, operator_id
 
 
 @pytest.fixture(scope="module")
-def history(pctx, kiosk):
+def history(pctx, kiosk_pctx, kiosk):
     """Sales at two counters and a kiosk, over several events, and two refunds."""
     counters = []
     for name, login in (("rep-counter-1", "ana"), ("rep-counter-2", "bruno")):
@@ -45,8 +45,9 @@ def history(pctx, kiosk):
         else:
             h = hold(pctx, a, code, 1 + i % 3)
         sales.append(checkout(pctx, a, uuid.uuid4(), h.hold_id, CashTender(h.total_minor)))
-        hk = hold(pctx, kiosk, code if code != "POKER-OPEN" else "MAGICA", 2)
-        sales.append(checkout(pctx, kiosk, uuid.uuid4(), hk.hold_id, CardTender("pm_card_visa")))
+        hk = hold(kiosk_pctx, kiosk, code if code != "POKER-OPEN" else "MAGICA", 2)
+        sales.append(checkout(kiosk_pctx, kiosk, uuid.uuid4(), hk.hold_id,
+                              CardTender("pm_card_visa")))
     refund(pctx, counters[0], uuid.uuid4(), sales[0].order.order_id,
            reason_code="customer_request")
     lines = sales[2].order.lines
