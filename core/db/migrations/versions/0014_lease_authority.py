@@ -516,7 +516,12 @@ begin
                                      where k.key_id = x.key_id and k.terminal_id = v_term
                                        and k.revoked_at is null)), false) as keys,
            bool_or(exists (select 1 from tickets t where t.serial = x.serial)) as used,
-           array_agg(x.serial order by x.ord) as list
+           array_agg(x.serial order by x.ord) as list,
+           array_agg(x.kind order by x.ord) as kinds,
+           array_agg(x.place order by x.ord) as place_ids,
+           array_agg(x.unit order by x.ord) as units,
+           array_agg(x.key_id order by x.ord) as key_ids,
+           array_agg(x.issued_at order by x.ord) as issued
       into c
     from (select t.ord, cl.* from unnest(p_tokens) with ordinality t(tok, ord)
           cross join lateral bo_ticket_claims(t.tok) cl) x;
@@ -567,9 +572,10 @@ begin
     select x.serial, p_order, ol.id, case when x.kind = 1 then 1 else x.unit end, l.event_id,
            ol.section_id, ol.seat_id, ol.unit_price_minor, l.currency, ol.tier_id, x.key_id,
            x.tok, v_term, p_operator, 'valid', greatest(coalesce(x.printed, 0), 0), 0,
-           to_timestamp(x.issued_at)
-    from (select t.tok, t.printed, cl.* from unnest(p_tokens, p_printed) t(tok, printed)
-          cross join lateral bo_ticket_claims(t.tok) cl) x
+           to_timestamp(x.issued)
+    -- The claims as checked above (each token is parsed once).
+    from unnest(c.list, c.kinds, c.place_ids, c.units, c.key_ids, c.issued, p_tokens,
+                p_printed) x(serial, kind, place, unit, key_id, issued, tok, printed)
     join order_lines ol on ol.order_id = p_order
       and ((x.kind = 1 and ol.seat_id = x.place) or (x.kind = 2 and ol.seat_id is null));
     get diagnostics v_n = row_count;
