@@ -301,7 +301,7 @@ def _checkout(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, hold_id: uui
         _same_request(existing, hold_id, tender)
         return drive(ctx, actor, existing, release_on_decline, customer_name, live=True,
                      contact=contact)
-    sale, places = _begin_card(ctx, actor, key, hold_id, tender)
+    sale, places = _begin_card_places(ctx, actor, key, hold_id, tender)
     if places is None:  # this key's sale, begun before: resume it
         _same_request(sale, hold_id, tender)
     return drive(ctx, actor, sale, release_on_decline, customer_name, live=True,
@@ -320,7 +320,13 @@ def _request_hash(hold_id: uuid.UUID, kind: str) -> str:
 
 
 def _begin_card(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
-                tender: CardTender) -> tuple[Any, dict[str, Any] | None]:
+                tender: CardTender) -> Any:
+    """The sale row 'authorizing', as a process leaves it when it dies before asking."""
+    return _begin_card_places(ctx, actor, key, hold_id, tender)[0]
+
+
+def _begin_card_places(ctx: CoreContext, actor: Actor, key: uuid.UUID, hold_id: uuid.UUID,
+                       tender: CardTender) -> tuple[Any, dict[str, Any] | None]:
     """The sale row 'authorizing' (and its payment row 'pending'), durable before the
     gateway is asked, in one call (bo_card_begin); with the tickets' places and serials.
     (row, None): a sale of this key existed already."""
