@@ -129,8 +129,14 @@ def _hold_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event_id: 
     rh = request_hash("hold_seats", {"event_id": event_id, "seats": ids})
     try:
         return _claim_seats(ctx, actor, key, event_id, ids, rh)
+    except _StoredRefusal as err:
+        raise BoxOfficeError(err.code, **err.details) from None
     except BoxOfficeError as err:
         return _refused(ctx, actor, key, "hold_seats", rh, err)
+
+
+class _StoredRefusal(BoxOfficeError):
+    """A refusal the hold statement stored under its key itself."""
 
 
 def _claim_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
@@ -143,8 +149,9 @@ def _claim_seats(ctx: CoreContext, actor: Actor, key: uuid.UUID, event_id: int,
     if kind == "prior":
         return row if isinstance(row, HoldResult) else _prior(row, "hold_seats", rh)
     if kind == "busy" and row.busy:
-        # Taken before this statement began, so not by a duplicate of this key in flight.
-        raise BoxOfficeError("seat_unavailable", seat_ids=list(row.busy))
+        # Taken before this statement began, so not by a duplicate of this key in flight;
+        # the statement stored this refusal under the key already.
+        raise _StoredRefusal("seat_unavailable", seat_ids=list(row.busy))
     # The seats looked free when we started and were lost while we waited: perhaps to a
     # duplicate of this very command (a double click) that has just committed.
     again = _lookup(ctx, key, "hold_seats", rh)

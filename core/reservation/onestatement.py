@@ -106,23 +106,37 @@ _TAIL = """
     ),
     al as (select audit_link(:chain, :action, res.payload) as seq from res)"""
 
-_SEAT_OUTCOME = f"""
+# Nothing claimed, yet the event is on sale and every seat is in it: lost to another
+# buyer. Which seats are taken (before this statement began, so not by a copy of this
+# key in flight) is said in this same round trip, and the refusal is stored under the
+# key here too (core.idempotency.failure_result's JSON), so a losing buyer, the common
+# answer on hot seats, costs one round trip instead of four.
+_SEAT_BUSY = f"""
+    busy as (
+      select array(select es.seat_id from event_seats es
+                   where es.event_id = :event_id and es.seat_id = any(:seat_ids)
+                     and not {FREE} order by es.seat_id) as ids
+      where not exists (select 1 from h) and exists (select 1 from ev)
+        and (select count(*) from event_seats es
+             where es.event_id = :event_id and es.seat_id = any(:seat_ids)) = :n
+    ),
+    refused as (
+      insert into command_log (key, command, request_hash, terminal_id, result)
+      select :key, :command, :request_hash, :terminal_id,
+             jsonb_build_object('refused', jsonb_build_object(
+               'code', 'seat_unavailable',
+               'details', jsonb_build_object('seat_ids', to_jsonb(b.ids))))
+      from busy b where cardinality(b.ids) > 0 returning 1
+    )"""
+
+_SEAT_OUTCOME = """
     select 'ok' as kind, res.result, null::bigint[] as busy, null::varchar as command,
-           null::varchar as request_hash
+           null::varchar as request_hash, false as stored
     from res, al
     union all
-    select 'prior', p.result, null, p.command, p.request_hash from prior p
+    select 'prior', p.result, null, p.command, p.request_hash, false from prior p
     union all
-    -- Nothing claimed, yet the event is on sale and every seat is in it: lost to another
-    -- buyer. Say which seats are taken in this same round trip.
-    select 'busy', null,
-           array(select es.seat_id from event_seats es
-                 where es.event_id = :event_id and es.seat_id = any(:seat_ids)
-                   and not {FREE} order by es.seat_id), null, null
-    where not exists (select 1 from h) and not exists (select 1 from prior)
-      and exists (select 1 from events ev where ev.id = :event_id and {ON_SALE})
-      and (select count(*) from event_seats es
-           where es.event_id = :event_id and es.seat_id = any(:seat_ids)) = :n
+    select 'busy', null, b.ids, null, null, exists (select 1 from refused) from busy b
     """
 
 _GA_OUTCOME = """
@@ -134,13 +148,17 @@ _GA_OUTCOME = """
     """
 
 def compact(sql_text: str) -> str:
-    """Drop comments and fold whitespace: psycopg caches its parse of a query only up to
-    4 KiB, and re-parsing these statements cost about half a millisecond per hold."""
-    return " ".join(re.sub(r"--[^\n]*", "", sql_text).split())
+    """Drop comments and fold whitespace (none kept beside parentheses, commas and "=":
+    no string literal here holds one): psycopg caches its parse of a query only up to
+    4 KiB (tests/perf guards it), and re-parsing these statements cost about half a
+    millisecond per hold."""
+    folded = " ".join(re.sub(r"--[^\n]*", "", sql_text).split())
+    return re.sub(r" ?([(),=]) ?", r"\1", folded)
 
 
 HOLD_SEATS_ONE = text(
-    compact("with" + _PRIOR_AND_EVENT + "," + _SEAT_CLAIM + "," + _TAIL + _SEAT_OUTCOME)
+    compact("with" + _PRIOR_AND_EVENT + "," + _SEAT_CLAIM + "," + _TAIL + "," + _SEAT_BUSY
+            + _SEAT_OUTCOME)
 ).bindparams(bindparam("seat_ids", type_=ARRAY(BigInteger)))
 
 HOLD_GA_ONE = text(compact("with" + _PRIOR_AND_EVENT + "," + _GA_CLAIM + "," + _TAIL

@@ -135,3 +135,45 @@ def test_check_in(pctx, cashier, shift):
     # A second scan is refused (already used) by the slow path, which says why.
     again = gate.scan(token, uuid.uuid4())
     assert not again.accepted and again.reason == "already_used"
+
+
+def test_one_statement_holds_fit_psycopgs_parse_cache():
+    """psycopg caches its conversion of a query only up to 4,096 bytes: a hold statement
+    that grows past it is parsed again on every call (about half a millisecond)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+    from sqlalchemy.dialects import postgresql
+
+    from core.reservation import onestatement
+
+    dialect = postgresql.psycopg.dialect()
+    for stmt in (onestatement.HOLD_SEATS_ONE, onestatement.HOLD_GA_ONE,
+                 onestatement.HOLD_BEST):
+        sent = str(stmt.compile(dialect=dialect)).encode()
+        assert len(sent) <= MAX_CACHED_STATEMENT_LENGTH, len(sent)
+
+
+# A buyer who loses a chosen seat (the usual answer on hot seats): the hold statement
+# says which seats are taken and stores the refusal under the key itself. Was 4 (the
+# statement, then BEGIN, the refusal, COMMIT).
+LOST_SEAT = {"round_trips": 1, "commits": 1, "statements": 1, "begins": 0, "rollbacks": 0}
+
+
+def test_lost_chosen_seat(pctx, cashier):
+    from core.errors import BoxOfficeError
+
+    _warm(pctx, cashier)
+    ev = event_id(pctx.engine, "SINATRA")
+    seat = seats_of(pctx.engine, ev, "BAL")[-2]
+    first = hold_seats(pctx, cashier, uuid.uuid4(), ev, [seat])
+    k = uuid.uuid4()
+    with counting(pctx.engine) as t, pytest.raises(BoxOfficeError) as e:
+        hold_seats(pctx, cashier, k, ev, [seat])
+    assert e.value.code == "seat_unavailable" and e.value.details["seat_ids"] == [seat]
+    assert t.summary() == LOST_SEAT, t.statements
+    # A copy of the lost command gets the same answer, even once the seat is free again.
+    from core.reservation import release_hold
+
+    release_hold(pctx, cashier, uuid.uuid4(), first.hold_id)
+    with pytest.raises(BoxOfficeError) as again:
+        hold_seats(pctx, cashier, k, ev, [seat])
+    assert again.value.code == "seat_unavailable"
