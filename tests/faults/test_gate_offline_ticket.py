@@ -91,7 +91,8 @@ def test_on_the_gate_and_counter_logins(ctx, terminals, tmp_path: Path) -> None:
         cctx.signer()
         ev = event_id(ctx.engine, "COMEDIA-HOJE")
         lease = take_lease(cctx, seller, uuid.uuid4(), ev,
-                           seat_ids=seats_of(ctx.engine, ev, "BAL")[-6:-4])
+                           seat_ids=seats_of(ctx.engine, ev, "BAL")[-6:-4],
+                           approver=authenticate(cctx.engine, "carla", "9999"))
         order_id = uuid.uuid4()
         sold = list(lease.seats[:1])
         tickets = sign_offline_tickets(local_signer(cctx.settings), list(lease.serials[:1]),

@@ -276,7 +276,9 @@ def test_cashier_takes_a_lease_sells_from_it_offline_and_returns_it(contexts, te
     actor = actor_for(t)
     ev = _event(c, "SINATRA")
     seats = seats_of(c.engine, ev, "BAL")[-3:]
-    info = take_lease(c, actor, uuid.uuid4(), ev, seat_ids=seats)
+    # A lease needs a supervisor's PIN typed on this login (0014).
+    info = take_lease(c, actor, uuid.uuid4(), ev, seat_ids=seats,
+                      approver=authenticate(c.engine, "carla", "9999"))
     sale = LeasedSale(order_id=uuid.uuid4(), lease_id=info.lease_id, event_id=ev,
                       total_minor=info.seats[0].unit_price_minor, currency=info.currency,
                       payment_method="cash", seat_ids=(seats[0],))
