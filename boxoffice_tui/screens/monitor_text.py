@@ -28,6 +28,13 @@ STRINGS: dict[str, tuple[str, str]] = {
     "alert_printer_down": ("{terminal}: printer {printer}", "{terminal}: impressora {printer}"),
     "alert_sandbox_gateway": ("{terminal}: SANDBOX card gateway, test cards, no money",
                               "{terminal}: operadora de cartão SANDBOX, de teste, sem dinheiro"),
+    # The worker found no matching charge at the gateway: the order's tickets are void.
+    "alert_payment_unverified": (
+        "{terminal}: order {order} ({amount}) not paid at the gateway; tickets void",
+        "{terminal}: pedido {order} ({amount}) sem pagamento na operadora; ingressos anulados"),
+    "alert_reconcile_behind": (
+        "{count} card sale(s) unchecked for {duration}: is the worker running?",
+        "{count} venda(s) no cartão sem conferência há {duration}: o worker está rodando?"),
     "kind_shift_variance": ("Cash variance", "Diferença de caixa"),
     # Three short lines: the approval dialog is 56 columns wide and its title does not
     # scroll sideways (a tablet in portrait is about 80 columns).
@@ -95,6 +102,10 @@ def alert_text(alert: Alert, currency: str) -> str:
         kw["duration"] = duration(int(d.get("seconds") or 0))
     elif alert.code == "selling_offline":
         kw["duration"] = duration(int(d.get("oldest_s") or 0))
+    elif alert.code == "payment_unverified":
+        kw["amount"] = money(d.get("amount_minor"), str(d.get("currency") or currency))
+    elif alert.code == "reconcile_behind":
+        kw["duration"] = duration(int(d.get("seconds") or 0))
     elif alert.code == "printer_down":
         kw["printer"] = printer_text(str(d.get("printer", "")))
     return mt(f"alert_{alert.code}", **kw)

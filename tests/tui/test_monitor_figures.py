@@ -190,3 +190,28 @@ def test_a_cleanly_closed_face_says_stopped(tctx: Any, ctx: Any) -> None:
     row = next(t for t in snap.terminals if t.name == "mon-closing")
     assert row.stopped and not row.stale
     assert not [a for a in snap.alerts if a.terminal == "mon-closing"]
+
+
+@pytest.mark.parametrize(("lang", "want"), [
+    ("en", ["kiosk-3: order 1042 (R$ 150.00) not paid at the gateway; tickets void",
+            "4 card sale(s) unchecked for 12 min: is the worker running?"]),
+    ("pt-BR", ["kiosk-3: pedido 1042 (R$ 150,00) sem pagamento na operadora; ingressos anulados",
+               "4 venda(s) no cartão sem conferência há 12 min: o worker está rodando?"]),
+])
+def test_reconciliation_alerts_read_as_sentences(lang: str, want: list[str]) -> None:
+    """The worker's verdicts reach the supervisor worded and with money formatted, never
+    as the raw code (``alert_payment_unverified``) or minor units."""
+    from boxoffice_tui.screens.monitor_text import alert_text
+    from core.language import language, set_language
+    from core.monitor import Alert
+
+    before = language()
+    set_language(lang)
+    try:
+        got = [alert_text(Alert("payment_unverified", "kiosk-3",
+                                {"order": 1042, "amount_minor": 15000, "currency": "BRL",
+                                 "reason": "not_found"}), "BRL"),
+               alert_text(Alert("reconcile_behind", "", {"count": 4, "seconds": 725}), "BRL")]
+    finally:
+        set_language(before)
+    assert got == want
