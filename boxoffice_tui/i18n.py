@@ -241,6 +241,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "status_partially_refunded": ("partly refunded", "estornado em parte"),
     "status_refunded": ("refunded", "estornado"),
     "status_canceled": ("canceled", "cancelado"),
+    # The worker found no matching charge at the gateway (core.sales.reconcile).
+    "status_payment_unverified": ("not paid: tickets void", "não pago: ingressos anulados"),
     "status_sold": ("sold", "vendido"),
     "status_open": ("open", "aberto"),
     "status_closed": ("closed", "fechado"),
