@@ -75,6 +75,9 @@ class TerminalHeader(Static):
         self._clock = app.clock_text()
         line = fit(header_parts(app), self._clock, width)
         if not app.online:
+            # The alarm's sentence wraps under the line (the line itself is exactly as
+            # wide as the header, so it does not).
+            line.no_wrap = False
             line.append("\n")
             line.append(t("db_lost" if app.sync_state is None else "offline_lease_only"),
                         "bold")

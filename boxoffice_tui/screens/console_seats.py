@@ -10,7 +10,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -22,6 +21,7 @@ from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import t
 from boxoffice_tui.screens import console_strings  # noqa: F401  (registers the labels)
 from boxoffice_tui.screens.console_dialogs import BlockDialog
+from boxoffice_tui.widgets.legend import Entry, Legend
 from boxoffice_tui.widgets.seat_feed import SeatFeed
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, stage_label
 
@@ -64,16 +64,11 @@ class ConsoleSeatsScreen(SeatFeed, BaseScreen):
             yield Static(f"[b]{self.event.code}[/b] {self.event.name}", id="console-map-title")
             yield SeatMap(id="console-seatmap")
             yield Static("", id="console-seat-info")
-            yield Static(self._legend(), id="console-legend")
+            yield Legend(self._legend(), id="console-legend")
         yield QuickFooter(show_command_palette=False, compact=True)
 
-    def _legend(self) -> Text:
-        txt = Text()
-        for kind in LEGEND:
-            sym, style = SYMBOLS[kind]
-            txt.append(sym, style)
-            txt.append(f" {t('lg_' + kind)}  ")
-        return txt
+    def _legend(self) -> list[Entry]:
+        return [(SYMBOLS[kind][0], SYMBOLS[kind][1], t("lg_" + kind)) for kind in LEGEND]
 
     @property
     def smap(self) -> SeatMap:
@@ -89,7 +84,7 @@ class ConsoleSeatsScreen(SeatFeed, BaseScreen):
 
     def retranslate(self) -> None:
         super().retranslate()
-        self.query_one("#console-legend", Static).update(self._legend())
+        self.query_one("#console-legend", Legend).set_entries(self._legend())
         self._info()
 
     def _loaded(self, data: SeatMapData) -> None:

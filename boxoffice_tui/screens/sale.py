@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +21,7 @@ from boxoffice_tui.base import BaseScreen, error_text
 from boxoffice_tui.footer import QuickFooter
 from boxoffice_tui.header import TerminalHeader
 from boxoffice_tui.i18n import language, t
+from boxoffice_tui.widgets.legend import Entry, Legend
 from boxoffice_tui.widgets.seat_feed import SeatFeed
 from boxoffice_tui.widgets.seatmap import SYMBOLS, SeatMap, SeatRef, legend_text
 from core.errors import BoxOfficeError
@@ -108,7 +108,7 @@ class SaleScreen(SeatFeed, BaseScreen):
                 yield SeatMap(id="seatmap")
                 yield Static("", id="ga-panel")
                 yield Static("", id="seat-info")
-                yield Static(self._legend(), id="legend")
+                yield Legend(self._legend(), id="legend")
             with Vertical(id="cart-pane"):
                 yield Static(t("cart"), id="cart-title", classes="title")
                 yield Static(t("cart_empty"), id="cart-lines")
@@ -132,15 +132,11 @@ class SaleScreen(SeatFeed, BaseScreen):
             title = f"[reverse] {t('exchange')} #{self.exchange.order_number} [/] " + title
         return title
 
-    def _legend(self) -> Text:
-        txt = Text()
+    def _legend(self) -> list[Entry]:
         kinds = legend_text()
         if self.lease_seats or self.bo.selling_offline:
             kinds += [(SYMBOLS[k][0], k) for k in ("lease_mine", "leased")]
-        for sym, kind in kinds:
-            txt.append(sym, SYMBOLS[kind][1])
-            txt.append(f" {t('lg_' + kind)}  ")
-        return txt
+        return [(sym, SYMBOLS[kind][1], t("lg_" + kind)) for sym, kind in kinds]
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -215,7 +211,7 @@ class SaleScreen(SeatFeed, BaseScreen):
     def retranslate(self) -> None:
         self._lang = language()
         super().retranslate()
-        self.query_one("#legend", Static).update(self._legend())
+        self.query_one("#legend", Legend).set_entries(self._legend())
         self.query_one("#cart-title", Static).update(t("cart"))
         self._render_cart()
 
@@ -266,7 +262,7 @@ class SaleScreen(SeatFeed, BaseScreen):
                 f"[b]{t('ga_title')}: {self.ga_section.name}[/b]\n\n"
                 f"◈ {t('lg_lease_mine')}: {t('ga_left', n=self.lease_ga_left)}\n\n"
                 f"{t('ga_hint')}")
-        self.query_one("#legend", Static).update(self._legend())
+        self.query_one("#legend", Legend).set_entries(self._legend())
         self.refresh_card_state()
 
     def on_seat_map_refused(self, event: SeatMap.Refused) -> None:

@@ -480,3 +480,16 @@ def test_monitor_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int,
         await _settle(pilot)
 
     assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_events_offline(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+    """Selling from the lease: the header line in red with the queue and lease, and the
+    alarm's sentence wrapped under it (whole at 80 columns too)."""
+    async def run_before(pilot: Any) -> None:
+        await _events(pilot)
+        pilot.app.apply_sync({"online": False, "queue_depth": 2, "flagged": 0,
+                              "leases": [{"lease_id": 1, "status": "active", "remaining": 6}]})
+        await _settle(pilot)
+
+    assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
