@@ -94,8 +94,8 @@ class SessionBase:
     def _recover(self) -> None:
         from core.sales import recover_stuck_sales
 
-        try:
-            recover_stuck_sales(self.ctx)
+        try:  # its own sales only: the worker finishes the others' and pushes refunds
+            recover_stuck_sales(self.ctx, terminal_id=self.terminal_id)
         except Exception:
             log.exception("stuck-sale recovery at start failed")
 

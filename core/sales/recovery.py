@@ -84,5 +84,9 @@ def recover_stuck_sales(ctx: CoreContext, *, older_than_s: float | None = None,
             setattr(report, final, getattr(report, final) + 1)
         else:
             report.still_stuck += 1
-    report.refunds_retried = retry_pending_refunds(ctx, older_than_s=age)
+    # Pending card refunds are every terminal's, so only the worker's pass (no
+    # terminal_id) pushes them: a kiosk may not read refunds, and a counter starting up
+    # must not take over another counter's refund.
+    if terminal_id is None:
+        report.refunds_retried = retry_pending_refunds(ctx, older_than_s=age)
     return report
