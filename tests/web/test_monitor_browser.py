@@ -298,13 +298,15 @@ def test_each_tab_is_a_monitor_of_its_own(browser: Any, server: str, ctx: CoreCo
         return {k for k, v in web_tabs(ctx).items() if v is not None} - gone
 
     wait_until(page2, lambda: len(live()) == 2, "two tabs beating")
+    # Each page's header names its own tab (read before the sign-in: from then on the
+    # terminal list names the other tab too).
+    own = re.compile(r"web-monitor/([0-9a-f]{6})")
+    mine1, mine2 = (own.search(screen1.text()), own.search(screen2.text()))
+    assert mine1 is not None and mine2 is not None
+    mine1, mine2 = mine1.group(1), mine2.group(1)
+    assert {mine1, mine2} == live()
     sign_in(page1, screen1)
     sign_in(page2, screen2)
-    tabs = live()
-    # Each page's header names its own tab; it finds the other among the terminals.
-    mine1 = next(s for s in tabs if f"web-monitor/{s}" in screen1.text())
-    mine2 = next(s for s in tabs if s != mine1)
-    assert {mine1, mine2} == tabs
     wait_until(page1, lambda: f"web-monitor/{mine2}" in screen1.text(), "the other tab")
     wait_until(page2, lambda: f"web-monitor/{mine1}" in screen2.text(), "the other tab")
     # A tab's beat says who passed its sign-in, never the PIN.
