@@ -34,20 +34,6 @@ create type bo_seat_candidate as (seat_id bigint, section_id integer, row_label 
                                   num integer, q integer, ord integer);
 create type bo_row_free as (section_id integer, row_label text, free integer[]);
 
--- How many free seats in a row from p_start walking by p_step (allocation.py _free_run).
-create function bo_free_run(p_free integer[], p_start integer, p_step integer)
-returns integer language plpgsql immutable set search_path = pg_catalog, pg_temp as $$
-declare n integer := 0;
-begin
-  if p_free is null then
-    return 0;
-  end if;
-  while (p_start + n * p_step) = any(p_free) loop
-    n := n + 1;
-  end loop;
-  return n;
-end $$;
-
 -- core/reservation/allocation.py choose_block, in SQL: the adjacent block of p_k seats
 -- with the best total quality, penalised for leaving one orphan seat (1,000,000) or an
 -- odd free remnant (40) beside it; ties go to the row met first, then the lower number.
@@ -57,45 +43,77 @@ create function bo_choose_block(p_cands bo_seat_candidate[], p_k integer,
                                 p_free bo_row_free[], out seat_ids bigint[],
                                 out adjacent boolean)
 language plpgsql stable set search_path = pg_catalog, public, pg_temp as $$
+declare
+  ids bigint[]; rids integer[]; secs integer[]; rowls text[]; nums integer[];
+  qs integer[]; n integer; i integer; j integer; ok boolean; score bigint; best bigint;
+  free integer[]; fr bo_row_free; rem integer;
 begin
   seat_ids := '{}';
   adjacent := false;
-  if p_k <= 0 or coalesce(cardinality(p_cands), 0) < p_k then
+  n := coalesce(cardinality(p_cands), 0);
+  if p_k <= 0 or n < p_k then
     return;
   end if;
-  with c as (
-    select x.seat_id, x.section_id, x.row_label, x.num, x.q, x.ord,
-           min(x.ord) over (partition by x.section_id, x.row_label) as row_ord,
-           x.num - row_number() over (partition by x.section_id, x.row_label
-                                      order by x.num)::integer as grp
-    from unnest(p_cands) x
-  ),
-  b as (
-    select c.section_id, c.row_label, c.num, c.row_ord,
-           array_agg(c.seat_id) over w as ids,
-           sum(c.q) over w as qsum,
-           max(c.num) over w as last_num
-    from c
-    window w as (partition by c.section_id, c.row_label, c.grp order by c.num
-                 rows between current row and p_k - 1 following)
-  ),
-  f as (
-    select b.*, coalesce(
-             (select r.free from unnest(p_free) r
-              where r.section_id = b.section_id and r.row_label = b.row_label limit 1),
-             case when p_free is null then
-               (select array_agg(c2.num) from c c2 where c2.section_id = b.section_id
-                  and c2.row_label = b.row_label) end) as free
-    from b where cardinality(b.ids) = p_k
-  )
-  select f.ids into seat_ids from f
-  order by f.qsum
-           + (select sum(case when r = 1 then 1000000 when r % 2 = 1 then 40 else 0 end)
-              from unnest(array[bo_free_run(f.free, f.num - 1, -1),
-                                bo_free_run(f.free, f.last_num + 1, 1)]) r),
-           f.row_ord, f.num
-  limit 1;
-  if seat_ids is not null and cardinality(seat_ids) = p_k then
+  -- Rows in the order they first appear among the candidates (best first), seats by
+  -- number: the order allocation.py walks them in, so ties go the same way.
+  -- A row is a number here (text arrays are slow to index in a loop).
+  select array_agg(x.seat_id order by x.row_ord, x.num), array_agg(x.row_ord order by
+           x.row_ord, x.num), array_agg(x.section_id order by x.row_ord, x.num),
+         array_agg(x.row_label order by x.row_ord, x.num),
+         array_agg(x.num order by x.row_ord, x.num), array_agg(x.q order by x.row_ord, x.num)
+    into ids, rids, secs, rowls, nums, qs
+  from (select c.*, min(c.ord) over (partition by c.section_id, c.row_label) as row_ord
+        from unnest(p_cands) c) x;
+  for i in 1 .. n loop
+    if i = 1 or rids[i] <> rids[i - 1] then
+      free := null;
+      if p_free is null then
+        j := i;
+        while j <= n and rids[j] = rids[i] loop
+          free := free || nums[j];
+          j := j + 1;
+        end loop;
+      else
+        foreach fr in array p_free loop
+          if fr.section_id = secs[i] and fr.row_label = rowls[i] then
+            free := fr.free;
+            exit;
+          end if;
+        end loop;
+      end if;
+    end if;
+    if i + p_k - 1 > n then
+      continue;
+    end if;
+    ok := true;
+    score := qs[i];
+    for j in 1 .. p_k - 1 loop
+      if rids[i + j] <> rids[i] or nums[i + j] <> nums[i] + j then
+        ok := false;
+        exit;
+      end if;
+      score := score + qs[i + j];
+    end loop;
+    if not ok then
+      continue;
+    end if;
+    -- The free run on each side (inlined: a call per block costs more than the block).
+    rem := 0;
+    while free is not null and (nums[i] - 1 - rem) = any(free) loop
+      rem := rem + 1;
+    end loop;
+    score := score + case when rem = 1 then 1000000 when rem % 2 = 1 then 40 else 0 end;
+    rem := 0;
+    while free is not null and (nums[i + p_k - 1] + 1 + rem) = any(free) loop
+      rem := rem + 1;
+    end loop;
+    score := score + case when rem = 1 then 1000000 when rem % 2 = 1 then 40 else 0 end;
+    if best is null or score < best then
+      best := score;
+      seat_ids := ids[i : i + p_k - 1];
+    end if;
+  end loop;
+  if best is not null then
     adjacent := true;
     return;
   end if;
@@ -751,8 +769,7 @@ CHECK_IN_FUNCTION = ("bo_check_in(uuid, text, bigint, integer, text, text, integ
                      " jsonb, uuid)")
 
 
-HOLD_FUNCTIONS = ("bo_free_run(integer[], integer, integer)",
-                  "bo_choose_block(bo_seat_candidate[], integer, bo_row_free[])",
+HOLD_FUNCTIONS = ("bo_choose_block(bo_seat_candidate[], integer, bo_row_free[])",
                   "bo_hold_best(uuid, bigint, text, text, integer, integer, integer[], uuid,"
                   " integer, integer, integer, text, text, text)")
 SELLERS = "boxoffice_kiosk, boxoffice_cashier, boxoffice_worker"
@@ -781,7 +798,6 @@ def downgrade() -> None:
                                              integer[], uuid, integer, integer, integer, text,
                                              text, text);
         drop function if exists bo_choose_block(bo_seat_candidate[], integer, bo_row_free[]);
-        drop function if exists bo_free_run(integer[], integer, integer);
         drop type if exists bo_row_free;
         drop type if exists bo_seat_candidate;
     """)
