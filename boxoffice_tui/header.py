@@ -94,7 +94,9 @@ def header_parts(app: BoxOfficeApp) -> list[Part]:
         parts.append(Part("operator", f"{op.display_name} ({label_for('role_', op.role)})",
                           op.display_name, op.login))
     else:
-        parts.append(Part("operator", "—"))
+        # A served monitor's tab: who passed its sign-in gate (not an identity it acts as).
+        gate = getattr(app, "gate_login", None)
+        parts.append(Part("operator", gate or "—"))
     if isinstance(svc, CounterSession):  # the monitor has no shift
         shift = svc.shift
         sid = str(shift.shift_id) if shift is not None else ""

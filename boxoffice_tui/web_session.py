@@ -14,6 +14,7 @@ then drops out of the list."""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator
@@ -26,6 +27,12 @@ from core.monitor import TerminalRow
 PREFIX = "web:"
 # A tab silent this long was killed (its server died): no longer listed.
 GONE_AFTER_S = 600.0
+# What a tab's id looks like (new_session_id); the state is written by the monitor's own
+# login, so anything else there is not a tab of ours and is not listed.
+SESSION_ID = re.compile(r"[0-9a-f]{6}")
+# The most tabs listed per terminal (the latest beats first): a login that writes
+# thousands of keys into its own state does not flood the supervisor's list.
+MAX_TABS = 20
 
 
 def served() -> bool:
@@ -54,8 +61,12 @@ def stopped_state(session_id: str) -> dict[str, Any]:
 
 def sessions_of(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The live tabs recorded in a terminal's state, by session id."""
-    return {k[len(PREFIX):]: v for k, v in state.items()
-            if k.startswith(PREFIX) and isinstance(v, dict)}
+    tabs = {k[len(PREFIX):]: v for k, v in state.items()
+            if k.startswith(PREFIX) and isinstance(v, dict)
+            and SESSION_ID.fullmatch(k[len(PREFIX):])
+            and isinstance(v.get("at"), int | float)}
+    latest = sorted(tabs, key=lambda sid: -float(tabs[sid]["at"]))[:MAX_TABS]
+    return {sid: tabs[sid] for sid in latest}
 
 
 def expand(rows: Iterable[TerminalRow], as_of: datetime | None,
@@ -69,12 +80,11 @@ def expand(rows: Iterable[TerminalRow], as_of: datetime | None,
     for row in rows:
         had_tabs = any(k.startswith(PREFIX) for k in row.state)
         for sid, tab in sorted(sessions_of(row.state).items()):
-            at = tab.get("at")
-            age = max(now - float(at), 0.0) if isinstance(at, int | float) else None
-            if age is not None and age > GONE_AFTER_S:
+            age = max(now - float(tab["at"]), 0.0)
+            if age > GONE_AFTER_S:
                 continue
-            state = {k: v for k, v in tab.items() if k != "at"}
+            state = {k: tab.get(k) for k in ("operator", "screen", "online", "lang")}
             yield replace(row, name=f"{row.name}/{sid}", age_s=age, state=state,
-                          stale=age is None or age > stale_after_s, stopped=False)
+                          stale=age > stale_after_s, stopped=False)
         if not had_tabs or row.state.get("screen") not in (None, "stopped"):
             yield row

@@ -45,3 +45,13 @@ def test_a_terminal_monitor_sharing_the_row_keeps_its_own_row() -> None:
     assert names == ["web-monitor/aaaaaa", "web-monitor"]
     plain = TerminalRow("counter-1", "cashier", NOW, 1.0, {"screen": "SaleScreen"}, False)
     assert list(expand([plain], NOW, 15.0)) == [plain]
+
+
+def test_only_keys_shaped_like_a_tab_are_listed_and_at_most_twenty() -> None:
+    """The state is the monitor login's own to write: a key that is not a tab id (markup,
+    newlines) is not a row, and thousands of tabs do not flood the list."""
+    state = {"web:[b]x\nFAKE": {"operator": "m", "at": T}, "web:abcdef": {"at": "soon"}}
+    state |= {f"web:{i:06x}": {"operator": "carla", "at": T - i} for i in range(500)}
+    rows = [r for r in expand([_row(state)], NOW, 15.0)]
+    assert len(rows) == 20
+    assert {r.name for r in rows} == {f"web-monitor/{i:06x}" for i in range(20)}
