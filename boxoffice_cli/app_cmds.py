@@ -22,10 +22,12 @@ def cmd_cashier(args: argparse.Namespace) -> int:
 def cmd_monitor(args: argparse.Namespace) -> int:
     if args.web:
         return serve_monitor(args.host, args.port)
-    from boxoffice_cli.main import _context
+    from boxoffice_cli.main import _settings
     from boxoffice_tui.app import run_monitor
+    from terminal.bootstrap import terminal_context
 
-    return run_monitor(_context(), sign_in_first=args.sign_in)
+    # A terminal: on its own login, never migrating (schema_behind / schema_ahead).
+    return run_monitor(terminal_context(_settings()), sign_in_first=args.sign_in)
 
 
 def serve_monitor(host: str, port: int) -> int:

@@ -29,6 +29,7 @@ import pytest
 from core.actors import authenticate
 from core.app_context import CoreContext
 from terminal.counter import CounterSession
+from tests.logins import TerminalLogins, psycopg_url
 
 # ``hypothesis`` is imported above because pytest's failure report imports it lazily, and
 # that first import, compiled from inside Playwright's greenlet, hits a CPython 3.11
@@ -47,11 +48,14 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(ctx: CoreContext, db_url: str, module_tmp: Path) -> Iterator[str]:
-    """``boxoffice monitor --web`` as a process on a loopback port."""
+def server(ctx: CoreContext, terminal_logins: TerminalLogins,
+           module_tmp: Path) -> Iterator[str]:
+    """``boxoffice monitor --web`` as a process on a loopback port, on the monitor's own
+    login (its session is ``web-monitor``)."""
     port = free_port()
+    url = psycopg_url(terminal_logins.login("web-monitor", "monitor").url)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
-    env.update(BOXOFFICE_CONFIG=str(module_tmp / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
+    env.update(BOXOFFICE_CONFIG=str(module_tmp / "none.toml"), BOXOFFICE_DATABASE__URL=url,
                BOXOFFICE_TERMINAL__DATA_DIR=str(module_tmp / "web"),
                BOXOFFICE_TERMINAL__NAME="web", BOXOFFICE_TERMINAL__LANGUAGE="en",
                BOXOFFICE_TERMINAL__HEARTBEAT_S="1",
@@ -136,11 +140,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def counter(ctx: CoreContext) -> CounterSession:
-    """A counter at work: signed in, shift open, beating."""
-    svc = CounterSession(ctx, "web-counter", settings=ctx.settings)
+def counter(ctx: CoreContext, terminal_logins: TerminalLogins) -> CounterSession:
+    """A counter at work on its own login: signed in, shift open, beating."""
+    cctx = terminal_logins.new_context("web-counter", "cashier", ctx.settings)
+    svc = CounterSession(cctx, "web-counter", settings=cctx.settings)
     svc.start()
-    svc.operator = authenticate(ctx.engine, "ana", "1234")
+    svc.operator = authenticate(cctx.engine, "ana", "1234")
     svc.open_shift(20000, uuid.uuid4())
     svc.heartbeat({"screen": "EventsScreen", "operator": "ana", "printer": "ok",
                    "breaker": "closed"})
