@@ -1,9 +1,12 @@
-"""Helpers for ticket tests: a real sale (hold -> confirm -> issue) in one transaction."""
+"""Helpers for ticket tests: a real sale (hold -> confirm -> issue) in one transaction,
+with the owner's rights (a confirmation without a recorded payment is the owner's tool),
+and a gate on its own login that checks the tickets in."""
 
 from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from core.actors import Actor
@@ -16,6 +19,20 @@ from core.reservation import (
 )
 from core.tickets import IssuedTicket, issue_tickets_in
 from core.uow import unit_of_work
+from tests.logins import TerminalLogins
+
+
+@pytest.fixture(scope="module")
+def gate_actor(terminal_logins: TerminalLogins) -> Actor:
+    """A gate with its own login: it checks tickets in on ``gate_ctx``."""
+    return terminal_logins.actor("gate-printing", "gate")
+
+
+@pytest.fixture(scope="module")
+def gate_ctx(ctx: CoreContext, terminal_logins: TerminalLogins,
+             gate_actor: Actor) -> CoreContext:
+    return terminal_logins.new_context(gate_actor.terminal_name, "gate", ctx.settings,
+                                       pool_size=8)
 
 
 def event_id(ctx: CoreContext, code: str) -> int:

@@ -12,14 +12,12 @@ from sqlalchemy import text
 from core.tickets import GateChecker, TicketSigner, void_tickets_in
 from core.tickets.token import VERSION, TicketClaims, encode, parse
 from core.uow import unit_of_work
-from tests.conftest import make_actor
 from tests.printing.conftest import event_id, sell
 
 
-def test_sixteen_gates_scanning_one_ticket_accept_exactly_once(ctx, counter):
+def test_sixteen_gates_scanning_one_ticket_accept_exactly_once(ctx, counter, gate_ctx, gate_actor):
     _, [ticket] = sell(ctx, counter, seats=1)
-    gate_actor = make_actor(ctx, "gate-north", "gate")
-    checkers = [GateChecker(ctx, gate_actor, f"G{i}") for i in range(16)]
+    checkers = [GateChecker(gate_ctx, gate_actor, f"G{i}") for i in range(16)]
     barrier = threading.Barrier(16)
     results: list = [None] * 16
 
@@ -46,20 +44,20 @@ def test_sixteen_gates_scanning_one_ticket_accept_exactly_once(ctx, counter):
     assert all(f"gate {gate}" in r.message("en") for r in rejected)
 
 
-def test_refunded_ticket_is_rejected_as_revoked(ctx, counter):
+def test_refunded_ticket_is_rejected_as_revoked(ctx, counter, gate_ctx, gate_actor):
     order, tickets = sell(ctx, counter, seats=2)
     with unit_of_work(ctx.engine) as conn:
         void_tickets_in(conn, counter, order.order_id, [tickets[0].line_id], "refund")
-    gate = GateChecker(ctx, counter, "A")
+    gate = GateChecker(gate_ctx, gate_actor, "A")
     r = gate.scan(tickets[0].token, uuid.uuid4())
     assert not r.accepted and r.reason == "revoked"
     assert r.line().startswith("REJECT revoked")
     assert gate.scan(tickets[1].token, uuid.uuid4()).accepted
 
 
-def test_second_scan_says_when_and_where(ctx, counter):
+def test_second_scan_says_when_and_where(ctx, counter, gate_ctx, gate_actor):
     _, [t] = sell(ctx, counter, seats=1)
-    gate = GateChecker(ctx, counter, "EAST")
+    gate = GateChecker(gate_ctx, gate_actor, "EAST")
     first = gate.scan(t.token, uuid.uuid4())
     assert first.accepted and first.line().startswith("ACCEPT")
     second = gate.scan(t.token, uuid.uuid4())
@@ -67,31 +65,31 @@ def test_second_scan_says_when_and_where(ctx, counter):
     assert second.details["at"].count(":") == 1  # HH:MM in the venue's time zone
 
 
-def test_retried_scan_with_same_key_returns_first_answer(ctx, counter):
+def test_retried_scan_with_same_key_returns_first_answer(ctx, counter, gate_ctx, gate_actor):
     _, [t] = sell(ctx, counter, seats=1)
-    gate = GateChecker(ctx, counter, "B")
+    gate = GateChecker(gate_ctx, gate_actor, "B")
     key = uuid.uuid4()
     assert gate.scan(t.token, key).accepted
     assert gate.scan(t.token, key).accepted  # lost reply, same key: still ACCEPT
     assert gate.scan(t.token, uuid.uuid4()).reason == "already_used"
 
 
-def test_wrong_event_and_wrong_day(ctx, counter):
+def test_wrong_event_and_wrong_day(ctx, counter, gate_ctx, gate_actor):
     _, [today] = sell(ctx, counter, "COMEDIA-HOJE", seats=1)
     _, [later] = sell(ctx, counter, "SINATRA", seats=1)
     sinatra = event_id(ctx, "SINATRA")
-    assert GateChecker(ctx, counter, "C", event_id=sinatra).scan(
+    assert GateChecker(gate_ctx, gate_actor, "C", event_id=sinatra).scan(
         today.token, uuid.uuid4()).reason == "wrong_event"
-    r = GateChecker(ctx, counter, "C").scan(later.token, uuid.uuid4())
+    r = GateChecker(gate_ctx, gate_actor, "C").scan(later.token, uuid.uuid4())
     assert r.reason == "wrong_day" and "SINATRA" in r.message()
     # A gate configured with a wide window lets the same ticket in.
-    wide = GateChecker(ctx, counter, "C", opens_before=timedelta(days=10))
+    wide = GateChecker(gate_ctx, gate_actor, "C", opens_before=timedelta(days=10))
     assert wide.scan(later.token, uuid.uuid4()).accepted
 
 
-def test_forged_and_unknown_key_tokens(ctx, counter):
+def test_forged_and_unknown_key_tokens(ctx, counter, gate_ctx, gate_actor):
     _, [t] = sell(ctx, counter, seats=1)
-    gate = GateChecker(ctx, counter, "D")
+    gate = GateChecker(gate_ctx, gate_actor, "D")
     # Same claims signed by a key nobody registered.
     rogue = TicketSigner(Ed25519PrivateKey.generate())
     c = parse(t.token).claims

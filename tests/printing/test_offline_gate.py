@@ -21,12 +21,13 @@ from tests.printing.conftest import sell
 
 
 def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, counter,
-                                                                        tmp_path):
+                                                                        tmp_path, gate_ctx,
+                                                                        gate_actor):
     order, tickets = sell(ctx, counter, seats=3)
     with unit_of_work(ctx.engine) as conn:
         void_tickets_in(conn, counter, order.order_id, [tickets[2].line_id], "refund")
     _, [entered] = sell(ctx, counter, seats=1)
-    assert GateChecker(ctx, counter, "ONLINE").scan(entered.token, uuid.uuid4()).accepted
+    assert GateChecker(gate_ctx, gate_actor, "ONLINE").scan(entered.token, uuid.uuid4()).accepted
     snap = write_snapshot(ctx.engine, tmp_path / "snap.json")
     assert tickets[2].serial in snap["revoked"] and "private" not in str(snap).lower()
     store = tmp_path / "gate.sqlite3"

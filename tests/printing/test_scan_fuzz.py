@@ -44,11 +44,12 @@ def garbage(valid: list[str], n: int, seed: int) -> list[str]:
     return out
 
 
-def test_thousands_of_bad_codes_all_rejected_with_reason(ctx, counter, tmp_path):
+def test_thousands_of_bad_codes_all_rejected_with_reason(ctx, counter, tmp_path, gate_ctx,
+                                                         gate_actor):
     _, tickets = sell(ctx, counter, seats=3)
     tokens = [t.token for t in tickets]
     lines = garbage(tokens, 3000, seed=4)
-    gate = GateChecker(ctx, counter, "FUZZ")
+    gate = GateChecker(gate_ctx, gate_actor, "FUZZ")
     offline = OfflineGate(export_snapshot(ctx.engine), tmp_path / "fz.sqlite3", "FUZZ")
     try:
         for line in lines:
