@@ -31,13 +31,13 @@ def _requests(sandbox) -> int:
     return sandbox.ledger()["stats"]["executed"]
 
 
-def test_a_sale_whose_authorizations_all_failed_is_voided_without_a_new_one(pctx, kiosk,
-                                                                             sandbox):
-    h = hold(pctx, kiosk, "MAGICA")
+def test_a_sale_whose_authorizations_all_failed_is_voided_without_a_new_one(
+        pctx, kiosk_pctx, kiosk, sandbox):
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     key = uuid.uuid4()
     sandbox.set_faults(error_rate=1.0)  # 500 before executing: nothing was ever made
     with pytest.raises(BoxOfficeError) as exc:
-        checkout(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+        checkout(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     assert exc.value.code in ("gateway_unavailable", "gateway_timeout")
     sale = _sale(pctx, key)
     assert sale.state == "voiding" and sale.intent_id is None
@@ -47,12 +47,13 @@ def test_a_sale_whose_authorizations_all_failed_is_voided_without_a_new_one(pctx
     assert _sale(pctx, key).state == "voided"
 
 
-def test_an_authorization_whose_answer_was_lost_is_found_and_voided(pctx, kiosk, sandbox):
-    h = hold(pctx, kiosk, "MAGICA")
+def test_an_authorization_whose_answer_was_lost_is_found_and_voided(pctx, kiosk_pctx, kiosk,
+                                                                     sandbox):
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     key = uuid.uuid4()
     sandbox.set_faults(ambiguous_rate=1.0)  # executed, answer dropped, every time
     with pytest.raises(BoxOfficeError):
-        checkout(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+        checkout(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     sale = _sale(pctx, key)
     made = _intents(sandbox, sale.id)
     # Made once (every retry replayed its key); the live compensation may already have
@@ -67,41 +68,41 @@ def test_an_authorization_whose_answer_was_lost_is_found_and_voided(pctx, kiosk,
     assert row.state == "voided" and row.intent_id == made[0]["id"]
 
 
-def test_a_sale_stopped_before_its_authorization_is_not_authorized_by_recovery(pctx, kiosk,
-                                                                               sandbox):
+def test_a_sale_stopped_before_its_authorization_is_not_authorized_by_recovery(
+        pctx, kiosk_pctx, kiosk, sandbox):
     # The saga's write-ahead row, as a process leaves it when it dies before the call.
-    h = hold(pctx, kiosk, "MAGICA")
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     key = uuid.uuid4()
-    sale = _begin_card(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+    sale = _begin_card(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     assert sale.state == "authorizing"
     recover_stuck_sales(pctx, older_than_s=0)
     assert _intents(sandbox, sale.id) == []
     assert _sale(pctx, key).state == "voided"
 
 
-def test_the_customer_at_the_counter_still_resumes_forward(pctx, kiosk, sandbox):
+def test_the_customer_at_the_counter_still_resumes_forward(kiosk_pctx, kiosk, sandbox):
     # Live (the same checkout repeated while the customer is there) still authorizes.
-    h = hold(pctx, kiosk, "MAGICA")
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     key = uuid.uuid4()
-    sale = _begin_card(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
-    done = checkout(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+    sale = _begin_card(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+    done = checkout(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     assert done.sale_id == sale.id
     assert [i["status"] for i in _intents(sandbox, sale.id)] == ["succeeded"]
 
 
 def test_an_authorization_landing_after_the_sweeper_settled_the_sale_is_voided(
-        pctx, kiosk, sandbox):
+        pctx, kiosk, sandbox, kiosk_pctx):
     # The live call was still authorizing when the sweeper settled the sale (it found no
     # intent yet): the live call, losing the row to the sweeper, cancels what it made.
     from core.sales.saga import _authorize
     from core.sales.sale_rows import TakenOver
 
-    h = hold(pctx, kiosk, "MAGICA")
+    h = hold(kiosk_pctx, kiosk, "MAGICA")
     key = uuid.uuid4()
-    stale = _begin_card(pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
+    stale = _begin_card(kiosk_pctx, kiosk, key, h.hold_id, CardTender("pm_card_visa"))
     recover_stuck_sales(pctx, older_than_s=0)
     assert _sale(pctx, key).state == "voided"
     with pytest.raises(TakenOver):  # drive() then follows the row the sweeper left
-        _authorize(pctx, kiosk, pctx.payment_gateway(), stale, False, compensate=False)
+        _authorize(kiosk_pctx, kiosk, pctx.payment_gateway(), stale, False, compensate=False)
     assert [i["status"] for i in _intents(sandbox, stale.id)] == ["canceled"]
     assert _sale(pctx, key).state == "voided"
