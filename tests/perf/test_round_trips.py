@@ -45,62 +45,62 @@ CARD_CHECKOUT = {"round_trips": 3, "commits": 3, "statements": 3, "begins": 0,
 
 
 @pytest.fixture(scope="module")
-def shift(pctx, cashier):
-    return open_shift(pctx, cashier, uuid.uuid4(), 10_000)
+def shift(cashier_pctx, cashier):
+    return open_shift(cashier_pctx, cashier, uuid.uuid4(), 10_000)
 
 
-def _warm(pctx, cashier) -> None:
+def _warm(cashier_pctx, cashier) -> None:
     """Connections made and first-use work done (key files, statement prepare), so the
     count is the steady state a busy till sees."""
-    ev = event_id(pctx.engine, "SINATRA")
+    ev = event_id(cashier_pctx.engine, "SINATRA")
     for _ in range(3):
-        hold_best_available(pctx, cashier, uuid.uuid4(), ev, 1)
+        hold_best_available(cashier_pctx, cashier, uuid.uuid4(), ev, 1)
 
 
-def test_best_available_hold(pctx, cashier):
-    _warm(pctx, cashier)
+def test_best_available_hold(pctx, cashier_pctx, cashier):
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "SINATRA")
-    with counting(pctx.engine) as t:
-        hold_best_available(pctx, cashier, uuid.uuid4(), ev, 2)
+    with counting(cashier_pctx.engine) as t:
+        hold_best_available(cashier_pctx, cashier, uuid.uuid4(), ev, 2)
     # One call: key lock, window pick, allocation, hold, command log, audit link.
     assert t.summary() == BEST_AVAILABLE, t.statements
 
 
-def test_chosen_seat_hold(pctx, cashier):
-    _warm(pctx, cashier)
+def test_chosen_seat_hold(pctx, cashier_pctx, cashier):
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "SINATRA")
     seat = seats_of(pctx.engine, ev, "BAL")[-1]
-    with counting(pctx.engine) as t:
-        hold_seats(pctx, cashier, uuid.uuid4(), ev, [seat])
+    with counting(cashier_pctx.engine) as t:
+        hold_seats(cashier_pctx, cashier, uuid.uuid4(), ev, [seat])
     # One autocommit statement: key lock, seats, hold, prices, command log, audit link.
     assert t.summary() == CHOSEN_SEATS, t.statements
 
 
-def test_general_admission_hold(pctx, cashier):
-    _warm(pctx, cashier)
+def test_general_admission_hold(pctx, cashier_pctx, cashier):
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "POKER-OPEN")
     ga = section_id(pctx.engine, ev, "ENTRADA")
-    with counting(pctx.engine) as t:
-        hold_general_admission(pctx, cashier, uuid.uuid4(), ev, ga, 2)
+    with counting(cashier_pctx.engine) as t:
+        hold_general_admission(cashier_pctx, cashier, uuid.uuid4(), ev, ga, 2)
     assert t.summary() == GENERAL_ADMISSION, t.statements
 
 
-def test_cash_checkout(pctx, cashier, shift):
-    _warm(pctx, cashier)
+def test_cash_checkout(pctx, cashier_pctx, cashier, shift):
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "SINATRA")
-    h = hold_best_available(pctx, cashier, uuid.uuid4(), ev, 2)
-    with counting(pctx.engine) as t:
-        checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor + 500))
+    h = hold_best_available(cashier_pctx, cashier, uuid.uuid4(), ev, 2)
+    with counting(cashier_pctx.engine) as t:
+        checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor + 500))
     # Cash makes no external call: the whole sale is one call, one commit.
     assert t.summary() == CASH_CHECKOUT, t.statements
 
 
-def test_card_checkout(pctx, cashier, shift):
-    _warm(pctx, cashier)
+def test_card_checkout(pctx, cashier_pctx, cashier, shift):
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "SINATRA")
-    h = hold_best_available(pctx, cashier, uuid.uuid4(), ev, 2)
-    with counting(pctx.engine) as t:
-        res = checkout(pctx, cashier, uuid.uuid4(), h.hold_id,
+    h = hold_best_available(cashier_pctx, cashier, uuid.uuid4(), ev, 2)
+    with counting(cashier_pctx.engine) as t:
+        res = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id,
                        CardTender("pm_card_visa", "visa", "4242"))
     assert not res.capture_pending
     assert t.summary() == CARD_CHECKOUT, t.statements
@@ -119,16 +119,18 @@ def _token(pctx, serial: int) -> str:
                          {"s": serial}).scalar_one()
 
 
-def test_check_in(pctx, cashier, shift):
+def test_check_in(pctx, cashier_pctx, cashier, shift, terminal_logins):
     from core.tickets import GateChecker
 
     ev = event_id(pctx.engine, "COMEDIA-HOJE")
-    h = hold_best_available(pctx, cashier, uuid.uuid4(), ev, 2)
-    sold = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
-    gate = GateChecker(pctx, cashier, "PERF")
+    h = hold_best_available(cashier_pctx, cashier, uuid.uuid4(), ev, 2)
+    sold = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    # The gate scans on its own login (bo_check_in is the gates').
+    gctx = terminal_logins.new_context("perf-gate", "gate", pctx.settings)
+    gate = GateChecker(gctx, terminal_logins.actor("perf-gate", "gate"), "PERF")
     gate.scan(_token(pctx, sold.ticket_serials[0]), uuid.uuid4())  # warm
     token = _token(pctx, sold.ticket_serials[1])
-    with counting(pctx.engine) as t:
+    with counting(gctx.engine) as t:
         got = gate.scan(token, uuid.uuid4())
     assert got.accepted, got
     assert t.summary() == CHECK_IN, t.statements
@@ -158,22 +160,22 @@ def test_one_statement_holds_fit_psycopgs_parse_cache():
 LOST_SEAT = {"round_trips": 1, "commits": 1, "statements": 1, "begins": 0, "rollbacks": 0}
 
 
-def test_lost_chosen_seat(pctx, cashier):
+def test_lost_chosen_seat(pctx, cashier_pctx, cashier):
     from core.errors import BoxOfficeError
 
-    _warm(pctx, cashier)
+    _warm(cashier_pctx, cashier)
     ev = event_id(pctx.engine, "SINATRA")
     seat = seats_of(pctx.engine, ev, "BAL")[-2]
-    first = hold_seats(pctx, cashier, uuid.uuid4(), ev, [seat])
+    first = hold_seats(cashier_pctx, cashier, uuid.uuid4(), ev, [seat])
     k = uuid.uuid4()
-    with counting(pctx.engine) as t, pytest.raises(BoxOfficeError) as e:
-        hold_seats(pctx, cashier, k, ev, [seat])
+    with counting(cashier_pctx.engine) as t, pytest.raises(BoxOfficeError) as e:
+        hold_seats(cashier_pctx, cashier, k, ev, [seat])
     assert e.value.code == "seat_unavailable" and e.value.details["seat_ids"] == [seat]
     assert t.summary() == LOST_SEAT, t.statements
     # A copy of the lost command gets the same answer, even once the seat is free again.
     from core.reservation import release_hold
 
-    release_hold(pctx, cashier, uuid.uuid4(), first.hold_id)
+    release_hold(cashier_pctx, cashier, uuid.uuid4(), first.hold_id)
     with pytest.raises(BoxOfficeError) as again:
-        hold_seats(pctx, cashier, k, ev, [seat])
+        hold_seats(cashier_pctx, cashier, k, ev, [seat])
     assert again.value.code == "seat_unavailable"
