@@ -37,7 +37,7 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "col_when": ("When", "Quando"),
     "col_event": ("Event", "Evento"),
     "col_room": ("Room", "Sala"),
-    "col_avail": ("Free / held / sold", "Livres / reserv. / vend."),
+    "col_avail": ("Free / held / sold", "Livre/res./vend."),
     "col_price": ("Price", "Preço"),
     "open_event": ("Open", "Abrir"),
     "back": ("Back", "Voltar"),
@@ -56,7 +56,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "x_report": ("X report", "Relatório X"),
     "close_shift": ("Close shift", "Fechar turno"),
     "help": ("Help", "Ajuda"),
-    "language": ("English/Português", "Português/English"),
+    # Short: the events footer holds six keys at 80 columns in Portuguese too.
+    "language": ("Language", "Idioma"),
     "quit": ("Quit", "Sair"),
     "cart": ("Cart", "Carrinho"),
     "cart_empty": ("Empty. Space picks a seat, Enter holds; 1-9 holds the best N.",

@@ -161,6 +161,13 @@ def test_events(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=_events)
 
 
+def test_events_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
+    """Portuguese words are longer: the availability column's title and the footer's six
+    keys must still fit at 80 columns (the language key once pushed the last one off)."""
+    assert snap_compare(_app(sctx, lang="pt-BR"), terminal_size=(80, 24),
+                        run_before=_events)
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_seat_map(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
     from boxoffice_tui.screens.sale import SaleScreen
