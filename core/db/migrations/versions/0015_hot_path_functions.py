@@ -136,7 +136,10 @@ create function bo_hold_best(p_key uuid, p_key_lock bigint, p_command text,
                              p_terminal integer, p_operator integer, p_channel text,
                              p_chain text, p_lock_timeout text)
 returns table (kind text, result jsonb, command text, request_hash text)
-language plpgsql volatile set search_path = pg_catalog, public, pg_temp as $$
+language plpgsql volatile set search_path = pg_catalog, public, pg_temp
+-- Measured: re-planning its statements on every call (custom plans) cost about 0.2 ms of
+-- a 1.1 ms call; the generic plans use the same indexes (the window: ix_event_seats_pick).
+set plan_cache_mode = force_generic_plan as $$
 #variable_conflict use_column
 declare
   v_prior record;
