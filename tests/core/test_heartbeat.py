@@ -3,13 +3,14 @@
 from sqlalchemy import text
 
 from core.heartbeat import beat
-from tests.conftest import make_actor
 
 
-def test_beat_keeps_other_writers_keys(ctx):
-    a = make_actor(ctx, "hb-1")
-    beat(ctx.engine, a.terminal_id, {"screen": "sale", "sync": {"queue": 3}})
-    beat(ctx.engine, a.terminal_id, {"screen": "checkout"})
+def test_beat_keeps_other_writers_keys(ctx, terminal_logins):
+    # The terminal beats on its own login; the owner reads what it wrote.
+    a = terminal_logins.actor("hb-1", "cashier")
+    own = terminal_logins.new_context("hb-1", "cashier", ctx.settings, pool_size=1)
+    beat(own.engine, a.terminal_id, {"screen": "sale", "sync": {"queue": 3}})
+    beat(own.engine, a.terminal_id, {"screen": "checkout"})
     with ctx.engine.connect() as c:
         state, fresh = c.execute(text("select state, last_heartbeat > now() - interval '1 minute'"
                                       " from terminals where id = :i"),
