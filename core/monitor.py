@@ -305,6 +305,26 @@ _BEHIND = text(
 )
 
 
+_PIN_FAILED = text(
+    """
+    select chain, count(*) as n,
+           bool_or(coalesce((payload::jsonb ->> 'lockout')::boolean, false)) as lockout
+    from audit_log
+    where action = 'pin_failed'
+      and at_us >= (extract(epoch from now() - make_interval(secs => :window)) * 1e6)::bigint
+    group by chain order by chain
+    """
+)
+
+
+def pin_alerts(conn: Connection, window_s: int = 900) -> list[Alert]:
+    """``kiosk_pin_failed`` per kiosk whose staff-exit PIN failed in the last
+    ``window_s``: someone on the floor may be trying PINs (the database records each
+    failure, known login or not, and locks the login after five)."""
+    return [Alert("kiosk_pin_failed", r.chain, {"count": int(r.n), "lockout": bool(r.lockout)})
+            for r in conn.execute(_PIN_FAILED, {"window": window_s})]
+
+
 def payment_alerts(conn: Connection, behind_after_s: int = 600) -> list[Alert]:
     """``payment_unverified`` per order (its tickets are void: someone may come to the
     counter or a gate with them) and ``reconcile_behind`` when card orders wait
@@ -332,7 +352,7 @@ def snapshot(engine: Engine, stale_after_s: float = 15.0, currency: str = "BRL")
         holds = open_holds(conn)
         approvals = pending_approvals(conn)
         now = conn.execute(_NOW).scalar_one()
-        paid = payment_alerts(conn)
+        paid = payment_alerts(conn) + pin_alerts(conn)
         demo = is_demo_database(conn)
     occ = [Occupancy(e.id, e.code, e.name, e.capacity, e.sold, e.held)
            for e in upcoming_events(engine)]

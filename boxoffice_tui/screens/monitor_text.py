@@ -35,6 +35,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "alert_reconcile_behind": (
         "{count} card sale(s) unchecked for {duration}: is the worker running?",
         "{count} venda(s) no cartão sem conferência há {duration}: o worker está rodando?"),
+    "alert_kiosk_pin_failed": (
+        "{terminal}: {count} wrong staff PIN(s) in 15 min{locked}",
+        "{terminal}: {count} PIN(s) de equipe errado(s) em 15 min{locked}"),
+    "pin_locked": (": login locked", ": login bloqueado"),
     "kind_shift_variance": ("Cash variance", "Diferença de caixa"),
     # Three short lines: the approval dialog is 56 columns wide and its title does not
     # scroll sideways (a tablet in portrait is about 80 columns).
@@ -104,6 +108,8 @@ def alert_text(alert: Alert, currency: str) -> str:
         kw["duration"] = duration(int(d.get("oldest_s") or 0))
     elif alert.code == "payment_unverified":
         kw["amount"] = money(d.get("amount_minor"), str(d.get("currency") or currency))
+    elif alert.code == "kiosk_pin_failed":
+        kw["locked"] = mt("pin_locked") if d.get("lockout") else ""
     elif alert.code == "reconcile_behind":
         kw["duration"] = duration(int(d.get("seconds") or 0))
     elif alert.code == "printer_down":

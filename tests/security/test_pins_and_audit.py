@@ -114,6 +114,34 @@ def test_kiosk_pin_failure_is_on_the_record_for_the_monitor(ctx, terminals):
     _unlock(ctx, "carla")
 
 
+def test_a_kiosk_guessing_unknown_logins_alerts_the_monitor(ctx, terminals):
+    """Someone at a kiosk tries staff PINs under logins that do not exist ("admin"): each
+    failure is on the kiosk's audit chain (without the typed login) and the monitor's
+    snapshot, read on the monitor's own login, carries a kiosk_pin_failed alert; the
+    fifth failure locks that login and the alert says so."""
+    from core.monitor import snapshot
+
+    kiosk = terminals["kiosk"]
+    login = f"admin-{uuid.uuid4().hex[:6]}"
+    assert _fail(raw_engine(kiosk), login, 5) == ["invalid_pin"] * 5
+    with ctx.engine.connect() as c:
+        rows = c.execute(text("select payload from audit_log where chain = :c and"
+                              " action = 'pin_failed' order by seq"),
+                         {"c": kiosk.name}).scalars().all()
+    assert all(login not in p for p in rows)
+    assert sum('"lockout" : true' in p for p in rows) >= 1
+    # A cashier's failures at the counter are not a floor alarm.
+    _fail(raw_engine(terminals["cashier"]), f"nobody-{uuid.uuid4().hex[:6]}", 1)
+
+    monitor = raw_engine(terminals["monitor"])
+    try:
+        alerts = [a for a in snapshot(monitor).alerts if a.code == "kiosk_pin_failed"]
+    finally:
+        monitor.dispose()
+    assert [a.terminal for a in alerts] == [kiosk.name]
+    assert alerts[0].data["count"] >= 5 and alerts[0].data["lockout"] is True
+
+
 def test_recomputed_plain_chain_after_a_deletion_is_detected(ctx, terminals, tmp_path):
     """The attack of issue 11: delete a row, recompute the SHA-256 chain and the head.
     A terminal cannot even delete; here the attacker has table access (a stolen backup

@@ -194,9 +194,11 @@ def test_a_cleanly_closed_face_says_stopped(tctx: Any, ctx: Any) -> None:
 
 @pytest.mark.parametrize(("lang", "want"), [
     ("en", ["kiosk-3: order 1042 (R$ 150.00) not paid at the gateway; tickets void",
-            "4 card sale(s) unchecked for 12 min: is the worker running?"]),
+            "4 card sale(s) unchecked for 12 min: is the worker running?",
+            "kiosk-2: 5 wrong staff PIN(s) in 15 min: login locked"]),
     ("pt-BR", ["kiosk-3: pedido 1042 (R$ 150,00) sem pagamento na operadora; ingressos anulados",
-               "4 venda(s) no cartão sem conferência há 12 min: o worker está rodando?"]),
+               "4 venda(s) no cartão sem conferência há 12 min: o worker está rodando?",
+               "kiosk-2: 5 PIN(s) de equipe errado(s) em 15 min: login bloqueado"]),
 ])
 def test_reconciliation_alerts_read_as_sentences(lang: str, want: list[str]) -> None:
     """The worker's verdicts reach the supervisor worded and with money formatted, never
@@ -211,7 +213,9 @@ def test_reconciliation_alerts_read_as_sentences(lang: str, want: list[str]) -> 
         got = [alert_text(Alert("payment_unverified", "kiosk-3",
                                 {"order": 1042, "amount_minor": 15000, "currency": "BRL",
                                  "reason": "not_found"}), "BRL"),
-               alert_text(Alert("reconcile_behind", "", {"count": 4, "seconds": 725}), "BRL")]
+               alert_text(Alert("reconcile_behind", "", {"count": 4, "seconds": 725}), "BRL"),
+               alert_text(Alert("kiosk_pin_failed", "kiosk-2", {"count": 5, "lockout": True}),
+                          "BRL")]
     finally:
         set_language(before)
     assert got == want

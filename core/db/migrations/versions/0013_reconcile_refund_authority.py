@@ -30,6 +30,12 @@ Two gaps of issue 11 that a terminal's own login could walk through.
    ``order_contacts`` row naming itself as the terminal, for any order: a cashier could
    put its own address on a kiosk customer's order and receive that order's refund and
    cancellation mail. The row's order must now be the inserting terminal's own.
+
+4. A thief at a kiosk trying staff PINs under a login that does not exist. 0008 audits
+   a failed PIN on a kiosk for a real login only (the monitor alerts on it), and an
+   unknown login walks ``bo_pin_probes`` instead, unrecorded: guessing "admin" raised no
+   alarm. A trigger on ``bo_pin_probes`` now audits those failures too, as the owner,
+   without the typed login (a stranger's text has no place in the audit chain).
 """
 
 from __future__ import annotations
@@ -351,13 +357,36 @@ def upgrade() -> None:
     op.execute("revoke all on payment_checks, bo_settings from public")
     op.execute(f"grant select on payment_checks, bo_settings to {BASE}")
     op.execute("grant insert, update (value, updated_at) on bo_settings to boxoffice_admin")
+    op.execute(PROBE_AUDIT)
+    op.execute("revoke execute on function bo_probe_failed() from public")
     op.execute("""alter policy bo_insert on order_contacts with check (
         terminal_id = (select bo_my_terminal())
         and exists (select 1 from orders o where o.id = order_id
                     and o.terminal_id = (select bo_my_terminal())))""")
 
 
+PROBE_AUDIT = """
+create function bo_probe_failed() returns trigger language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  v_term integer := bo_my_terminal();
+begin
+  if v_term is not null and (select kind from terminals where id = v_term) = 'kiosk' then
+    perform audit_link((select name from terminals where id = v_term), 'pin_failed',
+                       json_build_object('login', null,
+                                         'lockout', new.lockouts > old.lockouts)::text);
+  end if;
+  return null;
+end $$;
+create trigger bo_probe_failed after update on bo_pin_probes for each row
+  when (new.failures > old.failures or new.lockouts > old.lockouts)
+  execute function bo_probe_failed();
+"""
+
+
 def downgrade() -> None:
+    op.execute("drop trigger if exists bo_probe_failed on bo_pin_probes;"
+               " drop function if exists bo_probe_failed();")
     op.execute("alter policy bo_insert on order_contacts with check"
                " (terminal_id = (select bo_my_terminal()))")
     op.execute("""
