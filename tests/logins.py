@@ -33,7 +33,8 @@ def psycopg_url(url: str) -> str:
 def login_settings(settings: Settings, t: ProvisionedTerminal, *,
                    pool_size: int = POOL_SIZE) -> Settings:
     """``settings`` as terminal ``t`` runs them: its name, kind and login, a small pool."""
-    kind = t.kind if t.kind in SESSION_KINDS else "cashier"
+    # The back office's admin login is a monitor with more rights (core.provisioning.KINDS).
+    kind = "monitor" if t.kind == "admin" else t.kind if t.kind in SESSION_KINDS else "cashier"
     terminal = settings.terminal.model_copy(update={"name": t.name, "kind": kind})
     database = settings.database.model_copy(update={
         "url": SecretStr(psycopg_url(t.url)), "pool_size": pool_size,

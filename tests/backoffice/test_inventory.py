@@ -23,15 +23,15 @@ from tests.backoffice.conftest import event_id, make_show
 from tests.conftest import make_actor
 
 
-def test_blocked_seats_refuse_holds_and_come_back(bctx, carla, hall):
-    code = make_show(bctx, carla, hall)
+def test_blocked_seats_refuse_holds_and_come_back(bctx, actx, carla, hall):
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     counter = make_actor(bctx, "bo-inv-counter")
     kiosk = make_actor(bctx, "bo-inv-kiosk", "kiosk", "kiosk")
     row_a = seat_ids_for(bctx.engine, code, ["ORQ:A"])
     assert len(row_a) == 40
     sold = hold_seats(bctx, counter, uuid.uuid4(), ev, [row_a[0]])
-    res = block_seats(bctx, carla, uuid.uuid4(), code, row_a, reason="house seats",
+    res = block_seats(actx, carla, uuid.uuid4(), code, row_a, reason="house seats",
                       kind="house")
     assert set(res.changed) == set(row_a[1:]) and res.skipped == {"held": [row_a[0]]}
     listed = blocked_seats(bctx.engine, code)
@@ -52,8 +52,8 @@ def test_blocked_seats_refuse_holds_and_come_back(bctx, carla, hall):
     assert not set(best.seat_ids) & set(row_a)
 
     press = seat_ids_for(bctx.engine, code, ["ORQ:B-1", "ORQ:B-2"])
-    block_seats(bctx, carla, uuid.uuid4(), code, press, reason="press", kind="press")
-    back = unblock_seats(bctx, carla, uuid.uuid4(), code, kind="house")
+    block_seats(actx, carla, uuid.uuid4(), code, press, reason="press", kind="press")
+    back = unblock_seats(actx, carla, uuid.uuid4(), code, kind="house")
     assert set(back.changed) == set(row_a[1:])
     assert {b.kind for b in blocked_seats(bctx.engine, code)} == {"press"}
     got = hold_seats(bctx, kiosk, uuid.uuid4(), ev, [row_a[5]])
@@ -63,22 +63,22 @@ def test_blocked_seats_refuse_holds_and_come_back(bctx, carla, hall):
     assert sold.hold_id
 
 
-def test_ga_capacity_never_below_held_and_sold(bctx, carla, hall):
-    code = make_show(bctx, carla, hall)
+def test_ga_capacity_never_below_held_and_sold(bctx, actx, carla, hall):
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     ga = _section(bctx, ev, "PISTA")
     counter = make_actor(bctx, "bo-ga-counter")
     hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 10)
     with pytest.raises(BoxOfficeError) as e:
-        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 9)
+        set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 9)
     assert e.value.code == "capacity_below_taken" and e.value.details["taken"] == 10
-    assert set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 10).capacity == 10
+    assert set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 10).capacity == 10
     with pytest.raises(BoxOfficeError) as e:
         hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 1)
     assert e.value.code == "sold_out"
-    assert set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 500).capacity == 500
+    assert set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 500).capacity == 500
     with pytest.raises(BoxOfficeError) as e:
-        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "ORQ", 5)
+        set_ga_capacity(actx, carla, uuid.uuid4(), code, "ORQ", 5)
     assert e.value.code == "not_general_admission"
 
     # Buyers racing a supervisor lowering the capacity: whatever order they commit in,
@@ -96,7 +96,7 @@ def test_ga_capacity_never_below_held_and_sold(bctx, carla, hall):
     def cut() -> None:
         for cap in range(480, 40, -20):
             try:
-                set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", cap)
+                set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", cap)
             except BoxOfficeError as exc:
                 errors.append(exc.code)
 
@@ -117,11 +117,12 @@ def test_ga_capacity_never_below_held_and_sold(bctx, carla, hall):
     assert set(errors) <= {"sold_out", "capacity_below_taken", "lock_timeout"}
 
 
-def test_comp_tickets_from_house_seats(bctx, carla, hall):
-    code = make_show(bctx, carla, hall)
+def test_comp_tickets_from_house_seats(bctx, actx, carla, hall):
+    code = make_show(actx, carla, hall)
     seats = seat_ids_for(bctx.engine, code, ["MEZ:A-1", "MEZ:A-2"])
-    block_seats(bctx, carla, uuid.uuid4(), code, seats, reason="house")
+    block_seats(actx, carla, uuid.uuid4(), code, seats, reason="house")
     key = uuid.uuid4()
+    # On the owner's: an admin login may not register a ticket key to sign comps with.
     comp = issue_comp(bctx, carla, key, code, reason="artist guests", seat_ids=seats,
                       recipient="Guest of the artist")
     assert issue_comp(bctx, carla, key, code, reason="artist guests", seat_ids=seats,
@@ -152,13 +153,13 @@ def _section(ctx, ev: int, code: str) -> int:
                          {"e": ev, "c": code}).scalar_one()
 
 
-def test_blocks_race_buyers_without_deadlock(bctx, carla, hall):
+def test_blocks_race_buyers_without_deadlock(bctx, actx, carla, hall):
     """Buyers hold random seats of a section while a supervisor blocks and releases rows
     of it: no deadlock, no error but 'taken', and no seat ends both blocked and held."""
     import random
     import threading
 
-    code = make_show(bctx, carla, hall)
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     rows = [seat_ids_for(bctx.engine, code, [f"BAL:{r}"]) for r in "ABCDEF"]
     everything = [s for r in rows for s in r]
@@ -178,7 +179,7 @@ def test_blocks_race_buyers_without_deadlock(bctx, carla, hall):
             for fn in (block_seats, unblock_seats):
                 kw = {"reason": "race", "kind": "technical"} if fn is block_seats else {}
                 try:
-                    fn(bctx, carla, uuid.uuid4(), code, r, **kw)
+                    fn(actx, carla, uuid.uuid4(), code, r, **kw)
                 except BoxOfficeError as exc:
                     errors.append(exc.code)
 
@@ -199,24 +200,24 @@ def test_blocks_race_buyers_without_deadlock(bctx, carla, hall):
     assert bad == 0
 
 
-def test_changes_are_announced_after_commit(bctx, carla, hall):
+def test_changes_are_announced_after_commit(bctx, actx, carla, hall):
     """Open seat maps refresh on these (the Redis feed is one of the listeners)."""
     from core.backoffice.events import set_sales
     from core.backoffice.prices import override_price
 
-    code = make_show(bctx, carla, hall)
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     seen: list = []
-    bctx.listeners.append(seen.append)
+    actx.listeners.append(seen.append)
     try:
         seats = seat_ids_for(bctx.engine, code, ["ORQ:C-1"])
-        block_seats(bctx, carla, uuid.uuid4(), code, seats, reason="camera")
-        unblock_seats(bctx, carla, uuid.uuid4(), code, seats)
-        set_ga_capacity(bctx, carla, uuid.uuid4(), code, "PISTA", 250)
-        set_sales(bctx, carla, uuid.uuid4(), code, "pause")
-        override_price(bctx, carla, uuid.uuid4(), code, "PISTA", 5500, reason="x")
+        block_seats(actx, carla, uuid.uuid4(), code, seats, reason="camera")
+        unblock_seats(actx, carla, uuid.uuid4(), code, seats)
+        set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 250)
+        set_sales(actx, carla, uuid.uuid4(), code, "pause")
+        override_price(actx, carla, uuid.uuid4(), code, "PISTA", 5500, reason="x")
     finally:
-        bctx.listeners.remove(seen.append)
+        actx.listeners.remove(seen.append)
     assert [(c.event_id, c.kind) for c in seen] == [
         (ev, "blocked"), (ev, "released"), (ev, "capacity"), (ev, "status"), (ev, "price")]
     assert seen[0].seat_ids == tuple(seats)

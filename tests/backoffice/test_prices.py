@@ -21,7 +21,7 @@ from core.errors import BoxOfficeError
 from core.pricing import apply_pricing
 from core.reservation import hold_general_admission
 from core.sales import CashTender, SupervisorPin, checkout, open_shift
-from tests.backoffice.conftest import event_id, make_show
+from tests.backoffice.conftest import event_id, make_show, sign_in
 from tests.conftest import make_actor
 
 
@@ -32,13 +32,13 @@ def _ga(ctx, ev: int) -> int:
                          {"e": ev}).scalar_one()
 
 
-def test_override_shows_on_next_hold_not_on_existing(bctx, carla, dora, hall):
-    code = make_show(bctx, carla, hall)
+def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, hall):
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     counter = make_actor(bctx, "bo-price-counter")
     before = hold_general_admission(bctx, counter, uuid.uuid4(), ev, _ga(bctx, ev), 2)
     assert before.lines[0].unit_price_minor == 5000
-    res = override_price(bctx, carla, uuid.uuid4(), code, "PISTA", 6000,
+    res = override_price(actx, carla, uuid.uuid4(), code, "PISTA", 6000,
                          reason="strong demand")
     assert (res.status, res.old_minor, res.new_minor) == ("applied", 5000, 6000)
     after = hold_general_admission(bctx, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
@@ -66,7 +66,7 @@ def test_override_shows_on_next_hold_not_on_existing(bctx, carla, dora, hall):
     for bad, code_ in ((100, "price_out_of_bounds"), (20_000, "price_out_of_bounds"),
                        (5050, "price_not_whole")):
         with pytest.raises(BoxOfficeError) as e:
-            override_price(bctx, carla, uuid.uuid4(), code, "PISTA", bad, reason="x")
+            override_price(actx, carla, uuid.uuid4(), code, "PISTA", bad, reason="x")
         assert e.value.code == code_
     hist = price_history(bctx.engine, code)
     assert [(h.section, h.old_minor, h.new_minor, h.reason, h.changed_by) for h in hist] == \
@@ -77,10 +77,10 @@ def test_override_shows_on_next_hold_not_on_existing(bctx, carla, dora, hall):
     assert e.value.code == "not_authorized"
 
 
-def test_big_change_needs_a_second_supervisor(bctx, carla, dora, hall):
-    code = make_show(bctx, carla, hall, pct=20)
+def test_big_change_needs_a_second_supervisor(bctx, actx, carla, dora, hall):
+    code = make_show(actx, carla, hall, pct=20)
     ev = event_id(bctx, code)
-    res = override_price(bctx, carla, uuid.uuid4(), code, "ORQ", 30000,
+    res = override_price(actx, carla, uuid.uuid4(), code, "ORQ", 30000,
                          reason="sold out elsewhere")
     assert res.status == "pending" and res.request_id
     with bctx.engine.connect() as c:
@@ -90,12 +90,15 @@ def test_big_change_needs_a_second_supervisor(bctx, carla, dora, hall):
     assert [(p.section, p.new_minor, p.requested_by) for p in pending] == \
         [("ORQ", 30000, "carla")]
     with pytest.raises(BoxOfficeError) as e:
-        decide_request(bctx, carla, uuid.uuid4(), res.request_id, approve=True)
+        decide_request(actx, carla, uuid.uuid4(), res.request_id, approve=True,
+                       approver=sign_in(actx, "carla"))
     assert e.value.code == "self_approval"
-    ok = decide_request(bctx, dora, uuid.uuid4(), res.request_id, approve=True)
+    # Dora types her PIN on the console: its one-use proof records her approval there.
+    ok = decide_request(actx, dora, uuid.uuid4(), res.request_id, approve=True,
+                        approver=sign_in(actx, "dora"))
     assert (ok.status, ok.new_minor, ok.approved_by) == ("applied", 30000, dora.operator_id)
     with pytest.raises(BoxOfficeError) as e:
-        decide_request(bctx, dora, uuid.uuid4(), res.request_id, approve=False)
+        decide_request(actx, dora, uuid.uuid4(), res.request_id, approve=False)
     assert e.value.code == "price_request_decided"
     hist = price_history(bctx.engine, code)[-1]
     assert (hist.changed_by, hist.approved_by, hist.new_minor) == ("carla", "dora", 30000)
@@ -107,23 +110,23 @@ def test_big_change_needs_a_second_supervisor(bctx, carla, dora, hall):
 
     # With the second supervisor's PIN typed at once, it applies at once; own PIN refused.
     with pytest.raises(BoxOfficeError) as e:
-        override_price(bctx, carla, uuid.uuid4(), code, "MEZ", 25000, reason="x",
+        override_price(actx, carla, uuid.uuid4(), code, "MEZ", 25000, reason="x",
                        approver=SupervisorPin("carla", "9999"))
     assert e.value.code == "self_approval"
-    now = override_price(bctx, carla, uuid.uuid4(), code, "MEZ", 25000, reason="gala",
+    now = override_price(actx, carla, uuid.uuid4(), code, "MEZ", 25000, reason="gala",
                          approver=SupervisorPin("dora", "8888"))
     assert (now.status, now.approved_by) == ("applied", dora.operator_id)
     # Under the threshold no approval is needed.
-    small = override_price(bctx, carla, uuid.uuid4(), code, "BAL", 10000, reason="nudge")
+    small = override_price(actx, carla, uuid.uuid4(), code, "BAL", 10000, reason="nudge")
     assert small.status == "applied" and small.approved_by is None
-    rejected = override_price(bctx, carla, uuid.uuid4(), code, "BAL", 16000, reason="x")
-    assert decide_request(bctx, dora, uuid.uuid4(), rejected.request_id,
+    rejected = override_price(actx, carla, uuid.uuid4(), code, "BAL", 16000, reason="x")
+    assert decide_request(actx, dora, uuid.uuid4(), rejected.request_id,
                           approve=False).status == "rejected"
     assert ev
 
 
-def test_dynamic_rules_off_and_on(bctx, carla, hall):
-    code = make_show(bctx, carla, hall)
+def test_dynamic_rules_off_and_on(bctx, actx, carla, hall):
+    code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     with bctx.engine.begin() as c:
         c.execute(text("insert into pricing_rules (event_id, section_id, kind, params, active)"
@@ -136,14 +139,14 @@ def test_dynamic_rules_off_and_on(bctx, carla, hall):
         assert c.execute(text("select current_minor from price_tiers pt join sections s on"
                               " s.id = pt.section_id where pt.event_id = :e and s.code ="
                               " 'ORQ'"), {"e": ev}).scalar_one() == 24000
-    override_price(bctx, carla, uuid.uuid4(), code, "BAL", 10000, reason="manual")
-    off = set_dynamic(bctx, carla, uuid.uuid4(), code, False)
+    override_price(actx, carla, uuid.uuid4(), code, "BAL", 10000, reason="manual")
+    off = set_dynamic(actx, carla, uuid.uuid4(), code, False)
     assert off["rules"] == 1 and len(off["repriced"]) == 3  # ORQ, MEZ, PISTA; BAL manual
     prices = _prices(bctx, ev)
     assert prices == {"ORQ": 20000, "MEZ": 15000, "BAL": 10000, "PISTA": 5000}
     apply_pricing(bctx, system_actor(bctx.engine, "pricing"), ev)
     assert _prices(bctx, ev) == prices
-    set_dynamic(bctx, carla, uuid.uuid4(), code, True)
+    set_dynamic(actx, carla, uuid.uuid4(), code, True)
     assert _prices(bctx, ev)["ORQ"] == 24000
 
 
