@@ -1,5 +1,10 @@
 """Fixtures for the offline tests: a terminal whose database link goes through a proxy
-the test can cut, with its own journal in the module's temp dir."""
+the test can cut, with its own journal in the module's temp dir.
+
+Each terminal connects as its own cashier login (tests/logins.py), provisioned by the
+owner; a module that makes terminals uses the ``sync_logins`` fixture (its logins are
+dropped at the end). The owner's ``ctx`` seeds, moves the clock and reads results. A
+lease on a terminal's login needs a supervisor's PIN typed there (``lease``)."""
 
 from __future__ import annotations
 
@@ -10,12 +15,60 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from core.actors import Actor
+from core.actors import Actor, OperatorInfo, authenticate
 from core.app_context import CoreContext, build_context
+from core.leases import LeaseInfo, take_lease
 from sync.journal import Journal
 from sync.terminal import OfflineTerminal
 from tests.conftest import make_actor, make_settings
+from tests.logins import TerminalLogins, psycopg_url
 from tests.sync.tcpproxy import TcpProxy
+
+# The module's terminal logins, by the owner's engine (``sync_logins``).
+_LOGINS: dict[int, TerminalLogins] = {}
+
+
+@pytest.fixture(scope="module")
+def sync_logins(ctx: CoreContext) -> Iterator[TerminalLogins]:
+    logins = _LOGINS[id(ctx.engine)] = TerminalLogins(ctx.engine)
+    yield logins
+    del _LOGINS[id(ctx.engine)]
+    logins.close()
+
+
+def logins_of(ctx: CoreContext) -> TerminalLogins:
+    try:
+        return _LOGINS[id(ctx.engine)]
+    except KeyError:
+        raise AssertionError("this module makes terminals: use the sync_logins fixture"
+                             " (pytestmark)") from None
+
+
+def login_url(ctx: CoreContext, name: str, kind: str = "cashier") -> str:
+    """Terminal ``name``'s own connection URL (its login made on first use)."""
+    return psycopg_url(logins_of(ctx).login(name, kind).url)
+
+
+def terminal_actor(ctx: CoreContext, name: str, kind: str = "cashier",
+                   operator_id: int | None = None, role: str | None = None) -> Actor:
+    """The actor of terminal ``name`` on its own login."""
+    return logins_of(ctx).actor(name, kind, operator_id, role)
+
+
+def supervisor(engine: object, login: str = "carla", pin: str = "9999") -> OperatorInfo:
+    """A supervisor typing their PIN on the terminal whose engine this is: the one-use
+    proof the database asks of a lease."""
+    return authenticate(engine, login, pin)  # type: ignore[arg-type]
+
+
+def lease(term: OfflineTerminal, key: object, event_id: int, **where: object) -> LeaseInfo:
+    """``term.take_lease`` with a supervisor's approval typed on the terminal's login:
+    ``OfflineTerminal.take_lease`` passes none, and a terminal's first lease needs one."""
+    term.ctx.signer()  # registers this terminal's public key, so gates trust its tickets
+    info = take_lease(term.ctx, term.actor, key, event_id,  # type: ignore[arg-type]
+                      approver=supervisor(term.ctx.engine), **where)  # type: ignore[arg-type]
+    term.leases.save(info)
+    return info
 
 
 @pytest.fixture
@@ -32,17 +85,19 @@ def proxied_url(db_url: str, proxy: TcpProxy) -> str:
 
 
 def make_terminal(ctx: CoreContext, db_url: str, proxy: TcpProxy | None, tmp: Path,
-                  name: str | None = None, cards: object = None,
-                  **overrides: object) -> OfflineTerminal:
-    """A terminal with its own engine (through ``proxy`` when given) and journal."""
+                  name: str | None = None, cards: object = None, *,
+                  on_owner: bool = False, **overrides: object) -> OfflineTerminal:
+    """A terminal with its own engine on its own login (through ``proxy`` when given)
+    and journal; ``on_owner``: on the owner's URL, where a test says why."""
     name = name or f"t-{uuid.uuid4().hex[:6]}"
-    url = proxied_url(db_url, proxy) if proxy else db_url
+    own = db_url if on_owner else login_url(ctx, name)
+    url = proxied_url(own, proxy) if proxy else own
     base = {"sync__offline_after_failures": 1, "sync__online_after_successes": 1,
             "sync__probe_timeout_s": 1.0, "database__connect_timeout_s": 1,
             "database__lock_timeout_ms": 1000, "terminal__name": name}
     base.update(overrides)
     settings = make_settings(url, tmp / name, **base)
     tctx = build_context(settings, url=url)
-    actor: Actor = make_actor(ctx, name)
+    actor = make_actor(ctx, name) if on_owner else terminal_actor(ctx, name)
     journal = Journal(tmp / name / "journal.sqlite3")
     return OfflineTerminal(tctx, actor, journal, cards=cards)  # type: ignore[arg-type]

@@ -6,12 +6,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+import pytest
 from sqlalchemy import text
 
 from core.leases import return_lease
 from tests.conftest import make_actor
-from tests.sync.conftest import make_terminal
+from tests.sync.conftest import lease, make_terminal
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_path):
@@ -21,10 +24,10 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
     comedia = event_id(ctx.engine, "COMEDIA-HOJE")
     m_seats = seats_of(ctx.engine, magica, "BAL")[:4]
     c_seats = seats_of(ctx.engine, comedia, "BAL")[:4]
-    lm = term.take_lease(uuid.uuid4(), magica, seat_ids=m_seats)
-    term.take_lease(uuid.uuid4(), comedia, seat_ids=c_seats)
+    lm = lease(term, uuid.uuid4(), magica, seat_ids=m_seats)
+    lease(term, uuid.uuid4(), comedia, seat_ids=c_seats)
     poker = event_id(ctx.engine, "POKER-OPEN")
-    term.take_lease(uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
+    lease(term, uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
                     quantity=4)
     proxy.cut()
     term.watch.probe_once()

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from sync.connectivity import ConnectivityWatch
-from tests.sync.conftest import make_terminal
+from tests.sync.conftest import lease, make_terminal
 from tests.sync.helpers import event_id, section_id
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def test_hysteresis_no_flapping():
@@ -41,7 +44,7 @@ def test_state_reaches_apps_and_heartbeat(ctx, db_url, proxy, tmp_path):
     term.subscribe(seen.append)
     term.start(background=False)
     poker = event_id(ctx.engine, "POKER-OPEN")
-    term.take_lease(uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
+    lease(term, uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
                     quantity=5)
     proxy.cut()
     term.watch.probe_once()
@@ -73,7 +76,7 @@ def test_background_push_and_reconnect(ctx, db_url, proxy, tmp_path):
     term.subscribe(lambda st: sent.set() if st["queue_depth"] == 0 and st["applied"] else None)
     term.start()
     poker = event_id(ctx.engine, "POKER-OPEN")
-    term.take_lease(uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
+    lease(term, uuid.uuid4(), poker, section_id=section_id(ctx.engine, poker, "ENTRADA"),
                     quantity=6)
     term.sell_from_lease(poker, ga_qty=1, method="cash")
     assert sent.wait(20)

@@ -11,8 +11,10 @@ from sqlalchemy import text
 from core.errors import BoxOfficeError
 from core.reservation import confirm_sale, hold_best_available
 from tests.conftest import make_actor
-from tests.sync.conftest import make_terminal
+from tests.sync.conftest import lease, make_terminal
 from tests.sync.helpers import event_id, lease_invariants, seats_of, sold_per_seat
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, tmp_path):
@@ -21,7 +23,7 @@ def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, t
     term.start(background=False)
     assert term.online
     leased = seats_of(ctx.engine, ev, "FRENTE")[:16]
-    info = term.take_lease(uuid.uuid4(), ev, seat_ids=leased)
+    info = lease(term, uuid.uuid4(), ev, seat_ids=leased)
     assert len(info.seats) == 16
 
     # Another terminal keeps selling the rest of the room, directly, all along.

@@ -11,16 +11,21 @@ import sys
 import time
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from core.app_context import build_context
 from sync.journal import Journal
 from sync.terminal import OfflineTerminal
-from tests.conftest import make_actor, make_settings
+from tests.conftest import make_settings
+from tests.sync.conftest import lease as take_approved_lease
+from tests.sync.conftest import login_url, terminal_actor
 from tests.sync.helpers import event_id, lease_invariants, section_id
 from tests.sync.test_kill_replay import ROOT, _child_env
 
 RUNS = 5
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def test_kill_9_while_selling_offline(ctx, db_url, tmp_path):
@@ -29,13 +34,14 @@ def test_kill_9_while_selling_offline(ctx, db_url, tmp_path):
     ga = section_id(ctx.engine, poker, "ENTRADA")
     for run in range(RUNS):
         name = f"kill-append-{run}"
-        settings = make_settings(db_url, tmp_path / name, terminal__name=name)
-        tctx = build_context(settings, url=db_url)
-        actor = make_actor(ctx, name)
+        url = login_url(ctx, name)  # the terminal's own login, the child's too
+        settings = make_settings(url, tmp_path / name, terminal__name=name)
+        tctx = build_context(settings, url=url)
+        actor = terminal_actor(ctx, name)
         journal = Journal(settings.journal_path)
         term = OfflineTerminal(tctx, actor, journal, probes={"database": lambda: True})
         term.watch.probe_once()
-        lease = term.take_lease(uuid.uuid4(), poker, section_id=ga, quantity=40)
+        lease = take_approved_lease(term, uuid.uuid4(), poker, section_id=ga, quantity=40)
         journal.close()
 
         proc = subprocess.Popen(

@@ -12,16 +12,20 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 
 from core.leases import lease_info
 from sync.journal import Journal
 from sync.terminal import OfflineTerminal
-from tests.conftest import make_actor, make_settings
+from tests.conftest import make_settings
+from tests.sync.conftest import lease, login_url, terminal_actor
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id
 
 RUNS = int(os.environ.get("SYNC_KILL_RUNS", "20"))
 ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def _journal_sales(ctx, tmp: Path, run: int, seats: list[int]) -> tuple[OfflineTerminal, dict]:
@@ -29,19 +33,19 @@ def _journal_sales(ctx, tmp: Path, run: int, seats: list[int]) -> tuple[OfflineT
     name = f"kill-{run:02d}"
     from core.app_context import build_context
 
-    settings = make_settings(str(ctx.engine.url.render_as_string(hide_password=False)),
-                             tmp / name, terminal__name=name,
+    # The terminal's own login (the replaying child connects as it too).
+    settings = make_settings(login_url(ctx, name), tmp / name, terminal__name=name,
                              sync__offline_after_failures=1, sync__online_after_successes=1)
     tctx = build_context(settings, url=settings.database.url.get_secret_value())
     link = {"up": True}
-    term = OfflineTerminal(tctx, make_actor(ctx, name), Journal(settings.journal_path),
+    term = OfflineTerminal(tctx, terminal_actor(ctx, name), Journal(settings.journal_path),
                            probes={"database": lambda: link["up"]})
     term.watch.probe_once()
     poker = event_id(ctx.engine, "POKER-OPEN")
     sinatra = event_id(ctx.engine, "SINATRA")
-    ga = term.take_lease(uuid.uuid4(), poker,
+    ga = lease(term, uuid.uuid4(), poker,
                          section_id=section_id(ctx.engine, poker, "ENTRADA"), quantity=10)
-    st = term.take_lease(uuid.uuid4(), sinatra, seat_ids=seats)
+    st = lease(term, uuid.uuid4(), sinatra, seat_ids=seats)
     link["up"] = False
     term.watch.probe_once()
     for i in range(4):

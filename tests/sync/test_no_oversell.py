@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -13,9 +14,11 @@ from core.errors import BoxOfficeError
 from core.reservation import availability, confirm_sale, hold_best_available, hold_seats
 from core.reservation import hold_general_admission as hold_ga
 from tests.conftest import make_actor
-from tests.sync.conftest import make_terminal
+from tests.sync.conftest import lease, make_terminal
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
 from tests.sync.tcpproxy import TcpProxy
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 def test_two_offline_one_online_zero_oversold(ctx, db_url, proxy, tmp_path):
@@ -29,10 +32,10 @@ def test_two_offline_one_online_zero_oversold(ctx, db_url, proxy, tmp_path):
     for t in (a, b):
         t.start(background=False)
     front, rear = seats_of(ctx.engine, cab, "FRENTE"), seats_of(ctx.engine, cab, "FUNDO")
-    lease_a = a.take_lease(uuid.uuid4(), cab, seat_ids=front[:16])
-    lease_b = b.take_lease(uuid.uuid4(), cab, seat_ids=rear[:16])
-    a.take_lease(uuid.uuid4(), poker, section_id=ga, quantity=60)
-    b.take_lease(uuid.uuid4(), poker, section_id=ga, quantity=60)
+    lease_a = lease(a, uuid.uuid4(), cab, seat_ids=front[:16])
+    lease_b = lease(b, uuid.uuid4(), cab, seat_ids=rear[:16])
+    lease(a, uuid.uuid4(), poker, section_id=ga, quantity=60)
+    lease(b, uuid.uuid4(), poker, section_id=ga, quantity=60)
     proxy.cut()
     proxy_b.cut()
     for t in (a, b):

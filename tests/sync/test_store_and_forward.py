@@ -19,8 +19,10 @@ from core.sales.shifts import open_shift
 from core.tickets.checkin import GateChecker
 from sync.cards import GatewayCardProcessor
 from tests.conftest import make_actor, make_settings
-from tests.sync.conftest import make_terminal
+from tests.sync.conftest import lease, make_terminal
 from tests.sync.helpers import event_id, lease_invariants, seats_of
+
+pytestmark = pytest.mark.usefixtures("sync_logins")
 
 
 @pytest.fixture
@@ -38,7 +40,7 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
     term.start(background=False)
     ev = event_id(ctx.engine, "COMEDIA-HOJE")
     orq = seats_of(ctx.engine, ev, "ORQ")[:8]  # 120,00 each
-    term.take_lease(uuid.uuid4(), ev, seat_ids=orq)
+    lease(term, uuid.uuid4(), ev, seat_ids=orq)
     ana = authenticate(ctx.engine, "ana", "1234")
     shift = open_shift(ctx, replace(term.actor, operator_id=ana.id), uuid.uuid4(), 10_000)
     proxy.cut()
