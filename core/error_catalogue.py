@@ -300,6 +300,22 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "es": "Este terminal no acepta tarjetas: no hay procesador de tarjetas"
               " configurado (gateway.kind). Acepte efectivo en el mostrador.",
     },
+    "card_reader_missing": {
+        "pt-BR": "Este terminal não aceita cartão: nenhuma maquininha (leitor de cartão)"
+                 " está instalada para a operadora configurada. Aceite dinheiro no balcão.",
+        "en": "This terminal takes no cards: no card reader is installed for the"
+              " configured card gateway. Take cash at the counter.",
+        "es": "Este terminal no acepta tarjetas: no hay lector de tarjetas instalado"
+              " para el procesador configurado. Acepte efectivo en el mostrador.",
+    },
+    "card_typed_refused": {
+        "pt-BR": "Com a operadora real, o cartão é lido pela maquininha: nenhum número"
+                 " ou token digitado é aceito.",
+        "en": "With the real card gateway the card is read by the card reader: no typed"
+              " number or token is accepted.",
+        "es": "Con el procesador real la tarjeta la lee el lector: no se acepta ningún"
+              " número ni token tecleado.",
+    },
     "gateway_timeout": {
         "pt-BR": "A operadora de cartão não respondeu a tempo.",
         "en": "The card gateway did not answer in time.",

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from core.outbox import CustomerContact
     from core.reservation import HoldResult
     from core.sales import Tender
+    from terminal.card_input import CardInput
 
 
 def customer_contact(email: str, language: str, consent: bool) -> CustomerContact | None:
@@ -40,26 +41,28 @@ class CounterPayments(OfflineSelling, CounterPrinting):
         return self._checkout(key, hold, CashTender(tendered_minor), customer_name, exchange,
                               contact)
 
-    def pay_card(self, key: uuid.UUID, hold: HoldResult | OfflineCart, card: str,
+    def pay_card(self, key: uuid.UUID, hold: HoldResult | OfflineCart, card: str | None,
                  customer_name: str | None = None,
                  exchange: ExchangeRequest | None = None,
                  contact: CustomerContact | None = None) -> SaleOutcome:
-        from core.payments import CardPaymentsOff, card_payments_on
-        from core.payments.card_reader import TEST_CARDS
+        """``card``: the typed test reference, in the sandbox only; with a real gateway
+        None, and the terminal's card reader reads the customer's card. Refused before
+        anything is written when this terminal can take no card (terminal.card_input)."""
         from core.sales import CardTender
+        from terminal.card_input import card_from
 
-        if not card_payments_on(self.settings):
-            # Offline too: a card stored for later with no gateway would never be charged.
-            raise CardPaymentsOff()
+        # Offline too: a card stored for later with no gateway would never be charged.
+        pm, brand, last4 = card_from(self, card, hold.total_minor, hold.currency)
         if isinstance(hold, OfflineCart):
-            return self.sell_offline(hold, "card", card_ref=card, customer_name=customer_name)
-        # The counter's reader hands back only the reference; for the gateway's documented
-        # test cards the brand and last four digits are known, so the receipt and the
-        # dialog can show them (a real reader's presentation carries its own).
-        known = next((c for c in TEST_CARDS if c.payment_method == card), None)
-        tender = CardTender(payment_method=card, brand=known.brand if known else None,
-                            last4=known.number[-4:] if known else None)
+            return self.sell_offline(hold, "card", card_ref=pm, customer_name=customer_name)
+        tender = CardTender(payment_method=pm, brand=brand, last4=last4)
         return self._checkout(key, hold, tender, customer_name, exchange, contact)
+
+    def card_input(self) -> CardInput:
+        """Which card input the counter's card dialog may offer (terminal.card_input)."""
+        from terminal.card_input import card_input
+
+        return card_input(self)
 
     def _checkout(self, key: uuid.UUID, hold: HoldResult, tender: Tender,
                   customer_name: str | None, exchange: ExchangeRequest | None,

@@ -38,6 +38,7 @@ from terminal.results import ExchangeRequest, OfflineCardLimits, OfflineCart, Sa
 if TYPE_CHECKING:
     from core.outbox import CustomerContact
     from core.reservation import HoldResult
+    from terminal.card_input import CardInput
 
 
 DECLINES = frozenset({"card_declined", "insufficient_funds", "expired_card"})
@@ -46,6 +47,12 @@ add_strings({
     "email_optional": ("Customer's email for e-tickets (optional)",
                        "E-mail do cliente para os ingressos (opcional)"),
     "email_consent": ("Customer agrees to e-mail", "Cliente autoriza o e-mail"),
+    "card_on_reader": ("Ask the customer to present the card on the reader, then press"
+                       " Enter.",
+                       "Peça ao cliente para aproximar ou inserir o cartão na maquininha e"
+                       " tecle Enter."),
+    "card_reader_wait": ("Waiting for the card on the reader / gateway...",
+                         "Aguardando o cartão na maquininha / operadora..."),
 })
 # The customer's language for the email (the counter itself speaks pt-BR or English).
 EMAIL_LANGUAGES = (("Português", "pt-BR"), ("English", "en"), ("Español", "es"))
@@ -227,13 +234,22 @@ class CardScreen(BaseModal):
         self._key = uuid.uuid4()
 
     def compose(self) -> ComposeResult:
+        # What the terminal's gateway allows here (terminal.card_input): the typed field
+        # exists only with the sandbox; a real gateway reads the card on the reader.
+        self.input: CardInput = self.counter.card_input()
         with Vertical(classes="dialog", id="card-box"):
             yield Label(t("card_title"), classes="title")
             due = format_minor(self.hold.total_minor, self.hold.currency, self.bo.lang)
             yield Static(f"{t('due')}: [b]{due}[/b]")
             yield Static("", id="card-saf", classes="warning")
-            yield Label(t("card_number"))
-            yield Input(self.card, id="card-input")
+            if self.input.typed:  # the sandbox only: test references typed at the counter
+                yield Label(t("card_number"))
+                yield Input(self.card, id="card-input")
+            elif self.input.refusal:
+                yield Static(f"[b]✖ {error_text(BoxOfficeError(self.input.refusal))}[/b]",
+                             id="card-refused", classes="warning")
+            else:
+                yield Static(t("card_on_reader"), id="card-reader")
             yield Input(placeholder=t("customer_optional"), id="customer", max_length=120)
             if _offers_email(self.hold, self.exchange):
                 yield ContactFields(self.bo.lang)
@@ -244,7 +260,7 @@ class CardScreen(BaseModal):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#card-progress").display = False
-        self.query_one("#card-input", Input).focus()
+        self.query_one("#card-input" if self.input.typed else "#customer", Input).focus()
         saf = self.query_one("#card-saf", Static)
         saf.display = isinstance(self.hold, OfflineCart)
         if saf.display:  # the casino carries the risk until the card is charged
@@ -295,11 +311,19 @@ class CardScreen(BaseModal):
         except BoxOfficeError as exc:
             self.query_one("#card-result", Static).update(f"[b]✖ {error_text(exc)}[/b]")
             return
+        if self.input.refusal:
+            # Nothing is sent or written: the dialog already says why.
+            self.app.bell()
+            return
         self.state = "waiting"
         self.refresh_bindings()
         self.query_one("#card-progress").display = True
-        self.query_one("#card-result", Static).update(t("card_progress"))
-        card = self.query_one("#card-input", Input).value.strip() or self.card
+        card: str | None = None
+        if self.input.typed:
+            self.query_one("#card-result", Static).update(t("card_progress"))
+            card = self.query_one("#card-input", Input).value.strip() or self.card
+        else:
+            self.query_one("#card-result", Static).update(t("card_reader_wait"))
         name = self.query_one("#customer", Input).value.strip() or None
         self.call_core(self.counter.pay_card, self._key, self.hold, card,
                        customer_name=name, exchange=self.exchange, contact=contact,

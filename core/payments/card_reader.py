@@ -1,11 +1,23 @@
 """Card readers: our software never sees a card number, only the payment-method
-reference a reader hands back for an amount."""
+reference a reader hands back for an amount.
+
+The project ships no driver for a real reader. A site plugs its own in as an installed
+package that declares an entry point in the group ``boxoffice.card_readers``: a callable
+taking the terminal's ``Settings`` and returning a ``CardReader``. With a real gateway
+(``gateway.kind = "stripe"``) and no reader installed, cards are refused with
+``card_reader_missing``; the simulated reader and its test cards belong to the sandbox
+(the demo) only."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from config import Settings
+
+READER_ENTRY_POINTS = "boxoffice.card_readers"
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +33,23 @@ class CardReader(Protocol):
     def present(self, amount_minor: int, currency: str) -> CardPresentation:
         """Wait for the customer's card and return its reference (raises on cancel)."""
         ...
+
+
+def installed_card_reader(settings: Settings) -> CardReader | None:
+    """The reader a site installed (entry point group ``boxoffice.card_readers``), built
+    for these settings; None when there is none. Several installed is a configuration
+    error (which one would charge the customer?), refused as ``card_reader_missing``."""
+    from importlib.metadata import entry_points
+
+    found = list(entry_points(group=READER_ENTRY_POINTS))
+    if not found:
+        return None
+    if len(found) > 1:
+        from core.errors import BoxOfficeError
+
+        raise BoxOfficeError("card_reader_missing")
+    reader: CardReader = found[0].load()(settings)
+    return reader
 
 
 @dataclass(frozen=True, slots=True)

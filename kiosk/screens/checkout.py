@@ -12,13 +12,32 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Digits, Input, Static
 
 from boxoffice_tui.widgets.keypad import Keypad
+from core.errors import BoxOfficeError
+from core.language import LANGUAGES, language
 from core.payments import DECLINE_CODES, TEST_CARDS
 from kiosk.i18n import card_label, error_message, sentence, t
 from kiosk.screens.base import FocusScroll, KioskHeader, KioskScreen, money, when
+from terminal.card_input import card_input, pay_at_kiosk
 
 if TYPE_CHECKING:
     from core.outbox import CustomerContact
     from core.sales import CheckoutResult
+
+
+# The card reader's labels (pt-BR, en, es): a real gateway reads the card on the reader,
+# and the test-card buttons exist only with the sandbox (terminal.card_input).
+STRINGS: dict[str, tuple[str, str, str]] = {
+    "reader_pay": ("▶ Pagar: aproxime ou insira o cartão na maquininha",
+                   "▶ Pay: tap or insert your card on the reader",
+                   "▶ Pagar: acerque o inserte la tarjeta en el lector"),
+    "reader_wait": ("Siga as instruções da maquininha... não retire o cartão.",
+                    "Follow the reader's instructions... do not remove the card.",
+                    "Siga las instrucciones del lector... no retire la tarjeta."),
+}
+
+
+def st(key: str) -> str:
+    return STRINGS[key][LANGUAGES.index(language())]
 
 
 def mmss(seconds: float) -> str:
@@ -116,7 +135,12 @@ class SummaryScreen(KioskScreen):
                 yield Digits(self._left_digits(), id="countdown")
             yield Static(self._left_text(), id="hold-left", classes="explain")
             yield Static(t("card_only"), classes="explain")
-            yield Button(t("pay_card"), id="pay", classes="primary big")
+            refusal = card_input(self.kiosk.services).refusal
+            if refusal:  # no card can be taken here: the button says why, and stays off
+                yield Button(sentence(error_message(BoxOfficeError(refusal))), id="pay",
+                             classes="primary big", disabled=True)
+            else:
+                yield Button(t("pay_card"), id="pay", classes="primary big")
             yield Static("", id="status", classes="message")
 
     def _remaining(self) -> float:
@@ -142,6 +166,8 @@ class SummaryScreen(KioskScreen):
         if button_id != "pay":
             return
         k = self.kiosk
+        if card_input(k.services).refusal:
+            return  # the button says why; nothing is sent or written
         # Never take money the kiosk cannot honour: printer and card circuit first.
         k.readiness = k.services.readiness()
         if not k.readiness.ok:
@@ -170,14 +196,22 @@ class PaymentScreen(KioskScreen):
             yield Static(f"{t('total')}: [b]{money(hold.total_minor, hold.currency)}[/b]",
                          classes="headline")
             yield Button(self._email_label(), id="email", classes="big")
-            yield Static(t("reader_sim"), classes="explain")
-            for i, card in enumerate(TEST_CARDS):
-                yield Button(card_label(card.brand, card.outcome, card.number[-4:]),
-                             id=f"card-{i}", classes="card")
+            view = card_input(self.kiosk.services)
+            if view.typed:  # the sandbox (the demo): the simulated reader's test cards
+                yield Static(t("reader_sim"), classes="explain")
+                for i, card in enumerate(TEST_CARDS):
+                    yield Button(card_label(card.brand, card.outcome, card.number[-4:]),
+                                 id=f"card-{i}", classes="card")
+            elif view.refusal:
+                yield Button(sentence(error_message(BoxOfficeError(view.refusal))),
+                             id="card-reader", classes="card", disabled=True)
+            else:
+                yield Button(st("reader_pay"), id="card-reader", classes="primary big")
             yield Static("", id="status", classes="message")
 
     def on_mount(self) -> None:
-        self.focus_id("#card-0")
+        self.tried = "#card-0" if card_input(self.kiosk.services).typed else "#card-reader"
+        self.focus_id(self.tried)
 
     def _email_label(self) -> str:
         from kiosk.screens.email import masked, st
@@ -191,7 +225,7 @@ class PaymentScreen(KioskScreen):
         def given(contact: CustomerContact | None) -> None:
             self.contact = contact
             self.query_one("#email", Button).label = self._email_label()
-            self.focus_id("#card-0")
+            self.focus_id(self.tried)
 
         self.kiosk.push_screen(EmailDialog(self.contact), given)
 
@@ -205,15 +239,23 @@ class PaymentScreen(KioskScreen):
         # is charged, which leaves nothing focused, and the next arrow press then landed
         # on Cancel (and lost the cart).
         self.tried = f"#{button_id}"
-        card = TEST_CARDS[int(button_id.removeprefix("card-"))]
+        view = card_input(self.kiosk.services)
+        if view.refusal:
+            return  # the button says why; nothing is sent or written
+        test_card: str | None = None
+        if button_id != "card-reader":
+            if not view.typed:
+                return
+            test_card = TEST_CARDS[int(button_id.removeprefix("card-"))].payment_method
         p = self.purchase
         assert p.hold is not None
         # One key per card presented: a retried tap of the same attempt cannot charge
         # twice, a second card after a decline is a new attempt.
         p.pay_key = uuid.uuid4()
         self.set_busy(True)
-        self.query_one("#status", Static).update(t("paying"))
-        self.call_core(self.kiosk.services.pay, p.pay_key, p.hold, card.payment_method,
+        self.query_one("#status", Static).update(t("paying") if view.typed
+                                                 else st("reader_wait"))
+        self.call_core(pay_at_kiosk, self.kiosk.services, p.pay_key, p.hold, test_card,
                        contact=self.contact, done=self._paid, failed=self._failed,
                        group="pay", exclusive=True)
 

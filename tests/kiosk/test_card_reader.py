@@ -1,0 +1,142 @@
+"""The kiosk with a real gateway (issue 11 item 6): the simulated reader's test-card
+buttons exist only with the sandbox. The module's kiosk is configured
+``gateway.kind = "stripe"`` against a loopback HTTP server that counts the requests it
+gets: with no card reader installed the card button is off and says why, and nothing
+reaches the server; with a reader the customer presents the card on it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from textual.widgets import Button
+
+from core.payments import SANDBOX_KEY, build_gateway
+from core.payments.card_reader import CardPresentation
+from kiosk.app import KioskApp
+from kiosk.screens.checkout import PaymentScreen, ThanksScreen
+from terminal.kiosk import KioskSession
+from tests.kiosk.conftest import TERMINAL, LoopbackPrinter, scalar, wait_for
+from tests.kiosk.helpers import SIZE, shown, tap, to_summary
+from tests.terminal_fixtures import build_session, context_on
+
+pytestmark = [pytest.mark.db, pytest.mark.anyio]
+
+
+class Recorder:
+    """A loopback HTTP server standing in for the real gateway: it answers 500 to
+    anything and remembers every request."""
+
+    def __init__(self) -> None:
+        seen: list[str] = []
+        self.seen = seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def _any(self) -> None:
+                seen.append(f"{self.command} {self.path}")
+                self.send_response(500)
+                self.end_headers()
+
+            do_GET = do_POST = do_DELETE = _any
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="module")
+def recorder() -> Iterator[Recorder]:
+    r = Recorder()
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def terminal_overrides(module_tmp: Path, printer: LoopbackPrinter,
+                       recorder: Recorder) -> dict[str, Any]:
+    return {"terminal__name": TERMINAL, "terminal__kind": "kiosk",
+            "printer__url": printer.url, "printer__timeout_s": 1.0,
+            "printer__retry_initial_s": 0.05, "printer__retry_max_s": 0.2,
+            "holds__kiosk_ttl_s": 240, "kiosk__print_wait_s": 5.0,
+            "logging__file": str(module_tmp / "kiosk.jsonl"),
+            "gateway__kind": "stripe", "gateway__base_url": recorder.url,
+            "gateway__secret_key": "sk_live_not_a_real_key"}
+
+
+class FakeReader:
+    def __init__(self) -> None:
+        self.asked: list[tuple[int, str]] = []
+
+    def present(self, amount_minor: int, currency: str) -> CardPresentation:
+        self.asked.append((amount_minor, currency))
+        return CardPresentation("pm_card_mastercard", "mastercard", "4444")
+
+
+async def test_no_reader_no_test_cards_and_the_card_button_says_why(
+        make_app: Any, kctx: Any, recorder: Recorder) -> None:
+    app = make_app()
+    sales_before = scalar(kctx, "select count(*) from sales")
+    async with app.run_test(size=SIZE) as pilot:
+        await to_summary(pilot, "SINATRA", 1)
+        pay = app.screen.query_one("#pay", Button)
+        assert pay.disabled
+        assert "no card reader is installed" in str(pay.label), pay.label
+        await pilot.click("#pay")
+        await pilot.pause()
+        assert not isinstance(app.screen, PaymentScreen)
+        # Even if the payment step were reached: no test card, only the reason.
+        app.next_step("summary")
+        await shown(pilot, PaymentScreen)
+        assert not app.screen.query("#card-0")
+        reader_button = app.screen.query_one("#card-reader", Button)
+        assert reader_button.disabled and "no card reader" in str(reader_button.label)
+    assert scalar(kctx, "select count(*) from sales") == sales_before
+    assert recorder.seen == []
+
+
+async def test_with_a_reader_the_customer_presents_the_card(
+        kctx: Any, spooler: Any, clock: Any, sandbox: Any, recorder: Recorder) -> None:
+    """kind = "stripe" pointed at the project's sandbox (it speaks the same API), a
+    site's reader plugged in: no test cards, one button, the reader's card is sold."""
+    g = kctx.settings.gateway.model_copy(update={"base_url": sandbox.base_url,
+                                                 "secret_key": SecretStr(SANDBOX_KEY)})
+    settings = kctx.settings.model_copy(update={"gateway": g})
+    gw = build_gateway(settings)
+    try:
+        c = context_on(kctx, settings, gateway=gw)
+        c._signer = kctx._signer
+        svc = build_session(KioskSession, c, TERMINAL, spooler=spooler)
+        reader = FakeReader()
+        svc.card_reader = reader  # type: ignore[attr-defined]
+        app = KioskApp(svc, clock=clock, language_code="en", heartbeat=False,
+                       handle_signals=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await to_summary(pilot, "SINATRA", 1)
+            total = app.purchase.hold.total_minor
+            await tap(pilot, "#pay")
+            await shown(pilot, PaymentScreen)
+            assert not app.screen.query("#card-0")
+            assert "card on the reader" in str(app.screen.query_one("#card-reader",
+                                                                    Button).label)
+            await tap(pilot, "#card-reader")
+            await wait_for(pilot, lambda: isinstance(app.screen, ThanksScreen))
+            sale = app.purchase.sale
+            assert reader.asked == [(total, sale.currency)]
+            assert (sale.brand, sale.last4) == ("mastercard", "4444")
+            assert scalar(kctx, "select last4 from sales where order_id = :o",
+                          o=sale.order.order_id) == "4444"
+    finally:
+        gw.close()
+    assert recorder.seen == []
