@@ -1,7 +1,12 @@
-"""Dynamic pricing: rules, bounds, history, quoted prices, supervisor overrides."""
+"""Dynamic pricing: rules, bounds, history, quoted prices, supervisor overrides.
+
+The counter holds and sells on its own cashier login (ana signed in, drawer open); the
+supervisor sets rules and reprices on the back office's admin login. The owner's ``ctx``
+makes events, widens bounds and reads the history."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +15,9 @@ from sqlalchemy import text
 from core.actors import Actor
 from core.errors import BoxOfficeError
 from core.pricing import TierState, add_rule, apply_pricing, override_price, target_price
-from core.reservation import confirm_sale, hold_seats, sections
+from core.reservation import hold_seats, sections
+from core.sales import CashTender, checkout, open_shift
 from core.sales.approvals import SupervisorPin
-from tests.conftest import make_actor
 from tests.core.helpers import key, make_event, seats_of
 
 NOW = datetime(2026, 11, 29, 20, 0, tzinfo=UTC)
@@ -47,13 +52,22 @@ def test_manual_override_wins_and_ceiling_holds():
 
 
 @pytest.fixture(scope="module")
-def supervisor_actor(ctx):
-    a = make_actor(ctx, "pricing-desk")
+def supervisor_actor(ctx, terminal_logins):
+    """(supervisor, cashier): each an (own context, actor) pair on its own login."""
     with ctx.engine.connect() as c:
         sup = c.execute(text("select id from operators where login = 'carla'")).scalar_one()
         cashier = c.execute(text("select id from operators where login = 'ana'")).scalar_one()
-    return (Actor(a.terminal_id, a.terminal_name, sup, "supervisor"),
-            Actor(a.terminal_id, a.terminal_name, cashier, "cashier"))
+    desk = terminal_logins.context("pricing-desk", "admin", ctx.settings)
+    counter = terminal_logins.context("pricing-counter", "cashier", ctx.settings)
+    sup_a = terminal_logins.actor("pricing-desk", "admin", sup, "supervisor")
+    cash_a = terminal_logins.actor("pricing-counter", "cashier", cashier, "cashier")
+    open_shift(counter, cash_a, key(), 0)
+    return (desk, sup_a), (counter, cash_a)
+
+
+def _sell(c, cashier: Actor, hold_id, total: int):
+    """A counter's sale: a checkout paid in cash."""
+    return checkout(c, cashier, key(), hold_id, CashTender(total)).order
 
 
 def _widen(ctx, ev):
@@ -63,25 +77,25 @@ def _widen(ctx, ev):
 
 
 def test_rules_reprice_the_room_and_holds_keep_their_quote(ctx, supervisor_actor):
-    sup, cashier = supervisor_actor
+    (dc, sup), (cc, cashier) = supervisor_actor
     ev, sec, _ = make_event(ctx.engine, rows=2, per_row=5, price=10_000)
     _widen(ctx, ev)
     seats = seats_of(ctx.engine, ev)
-    early = hold_seats(ctx, cashier, key(), ev, seats[:1])
+    early = hold_seats(cc, cashier, key(), ev, seats[:1])
     with pytest.raises(BoxOfficeError) as exc:
-        add_rule(ctx, cashier, key(), ev, "occupancy", {"steps": [[50, 20]]})
+        add_rule(cc, cashier, key(), ev, "occupancy", {"steps": [[50, 20]]})
     assert exc.value.code == "not_authorized"
     k = key()
-    rid = add_rule(ctx, sup, k, ev, "occupancy", {"steps": [[50, 20]]}, sec)
-    assert add_rule(ctx, sup, k, ev, "occupancy", {"steps": [[50, 20]]}, sec) == rid
+    rid = add_rule(dc, sup, k, ev, "occupancy", {"steps": [[50, 20]]}, sec)
+    assert add_rule(dc, sup, k, ev, "occupancy", {"steps": [[50, 20]]}, sec) == rid
     for s in seats[1:5]:
-        h = hold_seats(ctx, cashier, key(), ev, [s])
-        confirm_sale(ctx, cashier, key(), h.hold_id, "cash")
-    assert apply_pricing(ctx, sup, ev)[0].new_minor == 12_000
-    assert apply_pricing(ctx, sup, ev) == []  # nothing due: nothing written
-    late = hold_seats(ctx, cashier, key(), ev, seats[6:7])
+        h = hold_seats(cc, cashier, key(), ev, [s])
+        _sell(cc, cashier, h.hold_id, h.total_minor)
+    assert apply_pricing(dc, sup, ev)[0].new_minor == 12_000
+    assert apply_pricing(dc, sup, ev) == []  # nothing due: nothing written
+    late = hold_seats(cc, cashier, key(), ev, seats[6:7])
     assert late.total_minor == 12_000
-    order = confirm_sale(ctx, cashier, key(), early.hold_id, "cash")
+    order = _sell(cc, cashier, early.hold_id, early.total_minor)
     assert order.total_minor == 10_000  # the price quoted when it was held
     with ctx.engine.connect() as c:
         hist = c.execute(text("select old_minor, new_minor, reason from price_changes pc join"
@@ -90,22 +104,25 @@ def test_rules_reprice_the_room_and_holds_keep_their_quote(ctx, supervisor_actor
     assert [(h.old_minor, h.new_minor) for h in hist] == [(10_000, 12_000)]
     assert "occupancy" in hist[0].reason
     with pytest.raises(BoxOfficeError) as exc:
-        add_rule(ctx, sup, key(), ev, "occupancy", {"steps": "lots"})
+        add_rule(dc, sup, key(), ev, "occupancy", {"steps": "lots"})
     assert exc.value.code == "invalid_rule"
 
 
 def test_override_needs_a_supervisor_pin_and_bounds(ctx, supervisor_actor):
-    _sup, cashier = supervisor_actor
+    # On the desk's admin login: a counter's login may not touch price_tiers, and no
+    # counter face calls this override (the console's is core.backoffice.prices').
+    (dc, sup), (_cc, ana) = supervisor_actor
+    cc, cashier = dc, replace(sup, operator_id=ana.operator_id, role="cashier")
     ev, sec, _ = make_event(ctx.engine, rows=1, per_row=4, price=10_000)
     _widen(ctx, ev)
     tier_id = next(s.tier_id for s in sections(ctx.engine, ev) if s.id == sec)
     with pytest.raises(BoxOfficeError) as exc:
-        override_price(ctx, cashier, key(), tier_id, 9_000, SupervisorPin("carla", "0000"))
+        override_price(cc, cashier, key(), tier_id, 9_000, SupervisorPin("carla", "0000"))
     assert exc.value.code == "invalid_pin"
     with pytest.raises(BoxOfficeError) as exc:
-        override_price(ctx, cashier, key(), tier_id, 1, SupervisorPin("carla", "9999"))
+        override_price(cc, cashier, key(), tier_id, 1, SupervisorPin("carla", "9999"))
     assert exc.value.code == "price_out_of_bounds"
-    assert override_price(ctx, cashier, key(), tier_id, 15_000,
+    assert override_price(cc, cashier, key(), tier_id, 15_000,
                           SupervisorPin("carla", "9999")) == 15_000
     assert next(s.price_minor for s in sections(ctx.engine, ev) if s.id == sec) == 15_000
     with ctx.engine.connect() as c:
