@@ -1,4 +1,7 @@
-"""The hash-chained audit log: intact chains verify; tampering of any kind is found."""
+"""The hash-chained audit log: intact chains verify; tampering of any kind is found.
+
+Two counters append by holding on their own cashier logins; the tampering below is the
+owner's (the maintenance switch works only there) and so is ``audit verify``."""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from sqlalchemy import text
 
 from core import audit
 from core.reservation import hold_best_available
-from tests.conftest import make_actor
 from tests.core.helpers import event_id, key
 
 
@@ -25,12 +27,13 @@ def _chain_rows(ctx, chain):
                          {"c": chain}).all()
 
 
-def test_intact_then_altered_deleted_and_truncated(ctx):
+def test_intact_then_altered_deleted_and_truncated(ctx, terminal_logins):
     ev = event_id(ctx.engine, "MAGICA")
-    a = make_actor(ctx, "audit-a")
-    b = make_actor(ctx, "audit-b")
-    for actor in (a, b, a, a, b, a):
-        hold_best_available(ctx, actor, key(), ev, 1)
+    own = {name: (terminal_logins.context(name, "cashier", ctx.settings),
+                  terminal_logins.actor(name)) for name in ("audit-a", "audit-b")}
+    for name in ("audit-a", "audit-b", "audit-a", "audit-a", "audit-b", "audit-a"):
+        c, actor = own[name]
+        hold_best_available(c, actor, key(), ev, 1)
     checked, problems = audit.verify(ctx.engine)
     assert problems == [] and checked >= 6
     assert [r.seq for r in _chain_rows(ctx, "audit-a")] == [1, 2, 3, 4]
@@ -50,10 +53,15 @@ def test_intact_then_altered_deleted_and_truncated(ctx):
     assert any(p.chain == "audit-a" and "deleted at the end" in p.problem for p in problems)
 
 
-def test_database_refuses_update_and_delete(ctx):
+def test_database_refuses_update_and_delete(ctx, cashier_ctx):
     import pytest
     from sqlalchemy.exc import DBAPIError
 
+    # A counter's login may not even try; the owner is stopped by the trigger.
+    for sql in ("delete from audit_log", "update audit_log set action = 'x'"):
+        with pytest.raises(DBAPIError, match="permission denied"), \
+                cashier_ctx.engine.begin() as c:
+            c.execute(text(sql))
     with pytest.raises(DBAPIError, match="append-only"), ctx.engine.begin() as c:
         c.execute(text("delete from audit_log"))
     with pytest.raises(DBAPIError, match="append-only"), ctx.engine.begin() as c:
