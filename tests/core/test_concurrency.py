@@ -1,4 +1,9 @@
-"""Concurrency proofs against the real database: many threads, then count what was sold."""
+"""Concurrency proofs against the real database: many threads, then count what was sold.
+
+The threads act on counters' own cashier logins: LOGINS of them, thread i on counter
+i % LOGINS (each with ana signed in and a drawer open, so a sale is a cash checkout), one
+small pool each: the server's 100 connections are shared with CI. The owner's ``ctx``
+makes the events and counts."""
 
 from __future__ import annotations
 
@@ -14,17 +19,52 @@ from sqlalchemy import text
 from core.errors import BoxOfficeError
 from core.reservation import (
     availability,
-    confirm_sale,
     hold_best_available,
     hold_general_admission,
     hold_seats,
     release_hold,
     seat_layout,
 )
-from tests.conftest import make_actor
 from tests.core.helpers import invariants, key, make_event, seats_of
 
 pytestmark = pytest.mark.slow
+
+# Counter logins the threads share, and each one's pool (size + as many overflow): at
+# most LOGINS * 2 * POOL connections for the module.
+LOGINS = 4
+POOL = 4
+
+
+@pytest.fixture(scope="module")
+def counters(ctx, terminal_logins):
+    """LOGINS (own context, actor) pairs: cashier logins with ana signed in, drawer open."""
+    from uuid import uuid4
+
+    from core.sales import open_shift
+
+    with ctx.engine.connect() as c:
+        op = c.execute(text("select id from operators where role = 'cashier' and active"
+                            " order by id limit 1")).scalar_one()
+    made = []
+    for i in range(LOGINS):
+        name = f"conc-{i}"
+        c = terminal_logins.context(name, "cashier", ctx.settings, pool_size=POOL)
+        actor = terminal_logins.actor(name, "cashier", op, "cashier")
+        open_shift(c, actor, uuid4(), 10_000)
+        made.append((c, actor))
+    return made
+
+
+def _threads(counters, n: int) -> list:
+    """The (context, actor) of each of ``n`` threads."""
+    return [counters[i % len(counters)] for i in range(n)]
+
+
+def _sell(c, actor, hold):
+    """A counter's sale of ``hold``: a checkout paid in cash; its order."""
+    from core.sales import CashTender, checkout
+
+    return checkout(c, actor, key(), hold.hold_id, CashTender(hold.total_minor)).order
 
 
 def _run(n: int, fn) -> list:
@@ -38,11 +78,11 @@ def _run(n: int, fn) -> list:
         return list(pool.map(go, range(n)))
 
 
-def test_random_chosen_seats_64_threads_never_double_sell(ctx):
+def test_random_chosen_seats_64_threads_never_double_sell(ctx, counters):
     ev, _, _ = make_event(ctx.engine, rows=10, per_row=20)
     pool = seats_of(ctx.engine, ev)
     assert len(pool) == 200
-    actors = [make_actor(ctx, f"rand-{i}") for i in range(64)]
+    actors = _threads(counters, 64)
     deadline = time.monotonic() + 4.0
     unexpected: list[str] = []
 
@@ -53,7 +93,7 @@ def test_random_chosen_seats_64_threads_never_double_sell(ctx):
         while time.monotonic() < deadline:
             want = rng.sample(pool, rng.randint(1, 4))
             try:
-                h = hold_seats(ctx, actors[i], key(), ev, want)
+                h = hold_seats(*actors[i], key(), ev, want)
             except BoxOfficeError as e:
                 if e.code != "seat_unavailable":
                     unexpected.append(e.code)
@@ -65,11 +105,11 @@ def test_random_chosen_seats_64_threads_never_double_sell(ctx):
             if sorted(h.seat_ids) != sorted(want):
                 unexpected.append(f"partial hold {h.seat_ids} for {want}")
             if rng.random() < 0.5:
-                o = confirm_sale(ctx, actors[i], key(), h.hold_id, f"cash:{i}")
+                o = _sell(*actors[i], h)
                 sold.extend(ln.seat_id for ln in o.lines)
                 ok += 1
             else:
-                release_hold(ctx, actors[i], key(), h.hold_id)
+                release_hold(*actors[i], key(), h.hold_id)
         return sold, holds, ok
 
     results = _run(64, worker)
@@ -87,15 +127,15 @@ def test_random_chosen_seats_64_threads_never_double_sell(ctx):
     assert audit.verify(ctx.engine)[1] == []
 
 
-def test_32_threads_same_4_seats_exactly_one_wins(ctx):
+def test_32_threads_same_4_seats_exactly_one_wins(ctx, counters):
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=10)
     want = seats_of(ctx.engine, ev)[3:7]
-    actors = [make_actor(ctx, f"same-{i}") for i in range(32)]
+    actors = _threads(counters, 32)
     codes: list[str] = []
 
     def worker(i: int):
         try:
-            return hold_seats(ctx, actors[i], key(), ev, want)
+            return hold_seats(*actors[i], key(), ev, want)
         except BoxOfficeError as e:
             codes.append(e.code)
             return None
@@ -106,20 +146,20 @@ def test_32_threads_same_4_seats_exactly_one_wins(ctx):
     assert invariants(ctx.engine) == []
 
 
-def test_32_threads_best_available_pairs_no_overlap_and_adjacent(ctx):
+def test_32_threads_best_available_pairs_no_overlap_and_adjacent(ctx, counters):
     ev, _, _ = make_event(ctx.engine, rows=20, per_row=20)
     layout = {s.seat_id: (s.row_label, s.number) for s in seat_layout(ctx.engine, ev)}
-    actors = [make_actor(ctx, f"best-{i}") for i in range(32)]
+    actors = _threads(counters, 32)
 
     def worker(i: int):
         pairs = []
         while True:
             try:
-                h = hold_best_available(ctx, actors[i], key(), ev, 2)
+                h = hold_best_available(*actors[i], key(), ev, 2)
             except BoxOfficeError as e:
                 assert e.code == "sold_out"
                 return pairs
-            confirm_sale(ctx, actors[i], key(), h.hold_id, "cash")
+            _sell(*actors[i], h)
             pairs.append(h.seat_ids)
 
     pairs = [p for r in _run(32, worker) for p in r]
@@ -133,9 +173,9 @@ def test_32_threads_best_available_pairs_no_overlap_and_adjacent(ctx):
     assert invariants(ctx.engine) == []
 
 
-def test_ga_50_threads_3_units_capacity_100(ctx):
+def test_ga_50_threads_3_units_capacity_100(ctx, counters):
     ev, _, ga = make_event(ctx.engine, ga_capacity=100)
-    actors = [make_actor(ctx, f"ga-{i}") for i in range(50)]
+    actors = _threads(counters, 50)
     stop = threading.Event()
     worst = [0]
 
@@ -152,12 +192,12 @@ def test_ga_50_threads_3_units_capacity_100(ctx):
 
     def worker(i: int):
         try:
-            h = hold_general_admission(ctx, actors[i], key(), ev, ga, 3)
+            h = hold_general_admission(*actors[i], key(), ev, ga, 3)
         except BoxOfficeError as e:
             assert e.code == "sold_out"
             return 0
         if i % 2:
-            confirm_sale(ctx, actors[i], key(), h.hold_id, "cash")
+            _sell(*actors[i], h)
         return 3
 
     try:
@@ -173,19 +213,19 @@ def test_ga_50_threads_3_units_capacity_100(ctx):
 
 
 @pytest.mark.parametrize("kind", ["seats", "best", "ga"])
-def test_double_clicks_in_flight_return_one_result(ctx, kind):
+def test_double_clicks_in_flight_return_one_result(ctx, counters, kind):
     """Eight copies of one command (same key) at the same instant: one hold, one answer."""
     ev, _, ga = make_event(ctx.engine, rows=2, per_row=10, ga_capacity=50)
-    actor = make_actor(ctx, f"dbl-{kind}")
+    own, actor = counters[0]
     k = key()
     seats = seats_of(ctx.engine, ev)[4:6]
 
     def worker(_i: int):
         if kind == "seats":
-            return hold_seats(ctx, actor, k, ev, seats)
+            return hold_seats(own, actor, k, ev, seats)
         if kind == "best":
-            return hold_best_available(ctx, actor, k, ev, 2)
-        return hold_general_admission(ctx, actor, k, ev, ga, 2)
+            return hold_best_available(own, actor, k, ev, 2)
+        return hold_general_admission(own, actor, k, ev, ga, 2)
 
     results = _run(8, worker)
     assert all(r == results[0] for r in results)
@@ -196,28 +236,13 @@ def test_double_clicks_in_flight_return_one_result(ctx, kind):
     assert invariants(ctx.engine) == []
 
 
-def _counter(ctx, name: str):
-    """A counter terminal with an operator and its own open shift (cash sales need one)."""
-    from dataclasses import replace
-    from uuid import uuid4
-
-    from core.sales import open_shift
-
-    with ctx.engine.connect() as c:
-        op = c.execute(text("select id from operators where role = 'cashier' and active"
-                            " order by id limit 1")).scalar_one()
-    actor = replace(make_actor(ctx, name), operator_id=op, role="cashier")
-    open_shift(ctx, actor, uuid4(), 10_000)
-    return actor
-
-
-def test_16_counters_sell_a_room_for_cash_to_the_last_seat(ctx):
+def test_16_counters_sell_a_room_for_cash_to_the_last_seat(ctx, counters):
     """Best-available holds and one-call cash sales (bo_hold_best, bo_cash_sale) from 16
     threads until the room is sold out: every seat sold once, one ticket each."""
     from core.sales import CashTender, checkout
 
     ev, _, _ = make_event(ctx.engine, rows=10, per_row=20)
-    actors = [_counter(ctx, f"cash-{i}") for i in range(16)]
+    actors = _threads(counters, 16)
     unexpected: list[str] = []
 
     def worker(i: int) -> int:
@@ -225,13 +250,13 @@ def test_16_counters_sell_a_room_for_cash_to_the_last_seat(ctx):
         seats = 0
         while True:
             try:
-                h = hold_best_available(ctx, actors[i], key(), ev, rng.randint(1, 3))
+                h = hold_best_available(*actors[i], key(), ev, rng.randint(1, 3))
             except BoxOfficeError as e:
                 if e.code == "sold_out":
                     return seats
                 unexpected.append(e.code)
                 continue
-            res = checkout(ctx, actors[i], key(), h.hold_id, CashTender(h.total_minor))
+            res = checkout(*actors[i], key(), h.hold_id, CashTender(h.total_minor))
             seats += len(res.ticket_serials)
 
     sold = sum(_run(16, worker))
@@ -249,19 +274,19 @@ def test_16_counters_sell_a_room_for_cash_to_the_last_seat(ctx):
     assert invariants(ctx.engine) == []
 
 
-def test_double_clicked_cash_checkout_sells_once(ctx):
+def test_double_clicked_cash_checkout_sells_once(ctx, counters):
     """Eight copies of one cash checkout (same key) at the same instant: one sale, one
     order, one answer."""
     from core.sales import CashTender, checkout
 
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=10)
-    actor = _counter(ctx, "cash-dbl")
-    h = hold_best_available(ctx, actor, key(), ev, 2)
+    own, actor = counters[0]
+    h = hold_best_available(own, actor, key(), ev, 2)
     k = key()
 
     def worker(_i: int):
         try:
-            return checkout(ctx, actor, k, h.hold_id, CashTender(h.total_minor))
+            return checkout(own, actor, k, h.hold_id, CashTender(h.total_minor))
         except BoxOfficeError as e:  # a copy that met the first one still in flight
             return e.code
 
