@@ -55,6 +55,30 @@ def terminal_actor(ctx: CoreContext, name: str, kind: str = "cashier",
     return logins_of(ctx).actor(name, kind, operator_id, role)
 
 
+def online_counter(ctx: CoreContext, name: str) -> tuple[CoreContext, Actor]:
+    """Another counter selling online on its own login: ana signed in, drawer open (a
+    sale there is a cash checkout, ``cash_sale``)."""
+    from sqlalchemy import text
+
+    from core.sales import open_shift
+
+    with ctx.engine.connect() as c:
+        ana = c.execute(text("select id from operators where login = 'ana'")).scalar_one()
+    logins = logins_of(ctx)
+    own = logins.context(name, "cashier", ctx.settings, pool_size=2)
+    actor = logins.actor(name, "cashier", ana, "cashier")
+    open_shift(own, actor, uuid.uuid4(), 0)
+    return own, actor
+
+
+def cash_sale(own: CoreContext, actor: Actor, hold: object) -> object:
+    """A counter's sale of ``hold``: a checkout paid in cash; its order."""
+    from core.sales import CashTender, checkout
+
+    return checkout(own, actor, uuid.uuid4(), hold.hold_id,  # type: ignore[attr-defined]
+                    CashTender(hold.total_minor)).order  # type: ignore[attr-defined]
+
+
 def supervisor(engine: object, login: str = "carla", pin: str = "9999") -> OperatorInfo:
     """A supervisor typing their PIN on the terminal whose engine this is: the one-use
     proof the database asks of a lease."""

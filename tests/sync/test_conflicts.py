@@ -4,14 +4,19 @@ for a supervisor and reported centrally; never silently dropped, never oversold.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 
 import pytest
 from sqlalchemy import text
 
 from core.leases import return_lease
-from tests.conftest import make_actor
-from tests.sync.conftest import lease, make_terminal
+from tests.sync.conftest import (
+    cash_sale,
+    lease,
+    logins_of,
+    make_terminal,
+    online_counter,
+    supervisor,
+)
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
 
 pytestmark = pytest.mark.usefixtures("sync_logins")
@@ -39,15 +44,21 @@ def test_revoked_lease_and_canceled_event_are_flagged(ctx, db_url, proxy, tmp_pa
 
     # Meanwhile, centrally: a supervisor revokes the MAGICA lease (terminal presumed
     # lost), and COMEDIA-HOJE is canceled.
-    sup = replace(make_actor(ctx, "conf-sup"), role="supervisor")
-    assert return_lease(ctx, sup, uuid.uuid4(), lm.lease_id, revoke=True).returned_units == 4
+    # The revoke from the supervisor's monitor login, her PIN typed there; the cancel is
+    # the owner's (setup).
+    logins = logins_of(ctx)
+    mc = logins.context("conf-sup", "monitor", ctx.settings)
+    carla = supervisor(mc.engine)
+    sup = logins.actor("conf-sup", "monitor", carla.id, carla.role)
+    assert return_lease(mc, sup, uuid.uuid4(), lm.lease_id, revoke=True,
+                        approver=carla).returned_units == 4
     with ctx.engine.begin() as c:
         c.execute(text("update events set status = 'canceled' where id = :e"), {"e": comedia})
-    other = make_actor(ctx, "conf-b")
-    from core.reservation import confirm_sale, hold_seats
+    oc, other = online_counter(ctx, "conf-b")
+    from core.reservation import hold_seats
 
-    h = hold_seats(ctx, other, uuid.uuid4(), magica, m_seats[:2])  # back on sale: sold again
-    confirm_sale(ctx, other, uuid.uuid4(), h.hold_id, "cash:b")
+    h = hold_seats(oc, other, uuid.uuid4(), magica, m_seats[:2])  # back on sale: sold again
+    cash_sale(oc, other, h)
 
     proxy.restore()
     term.watch.probe_once()

@@ -9,9 +9,8 @@ import pytest
 from sqlalchemy import text
 
 from core.errors import BoxOfficeError
-from core.reservation import confirm_sale, hold_best_available
-from tests.conftest import make_actor
-from tests.sync.conftest import lease, make_terminal
+from core.reservation import hold_best_available
+from tests.sync.conftest import cash_sale, lease, make_terminal, online_counter
 from tests.sync.helpers import event_id, lease_invariants, seats_of, sold_per_seat
 
 pytestmark = pytest.mark.usefixtures("sync_logins")
@@ -27,18 +26,18 @@ def test_sales_continue_from_lease_and_replay_exactly_once(ctx, db_url, proxy, t
     assert len(info.seats) == 16
 
     # Another terminal keeps selling the rest of the room, directly, all along.
-    other = make_actor(ctx, "cut-b")
+    oc, other = online_counter(ctx, "cut-b")
     other_orders: list = []
     stop = threading.Event()
 
     def sell_rest() -> None:
         while not stop.is_set():
             try:
-                h = hold_best_available(ctx, other, uuid.uuid4(), ev, 2)
+                h = hold_best_available(oc, other, uuid.uuid4(), ev, 2)
             except BoxOfficeError as exc:
                 assert exc.code == "sold_out"
                 return
-            other_orders.append(confirm_sale(ctx, other, uuid.uuid4(), h.hold_id, "cash:b"))
+            other_orders.append(cash_sale(oc, other, h))
 
     rest = threading.Thread(target=sell_rest)
     rest.start()

@@ -11,10 +11,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from core.errors import BoxOfficeError
-from core.reservation import availability, confirm_sale, hold_best_available, hold_seats
+from core.reservation import availability, hold_best_available, hold_seats
 from core.reservation import hold_general_admission as hold_ga
-from tests.conftest import make_actor
-from tests.sync.conftest import lease, make_terminal
+from tests.sync.conftest import cash_sale, lease, make_terminal, online_counter
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id, sold_per_seat
 from tests.sync.tcpproxy import TcpProxy
 
@@ -42,7 +41,7 @@ def test_two_offline_one_online_zero_oversold(ctx, db_url, proxy, tmp_path):
         t.watch.probe_once()
         assert not t.online
 
-    c = make_actor(ctx, "online-c")
+    oc, c = online_counter(ctx, "online-c")
     start = threading.Barrier(3)
     errors: list[BaseException] = []
     counts = {"a": 0, "b": 0, "c_seats": 0, "c_ga": 0, "c_refused_leased": 0}
@@ -68,19 +67,19 @@ def test_two_offline_one_online_zero_oversold(ctx, db_url, proxy, tmp_path):
             start.wait()
             for s in front[:16:4] + rear[:16:4]:  # leased seats cannot be held by anyone else
                 try:
-                    hold_seats(ctx, c, uuid.uuid4(), cab, [s])
+                    hold_seats(oc, c, uuid.uuid4(), cab, [s])
                 except BoxOfficeError as exc:
                     assert exc.code == "seat_unavailable"
                     counts["c_refused_leased"] += 1
-            for fn in (lambda: hold_best_available(ctx, c, uuid.uuid4(), cab, 2),
-                       lambda: hold_ga(ctx, c, uuid.uuid4(), poker, ga, 7)):
+            for fn in (lambda: hold_best_available(oc, c, uuid.uuid4(), cab, 2),
+                       lambda: hold_ga(oc, c, uuid.uuid4(), poker, ga, 7)):
                 while True:
                     try:
                         h = fn()
                     except BoxOfficeError as exc:
                         assert exc.code == "sold_out", exc.code
                         break
-                    confirm_sale(ctx, c, uuid.uuid4(), h.hold_id, "cash:c")
+                    cash_sale(oc, c, h)
                     counts["c_ga" if h.lines[0].seat_id is None else "c_seats"] += 1
         except BaseException as exc:
             errors.append(exc)

@@ -18,8 +18,8 @@ from core.payments.sandbox.runner import SandboxServer
 from core.sales.shifts import open_shift
 from core.tickets.checkin import GateChecker
 from sync.cards import GatewayCardProcessor
-from tests.conftest import make_actor, make_settings
-from tests.sync.conftest import lease, make_terminal
+from tests.conftest import make_settings
+from tests.sync.conftest import lease, logins_of, make_terminal
 from tests.sync.helpers import event_id, lease_invariants, seats_of
 
 pytestmark = pytest.mark.usefixtures("sync_logins")
@@ -97,7 +97,9 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
                     cash.order_id: ("cash", "captured", 36_000)}
 
     # The tickets printed offline are valid at the gate, except the revoked one.
-    gate = GateChecker(ctx, make_actor(ctx, "gate-1", "gate"), "A",
+    logins = logins_of(ctx)  # the gate scans on its own login
+    gate = GateChecker(logins.context("gate-1", "gate", ctx.settings),
+                       logins.actor("gate-1", "gate"), "A",
                        opens_before=timedelta(days=3))
     ok = gate.scan(good.tickets[0]["token"], uuid.uuid4())
     assert ok.accepted, ok
