@@ -84,24 +84,20 @@ class FakeReader:
         return CardPresentation("pm_card_mastercard", "mastercard", "4444")
 
 
-async def test_no_reader_no_test_cards_and_the_card_button_says_why(
+async def test_no_reader_keeps_the_kiosk_out_of_service_before_any_seat_is_held(
         make_app: Any, kctx: Any, recorder: Recorder) -> None:
+    """A real gateway and no reader: the kiosk cannot take a card, its only tender, so it
+    is out of service (card the reason) before a customer picks seats."""
+    from kiosk.screens.service import OutOfServiceScreen
+
     app = make_app()
     sales_before = scalar(kctx, "select count(*) from sales")
+    holds_before = scalar(kctx, "select count(*) from holds")
     async with app.run_test(size=SIZE) as pilot:
-        await to_summary(pilot, "SINATRA", 1)
-        pay = app.screen.query_one("#pay", Button)
-        assert pay.disabled
-        assert "no card reader is installed" in str(pay.label), pay.label
-        await pilot.click("#pay")
-        await pilot.pause()
-        assert not isinstance(app.screen, PaymentScreen)
-        # Even if the payment step were reached: no test card, only the reason.
-        app.next_step("summary")
-        await shown(pilot, PaymentScreen)
-        assert not app.screen.query("#card-0")
-        reader_button = app.screen.query_one("#card-reader", Button)
-        assert reader_button.disabled and "no card reader" in str(reader_button.label)
+        await shown(pilot, OutOfServiceScreen)
+        assert "card payments" in str(app.screen.query_one("#reasons").render())
+        assert app.terminal_state()["out_of_service"] == ["card"]
+    assert scalar(kctx, "select count(*) from holds") == holds_before
     assert scalar(kctx, "select count(*) from sales") == sales_before
     assert recorder.seen == []
 
