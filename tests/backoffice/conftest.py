@@ -10,7 +10,7 @@ it seeds (counters' and kiosks' sales that a command then acts on) and reads res
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -131,6 +131,18 @@ def actx(bctx: CoreContext, bo_logins: TerminalLogins) -> Iterator[CoreContext]:
 # The owner's context behind each console context: for the one step an admin login
 # cannot take yet (publishing, see make_show).
 _OWNER: dict[int, CoreContext] = {}
+
+
+Seller = Callable[..., tuple[CoreContext, Actor]]
+
+
+@pytest.fixture(scope="module")
+def sellers(bctx: CoreContext, bo_logins: TerminalLogins) -> Seller:
+    """``sellers(name, kind="cashier")``: that counter's (or kiosk's) own context and
+    actor, on its own login, for the sales a back office command is seen to act on."""
+    def make(name: str, kind: str = "cashier") -> tuple[CoreContext, Actor]:
+        return bo_logins.context(name, kind, bctx.settings), bo_logins.actor(name, kind)
+    return make
 
 
 def sign_in(actx: CoreContext, login: str, pin: str | None = None) -> OperatorInfo:

@@ -19,35 +19,36 @@ from core.backoffice.inventory import (
 )
 from core.errors import BoxOfficeError
 from core.reservation import availability, hold_best_available, hold_general_admission, hold_seats
-from tests.backoffice.conftest import event_id, make_show
+from tests.backoffice.conftest import event_id, make_show, sign_in
 from tests.conftest import make_actor
 
 
-def test_blocked_seats_refuse_holds_and_come_back(bctx, actx, carla, hall):
+def test_blocked_seats_refuse_holds_and_come_back(bctx, actx, carla, hall, sellers):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
-    counter = make_actor(bctx, "bo-inv-counter")
-    kiosk = make_actor(bctx, "bo-inv-kiosk", "kiosk", "kiosk")
+    cc, counter = sellers("bo-inv-counter")
+    kc, kiosk = sellers("bo-inv-kiosk", "kiosk")
     row_a = seat_ids_for(bctx.engine, code, ["ORQ:A"])
     assert len(row_a) == 40
-    sold = hold_seats(bctx, counter, uuid.uuid4(), ev, [row_a[0]])
+    sold = hold_seats(cc, counter, uuid.uuid4(), ev, [row_a[0]])
     res = block_seats(actx, carla, uuid.uuid4(), code, row_a, reason="house seats",
                       kind="house")
     assert set(res.changed) == set(row_a[1:]) and res.skipped == {"held": [row_a[0]]}
     listed = blocked_seats(bctx.engine, code)
     assert len(listed) == 39 and {b.kind for b in listed} == {"house"}
     assert listed[0].operator == "carla"
-    for actor in (counter, kiosk):
+    for own, actor in ((cc, counter), (kc, kiosk)):
         with pytest.raises(BoxOfficeError) as e:
-            hold_seats(bctx, actor, uuid.uuid4(), ev, [row_a[5]])
+            hold_seats(own, actor, uuid.uuid4(), ev, [row_a[5]])
         assert e.value.code == "seat_unavailable"
     from core.leases.service import take_lease  # the offline face sells from leases
 
     with pytest.raises(BoxOfficeError) as e:
-        take_lease(bctx, counter, uuid.uuid4(), ev, seat_ids=[row_a[6]])
+        take_lease(cc, counter, uuid.uuid4(), ev, seat_ids=[row_a[6]],
+                   approver=sign_in(cc, "carla"))  # her PIN typed at the counter
     assert e.value.code == "seat_unavailable"
     # Best available walks past blocked seats, even when they are the best ones.
-    best = hold_best_available(bctx, kiosk, uuid.uuid4(), ev, 2, section_ids=[
+    best = hold_best_available(kc, kiosk, uuid.uuid4(), ev, 2, section_ids=[
         _section(bctx, ev, "ORQ")])
     assert not set(best.seat_ids) & set(row_a)
 
@@ -56,25 +57,25 @@ def test_blocked_seats_refuse_holds_and_come_back(bctx, actx, carla, hall):
     back = unblock_seats(actx, carla, uuid.uuid4(), code, kind="house")
     assert set(back.changed) == set(row_a[1:])
     assert {b.kind for b in blocked_seats(bctx.engine, code)} == {"press"}
-    got = hold_seats(bctx, kiosk, uuid.uuid4(), ev, [row_a[5]])
+    got = hold_seats(kc, kiosk, uuid.uuid4(), ev, [row_a[5]])
     assert got.seat_ids == (row_a[5],)
     states = availability(bctx.engine, ev)
     assert states.states[states.seat_ids.index(press[0])] == "B"
     assert sold.hold_id
 
 
-def test_ga_capacity_never_below_held_and_sold(bctx, actx, carla, hall):
+def test_ga_capacity_never_below_held_and_sold(bctx, actx, carla, hall, sellers):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     ga = _section(bctx, ev, "PISTA")
-    counter = make_actor(bctx, "bo-ga-counter")
-    hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 10)
+    cc, counter = sellers("bo-ga-counter")
+    hold_general_admission(cc, counter, uuid.uuid4(), ev, ga, 10)
     with pytest.raises(BoxOfficeError) as e:
         set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 9)
     assert e.value.code == "capacity_below_taken" and e.value.details["taken"] == 10
     assert set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 10).capacity == 10
     with pytest.raises(BoxOfficeError) as e:
-        hold_general_admission(bctx, counter, uuid.uuid4(), ev, ga, 1)
+        hold_general_admission(cc, counter, uuid.uuid4(), ev, ga, 1)
     assert e.value.code == "sold_out"
     assert set_ga_capacity(actx, carla, uuid.uuid4(), code, "PISTA", 500).capacity == 500
     with pytest.raises(BoxOfficeError) as e:
@@ -84,12 +85,13 @@ def test_ga_capacity_never_below_held_and_sold(bctx, actx, carla, hall):
     # Buyers racing a supervisor lowering the capacity: whatever order they commit in,
     # the counter never ends above capacity and the cut never lands below what is taken.
     errors: list[str] = []
+    buyers = [sellers(f"bo-ga-race-{i}") for i in range(6)]
 
     def buy(i: int) -> None:
-        a = make_actor(bctx, f"bo-ga-race-{i}")
+        own, a = buyers[i]
         for _ in range(10):
             try:
-                hold_general_admission(bctx, a, uuid.uuid4(), ev, ga, 5)
+                hold_general_admission(own, a, uuid.uuid4(), ev, ga, 5)
             except BoxOfficeError as exc:
                 errors.append(exc.code)
 
@@ -153,7 +155,7 @@ def _section(ctx, ev: int, code: str) -> int:
                          {"e": ev, "c": code}).scalar_one()
 
 
-def test_blocks_race_buyers_without_deadlock(bctx, actx, carla, hall):
+def test_blocks_race_buyers_without_deadlock(bctx, actx, carla, hall, sellers):
     """Buyers hold random seats of a section while a supervisor blocks and releases rows
     of it: no deadlock, no error but 'taken', and no seat ends both blocked and held."""
     import random
@@ -164,13 +166,14 @@ def test_blocks_race_buyers_without_deadlock(bctx, actx, carla, hall):
     rows = [seat_ids_for(bctx.engine, code, [f"BAL:{r}"]) for r in "ABCDEF"]
     everything = [s for r in rows for s in r]
     errors: list[str] = []
+    buyers = [sellers(f"bo-race-buyer-{i}") for i in range(6)]
 
     def buyer(i: int) -> None:
-        a = make_actor(bctx, f"bo-race-buyer-{i}")
+        own, a = buyers[i]
         rnd = random.Random(i)
         for _ in range(25):
             try:
-                hold_seats(bctx, a, uuid.uuid4(), ev, rnd.sample(everything, 3))
+                hold_seats(own, a, uuid.uuid4(), ev, rnd.sample(everything, 3))
             except BoxOfficeError as exc:
                 errors.append(exc.code)
 
