@@ -12,11 +12,15 @@ class Health(SessionBase):
     def breaker(self) -> BreakerView:
         """The card gateway's circuit as this terminal sees it. Only a gateway that was
         already built is asked (building one may start the sandbox server). ``off``: no
-        gateway is configured, so no card is taken at all."""
+        gateway is configured, or a real one with no card reader to read the card, so no
+        card is taken at all (the header and the monitor say "no card")."""
         from core.payments import card_payments_on
+        from terminal.card_input import card_input
 
         if not card_payments_on(self.settings):
             return BreakerView("off", "no card gateway configured")
+        if card_input(self).refusal is not None:
+            return BreakerView("off", "no card reader installed")
         if self._ctx is None or self._ctx.gateway is None:
             return BreakerView("unknown", "")
         br = self._ctx.gateway.breaker

@@ -82,16 +82,9 @@ class KioskSession(KioskPrinting, TerminalSession):
         if printer != "ok":
             reasons.append("printer")
         br = self.breaker().state
-        if br in ("open", "off") or self._card_refused():
+        if br in ("open", "off"):  # off: no gateway, or no reader to read the card
             reasons.append("card")
         return Readiness(tuple(reasons), printer, br)
-
-    def _card_refused(self) -> bool:
-        """A real gateway with no card reader: out of service before a customer picks
-        seats, not at the pay button (the reader is looked up once, then remembered)."""
-        from terminal.card_input import card_input
-
-        return card_input(self).refusal is not None
 
     # --- selling -----------------------------------------------------------------------
     def event_shape(self, event_id: int) -> EventShape:
