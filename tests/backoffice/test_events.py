@@ -100,47 +100,47 @@ def test_event_checks(bctx, actx, carla, hall):
     assert e.value.code == "not_authorized"
 
 
-def test_sell_pause_resume_reschedule_gate_still_accepts(bctx, actx, carla, hall):
+def test_sell_pause_resume_reschedule_gate_still_accepts(bctx, actx, carla, hall, sellers):
     code = make_show(actx, carla, hall, days=2)
     ev = event_id(bctx, code)
-    cashier = make_actor(bctx, "bo-counter-1")
+    cc, cashier = sellers("bo-counter-1")
     with bctx.engine.connect() as c:
         ana = c.execute(text("select id from operators where login = 'ana'")).scalar_one()
-    from core.actors import Actor
+    from dataclasses import replace
 
-    cashier = Actor(cashier.terminal_id, cashier.terminal_name, ana, "cashier", "counter")
-    open_shift(bctx, cashier, uuid.uuid4(), 10_000)
-    h = hold_best_available(bctx, cashier, uuid.uuid4(), ev, 2)
-    sale = checkout(bctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    cashier = replace(cashier, operator_id=ana, role="cashier")
+    open_shift(cc, cashier, uuid.uuid4(), 10_000)
+    h = hold_best_available(cc, cashier, uuid.uuid4(), ev, 2)
+    sale = checkout(cc, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
     assert len(sale.ticket_serials) == 2
 
     set_sales(actx, carla, uuid.uuid4(), code, "pause")
     with pytest.raises(BoxOfficeError) as e:
-        hold_best_available(bctx, cashier, uuid.uuid4(), ev, 1)
+        hold_best_available(cc, cashier, uuid.uuid4(), ev, 1)
     assert e.value.code == "event_paused"
     with pytest.raises(BoxOfficeError) as e:
         set_sales(actx, carla, uuid.uuid4(), code, "pause")
     assert e.value.code == "event_state"
     set_sales(actx, carla, uuid.uuid4(), code, "resume")
-    hold_general_admission(bctx, cashier, uuid.uuid4(), ev,
+    hold_general_admission(cc, cashier, uuid.uuid4(), ev,
                            next(s for s in _sections(bctx, ev) if s[1] == "PISTA")[0], 1)
 
     with bctx.engine.connect() as c:
         token = c.execute(text("select token from tickets where order_id = :o limit 1"),
                           {"o": sale.order.order_id}).scalar_one()
-    gate = make_actor(bctx, "bo-gate-1", "gate")
-    assert check_in(bctx, gate, token, uuid.uuid4(), gate="g1").reason == "wrong_day"
+    gc, gate = sellers("bo-gate-1", "gate")  # the gate scans on its own login
+    assert check_in(gc, gate, token, uuid.uuid4(), gate="g1").reason == "wrong_day"
     soon = datetime.now(ZoneInfo("America/Sao_Paulo")) + timedelta(minutes=30)
     moved = reschedule(actx, carla, uuid.uuid4(), code, soon.replace(tzinfo=None,
                                                                      second=0, microsecond=0))
     assert abs((moved.starts_at - soon).total_seconds()) < 60
     assert moved.doors_at == moved.starts_at - timedelta(minutes=45)
-    res = check_in(bctx, gate, token, uuid.uuid4(), gate="g1")
+    res = check_in(gc, gate, token, uuid.uuid4(), gate="g1")
     assert res.accepted, res
 
     set_sales(actx, carla, uuid.uuid4(), code, "close")
     with pytest.raises(BoxOfficeError) as e:
-        hold_seats(bctx, cashier, uuid.uuid4(), ev, [h.seat_ids[0] + 100])
+        hold_seats(cc, cashier, uuid.uuid4(), ev, [h.seat_ids[0] + 100])
     assert e.value.code in ("sales_closed", "seat_unavailable")
 
 

@@ -32,16 +32,16 @@ def _ga(ctx, ev: int) -> int:
                          {"e": ev}).scalar_one()
 
 
-def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, hall):
+def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, hall, sellers):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
-    counter = make_actor(bctx, "bo-price-counter")
-    before = hold_general_admission(bctx, counter, uuid.uuid4(), ev, _ga(bctx, ev), 2)
+    cc, counter = sellers("bo-price-counter")
+    before = hold_general_admission(cc, counter, uuid.uuid4(), ev, _ga(bctx, ev), 2)
     assert before.lines[0].unit_price_minor == 5000
     res = override_price(actx, carla, uuid.uuid4(), code, "PISTA", 6000,
                          reason="strong demand")
     assert (res.status, res.old_minor, res.new_minor) == ("applied", 5000, 6000)
-    after = hold_general_admission(bctx, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
+    after = hold_general_admission(cc, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
     assert after.lines[0].unit_price_minor == 6000
     with bctx.engine.connect() as c:
         kept = c.execute(text("select unit_price_minor from hold_items where hold_id = :h"),
@@ -51,7 +51,7 @@ def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, ha
     from core.actors import system_actor
 
     apply_pricing(bctx, system_actor(bctx.engine, "pricing"), ev)
-    again = hold_general_admission(bctx, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
+    again = hold_general_admission(cc, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
     assert again.lines[0].unit_price_minor == 6000
     # The older hold still sells at what it quoted.
     with bctx.engine.connect() as c:
@@ -59,8 +59,8 @@ def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, ha
     from core.actors import Actor
 
     cashier = Actor(counter.terminal_id, counter.terminal_name, ana, "cashier", "counter")
-    open_shift(bctx, cashier, uuid.uuid4(), 0)
-    sale = checkout(bctx, cashier, uuid.uuid4(), before.hold_id, CashTender(10_000))
+    open_shift(cc, cashier, uuid.uuid4(), 0)
+    sale = checkout(cc, cashier, uuid.uuid4(), before.hold_id, CashTender(10_000))
     assert sale.amount_minor == 10_000
 
     for bad, code_ in ((100, "price_out_of_bounds"), (20_000, "price_out_of_bounds"),
