@@ -138,8 +138,9 @@ Seller = Callable[..., tuple[CoreContext, Actor]]
 
 @pytest.fixture(scope="module")
 def sellers(bctx: CoreContext, bo_logins: TerminalLogins) -> Seller:
-    """``sellers(name, kind="cashier")``: that counter's (or kiosk's) own context and
-    actor, on its own login, for the sales a back office command is seen to act on."""
+    """``sellers(name, kind="cashier")``: that terminal's (counter, kiosk, gate, worker)
+    own context and actor, on its own login, for what a back office command is seen to
+    act on."""
     def make(name: str, kind: str = "cashier") -> tuple[CoreContext, Actor]:
         return bo_logins.context(name, kind, bctx.settings), bo_logins.actor(name, kind)
     return make

@@ -48,9 +48,7 @@ def test_override_shows_on_next_hold_not_on_existing(bctx, actx, carla, dora, ha
                          {"h": before.hold_id}).scalar_one()
     assert kept == 5000
     # The pricing job keeps the manual price instead of moving it back.
-    from core.actors import system_actor
-
-    apply_pricing(bctx, system_actor(bctx.engine, "pricing"), ev)
+    apply_pricing(*sellers("bo-pricing", "worker"), ev)  # the worker's job, on its login
     again = hold_general_admission(cc, counter, uuid.uuid4(), ev, _ga(bctx, ev), 1)
     assert again.lines[0].unit_price_minor == 6000
     # The older hold still sells at what it quoted.
@@ -125,16 +123,14 @@ def test_big_change_needs_a_second_supervisor(bctx, actx, carla, dora, hall):
     assert ev
 
 
-def test_dynamic_rules_off_and_on(bctx, actx, carla, hall):
+def test_dynamic_rules_off_and_on(bctx, actx, carla, hall, sellers):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     with bctx.engine.begin() as c:
         c.execute(text("insert into pricing_rules (event_id, section_id, kind, params, active)"
                        " values (:e, null, 'occupancy', cast(:p as jsonb), true)"),
                   {"e": ev, "p": json.dumps({"steps": [[0, 20]]})})
-    from core.actors import system_actor
-
-    apply_pricing(bctx, system_actor(bctx.engine, "pricing"), ev)
+    apply_pricing(*sellers("bo-pricing", "worker"), ev)  # the worker's job, on its login
     with bctx.engine.connect() as c:
         assert c.execute(text("select current_minor from price_tiers pt join sections s on"
                               " s.id = pt.section_id where pt.event_id = :e and s.code ="
@@ -144,7 +140,7 @@ def test_dynamic_rules_off_and_on(bctx, actx, carla, hall):
     assert off["rules"] == 1 and len(off["repriced"]) == 3  # ORQ, MEZ, PISTA; BAL manual
     prices = _prices(bctx, ev)
     assert prices == {"ORQ": 20000, "MEZ": 15000, "BAL": 10000, "PISTA": 5000}
-    apply_pricing(bctx, system_actor(bctx.engine, "pricing"), ev)
+    apply_pricing(*sellers("bo-pricing", "worker"), ev)
     assert _prices(bctx, ev) == prices
     set_dynamic(actx, carla, uuid.uuid4(), code, True)
     assert _prices(bctx, ev)["ORQ"] == 24000
