@@ -109,6 +109,13 @@ def run_drill(*, before: int = 20, after: int = 20, restore_repo: int = 2,
             for repo in range(1, len(br.repos) + 1):
                 br.run(f"--repo={repo}", "backup", "--type=full")
             backup_s = time.monotonic() - t
+            with psycopg.connect(primary.libpq(DB), autocommit=True) as c:
+                # pgBackRest keeps a backup's stop time in whole seconds and finds no
+                # backup for a target in that same second ("unable to find backup set
+                # with stop time less than ..."): since sales take milliseconds, start
+                # them in the next second of the database's clock.
+                c.execute("select pg_sleep(1.02 - extract(microseconds from"
+                          " clock_timestamp())::numeric % 1000000 / 1e6)")
             status = None
             if status_check:
                 from core.backup import read_status
