@@ -152,7 +152,8 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     # A customer comes back to the counter for their cash.
     owed = owed_refunds(bctx.engine, event=code)
     assert len(owed) == t["cash_owed"]
-    # On the owner's: a cashier login may not update refunds (pay_owed_refund's payout).
+    # On the owner's: a cashier login may not update refunds (shift_id, terminal_id,
+    # operator_id) nor payments (shift_id), which pay_owed_refund's payout writes.
     paid = pay_owed_refund(bctx, cashier, uuid.uuid4(), owed[0].refund_id)
     assert paid["amount_minor"] == owed[0].amount_minor
     with pytest.raises(BoxOfficeError) as e:
