@@ -43,6 +43,9 @@ class Key(Button):
     def __init__(self, key: str, label: str, *, id: str, classes: str = "") -> None:
         super().__init__(label, id=id, classes=classes, compact=True)
         self.key = key
+        # A Button ignores taps during its 0.2 s "pressed" look: a customer typing "00"
+        # quickly lost a digit of the address (seen in CI as ka7900 for ka79000).
+        self.active_effect_duration = 0
 
 
 class OnscreenKeyboard(Grid):

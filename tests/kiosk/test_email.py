@@ -216,3 +216,15 @@ async def test_arrows_follow_the_keys_as_drawn() -> None:
         await pilot.click(f"#{key_id('.com')}")
         await pilot.pause()
         assert pressed == ["@", ".com"]
+
+
+async def test_a_key_tapped_twice_quickly_types_twice(make_app: Any) -> None:
+    """Two taps on the same key inside a Button's 0.2 s press effect both count."""
+    app = make_app(lang="en")
+    async with app.run_test(size=SIZE) as pilot:
+        dialog = await _to_email(pilot)
+        await pilot.click(f"#{key_id('0')}")
+        await pilot.click(f"#{key_id('0')}")
+        await pilot.click(f"#{key_id('0')}")
+        await pilot.pause()
+        assert dialog.value == "000"
