@@ -24,6 +24,9 @@ class Keypad(Grid):
         for k in self.KEYS:
             btn = Button(k, id=f"key-{'bs' if k == '⌫' else k}", compact=True)
             btn.can_focus = False  # typed digits go to the amount; Tab goes to the name
+            # Every tap counts: a Button ignores clicks during its 0.2 s pressed look,
+            # and a cashier tapping 0 0 quickly would tender a tenth of the amount.
+            btn.active_effect_duration = 0
             yield btn
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
