@@ -23,6 +23,7 @@ from core.actors import Actor
 from core.app_context import CoreContext
 from core.backoffice.common import event_row, finish, require, run
 from core.catalog import publish_event as _publish_rows
+from core.catalog import refresh_statistics
 from core.errors import BoxOfficeError
 
 # --- SQL --------------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def clone_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, source: st
                 _publish_rows(conn, actor, eid, analyze=False)
             ids.append(eid)
         if publish:
-            conn.execute(text("analyze event_seats, ga_inventory"))
+            refresh_statistics(conn)
         return finish(conn, actor, k, "event_clone", "event", src["id"],
                       {"codes": codes, "every_days": every_days, "published": publish},
                       {"event_ids": ids})
