@@ -6,9 +6,7 @@ reaches the server; with a reader the customer presents the card on it."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,39 +19,12 @@ from core.payments.card_reader import CardPresentation
 from kiosk.app import KioskApp
 from kiosk.screens.checkout import PaymentScreen, ThanksScreen
 from terminal.kiosk import KioskSession
+from tests.gateway_recorder import Recorder
 from tests.kiosk.conftest import TERMINAL, LoopbackPrinter, scalar, wait_for
 from tests.kiosk.helpers import SIZE, shown, tap, to_summary
 from tests.terminal_fixtures import build_session, context_on
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
-
-
-class Recorder:
-    """A loopback HTTP server standing in for the real gateway: it answers 500 to
-    anything and remembers every request."""
-
-    def __init__(self) -> None:
-        seen: list[str] = []
-        self.seen = seen
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                seen.append(f"{self.command} {self.path}")
-                self.send_response(500)
-                self.end_headers()
-
-            do_GET = do_POST = do_DELETE = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")

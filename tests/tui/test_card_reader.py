@@ -8,10 +8,8 @@ unit-tested here too, including a reader a site installs as an entry point."""
 from __future__ import annotations
 
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,40 +24,12 @@ from core.payments.card_reader import CardPresentation
 from terminal.base import SessionBase
 from terminal.card_input import card_from, card_input
 from terminal.counter import CounterSession
+from tests.gateway_recorder import Recorder
 from tests.terminal_fixtures import build_session, context_on, scalar, terminal_settings
 from tests.tui.conftest import TERMINAL, open_event, sign_in, wait_for
 
 SIZE = (100, 30)
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
-
-
-class Recorder:
-    """A loopback HTTP server standing in for the real gateway: it answers 500 to
-    anything and remembers every path it was asked for."""
-
-    def __init__(self) -> None:
-        seen: list[str] = []
-        self.seen = seen
-
-        class Handler(BaseHTTPRequestHandler):
-            def _any(self) -> None:
-                seen.append(f"{self.command} {self.path}")
-                self.send_response(500)
-                self.end_headers()
-
-            do_GET = do_POST = do_DELETE = _any
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture(scope="module")
