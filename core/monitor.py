@@ -320,7 +320,10 @@ _PIN_FAILED = text(
 def pin_alerts(conn: Connection, window_s: int = 900) -> list[Alert]:
     """``kiosk_pin_failed`` per kiosk whose staff-exit PIN failed in the last
     ``window_s``: someone on the floor may be trying PINs (the database records each
-    failure, known login or not, and locks the login after five)."""
+    failure, known login or not, and locks the login after five). Only a login that may
+    read the audit log (the monitor's) sees them; another face's snapshot skips them."""
+    if not conn.execute(text("select has_table_privilege('audit_log', 'select')")).scalar():
+        return []
     return [Alert("kiosk_pin_failed", r.chain, {"count": int(r.n), "lockout": bool(r.lockout)})
             for r in conn.execute(_PIN_FAILED, {"window": window_s})]
 
