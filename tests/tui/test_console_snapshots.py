@@ -16,6 +16,7 @@ from core.actors import OperatorInfo
 from core.app_context import CoreContext
 from terminal.monitor import ConsoleView, MonitorSession
 from tests.conftest import make_settings
+from tests.terminal_fixtures import wait_for
 
 pytestmark = pytest.mark.db
 FROZEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
@@ -132,8 +133,7 @@ def test_console_seat_map(snap_compare: Any, sctx: CoreContext, size: tuple[int,
     async def run_before(pilot: Any) -> None:
         await _console(pilot)
         await pilot.press("s")
-        while not isinstance(pilot.app.screen, ConsoleSeatsScreen):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConsoleSeatsScreen))
         smap = pilot.app.screen.query_one(SeatMap)
         while not smap.seat_count:
             await pilot.pause(0.02)
@@ -193,8 +193,7 @@ def test_console_pause_confirm(snap_compare: Any, sctx: CoreContext,
     async def run_before(pilot: Any) -> None:
         await _console(pilot)
         await pilot.press("p")
-        while not isinstance(pilot.app.screen, ConfirmDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmDialog))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
@@ -208,8 +207,7 @@ def test_console_capacity(snap_compare: Any, sctx: CoreContext, size: tuple[int,
     async def run_before(pilot: Any) -> None:
         await _console(pilot, "POKER-OPEN")
         await pilot.press("g")
-        while not isinstance(pilot.app.screen, CapacityDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CapacityDialog))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
@@ -225,14 +223,12 @@ def test_console_block(snap_compare: Any, sctx: CoreContext, size: tuple[int, in
     async def run_before(pilot: Any) -> None:
         await _console(pilot)
         await pilot.press("s")
-        while not isinstance(pilot.app.screen, ConsoleSeatsScreen):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConsoleSeatsScreen))
         smap = pilot.app.screen.query_one(SeatMap)
         while not smap.seat_count:
             await pilot.pause(0.02)
         await pilot.press("space", "right", "space", "b")
-        while not isinstance(pilot.app.screen, BlockDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, BlockDialog))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)

@@ -20,6 +20,7 @@ from core.sales import ShiftInfo
 from terminal.counter import CounterSession
 from terminal.monitor import MonitorSession
 from tests.conftest import make_settings
+from tests.terminal_fixtures import wait_for
 
 pytestmark = pytest.mark.db
 FROZEN = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
@@ -364,8 +365,7 @@ def test_open_shift(snap_compare: Any, sctx: CoreContext, size: tuple[int, int])
     async def run_before(pilot: Any) -> None:
         await pilot.pause()
         await pilot.press(*"bruno", "enter", *"2345", "enter")
-        while not isinstance(pilot.app.screen, OpenShiftScreen):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, OpenShiftScreen))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx, signed_in=False), terminal_size=size,
@@ -415,8 +415,7 @@ def test_refund_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int, 
         while len(screen.lines) < 3:
             await pilot.pause(0.02)
         await pilot.press("space", "space", "f9")
-        while not isinstance(pilot.app.screen, SupervisorDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SupervisorDialog))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
@@ -430,8 +429,7 @@ def test_close_shift(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]
     async def run_before(pilot: Any) -> None:
         await _events(pilot)
         await pilot.press("f10")
-        while not isinstance(pilot.app.screen, CloseShiftDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CloseShiftDialog))
         await _settle(pilot)
 
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
@@ -482,8 +480,7 @@ def test_monitor_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int,
     async def run_before(pilot: Any) -> None:
         await _monitor_drawn(pilot)
         await pilot.press("a")
-        while not isinstance(pilot.app.screen, SupervisorDialog):
-            await pilot.pause(0.02)
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, SupervisorDialog))
         await _settle(pilot)
 
     assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
