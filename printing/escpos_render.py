@@ -7,7 +7,10 @@ new temp dir (and a fixed /tmp path would let anyone plant the pickle escpos loa
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +27,32 @@ def escpos_env(cache_dir: Path | None = None) -> None:
     never a shared /tmp path someone else could plant a pickle in."""
     folder = cache_dir or Path(platformdirs.user_cache_dir("boxoffice")) / "escpos"
     os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(folder))
-    private_dir(Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]))
+    load_capabilities(private_dir(Path(os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"])))
+
+
+def load_capabilities(folder: Path) -> None:
+    """Import escpos's capabilities under an exclusive lock on ``folder``, once per process.
+
+    escpos writes its pickle in place (``open(..., "wb")`` then dump) and any other process
+    importing escpos meanwhile reads a torn pickle and fails at import: sixteen terminals
+    starting at once did. Under the lock one process writes while the others wait. A torn
+    pickle left by a writer that was killed mid-dump is deleted and the import retried, so
+    escpos rebuilds it from its YAML.
+    """
+    if "escpos.capabilities" in sys.modules:
+        return
+    with open(folder / ".capabilities.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                import escpos.capabilities
+            except (EOFError, pickle.UnpicklingError, AttributeError, ValueError):
+                for torn in folder.glob("*.capabilities.pickle"):
+                    torn.unlink(missing_ok=True)
+                sys.modules.pop("escpos.capabilities", None)
+                import escpos.capabilities  # noqa: F401
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def private_dir(folder: Path) -> Path:
