@@ -208,6 +208,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "es": "El procesador de tarjetas no confirmó el pago de este pedido: no hay nada"
               " que devolver. Llame a un supervisor.",
     },
+    "reconcile_wake_failed": {
+        "pt-BR": "O worker não conseguiu escutar o banco de dados para conciliar cartões na"
+                 " hora; a conciliação segue a cada passada.",
+        "en": "The worker could not listen to the database to reconcile cards at once;"
+              " reconciliation goes on every pass.",
+        "es": "El worker no pudo escuchar la base de datos para conciliar tarjetas al"
+              " instante; la conciliación sigue en cada pasada.",
+    },
     "reconcile_no_gateway": {
         "pt-BR": "Conciliação de cartões sem operadora: configure gateway.kind = \"stripe\""
                  " (ou a base_url do sandbox) no worker.",
@@ -478,6 +486,13 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Ticket {serial} was never issued by key {key_id}.",
         "es": "La entrada {serial} nunca fue emitida por la clave {key_id}.",
     },
+    "scan_verifying": {
+        "pt-BR": "Pagamento em verificação: aguarde um instante e leia o ingresso de novo."
+                 " Não deixe entrar ainda.",
+        "en": "Payment being verified: scan again in a moment. Do not let in yet.",
+        "es": "Pago en verificación: espere un momento y vuelva a leer la entrada."
+              " No deje pasar todavía.",
+    },
     "terminal_name_in_use": {
         "pt-BR": "Outro programa já está em execução como o terminal {name}; dê a este"
                  " terminal um nome próprio (terminal.name) ou feche o outro.",
@@ -676,6 +691,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "pt-BR": "O reembolso {refund_id} está {status}, não pendente no balcão.",
         "en": "Refund {refund_id} is {status}, not owed at the counter.",
         "es": "El reembolso {refund_id} está {status}, no pendiente en el mostrador.",
+    },
+    "event_not_canceled": {
+        "pt-BR": "O evento {event_id} está {status}, não cancelado: seus pedidos não são"
+                 " reembolsados pelo cancelamento.",
+        "en": "Event {event_id} is {status}, not canceled: its orders are not refunded as"
+              " a cancellation.",
+        "es": "El evento {event_id} está {status}, no cancelado: sus pedidos no se"
+              " reembolsan como cancelación.",
     },
     # --- Authority in the database (migration 0008, core.provisioning, core.actors)
     "unsafe_directory": {

@@ -8,10 +8,18 @@ outage) finds what was done and finishes only the rest; a card refund the gatewa
 not confirm stays ``pending`` and is sent again with the same gateway key (here on the
 next run, or by the worker's ``retry_pending_refunds``). Orders whose card payment is
 still settling are left for the next run and reported as deferred.
+
+It runs on the back office's admin login (migration 0017): stopping sales is within that
+login's grants, and each order's refund is ``bo_cancel_refund_order``, which checks in
+the database that the caller is an admin login, the event is canceled, the order is the
+event's, and writes one refund per order of what its sold lines were sold for. The
+console sends card refunds to the gateway itself (it holds the gateway's credentials, as
+it did) and records the gateway's answer with ``bo_cancel_refund_settled``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -19,17 +27,19 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor, OperatorInfo
+from core.actors import Actor, OperatorInfo, refusal
 from core.app_context import CoreContext, SeatChange
 from core.backoffice.common import event_row, finish, require, run
 from core.errors import BoxOfficeError
+from core.outbox import events as outbox_events
+from core.payments.gateway import GatewayFailure
 from core.sales import tickets_bridge
-from core.sales.inventory import return_lines_in
-from core.sales.refunds import card_intent, refund, refund_in
+from core.sales.refunds import card_intent
 from core.sales.shifts import add_cash, open_shift_id
-from core.uow import unit_of_work
+from core.uow import after_commit, unit_of_work
 
 log = logging.getLogger(__name__)
 REASON_CODE = "event_canceled"
@@ -54,30 +64,17 @@ _FREE_LEASED = text("update event_seats set status = 'available', lease_id = nul
 _GA_RESET = text("update ga_inventory set held = 0, leased = 0, version = version + 1"
                  " where event_id = :e and (held <> 0 or leased <> 0)")
 _ORDERS = text("select id, number, status from orders where event_id = :e order by number")
-_LOCK_ORDER = text("select * from orders where id = :id for update")
 _REFUND_BY_KEY = text("select id, method, status, amount_minor, currency from refunds"
                       " where key = :k")
 _SOLD_LINES = text("select count(*) from order_lines where order_id = :id and status = 'sold'")
-_IS_COMP = text("select 1 from comps where order_id = :id")
-_SALE = text("select id from sales where order_id = :id order by state = 'completed' desc"
-             " limit 1")
 _OPERATOR = text("select id, login, display_name, role from operators where id = :id")
-_ORDER_DONE = text("update orders set status = 'refunded' where id = :id")
-_OWED = text(
-    """
-    insert into refunds (id, key, order_id, sale_id, line_ids, method, status, amount_minor,
-                         currency, reason_code, shift_id, approval_id, terminal_id, operator_id)
-    values (:id, :key, :order_id, :sale_id, :line_ids, 'cash', :status, :amount, :currency,
-            :reason, null, null, :terminal_id, :operator_id)
-    """
-)
-_OWED_PAYMENT = text(
-    """
-    insert into payments (refund_id, order_id, shift_id, kind, method, status, amount_minor,
-                          currency, idempotency_key)
-    values (:refund_id, :order_id, null, 'refund', 'cash', :status, :amount, :currency, :key)
-    """
-)
+# The database's side of one order's refund (migration 0017): its checks and writes.
+_REFUND_ORDER = text("select * from bo_cancel_refund_order(:e, :o, :k, :t, :op)")
+_SETTLED = text("select bo_cancel_refund_settled(:r, :ref, :t, :op)")
+_ORDER = text("select * from orders where id = :id")
+# Refusals of the 0017 functions: the message is the code, the detail its placeholders.
+_REFUSALS = ("unknown_event", "event_not_canceled", "unknown_order", "idempotency_conflict",
+             "order_payment_unverified")
 _LOCK_REFUND = text("select * from refunds where id = :id for update")
 _PAY_OUT = text("update refunds set status = 'succeeded', shift_id = :s, terminal_id = :t,"
                 " operator_id = :op, updated_at = now() where id = :id")
@@ -180,7 +177,7 @@ def cancel_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: st
     summary = CancelSummary(eid, ev["code"], ev["currency"])
     for i, o in enumerate(orders, 1):
         try:
-            outcome = _refund_order(ctx, on_behalf, supervisor, o.id, o.number)
+            outcome = _refund_order(ctx, on_behalf, supervisor, eid, o.id, o.number)
         except BoxOfficeError as exc:
             # One order's trouble (a busy row, a refund the gateway refuses) must not stop
             # the others: it is reported and the next run tries it again.
@@ -216,8 +213,6 @@ def _mark_canceled(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: 
         leases = [str(r[0]) for r in conn.execute(_REVOKE_LEASES, {"e": ev["id"]})]
         conn.execute(_FREE_LEASED, {"e": ev["id"]})
         conn.execute(_GA_RESET, {"e": ev["id"]})
-        from core.outbox import events as outbox_events
-
         outbox_events.event_changed(conn, actor, "event.canceled", event_id=ev["id"],
                                     code=ev["code"], reason=reason)
         return finish(conn, actor, k, "event_cancel", "event", ev["id"],
@@ -228,37 +223,44 @@ def _mark_canceled(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: 
                    body)["event_id"])
 
 
-def _refund_order(ctx: CoreContext, actor: Actor, supervisor: OperatorInfo,
+def _refusal(exc: DBAPIError) -> BoxOfficeError:
+    diag = getattr(exc.orig, "diag", None)
+    code = getattr(diag, "message_primary", None) or ""
+    if code in _REFUSALS:
+        detail = getattr(diag, "message_detail", None) or ""
+        try:
+            details = json.loads(detail) if detail.startswith("{") else {}
+        except ValueError:
+            details = {}
+        return BoxOfficeError(code, **details)
+    err = refusal(exc)
+    if err is None:
+        raise exc
+    return err
+
+
+def _refund_order(ctx: CoreContext, actor: Actor, supervisor: OperatorInfo, event_id: int,
                   order_id: uuid.UUID, number: int) -> OrderOutcome:
     k = refund_key(order_id)
-    with unit_of_work(ctx.engine) as conn:
-        order = conn.execute(_LOCK_ORDER, {"id": order_id}).mappings().one()
-        done = conn.execute(_REFUND_BY_KEY, {"k": k}).first()
-        if done is None:
-            if conn.execute(_SOLD_LINES, {"id": order_id}).scalar_one() == 0:
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            r = conn.execute(_REFUND_ORDER, {"e": event_id, "o": order_id, "k": k,
+                                             "t": actor.terminal_id,
+                                             "op": supervisor.id}).one()
+            if r.outcome == "already_refunded":
                 return OrderOutcome(str(order_id), number, "-", 0, "already_refunded")
-            comp = conn.execute(_IS_COMP, {"id": order_id}).first() is not None
-            try:
-                intent = None if comp else card_intent(conn, order)
-            except BoxOfficeError as exc:
-                if exc.code != "sale_in_progress":
-                    raise
-                conn.rollback()
-                return OrderOutcome(str(order_id), number, "card", int(order["total_minor"]),
+            if r.outcome == "deferred":
+                return OrderOutcome(str(order_id), number, "card", int(r.amount_minor),
                                     "deferred")
-            if intent is not None:
-                res = refund_in(conn, ctx, actor, k, order_id, reason_code=REASON_CODE,
-                                line_ids=None, supervisor=supervisor)
-                voided, method = res.tickets_voided, "card"
-            else:
-                voided = _owe_cash(conn, ctx, actor, k, order)
-                method = "comp" if comp else "cash"
-        else:
+            method = "comp" if r.comp else r.method
             voided = 0
-            method = done.method if int(done.amount_minor) or done.method == "card" else "comp"
+            if r.outcome == "refunded":
+                voided = _record(conn, ctx, actor, supervisor, event_id, order_id, r)
+    except DBAPIError as exc:
+        raise _refusal(exc) from None
     # Outside the transaction: the gateway call (card), with the gateway key derived from
     # the refund id, so a repeat after any crash is one refund in the gateway's ledger.
-    row = _settle(ctx, actor, k, order_id)
+    row = _settle(ctx, actor, supervisor, k, order_id)
     status = {"succeeded": "refunded", "pending": "pending", "owed": "owed"}[row.status]
     if method == "comp":
         status = "refunded"
@@ -266,40 +268,66 @@ def _refund_order(ctx: CoreContext, actor: Actor, supervisor: OperatorInfo,
                         str(row.id), voided)
 
 
-def _settle(ctx: CoreContext, actor: Actor, k: uuid.UUID, order_id: uuid.UUID) -> Any:
+def _record(conn: Connection, ctx: CoreContext, actor: Actor, supervisor: OperatorInfo,
+            event_id: int, order_id: uuid.UUID, r: Any) -> int:
+    """The audit rows (and, for a card, the customer's notice) of a refund the database
+    just wrote, in its transaction, as the refund saga and the owed-cash path wrote them."""
+    serials = list(r.serials or [])
+    lines = list(r.line_ids or [])
+    reason = f"refund: {REASON_CODE}"
+    if r.method == "card":
+        audit.append(conn, actor, "approval", "order", order_id,
+                     {"approval_id": str(r.approval_id), "kind": "refund",
+                      "requested_by": None, "approved_by": supervisor.id,
+                      "approved_by_login": supervisor.login, "reason": REASON_CODE,
+                      "amount_minor": int(r.amount_minor)})
+    if serials:
+        audit.append(conn, actor, "void_tickets", "order", order_id,
+                     {"serials": serials, "reason": reason, "line_ids": lines})
+    if r.method == "card":
+        audit.append(conn, actor, "refund", "order", order_id,
+                     {"refund_id": str(r.refund_id), "lines": lines,
+                      "amount_minor": int(r.amount_minor), "method": "card",
+                      "reason": REASON_CODE, "approval_id": r.approval_id,
+                      "tickets_voided": len(serials)})
+        outbox_events.refund_completed(conn, actor, refund_id=r.refund_id, order_id=order_id,
+                                       line_ids=lines, amount_minor=int(r.amount_minor),
+                                       currency=r.currency, method="card", status=r.status,
+                                       reason=REASON_CODE, tickets_voided=len(serials))
+    else:
+        audit.append(conn, actor, "refund_owed", "order", order_id,
+                     {"refund_id": str(r.refund_id), "amount_minor": int(r.amount_minor),
+                      "reason": REASON_CODE, "tickets_voided": len(serials)})
+    change = SeatChange(event_id, "released")
+    after_commit(conn, lambda: ctx.publish(change))
+    return len(serials)
+
+
+def _settle(ctx: CoreContext, actor: Actor, supervisor: OperatorInfo, k: uuid.UUID,
+            order_id: uuid.UUID) -> Any:
     # The refund row was committed by the caller's transaction: it is there.
     with ctx.engine.connect() as conn:
         row = conn.execute(_REFUND_BY_KEY, {"k": k}).one()
-    if row.method == "card" and row.status == "pending":
-        refund(ctx, actor, k, order_id, reason_code=REASON_CODE)
-        with ctx.engine.connect() as conn:
-            row = conn.execute(_REFUND_BY_KEY, {"k": k}).one()
-    return row
-
-
-def _owe_cash(conn: Connection, ctx: CoreContext, actor: Actor, k: uuid.UUID,
-              order: Any) -> int:
-    """A cash (or comp) order of a canceled show: tickets voided and revoked now, the
-    money owed to the customer until a cashier pays it out (``pay_owed_refund``)."""
-    back = return_lines_in(conn, ctx, order["id"], None)
-    conn.execute(_ORDER_DONE, {"id": order["id"]})
-    voided = tickets_bridge.void(conn, actor, order["id"], list(back.line_ids),
-                                 f"refund: {REASON_CODE}")
-    rid = uuid.uuid4()
-    status = "owed" if back.amount_minor > 0 else "succeeded"
-    sale = conn.execute(_SALE, {"id": order["id"]}).first()
-    conn.execute(_OWED, {"id": rid, "key": k, "order_id": order["id"],
-                         "sale_id": sale.id if sale else None, "line_ids": list(back.line_ids),
-                         "status": status, "amount": back.amount_minor,
-                         "currency": order["currency"], "reason": REASON_CODE,
-                         "terminal_id": actor.terminal_id, "operator_id": actor.operator_id})
-    conn.execute(_OWED_PAYMENT, {"refund_id": rid, "order_id": order["id"], "status": status,
-                                 "amount": back.amount_minor, "currency": order["currency"],
-                                 "key": f"bo-refund-{rid}"})
-    audit.append(conn, actor, "refund_owed", "order", order["id"],
-                 {"refund_id": str(rid), "amount_minor": back.amount_minor,
-                  "reason": REASON_CODE, "tickets_voided": voided})
-    return voided
+        if row.method != "card" or row.status != "pending":
+            return row
+        intent = card_intent(conn, conn.execute(_ORDER, {"id": order_id}).mappings().one())
+    if intent is None:  # pragma: no cover - the database recorded it as a card refund
+        raise BoxOfficeError("invalid_input", detail="card payment of the order not found")
+    try:
+        info = ctx.payment_gateway().refund(intent, int(row.amount_minor),
+                                            idempotency_key=f"bo-refund-{row.id}")
+    except GatewayFailure:
+        return row  # stays pending: the next run, or the worker's sweep, asks again
+    try:
+        with unit_of_work(ctx.engine) as conn:
+            if conn.execute(_SETTLED, {"r": row.id, "ref": info.id, "t": actor.terminal_id,
+                                       "op": supervisor.id}).scalar_one():
+                audit.append(conn, actor, "refund_settled", "refund", row.id,
+                             {"gateway_ref": info.id, "amount_minor": int(row.amount_minor)})
+    except DBAPIError as exc:
+        raise _refusal(exc) from None
+    with ctx.engine.connect() as conn:
+        return conn.execute(_REFUND_BY_KEY, {"k": k}).one()
 
 
 def cancel_summary(engine: Engine, event: str | int) -> CancelSummary:

@@ -1,7 +1,8 @@
 """Run an event cancellation in a separate process that kills itself (SIGKILL) after
 ``kill_after`` orders, or, with ``kill_in_gateway``, inside the first card refund's
 gateway call after that (the refund is committed as pending, the gateway may or may not
-have taken it). Used by test_cancel.py."""
+have taken it). It runs on the login in ``db_url`` (the back office console's admin login,
+as ``boxoffice event cancel`` there would). Used by test_cancel.py."""
 
 from __future__ import annotations
 

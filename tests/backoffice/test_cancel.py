@@ -3,10 +3,10 @@ and then: every ticket voided and revoked, every card order refunded exactly onc
 gateway's ledger, every cash order owed at the counter, and a run killed (SIGKILL)
 halfway resumed without refunding anything twice.
 
-The show is made on the back office console's admin login (``actx``) and an owed cash
-refund is paid at a counter on its own login; the cancel itself stays on the owner's:
-it voids orders, lines and tickets and writes revocations, which an admin login may not
-(it wants a definer function of its own, not a pile of grants; not built yet)."""
+The show is made and canceled on the back office console's admin login (``actx``), the
+way an operator runs ``boxoffice event cancel`` there (each order's refund through the
+definer function of migration 0017), and an owed cash refund is paid at a counter on its
+own login. The owner's context (``bctx``) only sells the orders and reads results."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ from core.backoffice.inventory import issue_comp
 from core.errors import BoxOfficeError
 from core.reservation import hold_best_available, hold_general_admission
 from core.sales import CardTender, CashTender, checkout, open_shift
-from tests.backoffice.conftest import event_id, make_show
+from tests.backoffice.conftest import CONSOLE, event_id, make_show
 from tests.conftest import make_actor
+from tests.logins import psycopg_url
 
 ORDERS = 200
 
@@ -99,7 +100,6 @@ def _check_all_refunded(ctx, sandbox, ev: int, methods: dict[str, str]) -> None:
         assert intents[pi]["amount_refunded"] == total == intents[pi]["amount_received"]
 
 
-# Cancels on the owner's (see the module's docstring).
 def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall, sandbox,
                                                      sellers):
     code = make_show(actx, carla, hall)
@@ -108,7 +108,7 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     open_shift(bctx, cashier, uuid.uuid4(), 10_000)
     kiosk = make_actor(bctx, "bo-cancel-kiosk", "kiosk", "kiosk")
     methods = _sell(bctx, cashier, kiosk, ev, ORDERS)
-    comp = issue_comp(bctx, carla, uuid.uuid4(), code, reason="press", ga_section="PISTA",
+    comp = issue_comp(actx, carla, uuid.uuid4(), code, reason="press", ga_section="PISTA",
                       quantity=2)
     live = hold_best_available(bctx, cashier, uuid.uuid4(), ev, 2)  # a hold in progress
 
@@ -123,7 +123,7 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     seen: list = []
     sandbox.set_faults(error_rate=0.3, timeout_rate=0.1)
     with pytest.raises(Interrupted):
-        cancel_event(bctx, carla, uuid.uuid4(), code, reason="artist ill",
+        cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill",
                      progress=stop_halfway)
     assert len(seen) == (ORDERS + 1) // 2
     with pytest.raises(BoxOfficeError) as e:  # sales stopped at once
@@ -135,11 +135,11 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
 
     # Resumed while the gateway still fails: whatever the gateway did not take stays
     # pending, nothing is refunded twice.
-    first = cancel_event(bctx, carla, uuid.uuid4(), code, reason="artist ill")
+    first = cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill")
     assert len(first.orders) == ORDERS + 1
     sandbox.set_faults(error_rate=0, timeout_rate=0)
     progress: list[tuple[int, int]] = []
-    final = cancel_event(bctx, carla, uuid.uuid4(), code, reason="artist ill",
+    final = cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill",
                          progress=lambda i, t, o: progress.append((i, t)))
     assert progress[-1] == (ORDERS + 1, ORDERS + 1)
     t = final.totals()
@@ -147,7 +147,7 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     assert t["card_refunded"] == sum(1 for m in methods.values() if m == "card")
     assert t["cash_owed"] == sum(1 for m in methods.values() if m == "cash")
     assert t["comps_voided"] == 1
-    assert cancel_summary(bctx.engine, code).totals() == {**t, "tickets_voided": 0}
+    assert cancel_summary(actx.engine, code).totals() == {**t, "tickets_voided": 0}
     _check_all_refunded(bctx, sandbox, ev, methods)
     assert str(comp.order_id) in {o.order_id for o in final.orders if o.method == "comp"}
 
@@ -196,20 +196,20 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     assert moved == -owed[0].amount_minor
 
 
-# Cancels on the owner's (see the module's docstring).
 @pytest.mark.parametrize("in_gateway", [False, True])
 def test_cancel_killed_halfway_resumes_without_refunding_twice(bctx, actx, carla, hall, sandbox,
-                                                               module_tmp, db_url,
-                                                               in_gateway):
+                                                               bo_logins, in_gateway):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
     cashier = _cashier(bctx, f"bo-kill-counter-{int(in_gateway)}")
     open_shift(bctx, cashier, uuid.uuid4(), 10_000)
     kiosk = make_actor(bctx, "bo-kill-kiosk", "kiosk", "kiosk")
     methods = _sell(bctx, cashier, kiosk, ev, 30)
-    settings = json.loads(bctx.settings.model_dump_json())
-    settings["database"]["url"] = db_url
-    args = {"settings": settings, "db_url": db_url, "terminal_id": carla.terminal_id,
+    # The child runs the cancel on the console's admin login, as the CLI there would.
+    admin_url = psycopg_url(bo_logins.login(CONSOLE, "admin").url)
+    settings = json.loads(actx.settings.model_dump_json())
+    settings["database"]["url"] = admin_url
+    args = {"settings": settings, "db_url": admin_url, "terminal_id": carla.terminal_id,
             "terminal_name": carla.terminal_name, "operator_id": carla.operator_id,
             "event": code, "kill_after": 15, "kill_in_gateway": in_gateway}
     proc = subprocess.run([sys.executable, "-m", "tests.backoffice.cancel_child",
@@ -218,12 +218,11 @@ def test_cancel_killed_halfway_resumes_without_refunding_twice(bctx, actx, carla
     done = cancel_summary(bctx.engine, code)
     assert 15 <= sum(1 for o in done.orders if o.refund_id) < 30
 
-    final = cancel_event(bctx, carla, uuid.uuid4(), code, reason="crash test")
+    final = cancel_event(actx, carla, uuid.uuid4(), code, reason="crash test")
     assert final.complete
     _check_all_refunded(bctx, sandbox, ev, methods)
 
 
-# Cancels on the owner's (see the module's docstring).
 def test_two_cancels_at_once_refund_each_order_once(bctx, actx, carla, dora, hall, sandbox):
     import threading
 
@@ -240,7 +239,7 @@ def test_two_cancels_at_once_refund_each_order_once(bctx, actx, carla, dora, hal
     def run(who) -> None:
         barrier.wait()
         try:
-            results.append(cancel_event(bctx, who, uuid.uuid4(), code, reason="double"))
+            results.append(cancel_event(actx, who, uuid.uuid4(), code, reason="double"))
         except BoxOfficeError as exc:
             errors.append(exc.code)
 
@@ -254,7 +253,6 @@ def test_two_cancels_at_once_refund_each_order_once(bctx, actx, carla, dora, hal
     _check_all_refunded(bctx, sandbox, ev, methods)
 
 
-# Cancels on the owner's (see the module's docstring).
 def test_an_order_the_gateway_refuses_does_not_stop_the_others(bctx, actx, carla, hall, sandbox):
     code = make_show(actx, carla, hall)
     ev = event_id(bctx, code)
@@ -268,7 +266,7 @@ def test_an_order_the_gateway_refuses_does_not_stop_the_others(bctx, actx, carla
                                {"e": ev}).one()
     # Refunded by hand in the gateway's dashboard: the gateway now refuses another refund.
     bctx.payment_gateway().refund(first_card.payment_ref, None, idempotency_key="by-hand")
-    summary = cancel_event(bctx, carla, uuid.uuid4(), code, reason="storm")
+    summary = cancel_event(actx, carla, uuid.uuid4(), code, reason="storm")
     stuck = [o for o in summary.orders if o.number == first_card.number]
     assert [(o.status, o.error is not None) for o in stuck] == [("pending", True)]
     assert not summary.complete
