@@ -409,21 +409,53 @@ class CashierApp(BoxOfficeApp):
 
     def action_take_leases(self) -> None:
         """F4: take this terminal's configured leases now (and pick up any a supervisor
-        took for it), so it can keep selling if the link drops."""
-        if self.services.operator is None:
+        took for it), so it can keep selling if the link drops. A lease the database
+        grants only with a supervisor's PIN opens the approval dialog, then is taken."""
+        from boxoffice_tui.screens.dialogs import SupervisorDialog
+
+        # F4 typed inside the approval dialog must not stack a second one.
+        if self.services.operator is None or isinstance(self.screen, SupervisorDialog):
             return
+        self._take_leases()
+
+    def _take_leases(self, approval: Approval | None = None, shown: tuple[str, ...] = (),
+                     earlier: int = 0) -> None:
         svc = self.services
 
         def job() -> tuple[LeasesTaken, dict[str, Any]]:
-            got = svc.take_leases()
+            got = svc.take_leases(approval, shown)
             return got, svc.sync_status()
 
         def done(res: tuple[LeasesTaken, dict[str, Any]]) -> None:
             got, state = res
             self.apply_sync(state)
-            self.notify(t("leases_taken", n=got.taken, seats=got.places_left))
+            if got.needs_supervisor and approval is None:
+                self._ask_lease_supervisor(got)
+                return
+            self._leases_taken(got, earlier)
 
         self.call_core(job, done=done, group="lease")
+
+    def _ask_lease_supervisor(self, got: LeasesTaken) -> None:
+        """The supervisor reads which leases she approves, types login and PIN once (the
+        dialog shows a wrong PIN or a lock-out from the database and stays open); every
+        lease named is then taken with a proof of its own."""
+        from boxoffice_tui.screens.dialogs import SupervisorDialog
+
+        def approved(res: Approval | None) -> None:
+            if res is None:  # no supervisor at hand: what needed none is taken already
+                self._leases_taken(got)
+                return
+            self._take_leases(res, got.needs_supervisor, earlier=got.taken)
+
+        what = f"{t('lease')} {', '.join(got.needs_supervisor)}"
+        self.push_screen(SupervisorDialog(what, with_reason=False), approved)
+
+    def _leases_taken(self, got: LeasesTaken, earlier: int = 0) -> None:
+        self.notify(t("leases_taken", n=earlier + got.taken, seats=got.places_left))
+        if got.needs_supervisor:
+            self.notify(error_text(BoxOfficeError("lease_needs_supervisor")),
+                        severity="warning", timeout=8)
 
     def action_orders(self, query: str = "") -> None:
         from boxoffice_tui.screens.orders import OrdersScreen

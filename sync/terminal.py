@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from core.actors import Actor
+from config.settings import LeaseSpec
+from core.actors import Actor, OperatorInfo
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.leases import LeasedSale, LeaseInfo, active_leases, resolve_codes, take_lease
@@ -50,6 +51,23 @@ class LocalSale:
     order_number: int | None = None
     event_id: int = 0
     operator_name: str | None = None
+
+
+# Asked once per configured lease the database grants only with a supervisor's approval:
+# a supervisor's fresh one-use proof typed on this login, or None (it stays untaken).
+LeaseApprover = Callable[[LeaseSpec], OperatorInfo | None]
+
+
+def lease_label(spec: LeaseSpec) -> str:
+    """How a configured lease is named to the supervisor approving it."""
+    return f"{spec.event} {spec.section} ×{spec.quantity}"
+
+
+@dataclass(frozen=True, slots=True)
+class AutoLeases:
+    taken: int = 0
+    # Configured leases left untaken because the database asks a supervisor for them.
+    needs_supervisor: tuple[LeaseSpec, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +168,11 @@ class OfflineTerminal:
             self.on_reconnect(return_leases=False)
             try:
                 self.refresh_leases()  # leases a supervisor took for this terminal
-                self.take_auto_leases()
+                waiting = self.take_auto_leases().needs_supervisor
+                if waiting:
+                    # No one to type a PIN at start: the cashier's F4 asks a supervisor.
+                    log.info("auto leases waiting for a supervisor: %s",
+                             ", ".join(lease_label(x) for x in waiting))
             except BoxOfficeError as exc:
                 log.warning("could not refresh leases at start: %s", exc.code)
         if background:
@@ -205,11 +227,14 @@ class OfflineTerminal:
 
     def take_lease(self, key: uuid.UUID, event_id: int, *,
                    seat_ids: list[int] | None = None, section_id: int | None = None,
-                   quantity: int | None = None) -> LeaseInfo:
-        """Online only: set seats or a GA quota aside for this terminal's offline sales."""
+                   quantity: int | None = None,
+                   approver: OperatorInfo | None = None) -> LeaseInfo:
+        """Online only: set seats or a GA quota aside for this terminal's offline sales.
+        ``approver``: a supervisor signed in on this login (``authenticate``: its one-use
+        proof), which the database asks for all but a renewal."""
         self.ctx.signer()  # registers this terminal's public key, so gates trust its tickets
         info = take_lease(self.ctx, self.actor, key, event_id, seat_ids=seat_ids,
-                          section_id=section_id, quantity=quantity)
+                          section_id=section_id, quantity=quantity, approver=approver)
         self.leases.save(info)
         self._notify()
         return info
@@ -222,9 +247,15 @@ class OfflineTerminal:
             self.leases.save(info)
         return got
 
-    def take_auto_leases(self) -> int:
-        """The leases named in ``[[sync.auto_leases]]`` that this terminal does not have."""
+    def take_auto_leases(self, approve: LeaseApprover | None = None) -> AutoLeases:
+        """The leases named in ``[[sync.auto_leases]]`` that this terminal does not have.
+
+        Each is asked first without a supervisor: a renewal (0014) needs none, and no
+        proof is spent on it. One the database refuses with ``lease_needs_supervisor`` is
+        asked again with ``approve(spec)``'s proof, or, with none, left in
+        ``needs_supervisor`` while the others are still taken."""
         taken = 0
+        waiting: list[LeaseSpec] = []
         have = {(x.info.event_id, x.info.section_id if x.info.kind == "ga" else
                  (x.info.seats[0].section_id if x.info.seats else None))
                 for x in self.leases.all(("active",))}
@@ -239,10 +270,21 @@ class OfflineTerminal:
                 continue
             # A stable key per terminal, spec and day of leases would block re-taking
             # after a return; a fresh key is right because the spec is checked above.
-            self.take_lease(uuid.uuid4(), event_id, section_id=section_id,
-                            quantity=spec.quantity)
+            try:
+                self.take_lease(uuid.uuid4(), event_id, section_id=section_id,
+                                quantity=spec.quantity)
+            except BoxOfficeError as exc:
+                if exc.code != "lease_needs_supervisor":
+                    raise
+                approver = approve(spec) if approve is not None else None
+                if approver is None:
+                    waiting.append(spec)
+                    continue
+                self.take_lease(uuid.uuid4(), event_id, section_id=section_id,
+                                quantity=spec.quantity, approver=approver)
+            have.add((event_id, section_id))
             taken += 1
-        return taken
+        return AutoLeases(taken, tuple(waiting))
 
     def return_leases(self) -> int:
         """Journal the return of every active lease (after its sales), then push."""

@@ -4,13 +4,14 @@ watch, leases, background replay) and the sales it makes from its leases."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from core.errors import BoxOfficeError
 from core.language import language
 from terminal.results import (
+    Approval,
     LeasesTaken,
     OfflineCardLimits,
     OfflineCart,
@@ -21,7 +22,9 @@ from terminal.seats import SeatMaps
 from terminal.shifts import Shifts
 
 if TYPE_CHECKING:
-    from sync.terminal import OfflineTerminal
+    from config.settings import LeaseSpec
+    from core.actors import OperatorInfo
+    from sync.terminal import LeaseApprover, OfflineTerminal
 
 log = logging.getLogger("terminal")
 
@@ -158,15 +161,51 @@ class OfflineSelling(Shifts, SeatMaps):
             jobs = []
         return replace(outcome, print_state=state, print_jobs=tuple(jobs))
 
-    def take_leases(self) -> LeasesTaken:
+    def take_leases(self, approval: Approval | None = None,
+                    approved: Collection[str] = ()) -> LeasesTaken:
         """Online: pick up leases a supervisor took for this terminal and take the
-        configured ``[[sync.auto_leases]]`` it lacks now."""
+        configured ``[[sync.auto_leases]]`` it lacks now.
+
+        Without ``approval`` the ones the database grants only with a supervisor's PIN
+        stay untaken and come back in ``needs_supervisor`` (the screen asks for one). With
+        it (a supervisor's login and PIN, checked by the dialog), only those the dialog
+        named (``approved``) are taken, each with a one-use proof of its own: the
+        supervisor types the PIN once for the list she sees, and every lease is still
+        approved in the database, one approval row each."""
+        from sync.terminal import lease_label
+
         term = self._term()
         term.refresh_leases()
-        taken = term.take_auto_leases()
+        approve = self._lease_approver(approval, approved) if approval else None
+        got = term.take_auto_leases(approve)
         left = sum(x.remaining for x in term.leases.all(("active",)))
         self._read_leased_maps()
-        return LeasesTaken(taken, left)
+        return LeasesTaken(got.taken, left,
+                           tuple(lease_label(x) for x in got.needs_supervisor))
+
+    def _lease_approver(self, approval: Approval,
+                        approved: Collection[str]) -> LeaseApprover:
+        """One fresh proof per lease the supervisor was shown, none for any other. The
+        dialog's own check minted the first (used, not wasted); the PIN is kept in this
+        closure only for the length of the one F4, never stored."""
+        from sync.terminal import lease_label
+
+        shown = set(approved)
+        first = [approval.operator] if approval.operator is not None \
+            and approval.operator.proof is not None else []
+
+        def approve(spec: LeaseSpec) -> OperatorInfo | None:
+            label = lease_label(spec)
+            if label not in shown:
+                return None
+            shown.discard(label)
+            if first:
+                return first.pop()
+            # Each sign-in in the database mints one proof (and counts toward the
+            # lock-out like any other PIN typed on this login).
+            return self.verify_supervisor(approval.login, approval.pin)
+
+        return approve
 
     def _read_leased_maps(self) -> None:
         """Read the seat maps of the leased events while online, so they open offline."""

@@ -130,6 +130,9 @@ class OfflineCardLimits:
 class LeasesTaken:
     taken: int
     places_left: int
+    # Configured leases the database grants only with a supervisor's PIN, as the
+    # approval dialog names them (``sync.terminal.lease_label``).
+    needs_supervisor: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from core.errors import BoxOfficeError
 from core.leases import LeasedSale, confirm_leased_sale, lease_info, return_lease, take_lease
 from core.reservation import availability, hold_seats
-from tests.sync.conftest import logins_of, supervisor
+from tests.sync.conftest import logins_of, make_terminal, supervisor
 from tests.sync.helpers import event_id, lease_invariants, seats_of, section_id
 
 pytestmark = pytest.mark.usefixtures("sync_logins")
@@ -118,4 +118,29 @@ def test_revoke_needs_supervisor_and_canceled_event_flags(ctx):
     res = return_lease(mc, sup, uuid.uuid4(), info.lease_id, revoke=True, approver=carla)
     assert res.status == "revoked" and res.returned_units == 4
     assert lease_info(ctx.engine, info.lease_id).status == "revoked"
+    assert lease_invariants(ctx.engine) == []
+
+
+def test_offline_terminal_lease_with_a_proof_of_its_own(ctx, db_url, tmp_path):
+    """``OfflineTerminal.take_lease(approver=...)``: a supervisor's proof typed on the
+    terminal's login grants one lease; used again, or typed on another login, it grants
+    nothing (so F4 mints one proof per lease)."""
+    term = make_terminal(ctx, db_url, None, tmp_path, "lease-d")
+    ev = event_id(ctx.engine, "SINATRA")
+    seats = seats_of(ctx.engine, ev, "BAL")[-6:]
+    with pytest.raises(BoxOfficeError) as e:
+        term.take_lease(uuid.uuid4(), ev, seat_ids=seats[:2])
+    assert e.value.code == "lease_needs_supervisor"
+    carla = supervisor(term.ctx.engine)
+    info = term.take_lease(uuid.uuid4(), ev, seat_ids=seats[:2], approver=carla)
+    assert term.leases.get(info.lease_id) is not None and info.units == 2
+    with pytest.raises(BoxOfficeError) as e:  # one-use
+        term.take_lease(uuid.uuid4(), ev, seat_ids=seats[2:4], approver=carla)
+    assert e.value.code == "database_refused"
+    oc, _ = _counter(ctx, "lease-other")
+    elsewhere = supervisor(oc.engine)  # typed at another counter
+    with pytest.raises(BoxOfficeError) as e:
+        term.take_lease(uuid.uuid4(), ev, seat_ids=seats[2:4], approver=elsewhere)
+    assert e.value.code == "database_refused"
+    assert len(term.leases.all()) == 1
     assert lease_invariants(ctx.engine) == []
