@@ -1,8 +1,10 @@
 """Hold, release, extend, expire and confirm: behaviour, idempotency, every error code.
 
-counter-1 holds, releases and extends on its own cashier login (``cashier_ctx``); a
-confirmation without a recorded payment is the owner's tool (``bo_confirm_sale`` takes
-one from the owner only: a terminal sells through the sale saga), so it runs on ``ctx``."""
+Every terminal acts on its own login: counter-1 (ana signed in, her drawer open) holds,
+releases, extends and sells on ``cashier_ctx``, where a confirmation is a cash checkout
+(the database confirms a hold only with its payment recorded); counter-2, the kiosks and
+the sweeper (a worker) on theirs. The owner's ``ctx`` seeds, moves the clock (ages
+holds) and reads."""
 
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from core.actors import Actor
 from core.errors import BoxOfficeError
 from core.reservation import (
     availability,
-    confirm_sale,
     expire_holds,
     extend_hold,
     hold_best_available,
@@ -23,8 +25,39 @@ from core.reservation import (
     hold_seats,
     release_hold,
 )
-from tests.conftest import make_actor
+from core.sales import CashTender, checkout, open_shift
 from tests.core.helpers import age_hold, event_id, invariants, key, seats_of, section_id
+
+
+def _operator(ctx, login: str) -> int:
+    with ctx.engine.connect() as c:
+        return c.execute(text("select id from operators where login = :l"),
+                         {"l": login}).scalar_one()
+
+
+@pytest.fixture(scope="module")
+def counter(ctx, terminal_logins) -> Actor:
+    """counter-1 with ana signed in: it sells on ``cashier_ctx``."""
+    return terminal_logins.actor("counter-1", "cashier", _operator(ctx, "ana"), "cashier")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _drawer_open(cashier_ctx, counter) -> None:
+    open_shift(cashier_ctx, counter, key(), 0)
+
+
+@pytest.fixture(scope="module")
+def counter_2(ctx, terminal_logins):
+    """counter-2 on its own login, bruno signed in with his drawer open: (actor, context)."""
+    actor = terminal_logins.actor("counter-2", "cashier", _operator(ctx, "bruno"), "cashier")
+    own = terminal_logins.context("counter-2", "cashier", ctx.settings)
+    open_shift(own, actor, key(), 0)
+    return actor, own
+
+
+def sell(cctx, actor, k, hold):
+    """The hold sold for cash, exact change: a counter's confirmation."""
+    return checkout(cctx, actor, k, hold.hold_id, CashTender(hold.total_minor)).order
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +97,7 @@ def test_confirm_keeps_quoted_price_after_price_change(ctx, counter, sinatra, ca
     with ctx.engine.begin() as c:
         c.execute(text("update price_tiers set current_minor = current_minor + 1000"
                        " where event_id = :e"), {"e": sinatra})
-    o = confirm_sale(ctx, counter, key(), h.hold_id, "cash:test")
+    o = sell(cashier_ctx, counter, key(), h)
     assert o.total_minor == h.total_minor == 18000
     assert [ln.seat_id for ln in o.lines] == [seat]
     with ctx.engine.begin() as c:
@@ -84,9 +117,13 @@ def test_same_key_returns_first_result_and_changes_nothing(ctx, counter, sinatra
                            " h.id where hi.seat_id = :s"), {"s": seat}).scalar_one()
     assert n == 1
     ck = key()
-    o1 = confirm_sale(ctx, counter, ck, first.hold_id, "cash:1")
-    o2 = confirm_sale(ctx, counter, ck, first.hold_id, "cash:1")
+    o1 = sell(cashier_ctx, counter, ck, first)
+    o2 = sell(cashier_ctx, counter, ck, first)
     assert o1 == o2
+    with ctx.engine.connect() as c:
+        orders = c.execute(text("select count(*) from orders where hold_id = :h"),
+                           {"h": first.hold_id}).scalar_one()
+    assert orders == 1
     rk = key()
     best = hold_best_available(cashier_ctx, counter, rk, sinatra, 2)
     assert hold_best_available(cashier_ctx, counter, rk, sinatra, 2) == best
@@ -109,21 +146,22 @@ def test_release_frees_seats_and_is_repeatable(ctx, counter, sinatra, cashier_ct
     assert release_hold(cashier_ctx, counter, k, h.hold_id).status == "released"
     assert release_hold(cashier_ctx, counter, key(), h.hold_id).status == "released"
     assert availability(ctx.engine, sinatra).state_of(seat) == "A"
-    assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_not_active"
+    assert code_of(sell, cashier_ctx, counter, key(), h) == "hold_not_active"
 
 
-def test_expired_hold_counts_as_available_by_database_clock(ctx, counter, sinatra, cashier_ctx):
-    other = make_actor(ctx, "counter-2")
+def test_expired_hold_counts_as_available_by_database_clock(ctx, counter, sinatra, cashier_ctx,
+                                                            counter_2):
+    other, octx = counter_2
     seat = seats_of(ctx.engine, sinatra, "BAL")[40]
     h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
-    assert code_of(hold_seats, ctx, other, key(), sinatra, [seat]) == "seat_unavailable"
+    assert code_of(hold_seats, octx, other, key(), sinatra, [seat]) == "seat_unavailable"
     age_hold(ctx.engine, h.hold_id)
     assert availability(ctx.engine, sinatra).state_of(seat) == "A"
     # No sweeper ran: the lock query itself treats the expired hold as free.
-    h2 = hold_seats(ctx, other, key(), sinatra, [seat])
-    assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_expired"
+    h2 = hold_seats(octx, other, key(), sinatra, [seat])
+    assert code_of(sell, cashier_ctx, counter, key(), h) == "hold_expired"
     assert code_of(extend_hold, cashier_ctx, counter, key(), h.hold_id) == "hold_expired"
-    confirm_sale(ctx, other, key(), h2.hold_id, "cash:2")
+    sell(octx, other, key(), h2)
     assert invariants(ctx.engine) == []
 
 
@@ -132,16 +170,16 @@ def test_expired_hold_cannot_be_confirmed_even_if_seats_untouched(ctx, counter, 
     seat = seats_of(ctx.engine, sinatra, "BAL")[41]
     h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     age_hold(ctx.engine, h.hold_id)
-    assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "hold_expired"
+    assert code_of(sell, cashier_ctx, counter, key(), h) == "hold_expired"
 
 
-def test_sweeper_expires_and_frees(ctx, counter, sinatra, cashier_ctx):
-    from core.actors import system_actor
-
+def test_sweeper_expires_and_frees(ctx, counter, sinatra, cashier_ctx, terminal_logins):
     seat = seats_of(ctx.engine, sinatra, "BAL")[42]
     h = hold_seats(cashier_ctx, counter, key(), sinatra, [seat])
     age_hold(ctx.engine, h.hold_id)
-    assert expire_holds(ctx, system_actor(ctx.engine, "sweeper")) >= 1
+    sweeper = terminal_logins.actor("sweeper", "worker")
+    sweeper_ctx = terminal_logins.context("sweeper", "worker", ctx.settings)
+    assert expire_holds(sweeper_ctx, sweeper) >= 1
     with ctx.engine.connect() as c:
         status = c.execute(text("select status from holds where id = :h"),
                            {"h": h.hold_id}).scalar_one()
@@ -165,22 +203,24 @@ def test_extend_is_bounded(ctx, counter, sinatra, cashier_ctx):
     assert code_of(extend_hold, cashier_ctx, counter, key(), h.hold_id) == "extension_limit"
 
 
-def test_foreign_hold_is_refused(ctx, counter, sinatra, cashier_ctx):
-    other = make_actor(ctx, "kiosk-9", "kiosk", "kiosk")
+def test_foreign_hold_is_refused(ctx, counter, sinatra, cashier_ctx, terminal_logins):
+    other = terminal_logins.actor("kiosk-9", "kiosk")
     seat = seats_of(ctx.engine, sinatra, "BAL")[60]
-    h = hold_seats(ctx, other, key(), sinatra, [seat])
-    # On counter-1's own login another terminal's hold is not even there to touch; the
-    # owner's tools, which see it, refuse it as another terminal's.
+    h = hold_seats(terminal_logins.context("kiosk-9", "kiosk", ctx.settings), other, key(),
+                   sinatra, [seat])
+    # On counter-1's own login another terminal's hold is not even there to touch, nor to
+    # sell; the owner's tools, which see it, refuse it as another terminal's.
     assert code_of(release_hold, cashier_ctx, counter, key(), h.hold_id) == "unknown_hold"
+    assert code_of(sell, cashier_ctx, counter, key(), h) == "unknown_hold"
     assert code_of(release_hold, ctx, counter, key(), h.hold_id) == "foreign_hold"
-    assert code_of(confirm_sale, ctx, counter, key(), h.hold_id, "x") == "foreign_hold"
     assert code_of(release_hold, cashier_ctx, counter, key(), uuid.uuid4()) == "unknown_hold"
 
 
-def test_kiosk_holds_use_kiosk_lifetime(ctx, sinatra):
-    kiosk = make_actor(ctx, "kiosk-1", "kiosk", "kiosk")
+def test_kiosk_holds_use_kiosk_lifetime(ctx, sinatra, terminal_logins):
+    kiosk = terminal_logins.actor("kiosk-1", "kiosk")
     seat = seats_of(ctx.engine, sinatra, "BAL")[70]
-    h = hold_seats(ctx, kiosk, key(), sinatra, [seat])
+    h = hold_seats(terminal_logins.context("kiosk-1", "kiosk", ctx.settings), kiosk, key(),
+                   sinatra, [seat])
     with ctx.engine.connect() as c:
         secs = c.execute(text("select extract(epoch from expires_at - created_at) from holds"
                               " where id = :h"), {"h": h.hold_id}).scalar_one()
@@ -252,7 +292,7 @@ def test_ga_hold_counts_and_expiry_reclaim(ctx, counter, cashier_ctx):
     assert availability(ctx.engine, poker).ga[0].held == before.held
     o = None
     h2 = hold_general_admission(cashier_ctx, counter, key(), poker, ga, 2)
-    o = confirm_sale(ctx, counter, key(), h2.hold_id, "cash:ga")
+    o = sell(cashier_ctx, counter, key(), h2)
     assert o.lines[0].qty == 2 and o.lines[0].seat_id is None
     after = availability(ctx.engine, poker).ga[0]
     assert after.sold == before.sold + 2

@@ -1,4 +1,8 @@
-"""Offline gates: snapshot verification, revocations, once-only locally, upload."""
+"""Offline gates: snapshot verification, revocations, once-only locally, upload.
+
+counter-1 sells and voids on its cashier login, the gate scans and uploads on its gate
+login; the snapshot is exported with the owner's rights (``boxoffice tickets snapshot``,
+an operator's tool: it is signed with the box office's key), and ``ctx`` reads."""
 
 from __future__ import annotations
 
@@ -22,9 +26,10 @@ from tests.printing.conftest import sell
 
 def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, counter,
                                                                         tmp_path, gate_ctx,
-                                                                        gate_actor):
+                                                                        gate_actor,
+                                                                        seller_ctx):
     order, tickets = sell(ctx, counter, seats=3)
-    with unit_of_work(ctx.engine) as conn:
+    with unit_of_work(seller_ctx.engine) as conn:
         void_tickets_in(conn, counter, order.order_id, [tickets[2].line_id], "refund")
     _, [entered] = sell(ctx, counter, seats=1)
     assert GateChecker(gate_ctx, gate_actor, "ONLINE").scan(entered.token, uuid.uuid4()).accepted
@@ -58,8 +63,8 @@ def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, co
                         clock=lambda: datetime.now(UTC) + timedelta(days=2))
     assert later.scan(tickets[1].token).reason == "wrong_day"
     # Back online: the two entries are recorded centrally; a second upload adds nothing.
-    assert upload_offline_checkins(ctx, counter, gates[0]) == {"recorded": 2}
-    assert upload_offline_checkins(ctx, counter, gates[0]) == {}
+    assert upload_offline_checkins(gate_ctx, gate_actor, gates[0]) == {"recorded": 2}
+    assert upload_offline_checkins(gate_ctx, gate_actor, gates[0]) == {}
     with ctx.engine.connect() as c:
         rows = c.execute(text("select status, offline from tickets t join checkins k on"
                               " k.ticket_id = t.id where t.order_id = :o"),

@@ -1,5 +1,8 @@
 """Garbage at the gate: thousands of random, truncated and mutated codes, in process and
-through ``boxoffice scan`` as a subprocess. Every line gets a REJECT with a reason."""
+through ``boxoffice scan`` as a subprocess. Every line gets a REJECT with a reason.
+
+The gates scan on gate logins (the subprocess on its own, as a gate's config gives it);
+the offline snapshot is the owner's export (signed with the box office's key)."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 from core.tickets import GateChecker, OfflineGate, export_snapshot
 from core.tickets.checkin import REASONS
 from core.tickets.token import TOKEN_CHARS
+from tests.logins import psycopg_url
 from tests.printing.conftest import sell
 
 REPO = Path(__file__).resolve().parents[2]
@@ -63,12 +67,15 @@ def test_thousands_of_bad_codes_all_rejected_with_reason(ctx, counter, tmp_path,
     assert all(gate.scan(t, uuid.uuid4()).accepted for t in tokens)
 
 
-def test_boxoffice_scan_subprocess_accepts_once_and_rejects_garbage(ctx, counter, db_url,
-                                                                    tmp_path):
+def test_boxoffice_scan_subprocess_accepts_once_and_rejects_garbage(ctx, counter,
+                                                                    tmp_path,
+                                                                    terminal_logins):
     _, [ticket] = sell(ctx, counter, seats=1)
+    gate = terminal_logins.login("gate-SUBPROC", "gate")
     lines = [ticket.token, *garbage([ticket.token], 2000, seed=11), "", ticket.token]
     env = {**os.environ, "PYTHONPATH": str(REPO), "BOXOFFICE_CONFIG": str(tmp_path / "none"),
-           "BOXOFFICE_DATABASE__URL": db_url, "BOXOFFICE_TERMINAL__DATA_DIR": str(tmp_path),
+           "BOXOFFICE_DATABASE__URL": psycopg_url(gate.url),
+           "BOXOFFICE_TERMINAL__NAME": gate.name, "BOXOFFICE_TERMINAL__DATA_DIR": str(tmp_path),
            "BOXOFFICE_TERMINAL__LANGUAGE": "en"}
     proc = subprocess.run(
         [sys.executable, "-m", "boxoffice_cli.main", "scan", "--gate", "SUBPROC"],

@@ -1,5 +1,8 @@
 """The spooler against real transports: a preview folder, a TCP socket that is closed
-and then listens, a USB printer with no driver; persistence and reprints."""
+and then listens, a USB printer with no driver; persistence and reprints.
+
+The spooler counts prints and reprints on its terminal's own login (counter-1's,
+``seller_ctx``; counter-saga's for the saga's sale); the owner's ``ctx`` reads."""
 
 from __future__ import annotations
 
@@ -51,12 +54,12 @@ def _views(ctx, counter, n=2):
 
 
 def test_preview_writes_scannable_png_and_bytes_and_counts_prints(ctx, counter, db_url,
-                                                                   tmp_path):
+                                                                   tmp_path, seller_ctx):
     views = _views(ctx, counter)
     folder = tmp_path / "preview"
     watch = Watch()
     with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), on_change=watch,
-                 ctx=ctx, actor=counter) as sp:
+                 ctx=seller_ctx, actor=counter) as sp:
         ids = sp.submit_order(views, receipt_for(views, "cash", tendered_minor=50_000))
         assert len(ids) == 3
         assert sp.wait_idle(30)
@@ -133,10 +136,10 @@ def test_job_that_can_never_print_is_failed_not_blocking(ctx, counter, db_url, t
 
 
 def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
-        ctx, counter, db_url, tmp_path):
+        ctx, counter, db_url, tmp_path, seller_ctx):
     [view] = _views(ctx, counter, 1)
     folder = tmp_path / "dup"
-    with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx,
+    with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=seller_ctx,
                  actor=counter) as sp:
         first_key = uuid.uuid4()
         job = sp.reprint(view.serial, first_key, reason="paper jam")
@@ -147,7 +150,7 @@ def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
         cashier = OperatorInfo(0, "ana", "Ana", "cashier")
         with pytest.raises(BoxOfficeError):
             sp.reprint(view.serial, uuid.uuid4(), supervisor=cashier)
-        carla = authenticate(ctx.engine, "carla", "9999")
+        carla = authenticate(seller_ctx.engine, "carla", "9999")  # typed at this counter
         key = uuid.uuid4()
         sp.reprint(view.serial, key, supervisor=carla)
         assert sp.wait_idle(30)
@@ -164,16 +167,19 @@ def test_reprint_is_duplicate_counted_audited_and_needs_supervisor_after_first(
     assert audit.verify(ctx.engine)[1] == []  # the hash chains still hold
 
 
-def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_path):
+def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_path,
+                                                      seller_ctx):
     order, _ = sell(ctx, counter, seats=2)
     folder = tmp_path / "app"
-    sp = Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx, start=False)
+    sp = Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=seller_ctx,
+                 actor=counter, start=False)
     try:
-        ids = sp.print_order(order.order_id)  # no sale record here: tickets only
-        assert len(ids) == 2
-        assert len(sp.pending()) == 2
-        assert sp.state().tickets_waiting == 2 and sp.state().queued == 2
-        assert "2" in str(sp.state())  # the status line, in the terminal's language
+        # The counter's cash sale left its record: two tickets and the receipt.
+        ids = sp.print_order(order.order_id)
+        assert len(ids) == 3
+        assert len(sp.pending()) == 3
+        assert sp.state().tickets_waiting == 2 and sp.state().queued == 3
+        assert "3" in str(sp.state())  # the status line (its queue), in the language
         sp.start()
         assert sp.wait_idle(30)
         assert len(sp.pending()) == 0 and str(sp.state()) == "Impressora pronta"
@@ -182,27 +188,28 @@ def test_app_facing_api_print_order_state_and_pending(ctx, counter, db_url, tmp_
     finally:
         sp.close()
     assert len(list(folder.glob("*DUPLICATE1.png"))) == 2
+    assert len(list(folder.glob("*-receipt.png"))) == 1  # a reprint is tickets only
 
 
 def test_real_cash_sale_through_the_saga_prints_tickets_and_a_drawer_kick(ctx, db_url,
-                                                                         tmp_path):
+                                                                         tmp_path,
+                                                                         terminal_logins):
     """The payments saga issues the tickets in its confirm transaction; print_order then
     builds the receipt from the sale's record (cash: tendered, change, drawer kick)."""
-    from core.actors import Actor, register_terminal
     from core.reservation import hold_best_available
     from core.sales import CashTender, checkout, open_shift
     from tests.printing.conftest import event_id
 
-    op = authenticate(ctx.engine, "bruno", "2345")
-    actor = Actor(register_terminal(ctx.engine, "counter-saga", "cashier"), "counter-saga",
-                  operator_id=op.id, role=op.role)
-    open_shift(ctx, actor, uuid.uuid4(), 10_000)
-    hold = hold_best_available(ctx, actor, uuid.uuid4(), event_id(ctx, "COMEDIA-HOJE"), 2)
-    sale = checkout(ctx, actor, uuid.uuid4(), hold.hold_id,
+    saga = terminal_logins.context("counter-saga", "cashier", ctx.settings)
+    op = authenticate(saga.engine, "bruno", "2345")  # bruno signs in at that counter
+    actor = terminal_logins.actor("counter-saga", "cashier", op.id, op.role)
+    open_shift(saga, actor, uuid.uuid4(), 10_000)
+    hold = hold_best_available(saga, actor, uuid.uuid4(), event_id(ctx, "COMEDIA-HOJE"), 2)
+    sale = checkout(saga, actor, uuid.uuid4(), hold.hold_id,
                     CashTender(hold.total_minor + 1_000))
     assert len(sale.ticket_serials) == 2
     folder = tmp_path / "saga"
-    with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=ctx,
+    with Spooler(_settings(db_url, tmp_path, f"preview://{folder}"), ctx=saga,
                  actor=actor) as sp:
         assert len(sp.print_order(sale.order.order_id)) == 3
         assert sp.wait_idle(30)
