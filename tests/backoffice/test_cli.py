@@ -1,19 +1,29 @@
-"""The back office from the command line on a fresh database (no demo data): first
-admin, a supervisor, a room from a spec, an event published, seats blocked, a price set,
-the show canceled; bad input gives one clear line and exit 1, never a traceback."""
+"""The back office from the command line on a fresh database (no demo data), as an
+operator runs it: ``boxoffice db upgrade`` and the first admin with the owner's URL, the
+back-office machine's login made with ``boxoffice terminal add --kind admin --config``,
+and everything else with that config file: a supervisor, a room from a spec, an event
+published, seats blocked, a price set, the show canceled; bad input gives one clear
+line and exit 1, never a traceback."""
 
 from __future__ import annotations
 
 import io
 import json
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from boxoffice_cli.main import main
+from core.provisioning import drop_login
 from tests.backoffice.conftest import hall_spec
 from tests.conftest import _with_db, drop_database, fresh_database
+from tests.logins import psycopg_url
 
 
 @pytest.fixture(scope="module")
@@ -23,15 +33,41 @@ def fresh_url(pg_admin_url: str, template_db: str) -> Iterator[str]:
     drop_database(pg_admin_url, name)
 
 
-@pytest.fixture
-def cli(fresh_url, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", fresh_url)
-    monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("BOXOFFICE_TERMINAL__NAME", "backoffice-1")
-    monkeypatch.setenv("BOXOFFICE_TERMINAL__KIND", "monitor")
+ADMIN_TERMINAL = "backoffice-1"
 
-    def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+
+@pytest.fixture(scope="module")
+def admin_config(fresh_url, tmp_path_factory) -> Iterator[Path]:
+    """The back-office machine's config file, written by ``boxoffice terminal add`` run
+    with the owner's URL (its login is dropped at the end: roles are cluster-wide)."""
+    path = tmp_path_factory.mktemp("backoffice") / "boxoffice.toml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BOXOFFICE_CONFIG", str(path.parent / "absent.toml"))
+        mp.setenv("BOXOFFICE_DATABASE__URL", fresh_url)
+        assert main(["terminal", "add", ADMIN_TERMINAL, "--kind", "admin",
+                     "--config", str(path)]) == 0
+    assert path.stat().st_mode & 0o777 == 0o600
+    login = make_url(tomllib.loads(path.read_text())["database"]["url"]).username
+    yield path
+    engine = create_engine(psycopg_url(fresh_url), poolclass=NullPool)
+    try:
+        drop_login(engine, login)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def cli(fresh_url, admin_config, tmp_path, monkeypatch, capsys):
+    """``cli(*argv, stdin="", owner=False)``: the back-office machine's command line on
+    its admin login's config; ``owner=True`` runs it with the owner's URL instead."""
+    monkeypatch.setenv("BOXOFFICE_CONFIG", str(admin_config))
+    monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
+
+    def run(*argv: str, stdin: str = "", owner: bool = False) -> tuple[int, str, str]:
+        if owner:
+            monkeypatch.setenv("BOXOFFICE_DATABASE__URL", fresh_url)
+        else:
+            monkeypatch.delenv("BOXOFFICE_DATABASE__URL", raising=False)
         monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
         code = main(list(argv))
         out, err = capsys.readouterr()
@@ -41,12 +77,23 @@ def cli(fresh_url, tmp_path, monkeypatch, capsys):
     return run
 
 
-def test_fresh_install_to_canceled_show(cli, tmp_path: Path):
+def _owner_reads(url: str, sql: str) -> Any:
+    engine = create_engine(psycopg_url(url), poolclass=NullPool)
+    try:
+        with engine.connect() as c:
+            return c.execute(text(sql)).all()
+    finally:
+        engine.dispose()
+
+
+def test_fresh_install_to_canceled_show(cli, fresh_url, tmp_path: Path):
+    code, out, err = cli("db", "upgrade", owner=True)
+    assert code == 0 and "database at revision" in out, err
     code, out, err = cli("operator", "add", "root", "--name", "Root", "--role", "admin",
-                         "--first-admin", stdin="4321\n4321\n")
+                         "--first-admin", stdin="4321\n4321\n", owner=True)
     assert code == 0, err
     code, _, err = cli("operator", "add", "root2", "--name", "R2", "--first-admin",
-                       stdin="4321\n4321\n")
+                       stdin="4321\n4321\n", owner=True)
     assert code == 1 and "admin_exists" in err
     code, _, err = cli("operator", "add", "sup", "--name", "Sup", "--role", "supervisor",
                        "--login", "root", stdin="4321\n5555\n5556\n")
@@ -121,6 +168,17 @@ def test_fresh_install_to_canceled_show(cli, tmp_path: Path):
     assert summary_csv.read_text().startswith("order_number,")
     code, out, _ = cli("event", "show", "GALA", "--json")
     assert json.loads(out)["status"] == "canceled"
+    # All of it on the back-office machine's own admin login, in its own audit chain.
+    kinds = _owner_reads(fresh_url, "select t.name, l.kind from terminal_logins l join"
+                                    " terminals t on t.id = l.terminal_id")
+    assert [tuple(r) for r in kinds] == [(ADMIN_TERMINAL, "admin")]
+    actions = {r[0] for r in _owner_reads(
+        fresh_url, f"select action from audit_log where chain = '{ADMIN_TERMINAL}'")}
+    assert "event_cancel" in actions
+    # The config is a terminal's: the owner's tools refuse it; the owner's URL works.
+    code, _, err = cli("terminal", "list")
+    assert code != 0 and "owner" in err, err
+    assert cli("terminal", "list", owner=True)[0] == 0
 
 
 def test_errors_are_one_line(cli, tmp_path: Path):

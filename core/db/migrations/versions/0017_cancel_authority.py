@@ -113,6 +113,9 @@ begin
   if not found then
     raise exception 'unknown_order' using detail = json_build_object('order_id', p_order)::text;
   end if;
+  if exists (select 1 from refunds rr where rr.key = p_key and rr.order_id <> p_order) then
+    raise exception 'idempotency_conflict' using errcode = '42501';
+  end if;
   select * into r from refunds rr where rr.id = (select c.refund_id from bo_cancel_refunds c
                                                  where c.order_id = p_order);
   if found then
