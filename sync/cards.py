@@ -48,7 +48,9 @@ class GatewayCardProcessor:
         try:
             intent = self.gateway.authorize(amount_minor, currency, card_ref,
                                             idempotency_key=f"{key}:auth",
-                                            metadata={"store_and_forward": "1"})
+                                            metadata={"store_and_forward": "1",
+                                                      # the worker checks whose charge it is
+                                                      "charge_key": str(key)})
         except BoxOfficeError as exc:
             if exc.code in DECLINE_CODES:
                 return ChargeOutcome(False, None, exc.code)

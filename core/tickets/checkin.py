@@ -5,6 +5,13 @@ also writes the check-in row: two gates scanning the same ticket at the same ins
 both reach the row lock, the second re-reads the row after the first commits and finds
 it used, so exactly one is accepted. Only a rejection pays for a second query, to say
 why (revoked, already used at HH:MM at gate G, outside the event's day).
+
+A card order's ticket is not accepted while the worker has not checked its payment with
+the gateway and the sale is younger than ``bo_settings.checkin_verify_within_s``
+(migration 0019): the gate answers ``verifying`` ("scan again in a moment"), marks
+nothing used, and a forged sale's ticket is REJECTed once the worker's pass voids it.
+Older than that bound it is admitted as before: gateway trouble must never turn paying
+guests away (the monitor shows ``reconcile_behind`` meanwhile).
 """
 
 from __future__ import annotations
@@ -46,11 +53,17 @@ CLOSES_AFTER = timedelta(hours=6)
 # An unknown key id reloads the keys (a terminal registered after the gate started),
 # but not more often than this: a stream of forged codes must not become a query each.
 KEY_RELOAD_MIN_S = 10.0
+# The database's default for checkin_verify_within_s (migration 0019; the owner or an
+# admin changes it in bo_settings).
+VERIFY_WITHIN_S = 60
 
 # Every answer a gate gives; the message of reason R is core.error_catalogue's "scan_R".
 REASONS: tuple[str, ...] = ("ok", "malformed", "bad_signature", "unknown_key", "revoked",
                             "wrong_event", "wrong_day", "already_used", "unknown_ticket",
-                            "key_revoked", "never_issued")
+                            "key_revoked", "never_issued", "verifying")
+# Neither accepted nor refused: the payment is being checked; the same ticket, scanned
+# again in a moment, gets its final answer.
+WAIT_REASONS: tuple[str, ...] = ("verifying",)
 
 SCANS = Counter("boxoffice_gate_scans_total", "Gate scans by result (ok or rejection reason)",
                 ["reason"])
@@ -69,10 +82,17 @@ class ScanResult:
                                                              **self.details})
 
     def line(self, lang: str = "en") -> str:
-        """One line for a gate's output: ``ACCEPT ...`` or ``REJECT <reason>: ...``."""
-        tag = "ACCEPT" if self.accepted else f"REJECT {self.reason}"
+        """One line for a gate's output: ``ACCEPT ...``, ``WAIT <reason>: ...`` (scan
+        again in a moment, do not let in yet) or ``REJECT <reason>: ...``."""
+        tag = "ACCEPT" if self.accepted else (
+            f"WAIT {self.reason}" if self.waiting else f"REJECT {self.reason}")
         serial = f" [{self.serial}]" if self.serial is not None else ""
         return f"{tag}: {self.message(lang)}{serial}"
+
+    @property
+    def waiting(self) -> bool:
+        """Not an answer yet: scan the same ticket again in a moment."""
+        return not self.accepted and self.reason in WAIT_REASONS
 
     def to_json(self) -> dict[str, Any]:
         return {"accepted": self.accepted, "reason": self.reason, "serial": self.serial,
@@ -123,6 +143,12 @@ def verify_token(text_: str, keys: dict[str, Ed25519PublicKey],
 
 _WINDOW = ("now() between coalesce(e.doors_at, e.starts_at) - make_interval(secs => :before)"
            " and e.starts_at + make_interval(secs => :after)")
+# A card order whose payment the worker has not checked yet, sold moments ago (the same
+# text is in migration 0019's bo_check_in).
+_NOT_VERIFYING = (
+    "not exists (select 1 from payment_checks pc where pc.order_id = t.order_id"
+    " and pc.result = 'pending' and pc.rules = 'current'"
+    " and pc.due_at > now() - make_interval(secs => bo_checkin_verify_within()))")
 # The token's place is the ticket's: a seat, or a section and unit for general admission.
 _PLACE = ("(case when :kind = 1 then t.seat_id = :place"
           " else t.seat_id is null and t.section_id = :place and t.unit = :unit end)")
@@ -135,6 +161,7 @@ _ACCEPT = text(
           and t.key_id = :key_id and {_PLACE}
           and not exists (select 1 from ticket_keys k where k.key_id = t.key_id
                           and k.revoked_at is not null and t.issued_at >= k.revoked_at)
+          and {_NOT_VERIFYING}
           and e.id = t.event_id and {_WINDOW}
         returning t.id, t.serial, t.event_id, t.used_at
     ), c as (
@@ -156,7 +183,8 @@ _WHY = text(
            t.key_id = :key_id and {_PLACE} as same_ticket,
            exists (select 1 from ticket_keys k where k.key_id = t.key_id
                    and k.revoked_at is not null and t.issued_at >= k.revoked_at)
-             as after_revocation
+             as after_revocation,
+           not {_NOT_VERIFYING} as verifying
     from tickets t join events e on e.id = t.event_id join venues v on v.id = e.venue_id
     where t.serial = :serial
     """
@@ -351,6 +379,9 @@ class GateChecker:
         if not w.in_window:
             when = w.starts_at.astimezone(ZoneInfo(w.timezone)).strftime("%d/%m %H:%M")
             return reject("wrong_day", serial, event_id, when=f"{w.event_code} {when}")
+        if w.verifying:
+            # Not used, not refused: the worker is asking the gateway about this sale.
+            return reject("verifying", serial, event_id)
         return reject("unknown_ticket", serial, event_id)
 
 
