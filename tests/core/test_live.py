@@ -59,8 +59,8 @@ def test_changes_are_published_to_subscribers(ctx, counter, live, cashier_ctx):
         cancel()
 
 
-def test_redis_down_falls_back_to_postgres(ctx, counter):
-    dead = LiveSeats(ctx, "redis://127.0.0.1:1/0")
+def test_redis_down_falls_back_to_postgres(ctx, cashier_ctx):
+    dead = LiveSeats(cashier_ctx, "redis://127.0.0.1:1/0")  # read on counter-1's login
     ev, _, _ = make_event(ctx.engine, rows=1, per_row=3)
     dead(__import__("core.app_context", fromlist=["SeatChange"]).SeatChange(ev, "held"))
     assert dead.availability(ev).states == availability(ctx.engine, ev).states
