@@ -2,11 +2,14 @@
 ``bo_cancel_refund_order`` and ``bo_cancel_refund_settled``; with them an admin refunds
 the orders of a canceled show once each, and nothing else: not an order of another
 event, not an order twice, not a show that is not canceled, not for a cashier's name.
-The cancel itself (core.backoffice.cancel) runs on the admin login."""
+The cancel itself (core.backoffice.cancel) runs on the admin login; here the console has
+no card gateway configured (the back-office machine need hold no card secret), so its
+card refunds wait, pending, for the worker, which sends them on its own login."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +18,18 @@ from sqlalchemy.exc import DBAPIError
 
 from core.actors import authenticate
 from core.backoffice.cancel import cancel_event, refund_key
+from core.payments import build_gateway
+from core.payments.sandbox import SandboxServer
 from core.reservation import hold_best_available
-from core.sales import CashTender, checkout, open_shift
-from tests.security.conftest import actor_for, operator_id, raw_engine, terminal_context
+from core.sales import CardTender, CashTender, checkout, open_shift, recover_stuck_sales
+from tests.payments.conftest import FAST_GATEWAY
+from tests.security.conftest import (
+    actor_for,
+    operator_id,
+    raw_engine,
+    terminal_context,
+    terminal_settings,
+)
 
 CANCELED = "MAGICA"
 OTHER = "SINATRA"
@@ -32,18 +44,35 @@ def _event(ctx, code: str) -> int:
 
 
 @pytest.fixture(scope="module")
+def sandbox() -> Iterator[SandboxServer]:
+    with SandboxServer(seed=17) as sb:
+        yield sb
+
+
+def _paying(t, tmp, sandbox: SandboxServer):
+    gw = {**FAST_GATEWAY, "kind": "sandbox", "base_url": sandbox.base_url}
+    c = terminal_context(t, tmp, terminal_settings(
+        t, tmp, **{f"gateway__{k}": v for k, v in gw.items()}))
+    c.gateway = build_gateway(c.settings)
+    return c
+
+
+@pytest.fixture(scope="module")
 def admin(provision, tmp_path_factory):
     t = provision("admin", "sec-cancel-admin")
-    c = terminal_context(t, tmp_path_factory.mktemp("cancel-admin"))
+    tmp = tmp_path_factory.mktemp("cancel-admin")
+    c = terminal_context(t, tmp, terminal_settings(t, tmp, gateway__kind="none"))
     carla = authenticate(c.engine, "carla", "9999")
     yield t, c, actor_for(t, carla.id, carla.role)
     c.engine.dispose()
 
 
 @pytest.fixture(scope="module")
-def sold(ctx, provision, tmp_path_factory, admin) -> dict[str, list[uuid.UUID]]:
-    """Three cash orders on each show, sold at a counter on its own login; then the
-    admin cancels one show."""
+def sold(ctx, provision, tmp_path_factory, admin, terminals,
+         sandbox) -> dict[str, list[uuid.UUID]]:
+    """Three cash orders on each show, sold at a counter on its own login, and two card
+    orders of the show to cancel, sold at a kiosk on its own; then the admin cancels
+    that show."""
     t = provision("cashier", "sec-cancel-counter")
     c = terminal_context(t, tmp_path_factory.mktemp("cancel-counter"))
     ana = authenticate(c.engine, "ana", "1234")
@@ -56,9 +85,21 @@ def sold(ctx, provision, tmp_path_factory, admin) -> dict[str, list[uuid.UUID]]:
             sale = checkout(c, actor, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
             orders.setdefault(code, []).append(sale.order.order_id)
     c.engine.dispose()
+    k = _paying(terminals["kiosk"], tmp_path_factory.mktemp("cancel-kiosk"), sandbox)
+    try:
+        for _ in range(2):
+            h = hold_best_available(k, actor_for(terminals["kiosk"]), uuid.uuid4(),
+                                    _event(ctx, CANCELED), 1)
+            sale = checkout(k, actor_for(terminals["kiosk"]), uuid.uuid4(), h.hold_id,
+                            CardTender("pm_card_visa", "visa", "4242"))
+            orders.setdefault("card", []).append(sale.order.order_id)
+    finally:
+        k.gateway.close()
+        k.engine.dispose()
     _, ac, who = admin
     summary = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
-    assert summary.complete and summary.count("owed", "cash") == 3
+    assert summary.count("owed", "cash") == 3 and summary.count("pending", "card") == 2
+    assert not summary.complete and all(o.error is None for o in summary.orders)
     return orders
 
 
@@ -168,7 +209,7 @@ def test_an_order_is_refunded_once_whatever_the_key(ctx, admin, sold):
         engine.dispose()
     # The whole cancel again: nothing more.
     again = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
-    assert again.complete and again.count("owed", "cash") == 3
+    assert again.count("owed", "cash") == 3 and len(again.orders) == 5
     assert _state(ctx, order) == before
     with ctx.engine.connect() as c:
         assert c.execute(text("select status from refunds where id = :r"),
@@ -176,7 +217,7 @@ def test_an_order_is_refunded_once_whatever_the_key(ctx, admin, sold):
         per_order = c.execute(text("select count(*) from refunds r join orders o on"
                                    " o.id = r.order_id where o.event_id = :e group by r.order_id"),
                               {"e": _event(ctx, CANCELED)}).scalars().all()
-    assert per_order == [1, 1, 1]
+    assert per_order == [1] * 5
 
 
 def test_the_canceling_operator_is_a_supervisor_and_the_terminal_the_callers(ctx, admin, sold,
@@ -192,3 +233,35 @@ def test_the_canceling_operator_is_a_supervisor_and_the_terminal_the_callers(ctx
             "op": operator_id(ctx.engine, "carla")})
     finally:
         engine.dispose()
+
+
+def test_the_worker_sends_the_card_refunds_a_console_without_a_gateway_left(
+        ctx, admin, sold, terminals, sandbox, tmp_path_factory):
+    with ctx.engine.connect() as c:
+        pending = c.execute(text("select r.id, o.payment_ref, r.amount_minor from refunds r"
+                                 " join orders o on o.id = r.order_id where r.order_id = any(:o)"
+                                 " and r.status = 'pending'"), {"o": sold["card"]}).all()
+    assert len(pending) == 2
+    w = _paying(terminals["worker"], tmp_path_factory.mktemp("cancel-worker"), sandbox)
+    try:
+        report = recover_stuck_sales(w, older_than_s=0)
+    finally:
+        w.gateway.close()
+        w.engine.dispose()
+    assert report.refunds_retried == 2
+    with ctx.engine.connect() as c:
+        rows = c.execute(text("select status, gateway_ref from refunds where id = any(:r)"),
+                         {"r": [r.id for r in pending]}).all()
+    assert all(r.status == "succeeded" and r.gateway_ref for r in rows)
+    gateway = ctx.settings.gateway.model_copy(update={"base_url": sandbox.base_url})
+    gw = build_gateway(ctx.settings.model_copy(update={"gateway": gateway}))
+    try:
+        for r in pending:
+            intent = gw.lookup(r.payment_ref)
+            assert intent.amount_refunded_minor == r.amount_minor == intent.amount_received_minor
+    finally:
+        gw.close()
+    _, ac, who = admin
+    final = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
+    assert final.complete and final.count("refunded", "card") == 2
+    assert len(sandbox.ledger()["refunds"]) == 2  # once each, whoever asked
