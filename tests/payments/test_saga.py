@@ -1,5 +1,8 @@
 """The card sale saga against the real sandbox: happy path, declines, idempotent
-repeats, compensation when confirm fails, capture refused, kiosks."""
+repeats, compensation when confirm fails, capture refused, kiosks.
+
+Counters and kiosks sell on their own logins, the recovery runs on a worker login (as
+``boxoffice worker`` does); the owner's ``pctx`` reads the sale rows."""
 
 from __future__ import annotations
 
@@ -16,6 +19,13 @@ from tests.payments.conftest import hold
 @pytest.fixture(scope="module")
 def shift(cashier_pctx, cashier):
     return open_shift(cashier_pctx, cashier, uuid.uuid4(), 10_000)
+
+
+@pytest.fixture(scope="module")
+def worker_pctx(pctx, terminal_logins):
+    """The worker's own context (its login), with the sandbox gateway."""
+    return terminal_logins.new_context("saga-worker", "worker", pctx.settings,
+                                       gateway=pctx.gateway)
 
 
 def _intent(sandbox, intent_id):
@@ -160,24 +170,26 @@ def test_kiosk_sells_card_only_without_shift(kiosk_pctx, kiosk):
     assert res.order.total_minor == h.total_minor
 
 
-def test_counter_needs_open_shift(pctx):
-    from core.actors import Actor, register_terminal
-
-    tid = register_terminal(pctx.engine, "pay-counter-noshift", "cashier")
-    a = Actor(tid, "pay-counter-noshift", None, "cashier", "counter")
-    h = hold(pctx, a)
+def test_counter_needs_open_shift(pctx, terminal_logins):
+    # A counter of its own, signed in (ana) but with no drawer open.
+    with pctx.engine.connect() as c:
+        ana = c.execute(text("select id from operators where login = 'ana'")).scalar_one()
+    a = terminal_logins.actor("pay-counter-noshift", "cashier", ana, "cashier")
+    own = terminal_logins.new_context("pay-counter-noshift", "cashier", pctx.settings,
+                                      gateway=pctx.gateway)
+    h = hold(own, a)
     with pytest.raises(BoxOfficeError) as e:
-        checkout(pctx, a, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+        checkout(own, a, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
     assert e.value.code == "no_open_shift"
 
 
-def test_recovery_with_nothing_stuck_is_a_no_op(pctx):
-    rep = recover_stuck_sales(pctx, older_than_s=0)
+def test_recovery_with_nothing_stuck_is_a_no_op(worker_pctx):
+    rep = recover_stuck_sales(worker_pctx, older_than_s=0)
     assert rep.still_stuck == 0
 
 
 def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier_pctx, cashier, shift,
-                                                          sandbox):
+                                                          sandbox, worker_pctx):
     h = hold(cashier_pctx, cashier)
     key = uuid.uuid4()
     sandbox.set_faults(error_rate=1.0)
@@ -191,7 +203,7 @@ def test_gateway_down_falls_back_to_cash_on_the_same_hold(pctx, cashier_pctx, ca
     assert sale.state == "voiding"  # outcome unknown: to be cancelled, hold let go
     cash = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
     assert cash.order.hold_id == h.hold_id
-    rep = recover_stuck_sales(pctx, older_than_s=0)
+    rep = recover_stuck_sales(worker_pctx, older_than_s=0)
     assert rep.voided >= 1 and rep.still_stuck == 0
     pis = [i for i in sandbox.ledger()["intents"] if i["metadata"].get("sale_id") ==
            str(sale.id)]
