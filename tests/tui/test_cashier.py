@@ -15,8 +15,8 @@ from boxoffice_tui.screens.events import EventsScreen
 from boxoffice_tui.screens.orders import OrdersScreen
 from boxoffice_tui.screens.signin import OpenShiftScreen, SignInScreen
 from boxoffice_tui.widgets.seatmap import SeatMap
-from core.reservation import confirm_sale, hold_seats
-from tests.conftest import make_actor
+from core.reservation import hold_seats
+from core.sales import CashTender, checkout, open_shift
 from tests.tui.conftest import open_event, rows, scalar, sign_in, wait_for
 
 pytestmark = [pytest.mark.db, pytest.mark.anyio]
@@ -288,10 +288,13 @@ async def test_hold_expiring_on_screen(make_app: Any, ctx: Any) -> None:
 
 
 async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any,
-                                                      ctx: Any) -> None:
-    # The other terminal's sale is the scene (the owner plays it); the app under test
-    # runs on its own login.
-    other = make_actor(ctx, "tui-other-counter")
+                                                      ctx: Any, terminal_logins: Any) -> None:
+    # The other terminal's sale is the scene: another counter on its own login, bruno
+    # signed in with his drawer open, sells for cash; the app under test runs on its own.
+    bruno = scalar(tctx, "select id from operators where login = 'bruno'")
+    other = terminal_logins.actor("tui-other-counter", "cashier", bruno, "cashier")
+    octx = terminal_logins.context("tui-other-counter", "cashier", tctx.settings)
+    open_shift(octx, other, uuid.uuid4(), 0)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await sign_in(pilot)
@@ -299,8 +302,8 @@ async def test_seat_sold_by_another_terminal_turns_sold(make_app: Any, tctx: Any
         smap = screen.query_one(SeatMap)
         seat = screen.data.availability.seat_ids[screen.data.availability.states.index("A")]
         assert smap.state_of(seat) in ("available", "accessible", "companion")
-        hold = hold_seats(ctx, other, uuid.uuid4(), screen.event.id, [seat])
-        confirm_sale(ctx, other, uuid.uuid4(), hold.hold_id, "cash:other")
+        hold = hold_seats(octx, other, uuid.uuid4(), screen.event.id, [seat])
+        checkout(octx, other, uuid.uuid4(), hold.hold_id, CashTender(hold.total_minor))
         t0 = time.perf_counter()
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0
@@ -366,7 +369,8 @@ async def test_big_room_scrolls_to_keep_the_cursor_visible(make_app: Any) -> Non
 async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx: Any,
                                                               ctx: Any, redis_url: str,
                                                               redis_prefix: str,
-                                                              monkeypatch: Any) -> None:
+                                                              monkeypatch: Any,
+                                                              terminal_logins: Any) -> None:
     """With Redis configured the seat map is told about changes (pub/sub); the poll is
     slowed to 30 s here, so only the push can turn the seat within the second."""
     from core.app_context import CoreContext
@@ -380,10 +384,14 @@ async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx
     import boxoffice_tui.screens.sale as sale_mod
 
     monkeypatch.setattr(sale_mod, "POLL_S", 30.0)
-    # The other terminal's sale (played by the owner) publishes to the same Redis.
-    other_ctx = CoreContext(settings=settings, engine=ctx.engine)
+    # The other terminal's sale (a counter on its own login, bruno's drawer open)
+    # publishes to the same Redis.
+    bruno = scalar(tctx, "select id from operators where login = 'bruno'")
+    other = terminal_logins.actor("tui-redis-other", "cashier", bruno, "cashier")
+    other_ctx = terminal_logins.new_context("tui-redis-other", "cashier", settings,
+                                            pool_size=2)
     other_ctx.listeners.append(LiveSeats(other_ctx, url=redis_url))
-    other = make_actor(other_ctx, "tui-redis-other")
+    open_shift(other_ctx, other, uuid.uuid4(), 0)
     app = make_app()
     app.services._ctx = feed_ctx
     async with app.run_test(size=SIZE) as pilot:
@@ -396,7 +404,7 @@ async def test_with_redis_a_remote_sale_is_pushed_not_polled(make_app: Any, tctx
         seat = next(s for s, st in zip(avail.seat_ids, avail.states, strict=True)
                     if st == "A" and smap.state_of(s) == "available")
         hold = hold_seats(other_ctx, other, uuid.uuid4(), screen.event.id, [seat])
-        confirm_sale(other_ctx, other, uuid.uuid4(), hold.hold_id, "cash:redis")
+        checkout(other_ctx, other, uuid.uuid4(), hold.hold_id, CashTender(hold.total_minor))
         t0 = time.perf_counter()
         await wait_for(pilot, lambda: smap.state_of(seat) == "sold", timeout=3)
         assert time.perf_counter() - t0 < 1.0
