@@ -48,6 +48,7 @@ def admin_config(fresh_url, tmp_path_factory) -> Iterator[Path]:
                      "--config", str(path)]) == 0
     assert path.stat().st_mode & 0o777 == 0o600
     login = make_url(tomllib.loads(path.read_text())["database"]["url"]).username
+    assert login is not None
     yield path
     engine = create_engine(psycopg_url(fresh_url), poolclass=NullPool)
     try:
