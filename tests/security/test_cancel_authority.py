@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from core import audit
 from core.actors import authenticate
 from core.backoffice.cancel import cancel_event, refund_key
 from core.payments import build_gateway
@@ -265,3 +266,44 @@ def test_the_worker_sends_the_card_refunds_a_console_without_a_gateway_left(
     final = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
     assert final.complete and final.count("refunded", "card") == 2
     assert len(sandbox.ledger()["refunds"]) == 2  # once each, whoever asked
+
+
+def test_an_admin_settles_no_refund_but_a_canceled_shows_pending_card_refund(ctx, admin, sold):
+    """A pending card refund of a show on sale (seeded by the owner, as a counter's would
+    be) is not marked paid through the cancel's settle function."""
+    t, _, who = admin
+    other = sold[OTHER][2]
+    rid = uuid.uuid4()
+    with ctx.engine.begin() as c:
+        lines = c.execute(text("select array_agg(id) from order_lines where order_id = :o"),
+                          {"o": other}).scalar_one()
+        c.execute(text("insert into refunds (id, key, order_id, line_ids, method, status,"
+                       " amount_minor, currency, reason_code, terminal_id) values (:r,"
+                       " gen_random_uuid(), :o, :l, 'card', 'pending', 1, 'BRL',"
+                       " 'event_canceled', :t)"), {"r": rid, "o": other, "l": lines,
+                                                    "t": t.terminal_id})
+    engine = raw_engine(t)
+    try:
+        with engine.begin() as conn:
+            assert conn.execute(_SETTLED, {"r": rid, "t": t.terminal_id,
+                                           "op": who.operator_id}).scalar_one() is False
+    finally:
+        engine.dispose()
+        with ctx.engine.begin() as c:
+            status = c.execute(text("select status from refunds where id = :r"),
+                               {"r": rid}).scalar_one()
+            c.execute(text("delete from refunds where id = :r"), {"r": rid})
+    assert status == "pending"
+
+
+def test_the_cancel_is_audited_in_the_admin_terminals_chain(ctx, admin, sold):
+    t, _, _ = admin
+    with ctx.engine.connect() as c:
+        actions = c.execute(text("select action, count(*) from audit_log where chain = :c"
+                                 " group by action"), {"c": t.name}).all()
+    seen = dict((a, n) for a, n in actions)
+    assert seen["event_cancel"] == 1
+    assert seen["refund_owed"] == 3 and seen["refund"] == 2 and seen["approval"] == 2
+    assert seen["void_tickets"] == 5
+    checked, problems = audit.verify(ctx.engine)
+    assert checked and problems == []
