@@ -1,9 +1,11 @@
 """Snapshots of the supervisor console's screens at 80x24 and 120x40: the demo casino on
 a database of their own (nothing sells here), event dates and sign-in times pinned, a
-supervisor signed in."""
+supervisor signed in, on snap-monitor's own monitor login (the owner's ``ctx`` only
+seeded the demo)."""
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +18,7 @@ from core.actors import OperatorInfo
 from core.app_context import CoreContext
 from terminal.monitor import ConsoleView, MonitorSession
 from tests.conftest import make_settings
+from tests.logins import TerminalLogins
 from tests.terminal_fixtures import wait_for
 
 pytestmark = pytest.mark.db
@@ -49,10 +52,12 @@ class PinnedMonitor(MonitorSession):
 
 
 @pytest.fixture(scope="module")
-def sctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
+def sctx(ctx: CoreContext, db_url: str, module_tmp: Path,
+         terminal_logins: TerminalLogins) -> CoreContext:
+    """snap-monitor's own context, on its monitor login."""
     settings = make_settings(db_url, module_tmp, terminal__name="snap-monitor",
                              terminal__language="en")
-    return CoreContext(settings=settings, engine=ctx.engine)
+    return terminal_logins.new_context("snap-monitor", "monitor", settings, pool_size=2)
 
 
 class SnapshotMonitor(MonitorApp):
@@ -68,10 +73,16 @@ def _app(sctx: CoreContext, signed_in: bool = True) -> MonitorApp:
 
 async def _settle(pilot: Any) -> None:
     from textual.widgets import Input
+    from textual.worker import WorkerCancelled
 
     for inp in pilot.app.screen.query(Input):
         inp.cursor_blink = False
-    await pilot.app.workers.wait_for_complete()
+    # Each worker on its own: an exclusive load replaced by a newer one (the console's
+    # view reloads when F1 lands mid-load on a busy machine) ends cancelled, which would
+    # end a wait on all of them at once before the newer one finished.
+    for worker in list(pilot.app.workers):
+        with contextlib.suppress(WorkerCancelled):
+            await worker.wait()
     await pilot.pause()
     await pilot.pause()
 

@@ -1,5 +1,8 @@
 """Snapshots of the main screens at 80x24 and 120x40: fixed demo data (event dates and
-the monitor's figures pinned), a frozen clock, no animations, no cursor blink."""
+the monitor's figures pinned), a frozen clock, no animations, no cursor blink.
+
+The counter runs on snap-counter's own cashier login and the monitor on snap-monitor's
+monitor login (the names in their headers); the owner's ``ctx`` only seeded the demo."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from core.sales import ShiftInfo
 from terminal.counter import CounterSession
 from terminal.monitor import MonitorSession
 from tests.conftest import make_settings
+from tests.logins import TerminalLogins
 from tests.terminal_fixtures import wait_for
 
 pytestmark = pytest.mark.db
@@ -111,10 +115,18 @@ class SnapshotMonitor(MonitorApp):
 
 
 @pytest.fixture(scope="module")
-def sctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
+def sctx(ctx: CoreContext, db_url: str, module_tmp: Path,
+         terminal_logins: TerminalLogins) -> CoreContext:
+    """snap-counter's own context, on its cashier login."""
     settings = make_settings(db_url, module_tmp, terminal__name="snap-counter",
                              terminal__language="en")
-    return CoreContext(settings=settings, engine=ctx.engine)
+    return terminal_logins.new_context("snap-counter", "cashier", settings, pool_size=2)
+
+
+@pytest.fixture(scope="module")
+def mctx(sctx: CoreContext, terminal_logins: TerminalLogins) -> CoreContext:
+    """snap-monitor's own context, on its monitor login."""
+    return terminal_logins.new_context("snap-monitor", "monitor", sctx.settings, pool_size=2)
 
 
 def _services(sctx: CoreContext, signed_in: bool = True) -> FixedServices:
@@ -272,8 +284,8 @@ def test_help_in_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_monitor(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
-    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
+def test_monitor(snap_compare: Any, mctx: CoreContext, size: tuple[int, int]) -> None:
+    app = SnapshotMonitor(FixedMonitor(mctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
@@ -300,9 +312,9 @@ async def _monitor_drawn(pilot: Any) -> None:
         await pilot.pause(0.02)
 
 
-def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) -> None:
+def test_monitor_switched_to_portuguese(snap_compare: Any, mctx: CoreContext) -> None:
     """ctrl+l on a running monitor: titles, column headers and states in pt-BR."""
-    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
+    app = SnapshotMonitor(FixedMonitor(mctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     async def run_before(pilot: Any) -> None:
@@ -315,12 +327,12 @@ def test_monitor_switched_to_portuguese(snap_compare: Any, sctx: CoreContext) ->
 
 
 @pytest.mark.anyio
-async def test_monitor_headers_follow_the_language(sctx: CoreContext) -> None:
+async def test_monitor_headers_follow_the_language(mctx: CoreContext) -> None:
     from textual.widgets import DataTable, Label
 
     from boxoffice_tui.screens.monitor import COLUMNS, TITLES
 
-    app = SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
+    app = SnapshotMonitor(FixedMonitor(mctx, "snap-monitor"), clock=lambda: FROZEN,
                      language_code="en", heartbeat=False)
 
     def headers() -> list[str]:
@@ -445,35 +457,35 @@ def test_help(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> No
     assert snap_compare(_app(sctx), terminal_size=size, run_before=run_before)
 
 
-def _monitor(sctx: CoreContext, **kwargs: Any) -> SnapshotMonitor:
-    return SnapshotMonitor(FixedMonitor(sctx, "snap-monitor"), clock=lambda: FROZEN,
+def _monitor(mctx: CoreContext, **kwargs: Any) -> SnapshotMonitor:
+    return SnapshotMonitor(FixedMonitor(mctx, "snap-monitor"), clock=lambda: FROZEN,
                            language_code="en", heartbeat=False, **kwargs)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_monitor_sign_in(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+def test_monitor_sign_in(snap_compare: Any, mctx: CoreContext, size: tuple[int, int]) -> None:
     """What a tablet shows first (``monitor --web``)."""
     async def run_before(pilot: Any) -> None:
         while pilot.app.screen.__class__.__name__ != "MonitorSignInScreen":
             await pilot.pause(0.02)
         await _settle(pilot)
 
-    assert snap_compare(_monitor(sctx, sign_in_first=True), terminal_size=size,
+    assert snap_compare(_monitor(mctx, sign_in_first=True), terminal_size=size,
                         run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_monitor_help(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+def test_monitor_help(snap_compare: Any, mctx: CoreContext, size: tuple[int, int]) -> None:
     async def run_before(pilot: Any) -> None:
         await _monitor_drawn(pilot)
         await pilot.press("f1")
         await _settle(pilot)
 
-    assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
+    assert snap_compare(_monitor(mctx), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_monitor_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int, int]) -> None:
+def test_monitor_approval(snap_compare: Any, mctx: CoreContext, size: tuple[int, int]) -> None:
     """``a`` on the pending variance: its figures in the title, login and PIN."""
     from boxoffice_tui.screens.dialogs import SupervisorDialog
 
@@ -483,7 +495,7 @@ def test_monitor_approval(snap_compare: Any, sctx: CoreContext, size: tuple[int,
         await wait_for(pilot, lambda: isinstance(pilot.app.screen, SupervisorDialog))
         await _settle(pilot)
 
-    assert snap_compare(_monitor(sctx), terminal_size=size, run_before=run_before)
+    assert snap_compare(_monitor(mctx), terminal_size=size, run_before=run_before)
 
 
 @pytest.mark.parametrize("size", SIZES)
