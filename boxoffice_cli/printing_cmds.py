@@ -77,12 +77,14 @@ def _scan_lines(scan: Any, stdin: TextIO, stdout: TextIO, lang: str) -> dict[str
     """One answer line per input line, whatever the input; never a traceback."""
     from core.errors import BoxOfficeError
 
-    counts = {"accept": 0, "reject": 0}
+    counts = {"accept": 0, "reject": 0, "wait": 0}
     for raw in stdin:
         try:
             result = scan(raw.strip(), uuid.uuid4())
             line = result.line(lang)
-            counts["accept" if result.accepted else "reject"] += 1
+            # "wait": payment being verified, the same ticket scanned again decides.
+            counts["accept" if result.accepted else "wait" if result.waiting
+                   else "reject"] += 1
         except BoxOfficeError as exc:
             line = f"REJECT error: {exc.code}: {exc.message(lang)}"
             counts["reject"] += 1
@@ -129,7 +131,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         event_id = resolve_event(ctx.engine, args.event) if args.event else None
         checker = GateChecker(ctx, actor, args.gate, event_id=event_id)
         counts = _scan_lines(checker.scan, sys.stdin, sys.stdout, lang)
-    print(f"# {counts['accept']} accepted, {counts['reject']} rejected", file=sys.stderr)
+    print(f"# {counts['accept']} accepted, {counts['reject']} rejected,"
+          f" {counts['wait']} to scan again", file=sys.stderr)
     return 0
 
 

@@ -104,3 +104,55 @@ def test_forged_and_unknown_key_tokens(ctx, counter, gate_ctx, gate_actor):
         == "bad_signature"
     assert gate.scan("HELLO", uuid.uuid4()).reason == "malformed"
     assert gate.scan(t.token, uuid.uuid4()).accepted  # the real one still works
+
+
+def _card_check_due(ctx, order) -> None:
+    """The owner seeds what a card sale leaves (migration 0013's trigger writes it for a
+    terminal's card order): a pending payment check, due now."""
+    with ctx.engine.begin() as c:
+        c.execute(text(
+            "insert into payment_checks (order_id, intent_id, hold_id, terminal_id,"
+            " amount_minor, currency) select id, 'pi_seeded', hold_id, terminal_id,"
+            " total_minor, currency from orders where id = :o"), {"o": order.order_id})
+
+
+def test_the_gate_says_wait_while_a_card_payment_is_verified(ctx, counter, gate_ctx,
+                                                             gate_actor):
+    """The scan command's line for a ticket whose card payment the worker has not checked
+    yet: WAIT, not ACCEPT nor REJECT, in the gate's language; nothing is used; once the
+    worker says the payment is good, the same ticket is accepted."""
+    import io
+
+    from boxoffice_cli.printing_cmds import _scan_lines
+
+    order, [ticket] = sell(ctx, counter, seats=1)
+    _card_check_due(ctx, order)
+    gate = GateChecker(gate_ctx, gate_actor, "NORTE")
+    out = io.StringIO()
+    counts = _scan_lines(gate.scan, io.StringIO(ticket.token + "\n"), out, "pt-BR")
+    assert counts == {"accept": 0, "reject": 0, "wait": 1}
+    assert out.getvalue().startswith("WAIT verifying: Pagamento em verificação")
+    with ctx.engine.connect() as c:
+        status = c.execute(text("select status from tickets where serial = :s"),
+                           {"s": ticket.serial}).scalar_one()
+    assert status == "valid"
+    with ctx.engine.begin() as c:  # the worker's verdict (the owner may record one too)
+        c.execute(text("select * from bo_record_payment_check(:o, 'ok', 'captured',"
+                       " 'succeeded')"), {"o": order.order_id})
+    out = io.StringIO()
+    counts = _scan_lines(gate.scan, io.StringIO(ticket.token + "\n"), out, "es")
+    assert counts == {"accept": 1, "reject": 0, "wait": 0}
+    assert out.getvalue().startswith("ACCEPT")
+
+
+def test_a_voided_card_order_is_rejected_after_the_wait(ctx, counter, gate_ctx, gate_actor):
+    order, [ticket] = sell(ctx, counter, seats=1)
+    _card_check_due(ctx, order)
+    gate = GateChecker(gate_ctx, gate_actor, "SUL")
+    first = gate.scan(ticket.token, uuid.uuid4())
+    assert first.waiting and first.line("en").startswith("WAIT verifying: Payment being")
+    with ctx.engine.begin() as c:
+        c.execute(text("select * from bo_record_payment_check(:o, 'unverified',"
+                       " 'intent_missing', null)"), {"o": order.order_id})
+    second = gate.scan(ticket.token, uuid.uuid4())
+    assert (second.accepted, second.reason, second.waiting) == (False, "revoked", False)
