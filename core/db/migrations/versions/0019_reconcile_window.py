@@ -50,6 +50,8 @@ TABLES = f"""
 alter table payment_checks add column rules varchar(10) not null default 'current';
 alter table payment_checks add constraint ck_payment_checks_rules
   check (rules in ('current', 'saf', 'saf_legacy', 'pre_0013'));
+-- The worker asks, for every intent it settles, whether another order's check holds it.
+create index ix_payment_checks_intent on payment_checks (intent_id);
 insert into bo_settings (name, value) values ('checkin_verify_within_s', '{VERIFY_WITHIN_S}')
   on conflict (name) do nothing;
 """
@@ -203,6 +205,7 @@ create trigger bo_payment_check_due after insert on orders for each row
   execute function bo_payment_check_due();
 -- Checks 0013 would not have written; an open one would never be settled by 0013's worker.
 delete from payment_checks where rules <> 'current' and result in ('pending', 'authorized');
+drop index if exists ix_payment_checks_intent;
 alter table payment_checks drop constraint ck_payment_checks_rules;
 alter table payment_checks drop column rules;
 delete from bo_settings where name = 'checkin_verify_within_s';
