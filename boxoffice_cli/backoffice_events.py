@@ -203,8 +203,9 @@ def cmd_cancel(args: argparse.Namespace) -> int:
         if answer.strip() != ev.code:
             print("not canceled", file=sys.stderr)
             return 1
-    summary = cancel_event(ctx, actor(ctx, args), key(args), ev.code, reason=args.reason,
-                           progress=_Bar(not args.json))
+    who = actor(ctx, args)  # the PIN prompt: its proof signs the cancel (migration 0017)
+    summary = cancel_event(ctx, who, key(args), ev.code, reason=args.reason,
+                           progress=_Bar(not args.json), signed_in=args.signed_in)
     _print_summary(summary, args)
     return 0 if summary.complete else 3
 

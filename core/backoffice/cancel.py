@@ -10,9 +10,11 @@ next run, or by the worker's ``retry_pending_refunds``). Orders whose card payme
 still settling are left for the next run and reported as deferred.
 
 It runs on the back office's admin login (migration 0017): stopping sales is within that
-login's grants, and each order's refund is ``bo_cancel_refund_order``, which checks in
-the database that the caller is an admin login, the event is canceled, the order is the
-event's, and writes one refund per order of what its sold lines were sold for. The
+login's grants; each run is signed by the supervisor's PIN proof (``bo_cancel_sign``);
+and each order's refund is ``bo_cancel_refund_order``, which checks in the database that
+the caller is an admin login, the event is canceled and signed by that supervisor, the
+order is the event's, and writes one refund per order of what its sold lines were sold
+for. The
 console sends card refunds to the gateway itself (it holds the gateway's credentials, as
 it did) and records the gateway's answer with ``bo_cancel_refund_settled``.
 """
@@ -69,6 +71,7 @@ _REFUND_BY_KEY = text("select id, method, status, amount_minor, currency from re
 _SOLD_LINES = text("select count(*) from order_lines where order_id = :id and status = 'sold'")
 _OPERATOR = text("select id, login, display_name, role from operators where id = :id")
 # The database's side of one order's refund (migration 0017): its checks and writes.
+_SIGN = text("select bo_cancel_sign(:e, :t, :op, :proof)")
 _REFUND_ORDER = text("select * from bo_cancel_refund_order(:e, :o, :k, :t, :op)")
 _SETTLED = text("select bo_cancel_refund_settled(:r, :ref, :t, :op)")
 _ORDER = text("select * from orders where id = :id")
@@ -155,15 +158,24 @@ Progress = Callable[[int, int, OrderOutcome], None]
 
 
 def cancel_event(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | int, *,
-                 reason: str, progress: Progress | None = None) -> CancelSummary:
-    """Cancel the event and refund every order; run it again to resume."""
+                 reason: str, progress: Progress | None = None,
+                 signed_in: OperatorInfo | None = None) -> CancelSummary:
+    """Cancel the event and refund every order; run it again to resume.
+
+    ``signed_in``: the acting supervisor as their PIN was just checked on this login
+    (``core.actors.authenticate``); its one-use proof signs this run in the database,
+    without which a terminal login's cancel refunds nothing (the owner's tools need none).
+    """
     require(actor)
     if actor.operator_id is None:
         raise BoxOfficeError("not_authorized", role="supervisor")
+    if signed_in is not None and signed_in.id != actor.operator_id:
+        raise BoxOfficeError("not_authorized", role="supervisor")
+    proof = signed_in.proof if signed_in is not None else None
     if not reason.strip() or len(reason) > 200:
         raise BoxOfficeError("invalid_input", detail="say why the show is canceled")
     tickets_bridge.prepare(ctx)
-    eid = _mark_canceled(ctx, actor, key, event, reason.strip())
+    eid = _mark_canceled(ctx, actor, key, event, reason.strip(), proof)
     with ctx.engine.connect() as conn:
         ev = event_row(conn, eid)
         orders = conn.execute(_ORDERS, {"e": eid}).all()
@@ -201,9 +213,14 @@ def _not_done(engine: Engine, order_id: uuid.UUID, number: int, code: str) -> Or
 
 
 def _mark_canceled(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, event: str | int,
-                   reason: str) -> int:
+                   reason: str, proof: uuid.UUID | None) -> int:
     def body(conn: Connection, k: uuid.UUID) -> dict[str, Any]:
         ev = event_row(conn, event, lock=True)
+        try:
+            conn.execute(_SIGN, {"e": ev["id"], "t": actor.terminal_id,
+                                 "op": actor.operator_id, "proof": proof})
+        except DBAPIError as exc:
+            raise _refusal(exc) from None
         if ev["status"] == "canceled":  # a resumed run: the refunds go on below
             return finish(conn, actor, k, "event_cancel_resume", "event", ev["id"],
                           {"reason": reason}, {"event_id": ev["id"]})

@@ -13,7 +13,7 @@ import sys
 import uuid
 
 from config import Settings
-from core.actors import Actor
+from core.actors import Actor, authenticate
 from core.app_context import build_context
 from core.backoffice.cancel import cancel_event
 
@@ -43,8 +43,10 @@ def main() -> int:
         if not args.get("kill_in_gateway") and i >= args["kill_after"]:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    # The supervisor types the PIN at the console: its proof signs this run.
+    signed = authenticate(ctx.engine, args["login"], args["pin"])
     cancel_event(ctx, actor, uuid.uuid4(), args["event"], reason="crash test",
-                 progress=progress)
+                 progress=progress, signed_in=signed)
     return 0
 
 

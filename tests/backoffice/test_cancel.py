@@ -31,7 +31,7 @@ from core.backoffice.inventory import issue_comp
 from core.errors import BoxOfficeError
 from core.reservation import hold_best_available, hold_general_admission
 from core.sales import CardTender, CashTender, checkout, open_shift
-from tests.backoffice.conftest import CONSOLE, event_id, make_show
+from tests.backoffice.conftest import CONSOLE, PINS, event_id, make_show, sign_in
 from tests.conftest import make_actor
 from tests.logins import psycopg_url
 
@@ -124,7 +124,7 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
     sandbox.set_faults(error_rate=0.3, timeout_rate=0.1)
     with pytest.raises(Interrupted):
         cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill",
-                     progress=stop_halfway)
+                     progress=stop_halfway, signed_in=sign_in(actx, "carla"))
     assert len(seen) == (ORDERS + 1) // 2
     with pytest.raises(BoxOfficeError) as e:  # sales stopped at once
         hold_best_available(bctx, cashier, uuid.uuid4(), ev, 1)
@@ -135,12 +135,14 @@ def test_cancel_refunds_every_order_once_through_faults(bctx, actx, carla, hall,
 
     # Resumed while the gateway still fails: whatever the gateway did not take stays
     # pending, nothing is refunded twice.
-    first = cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill")
+    first = cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill",
+                         signed_in=sign_in(actx, "carla"))
     assert len(first.orders) == ORDERS + 1
     sandbox.set_faults(error_rate=0, timeout_rate=0)
     progress: list[tuple[int, int]] = []
     final = cancel_event(actx, carla, uuid.uuid4(), code, reason="artist ill",
-                         progress=lambda i, t, o: progress.append((i, t)))
+                         progress=lambda i, t, o: progress.append((i, t)),
+                         signed_in=sign_in(actx, "carla"))
     assert progress[-1] == (ORDERS + 1, ORDERS + 1)
     t = final.totals()
     assert t["complete"] and t["card_pending"] == 0 and t["deferred"] == 0
@@ -211,6 +213,7 @@ def test_cancel_killed_halfway_resumes_without_refunding_twice(bctx, actx, carla
     settings["database"]["url"] = admin_url
     args = {"settings": settings, "db_url": admin_url, "terminal_id": carla.terminal_id,
             "terminal_name": carla.terminal_name, "operator_id": carla.operator_id,
+            "login": "carla", "pin": PINS["carla"],
             "event": code, "kill_after": 15, "kill_in_gateway": in_gateway}
     proc = subprocess.run([sys.executable, "-m", "tests.backoffice.cancel_child",
                            json.dumps(args)], capture_output=True, timeout=120)
@@ -218,7 +221,8 @@ def test_cancel_killed_halfway_resumes_without_refunding_twice(bctx, actx, carla
     done = cancel_summary(bctx.engine, code)
     assert 15 <= sum(1 for o in done.orders if o.refund_id) < 30
 
-    final = cancel_event(actx, carla, uuid.uuid4(), code, reason="crash test")
+    final = cancel_event(actx, carla, uuid.uuid4(), code, reason="crash test",
+                         signed_in=sign_in(actx, "carla"))
     assert final.complete
     _check_all_refunded(bctx, sandbox, ev, methods)
 
@@ -236,14 +240,17 @@ def test_two_cancels_at_once_refund_each_order_once(bctx, actx, carla, dora, hal
     errors: list = []
     barrier = threading.Barrier(2)
 
-    def run(who) -> None:
+    def run(who, login: str) -> None:
+        signed = sign_in(actx, login)
         barrier.wait()
         try:
-            results.append(cancel_event(actx, who, uuid.uuid4(), code, reason="double"))
+            results.append(cancel_event(actx, who, uuid.uuid4(), code, reason="double",
+                                        signed_in=signed))
         except BoxOfficeError as exc:
             errors.append(exc.code)
 
-    threads = [threading.Thread(target=run, args=(a,)) for a in (carla, dora)]
+    threads = [threading.Thread(target=run, args=a)
+               for a in ((carla, "carla"), (dora, "dora"))]
     for t in threads:
         t.start()
     for t in threads:
@@ -266,7 +273,8 @@ def test_an_order_the_gateway_refuses_does_not_stop_the_others(bctx, actx, carla
                                {"e": ev}).one()
     # Refunded by hand in the gateway's dashboard: the gateway now refuses another refund.
     bctx.payment_gateway().refund(first_card.payment_ref, None, idempotency_key="by-hand")
-    summary = cancel_event(actx, carla, uuid.uuid4(), code, reason="storm")
+    summary = cancel_event(actx, carla, uuid.uuid4(), code, reason="storm",
+                           signed_in=sign_in(actx, "carla"))
     stuck = [o for o in summary.orders if o.number == first_card.number]
     assert [(o.status, o.error is not None) for o in stuck] == [("pending", True)]
     assert not summary.complete

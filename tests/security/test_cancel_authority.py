@@ -17,12 +17,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import authenticate
+from core.actors import authenticate, create_operator
 from core.backoffice.cancel import cancel_event, refund_key
+from core.errors import BoxOfficeError
 from core.payments import build_gateway
 from core.payments.sandbox import SandboxServer
 from core.reservation import hold_best_available
 from core.sales import CardTender, CashTender, checkout, open_shift, recover_stuck_sales
+from core.uow import unit_of_work
 from tests.payments.conftest import FAST_GATEWAY
 from tests.security.conftest import (
     actor_for,
@@ -97,11 +99,17 @@ def sold(ctx, provision, tmp_path_factory, admin, terminals,
     finally:
         k.gateway.close()
         k.engine.dispose()
-    _, ac, who = admin
-    summary = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
+    summary = _cancel(admin)
     assert summary.count("owed", "cash") == 3 and summary.count("pending", "card") == 2
     assert not summary.complete and all(o.error is None for o in summary.orders)
     return orders
+
+
+def _cancel(admin, code: str = CANCELED):
+    """The admin console's cancel of ``code``, carla typing her PIN there to sign it."""
+    _, ac, who = admin
+    return cancel_event(ac, who, uuid.uuid4(), code, reason="sec test",
+                        signed_in=authenticate(ac.engine, "carla", "9999"))
 
 
 def _state(ctx, order_id: uuid.UUID) -> tuple[Any, ...]:
@@ -182,7 +190,7 @@ def test_an_admin_refunds_no_order_of_a_show_that_is_not_canceled(ctx, admin, so
 
 
 def test_an_order_is_refunded_once_whatever_the_key(ctx, admin, sold):
-    t, ac, who = admin
+    t, _, who = admin
     order = sold[CANCELED][1]
     before = _state(ctx, order)
     assert before[0] == "refunded" and before[3] == 1
@@ -209,7 +217,7 @@ def test_an_order_is_refunded_once_whatever_the_key(ctx, admin, sold):
     finally:
         engine.dispose()
     # The whole cancel again: nothing more.
-    again = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
+    again = _cancel(admin)
     assert again.count("owed", "cash") == 3 and len(again.orders) == 5
     assert _state(ctx, order) == before
     with ctx.engine.connect() as c:
@@ -262,8 +270,7 @@ def test_the_worker_sends_the_card_refunds_a_console_without_a_gateway_left(
             assert intent.amount_refunded_minor == r.amount_minor == intent.amount_received_minor
     finally:
         gw.close()
-    _, ac, who = admin
-    final = cancel_event(ac, who, uuid.uuid4(), CANCELED, reason="sec test")
+    final = _cancel(admin)
     assert final.complete and final.count("refunded", "card") == 2
     assert len(sandbox.ledger()["refunds"]) == 2  # once each, whoever asked
 
@@ -307,3 +314,47 @@ def test_the_cancel_is_audited_in_the_admin_terminals_chain(ctx, admin, sold):
     assert seen["void_tickets"] == 5
     checked, problems = audit.verify(ctx.engine)
     assert checked and problems == []
+
+
+def test_a_cancel_is_signed_with_a_supervisors_pin_typed_on_the_console(ctx, admin, sold):
+    """A stolen admin config alone refunds nothing: each run is signed by a supervisor's
+    one-use PIN proof, and the refunds name a supervisor who signed that show's cancel."""
+    t, ac, who = admin
+    with pytest.raises(BoxOfficeError) as e:  # no PIN typed: no proof
+        cancel_event(ac, who, uuid.uuid4(), OTHER, reason="stolen config")
+    assert e.value.code == "database_refused"
+    assert _state(ctx, sold[OTHER][0])[0] == "paid"
+    with ctx.engine.connect() as c:
+        assert c.execute(text("select status from events where code = :c"),
+                         {"c": OTHER}).scalar_one() == "on_sale"
+    with unit_of_work(ctx.engine) as conn:
+        create_operator(conn, "sec-cancel-sup", "Sup", "supervisor", "7777")
+    sup = operator_id(ctx.engine, "sec-cancel-sup")
+    engine = raw_engine(t)
+    try:
+        # A proof that is not this supervisor's, or none, signs nothing.
+        carla = authenticate(ac.engine, "carla", "9999")
+        for proof in (carla.proof, uuid.uuid4(), None):
+            assert "not_authorized" in _refused(engine, text(
+                "select bo_cancel_sign(:e, :t, :op, :p)"), {
+                "e": _event(ctx, CANCELED), "t": t.terminal_id, "op": sup, "p": proof})
+        # A supervisor who did not sign the show's cancel refunds none of its orders.
+        assert "not_authorized" in _refused(engine, _REFUND, {
+            "e": _event(ctx, CANCELED), "o": sold[CANCELED][0], "k": uuid.uuid4(),
+            "t": t.terminal_id, "op": sup})
+        # A used proof does not sign twice.
+        with engine.begin() as conn:
+            conn.execute(text("select bo_cancel_sign(:e, :t, :op, :p)"), {
+                "e": _event(ctx, CANCELED), "t": t.terminal_id, "op": carla.id,
+                "p": carla.proof})
+        assert "not_authorized" in _refused(engine, text(
+            "select bo_cancel_sign(:e, :t, :op, :p)"), {
+            "e": _event(ctx, CANCELED), "t": t.terminal_id, "op": carla.id,
+            "p": carla.proof})
+    finally:
+        engine.dispose()
+    with ctx.engine.connect() as c:
+        signed = c.execute(text("select o.login from bo_event_cancels s join operators o"
+                                " on o.id = s.operator_id where s.event_id = :e"),
+                           {"e": _event(ctx, CANCELED)}).scalars().all()
+    assert signed == ["carla"]

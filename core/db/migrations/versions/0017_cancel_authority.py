@@ -7,8 +7,11 @@ Cancelling a show (core.backoffice.cancel) wrote orders, lines, tickets, revocat
 refunds, payments and approvals that the back office's admin login may not write, so it
 ran only on the owner's connection. Its per-order step now runs in the database:
 
-``bo_cancel_refund_order`` (admin logins only) refunds one order of a canceled show,
-exactly once per order (``bo_cancel_refunds``, which no terminal writes): the order must
+``bo_cancel_sign`` (admin logins only): each run of a cancel is signed by a supervisor
+who typed their PIN on that login (the one-use proof of ``bo_authenticate``), recorded in
+``bo_event_cancels``; a stolen admin config alone refunds nothing.
+``bo_cancel_refund_order`` (admin logins only) refunds one order of a canceled show
+whose cancellation that supervisor signed, exactly once per order (``bo_cancel_refunds``, which no terminal writes): the order must
 belong to the event named and the event must be canceled; the amount is what the
 order's still-sold lines were sold for, computed here; tickets are voided and revoked
 here; a card refund is recorded pending and approved by the canceling supervisor (an
@@ -47,6 +50,16 @@ create table bo_cancel_refunds (
   created_at timestamptz not null default now()
 );
 
+-- Who signed a show's cancellation: a supervisor who typed their PIN on that admin login
+-- (checked by bo_cancel_sign). Its orders are refunded only under such a signature.
+create table bo_event_cancels (
+  event_id integer not null references events (id),
+  operator_id integer not null references operators (id),
+  terminal_id integer not null references terminals (id),
+  signed_at timestamptz not null default now(),
+  primary key (event_id, operator_id)
+);
+
 -- The caller is the owner or a live admin login (the back office's console); its
 -- terminal, and the canceling operator checked to be an active supervisor or admin.
 create function bo_cancel_caller(p_terminal integer, p_operator integer)
@@ -70,6 +83,29 @@ begin
       detail = 'a show is canceled by an active supervisor';
   end if;
   return v_term;
+end $$;
+
+-- A supervisor signs the cancellation of a show with the one-use proof that they just
+-- typed their PIN on this login (bo_authenticate); every run of a cancel (a resumed one
+-- too) is signed. The owner's tools are trusted with the operator they name.
+create function bo_cancel_sign(p_event integer, p_terminal integer, p_operator integer,
+                               p_proof uuid)
+returns void language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  v_term integer := bo_cancel_caller(p_terminal, p_operator);
+begin
+  if not exists (select 1 from events e where e.id = p_event) then
+    raise exception 'unknown_event' using detail = json_build_object('event_id', p_event)::text;
+  end if;
+  if not bo_consume_supervisor_proof(p_operator, p_proof) then
+    raise exception 'not_authorized' using errcode = '42501',
+      detail = 'a show is canceled by a supervisor who types their PIN';
+  end if;
+  insert into bo_event_cancels (event_id, operator_id, terminal_id)
+  values (p_event, p_operator, v_term)
+  on conflict (event_id, operator_id) do update set signed_at = now(),
+                                                    terminal_id = excluded.terminal_id;
 end $$;
 
 -- The refund of one order of a canceled show, exactly once per order: every line still
@@ -108,6 +144,12 @@ begin
   if v_event <> 'canceled' then
     raise exception 'event_not_canceled' using errcode = '42501',
       detail = json_build_object('event_id', p_event, 'status', v_event)::text;
+  end if;
+  if not bo_is_owner() and not exists (select 1 from bo_event_cancels c
+                                       where c.event_id = p_event
+                                         and c.operator_id = p_operator) then
+    raise exception 'not_authorized' using errcode = '42501',
+      detail = 'this supervisor did not sign the show''s cancellation with their PIN';
   end if;
   select * into o from orders oo where oo.id = p_order and oo.event_id = p_event for update;
   if not found then
@@ -253,6 +295,7 @@ _GUARD_NEW = ("if bo_is_owner() or exists (select 1 from bo_cancel_refunds c"
 
 DEFINERS = {
     "bo_cancel_caller(integer, integer)": None,
+    "bo_cancel_sign(integer, integer, integer, uuid)": "boxoffice_admin",
     "bo_cancel_refund_order(integer, uuid, uuid, integer, integer)": "boxoffice_admin",
     "bo_cancel_refund_settled(uuid, text, integer, integer)": "boxoffice_admin",
 }
@@ -260,8 +303,10 @@ DEFINERS = {
 DOWNGRADE = """
 drop function if exists bo_cancel_refund_settled(uuid, text, integer, integer);
 drop function if exists bo_cancel_refund_order(integer, uuid, uuid, integer, integer);
+drop function if exists bo_cancel_sign(integer, integer, integer, uuid);
 drop function if exists bo_cancel_caller(integer, integer);
 drop table if exists bo_cancel_refunds;
+drop table if exists bo_event_cancels;
 """
 
 
@@ -284,10 +329,10 @@ def upgrade() -> None:
         op.execute(f"revoke execute on function {fn} from public")
         if groups:
             op.execute(f"grant execute on function {fn} to {groups}")
-    op.execute("revoke all on bo_cancel_refunds from public")
-    # Read by the back office's reports (what a cancellation did), written by nobody but
-    # bo_cancel_refund_order.
-    op.execute("grant select on bo_cancel_refunds to boxoffice_admin")
+    op.execute("revoke all on bo_cancel_refunds, bo_event_cancels from public")
+    # Read by the back office's reports (what a cancellation did, who signed it), written
+    # by nobody but bo_cancel_refund_order and bo_cancel_sign.
+    op.execute("grant select on bo_cancel_refunds, bo_event_cancels to boxoffice_admin")
     _replace_guard(_GUARD_OLD, _GUARD_NEW)
 
 
