@@ -10,8 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
-from core.app_context import build_context
+from core.actors import authenticate
 from core.leases import LeasedSale, confirm_leased_sale, take_lease
 from core.tickets.checkin import GateChecker
 from sync.tickets import local_signer, sign_offline_tickets
@@ -27,22 +26,26 @@ from tests.security.conftest import (  # noqa: F401 (fixtures)
 
 
 def test_an_online_gate_lets_in_an_offline_ticket_before_its_sale_is_replayed(
-        ctx, db_url: str, tmp_path: Path) -> None:
+        ctx, db_url: str, tmp_path: Path, terminal_logins) -> None:
+    # The counter on its own cashier login (ana signed in, the lease granted with carla's
+    # PIN typed there), the gate on its gate login; the owner's ``ctx`` reads.
     name = f"offl-{uuid.uuid4().hex[:6]}"
     settings = make_settings(db_url, tmp_path, terminal__name=name)
-    tctx = build_context(settings, url=db_url)
+    tctx = terminal_logins.new_context(name, "cashier", settings, pool_size=2)
     try:
-        seller = Actor(register_terminal(ctx.engine, name, "cashier"), name)
+        ana = authenticate(tctx.engine, "ana", "1234")
+        seller = terminal_logins.actor(name, "cashier", ana.id, ana.role)
         tctx.signer()  # registers the terminal's key, as a counter does when online
         ev = event_id(ctx.engine, "COMEDIA-HOJE")
-        lease = take_lease(ctx, seller, uuid.uuid4(), ev,
-                           seat_ids=seats_of(ctx.engine, ev, "BAL")[-3:])
+        lease = take_lease(tctx, seller, uuid.uuid4(), ev,
+                           seat_ids=seats_of(ctx.engine, ev, "BAL")[-3:],
+                           approver=authenticate(tctx.engine, "carla", "9999"))
         order_id = uuid.uuid4()
         sold = list(lease.seats[:2])
         tickets = sign_offline_tickets(local_signer(settings), list(lease.serials[:2]),
                                        order_id, ev, sold, None, 0)
-        gate = GateChecker(ctx, Actor(register_terminal(ctx.engine, "gate-east", "gate"),
-                                      "gate-east", channel="system"), "east")
+        gate = GateChecker(terminal_logins.context("gate-east", "gate", ctx.settings),
+                           terminal_logins.actor("gate-east", "gate"), "east")
 
         first = gate.scan(tickets[0]["token"], uuid.uuid4())
         assert first.accepted, first
@@ -61,7 +64,7 @@ def test_an_online_gate_lets_in_an_offline_ticket_before_its_sale_is_replayed(
                           total_minor=sum(int(s.unit_price_minor) for s in sold),
                           currency=lease.currency, payment_method="cash",
                           seat_ids=tuple(s.seat_id for s in sold), tickets=tuple(tickets))
-        confirm_leased_sale(ctx, seller, uuid.uuid4(), sale)
+        confirm_leased_sale(tctx, seller, uuid.uuid4(), sale)
         with ctx.engine.connect() as c:
             rows = {r.serial: (r.status, r.used_gate, r.linked) for r in c.execute(text(
                 "select t.serial, t.status, t.used_gate, exists (select 1 from checkins ci"
