@@ -1,5 +1,11 @@
 """Shifts and their cash drawer: open with a float, blind count at close, variance
-approval, X (mid-shift) and Z (closing) reports by tender.
+approval, supervised pay-ins and pay-outs, X (mid-shift) and Z (closing) reports by tender.
+
+The database checks the drawer too (migration 0018): cash moves only in the terminal's
+own open shift and by its flow (float at opening, a cash sale's total, a pay-in or
+pay-out with a supervisor's approval in the same transaction); the expected cash of a
+count is computed there from the movements, and a variance over its own limit needs an
+approval by another operator than the shift's.
 
 A shift belongs to a cashier terminal (one open at a time); kiosks have no drawer and
 sell card-only without a shift.
@@ -10,12 +16,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, raise_refusal
 from core.context import CoreContext
 from core.errors import BoxOfficeError
 from core.idempotency import as_key, begin_command, finish_command
@@ -62,6 +69,13 @@ _REFUNDS_BY_TENDER = text(
     "select method, count(*) as n, coalesce(sum(amount_minor), 0) as total from refunds"
     " where shift_id = :id group by method"
 )
+# The database's own variance limit (bo_settings, the owner's or an admin's): the lower of
+# it and this terminal's setting applies, so a terminal's settings can only ask for more.
+_DB_VARIANCE_LIMIT = text(
+    "select value::bigint from bo_settings where name = 'variance_approval_over_minor'"
+)
+# Why cash goes into or out of a drawer besides sales and refunds.
+CASH_REASONS = ("bank_drop", "change_fund", "petty_cash", "supplier", "other")
 _CASH_BY_KIND = text(
     "select kind, coalesce(sum(amount_minor), 0) as total from cash_movements"
     " where shift_id = :id group by kind"
@@ -180,11 +194,15 @@ def open_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
             return ShiftInfo.from_json(done)
         sid = uuid.uuid4()
         cur = ctx.settings.sales.currency
-        if conn.execute(_INSERT_SHIFT, {"id": sid, "t": actor.terminal_id,
-                                        "op": actor.operator_id, "cur": cur,
-                                        "float": opening_float_minor}).first() is None:
-            raise BoxOfficeError("shift_already_open")
-        add_cash(conn, sid, "float", opening_float_minor)
+        try:
+            opened = conn.execute(_INSERT_SHIFT, {"id": sid, "t": actor.terminal_id,
+                                                  "op": actor.operator_id, "cur": cur,
+                                                  "float": opening_float_minor}).first()
+            if opened is None:
+                raise BoxOfficeError("shift_already_open")
+            add_cash(conn, sid, "float", opening_float_minor)
+        except DBAPIError as exc:
+            raise_refusal(exc)
         info = ShiftInfo(sid, actor.terminal_id, actor.operator_id, "open", cur,
                          opening_float_minor)
         audit.append(conn, actor, "open_shift", "shift", sid,
@@ -219,11 +237,76 @@ def close_shift(ctx: CoreContext, actor: Actor, key: uuid.UUID | str, counted_ca
             raise BoxOfficeError("count_already_entered")
         expected = int(conn.execute(_EXPECTED, {"id": shift["id"]}).scalar_one())
         variance = counted_cash_minor - expected
-        over = abs(variance) > ctx.settings.sales.variance_approval_over_minor
+        over = abs(variance) > variance_limit(conn, ctx)
         result = _close(conn, ctx, actor, shift["id"], expected, counted_cash_minor, variance,
                         over, supervisor, reason_code)
         finish_command(conn, key, result.to_json())
         return result
+
+
+def variance_limit(conn: Connection, ctx: CoreContext) -> int:
+    """The variance a shift may close with, unapproved: the lower of this terminal's
+    setting and the database's."""
+    db_limit = conn.execute(_DB_VARIANCE_LIMIT).scalar_one_or_none()
+    mine = ctx.settings.sales.variance_approval_over_minor
+    return mine if db_limit is None else min(mine, int(db_limit))
+
+
+@dataclass(frozen=True, slots=True)
+class CashMove:
+    """A supervised pay-in or pay-out: ``amount_minor`` is what went in (> 0) or out
+    (< 0) of the drawer."""
+
+    shift_id: uuid.UUID
+    kind: str  # paid_in | paid_out
+    amount_minor: int
+    reason_code: str
+    approval_id: uuid.UUID
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(shift_id=str(self.shift_id), approval_id=str(self.approval_id))
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> CashMove:
+        return cls(**{**d, "shift_id": uuid.UUID(d["shift_id"]),
+                      "approval_id": uuid.UUID(d["approval_id"])})
+
+
+def move_cash(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
+              kind: Literal["paid_in", "paid_out"], amount_minor: int, *,
+              approver: SupervisorPin, reason_code: str) -> CashMove:
+    """Put ``amount_minor`` into (``paid_in``) or take it out of (``paid_out``) this
+    terminal's open drawer, with a supervisor's PIN: the shift's expected cash moves by
+    it, so it never happens on the cashier's word alone."""
+    key = as_key(key)
+    if kind not in ("paid_in", "paid_out"):
+        raise BoxOfficeError("invalid_input", detail=f"unknown cash movement {kind}")
+    check_amount(amount_minor, "cash movement")
+    if amount_minor == 0:
+        raise BoxOfficeError("invalid_input", detail="a cash movement moves some cash")
+    check_reason(reason_code, CASH_REASONS)
+    supervisor = verify_supervisor(ctx.engine, actor, approver)
+    signed = amount_minor if kind == "paid_in" else -amount_minor
+    with unit_of_work(ctx.engine) as conn:
+        done = begin_command(conn, key, kind, {"amount": amount_minor, "reason": reason_code},
+                             actor.terminal_id, ctx.settings.database.lock_timeout_ms)
+        if done is not None:
+            return CashMove.from_json(done)
+        sid = require_open_shift(conn, actor)
+        try:
+            approval_id = record_approval(conn, actor, supervisor, kind, reason_code, "shift",
+                                          sid, amount_minor)
+            add_cash(conn, sid, kind, signed)
+        except DBAPIError as exc:
+            raise_refusal(exc)
+        move = CashMove(sid, kind, signed, reason_code, approval_id)
+        audit.append(conn, actor, kind, "shift", sid,
+                     {"amount_minor": signed, "reason": reason_code,
+                      "approval_id": str(approval_id)})
+        finish_command(conn, key, move.to_json())
+        return move
 
 
 def approve_variance(ctx: CoreContext, actor: Actor, key: uuid.UUID | str,
@@ -266,13 +349,15 @@ def _close(conn: Connection, ctx: CoreContext, actor: Actor, shift_id: uuid.UUID
                                       reason_code or "other", "shift", shift_id, variance,
                                       requested_by=requested_by or actor.operator_id)
     status = "pending_approval" if needs and approval_id is None else "closed"
-    conn.execute(
-        text("update shifts set status = :s, expected_cash_minor = :e, counted_cash_minor = :c,"
-             " variance_minor = :v, approval_id = :a,"
-             " closed_at = case when :closing then now() else null end where id = :id"),
-        {"s": status, "closing": status == "closed", "e": expected, "c": counted,
-         "v": variance, "a": approval_id,
-         "id": shift_id})
+    try:
+        conn.execute(
+            text("update shifts set status = :s, expected_cash_minor = :e,"
+                 " counted_cash_minor = :c, variance_minor = :v, approval_id = :a,"
+                 " closed_at = case when :closing then now() else null end where id = :id"),
+            {"s": status, "closing": status == "closed", "e": expected, "c": counted,
+             "v": variance, "a": approval_id, "id": shift_id})
+    except DBAPIError as exc:
+        raise_refusal(exc)
     audit.append(conn, actor, "close_shift" if status == "closed" else "count_shift", "shift",
                  shift_id, {"expected_minor": expected, "counted_minor": counted,
                             "variance_minor": variance, "approval_id": approval_id})
