@@ -193,7 +193,7 @@ def test_a_flood_of_notifications_is_only_a_hint(floor):
         waker.wait_for_passes(before + 10_000, timeout_s=1.0)
         woken = waker.passes - before
         print(f"200 notifications in {sent_s:.3f}s woke {woken} passes")
-        assert woken <= 2 + sent_s / 0.2
+        assert woken <= 3 + sent_s / 0.2  # one per gap, not one per notification
         assert sum(r.examined for r in seen) == looked  # no gateway lookup for a hint
         assert _check(k, res.order.order_id)[0] in ("ok", "authorized")
     finally:
