@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from core.actors import Actor, system_actor
+from core.actors import Actor, authenticate
 from core.errors import BoxOfficeError
 from core.kiosk import active_holds, release_terminal_holds
 from core.reservation import hold_best_available
@@ -48,20 +48,27 @@ def test_release_terminal_holds_only_touches_this_terminal_and_is_idempotent(
 
 def test_self_exclusion_matches_normalized_identifiers_until_it_ends(
         ctx: Any, terminal_logins: Any) -> None:
-    # The desk lists with the owner's rights; the kiosk asks on its own login.
-    desk = system_actor(ctx.engine, "exclusion-desk-core")
+    # The desk lists on a monitor login of its own, carla's PIN typed there for each
+    # entry (``boxoffice kiosk exclude``); the kiosk asks on its own login.
+    carla = scalar(ctx, "select id from operators where login = 'carla'")
+    desk_ctx = terminal_logins.new_context("exclusion-desk-core", "monitor", ctx.settings,
+                                           pool_size=1)
+    desk = terminal_logins.actor("exclusion-desk-core", "monitor", carla, "supervisor")
     kiosk = terminal_logins.new_context("core-kiosk-x", "kiosk", ctx.settings, pool_size=1)
     assert normalize("123.456.789-09") == normalize("12345678909") == "12345678909"
     with pytest.raises(BoxOfficeError):
         normalize("1-2")
     key = uuid.uuid4()
-    row = add_exclusion(ctx.engine, desk, key, "123.456.789-09")
-    assert add_exclusion(ctx.engine, desk, key, "123.456.789-09") == row  # same key: once
+    signed_in = authenticate(desk_ctx.engine, "carla", "9999")
+    row = add_exclusion(desk_ctx.engine, desk, key, "123.456.789-09", approver=signed_in)
+    assert add_exclusion(desk_ctx.engine, desk, key, "123.456.789-09",
+                         approver=signed_in) == row  # same key: once
     assert is_excluded(kiosk.engine, "12345678909")
     assert not is_excluded(kiosk.engine, "12345678900")
     # Ending the exclusion (a later command for the same person) lifts it.
-    add_exclusion(ctx.engine, desk, uuid.uuid4(), "12345678909",
-                  until=datetime.now(UTC) - timedelta(days=1))
+    add_exclusion(desk_ctx.engine, desk, uuid.uuid4(), "12345678909",
+                  until=datetime.now(UTC) - timedelta(days=1),
+                  approver=authenticate(desk_ctx.engine, "carla", "9999"))
     assert not is_excluded(kiosk.engine, "123.456.789-09")
     # Only the digest is stored.
     assert scalar(ctx, "select count(*) from self_exclusions where"

@@ -211,14 +211,18 @@ async def test_out_of_service_when_the_printer_is_failing(make_app: Any, kctx: A
 
 
 async def test_self_exclusion_refuses_a_listed_customer(make_app: Any, kctx: Any,
-                                                       ctx: Any) -> None:
-    from core.actors import system_actor
+                                                       ctx: Any, terminal_logins: Any) -> None:
+    from core.actors import authenticate
     from core.selfexclusion import add_exclusion
     from kiosk.screens.checkout import IdentifyScreen
 
-    # The exclusion desk (the owner's rights) lists the customer; the kiosk refuses them.
-    add_exclusion(ctx.engine, system_actor(ctx.engine, "exclusion-desk"), uuid.uuid4(),
-                  "123.456.789-09")
+    # The exclusion desk (a monitor login of its own, carla's PIN typed there) lists the
+    # customer; the kiosk refuses them.
+    desk_ctx = terminal_logins.context("exclusion-desk", "monitor", ctx.settings)
+    carla = authenticate(desk_ctx.engine, "carla", "9999")
+    add_exclusion(desk_ctx.engine,
+                  terminal_logins.actor("exclusion-desk", "monitor", carla.id, carla.role),
+                  uuid.uuid4(), "123.456.789-09", approver=carla)
     app = make_app(self_exclusion=True, age_gate=False)
     async with app.run_test(size=SIZE) as pilot:
         await to_summary_via_id(pilot, "98765432100")
