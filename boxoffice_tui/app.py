@@ -27,6 +27,7 @@ from boxoffice_tui.base import AppHooks, error_text
 from boxoffice_tui.commands import EventCommands, OrderCommands
 from boxoffice_tui.i18n import language, set_language, t
 from boxoffice_tui.widgets.core_calls import CoreCalls
+from boxoffice_tui.widgets.keycaps import KeyCaps
 from boxoffice_tui.widgets.textual_compat import compose_offscreen, on_any_stack
 from core.errors import BoxOfficeError
 from core.money import format_minor
@@ -72,7 +73,7 @@ class SyncChanged(Message):
         self.state = state
 
 
-class BoxOfficeApp(CoreCalls, App):
+class BoxOfficeApp(CoreCalls, KeyCaps, App):
     """What the cashier app and the monitor share. App-level actions run their core calls
     on the app's own workers (``call_core``), never on whichever screen is on top."""
 

@@ -48,7 +48,8 @@ _STRINGS: dict[str, tuple[str, str]] = {
     "qty": ("Qty", "Qtd"),
     "more": ("One more", "Mais um"),
     "less": ("One less", "Menos um"),
-    "extend": ("Extend", "Prorrogar"),
+    # Short: the seat map footer holds eight keys at 80 columns in Portuguese too.
+    "extend": ("Extend", "+Tempo"),
     "clear": ("Clear", "Limpar"),
     "cash": ("Cash", "Dinheiro"),
     "card": ("Card", "Cartão"),
@@ -213,14 +214,6 @@ _STRINGS: dict[str, tuple[str, str]] = {
                       "Tente outro cartão ou receba em dinheiro."),
     "exact": ("Exact", "Valor exato"),
     "stage": ("Stage", "Palco"),
-    # The help screen says in full what the footer says in a word.
-    "help_hold": ("Hold picked seats", "Reservar os lugares escolhidos"),
-    "help_best": ("Best N seats together", "Melhores N lugares juntos"),
-    "help_qty": ("One more / one less", "Mais um / menos um"),
-    "help_extend": ("Extend hold (once)", "Prorrogar a reserva (uma vez)"),
-    "help_clear": ("Clear cart", "Limpar o carrinho"),
-    "help_pick_ticket": ("Orders: choose tickets to refund",
-                         "Pedidos: escolher ingressos para estornar"),
     # Choosing single tickets to refund on the orders screen.
     "col_ticket": ("Ticket", "Ingresso"),
     "pick_ticket": ("Pick ticket", "Escolher ingresso"),

@@ -30,6 +30,7 @@ from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.screen import Screen
 
+from boxoffice_tui.widgets.keycaps import KeyCaps
 from kiosk.clock import Clock, monotonic
 from kiosk.i18n import error_message, language, set_language, t
 from terminal.kiosk import KioskSession
@@ -79,7 +80,7 @@ class Purchase:
 OUT_OF_SERVICE = "Fora de serviço · Out of service · Fuera de servicio"
 
 
-class KioskApp(App, inherit_bindings=False):
+class KioskApp(KeyCaps, App, inherit_bindings=False):
     CSS_PATH = str(Path(__file__).with_name("kiosk.tcss"))
     ENABLE_COMMAND_PALETTE = False
     TITLE = "Kiosk"

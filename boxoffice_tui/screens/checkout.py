@@ -124,7 +124,7 @@ class CashScreen(BaseModal):
     BINDINGS = [
         Binding("enter", "confirm", "confirm", priority=True),
         Binding("escape", "cancel", "cancel"),
-        Binding("equals_sign", "exact", "exact", key_display="="),
+        Binding("equals_sign", "exact", "exact"),
         Binding("backspace", "key('backspace')", "⌫", show=False),
         *[Binding(str(n), f"key('{n}')", str(n), show=False) for n in range(10)],
     ]

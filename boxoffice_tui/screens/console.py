@@ -87,7 +87,7 @@ class ConsoleScreen(SeatFeed, BaseScreen):
         Binding("2", "show_list('rooms')", "list_rooms", show=False),
         Binding("3", "show_list('staff')", "list_staff", show=False),
         Binding("ctrl+o", "sign_out", "sign_out"),
-        Binding("escape", "back", "back", key_display="Esc"),
+        Binding("escape", "back", "back"),
         # Help and the language switch work here too; their footer places go to the
         # console's keys (all of them show at 80 columns); F1 lists them all.
         Binding("f1", "app.help", "help", show=False),

@@ -44,8 +44,8 @@ class ConsoleSeatsScreen(SeatFeed, BaseScreen):
         Binding("u", "unblock", "unblock"),
         Binding("r", "pick_row", "pick_row"),
         Binding("l", "release_all", "release_all"),
-        Binding("delete,c", "clear", "clear_picks", key_display="Del"),
-        Binding("escape", "back", "back", key_display="Esc"),
+        Binding("delete,c", "clear", "clear_picks"),
+        Binding("escape", "back", "back"),
         Binding("f1", "app.help", "help", show=False),
         Binding("ctrl+l", "app.language", "language", show=False),
     ]

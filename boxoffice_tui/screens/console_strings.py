@@ -15,7 +15,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause_resume": ("Pause/resume", "Pausar/retomar"),
     "price": ("Price", "Preço"),
     "seats": ("Seats", "Assentos"),
-    "ga_capacity": ("Capacity", "Capacidade"),
+    # Short: the console footer holds seven keys at 80 columns in Portuguese too.
+    "ga_capacity": ("Capacity", "Lotação"),
     "approve_price": ("Approve", "Aprovar"),
     "reject_price": ("Reject price", "Rejeitar preço"),
     "list_events": ("Events", "Eventos"),

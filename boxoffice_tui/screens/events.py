@@ -57,8 +57,9 @@ class EventsScreen(BaseScreen):
         yield TerminalHeader()
         yield Input(placeholder=t("filter"), id="event-filter")
         yield DataTable(id="events", cursor_type="row", zebra_stripes=True)
-        # Ctrl+P still opens the palette (F1 lists it): its footer place goes to the keys.
-        yield QuickFooter(show_command_palette=False)
+        # Ctrl+P still opens the palette (F1 lists it): its footer place goes to the keys,
+        # compact so the six key caps (Enter, Ctrl+L) fit 80 columns in Portuguese too.
+        yield QuickFooter(show_command_palette=False, compact=True)
 
     def on_mount(self) -> None:
         super().on_mount()

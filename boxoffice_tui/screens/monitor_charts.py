@@ -115,7 +115,7 @@ class ChartsScreen(BaseScreen):
         Binding("left", "event(-1)", "ch_event", key_display="←→"),
         Binding("right", "event(1)", "ch_event", show=False),
         Binding("r", "refresh", "refresh"),
-        Binding("escape,g", "back", "back", key_display="Esc"),
+        Binding("escape,g", "back", "back"),
     ]
 
     def __init__(self) -> None:

@@ -31,7 +31,7 @@ class OrdersScreen(BaseScreen):
         Binding("f7", "reprint", "reprint"),
         Binding("f9", "refund", "refund"),
         Binding("f11,ctrl+t", "exchange", "exchange"),  # F11 is fullscreen in some terminals
-        Binding("space", "pick_ticket", "pick_ticket", key_display="Space"),
+        Binding("space", "pick_ticket", "pick_ticket"),
         Binding("down", "focus_table", "move", show=False),
         # Working but not in the footer, whose 80 columns go to the order keys (F1 lists
         # them all).

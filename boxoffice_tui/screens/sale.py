@@ -56,8 +56,8 @@ class SaleScreen(SeatFeed, BaseScreen):
         Binding("plus,equals_sign", "more", "more", show=False),
         Binding("minus", "less", "less", show=False),
         Binding("t", "extend", "extend", key_display="T"),
-        Binding("delete,x", "clear", "clear", key_display="Del"),
-        Binding("escape", "back", "back", key_display="Esc"),
+        Binding("delete,x", "clear", "clear"),
+        Binding("escape", "back", "back"),
         Binding("f3", "app.orders", "orders", show=False),
         # Help and the language switch work here too, but their footer places go to the
         # selling keys (every one of them shows at 80 columns); F1 lists them all.

@@ -23,7 +23,7 @@ KEYS: tuple[tuple[str, tuple[str, str, str]], ...] = (
     ("F1", ("estas teclas", "these keys", "estas teclas")),
     ("F12", ("saída da equipe (login e PIN de um supervisor)",
              "staff exit (a supervisor's login and PIN)",
-             "salida del personal (usuario y PIN de un supervisor)")),
+             "salida del personal (usuario y PIN de supervisor)")),
 )
 TITLE = ("Teclas", "Keys", "Teclas")
 # The key column in the customer's language ("or" and "a touch" are words).

@@ -60,3 +60,27 @@ def test_every_key_listed_is_bound() -> None:
     bound = keys(KioskApp) | keys(KioskScreen) | keys(KeysDialog)
     assert {"f1", "f12", "escape", "up", "down", "left", "right"} <= bound
     assert "space" in keys(SeatMap)
+
+
+@pytest.mark.parametrize("lang", ["pt-BR", "en", "es"])
+async def test_the_keys_fit_80x24_whole_in_every_language(make_app: Any, lang: str) -> None:
+    """A kiosk screen may be 80x24: the keys, their title and Back all show, no line of
+    the list wrapped or cut."""
+    from kiosk.screens.attract import AttractScreen
+
+    app = make_app(lang=lang)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, AttractScreen))
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, KeysDialog)
+                       and app.screen.query_one("#keys-back").region.area > 0)
+        await pilot.pause()
+        screen = app.screen.region
+        dialog = app.screen.query_one("#dialog")
+        assert screen.contains_region(dialog.region), (dialog.region, screen)
+        assert screen.contains_region(app.screen.query_one("#keys-back").region)
+        body = app.screen.query_one("#keys-body")
+        lines = _body(app).split("\n")
+        assert len(lines) == len(KEYS)
+        assert body.content_size.height == len(lines)  # none wrapped
+        assert max(len(line) for line in lines) <= body.content_size.width

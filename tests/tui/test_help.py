@@ -1,6 +1,8 @@
 """F1 lists the keys of the face in use, exactly (issue 15: the monitor once showed the
 counter's keys): the monitor's help is docs/monitor.md's key tables cell for cell, the
-counter's help covers every key its screens bind and none of the monitor's; and the
+counter's help covers every key its screens bind and none of the monitor's, and each fits
+an 80x24 terminal whole in either language. Every footer names keys as their key caps
+(F5, Ctrl+L, Esc, Enter, as the guides do) and fits 80 columns in either language; the
 header stays one line at 80 columns, shortening in order."""
 
 from __future__ import annotations
@@ -10,11 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App
+from textual.binding import Binding
 
 from boxoffice_tui.app import CashierApp, MonitorApp
 from boxoffice_tui.header import Part, fit, sync_forms
 from boxoffice_tui.i18n import set_language
-from boxoffice_tui.screens.help import CASHIER, MONITOR, HelpScreen
+from boxoffice_tui.screens.help import (
+    CASHIER,
+    COLUMN,
+    MONITOR,
+    HelpScreen,
+    column_lines,
+    split,
+)
 from core.actors import OperatorInfo
 from core.app_context import CoreContext
 from terminal.counter import CounterSession
@@ -45,6 +56,24 @@ def test_monitor_help_is_the_guide_s_key_tables() -> None:
     tables = doc_key_tables("monitor.md")
     assert len(tables) == len(MONITOR) == 4
     assert [[k for k, _ in keys] for _, keys in MONITOR] == tables
+
+
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+def test_each_help_is_two_columns_that_fit_80x24(lang: str) -> None:
+    """Measured on the text: each line within its column, each column within the 21 lines
+    an 80x24 help box has (24, less the footer and the box's border). The app tests
+    below measure the same on the screen."""
+    set_language(lang)
+    try:
+        for sections in (CASHIER, MONITOR):
+            left, right = split(sections)
+            assert left and right
+            for column in (left, right):
+                lines = [re.sub(r"\[/?[a-z ]*\]", "", line) for line in column_lines(column)]
+                assert len(lines) <= 21
+                assert [line for line in lines if len(line) > COLUMN] == []
+    finally:
+        set_language("en")
 
 
 def _help_keys(sections: Any) -> set[str]:
@@ -83,6 +112,7 @@ def test_counter_help_covers_every_counter_key_and_no_monitor_key() -> None:
     missing = []
     for cls in (BoxOfficeApp, CashierApp, EventsScreen, SaleScreen, OrdersScreen, CashScreen):
         for b in cls.BINDINGS:
+            assert isinstance(b, Binding)
             if b.action.startswith("key("):  # the cash keypad's digits and backspace
                 continue
             missing += [(cls.__name__, key) for key in b.key.split(",")
@@ -101,7 +131,35 @@ def hctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
 
 
 def _body(app: Any) -> str:
-    return str(app.screen.query_one("#help-body").render())
+    return "\n".join(str(column.render()) for column in app.screen.query(".help-column"))
+
+
+def _fits_whole(app: Any) -> None:
+    """The help at 80x24 shows every line: nothing to scroll, no line wrapped or cut."""
+    assert app.size == (80, 24)
+    scroll = app.screen.query_one("#help-scroll")
+    assert scroll.max_scroll_y == 0 and scroll.max_scroll_x == 0
+    for column in app.screen.query(".help-column"):
+        lines = str(column.render()).split("\n")
+        assert column.size.height == len(lines), column.id  # none wrapped
+        assert max(len(line) for line in lines) <= column.size.width, column.id
+    box = app.screen.query_one("#help-box")
+    assert box.region.bottom <= 23  # above the footer
+
+
+async def _in_portuguese(pilot: Any, phrase: str) -> None:
+    """From the open help: close it, switch to Portuguese, open it again, see ``phrase``
+    and that it fits too, then back to English with the help closed."""
+    app = pilot.app
+    under = type(app.screen_stack[-2])
+    await pilot.press("escape")
+    await wait_for(pilot, lambda: isinstance(app.screen, under))
+    await pilot.press("ctrl+l", "f1")
+    await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+    assert phrase in _body(app)
+    _fits_whole(app)
+    await pilot.press("escape", "ctrl+l")
+    await wait_for(pilot, lambda: isinstance(app.screen, under) and app.lang == "en")
 
 
 @pytest.mark.db
@@ -118,8 +176,13 @@ async def test_f1_on_the_monitor_and_its_console_lists_the_monitor_s_keys(
         await pilot.press("f1")
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         body = _body(app)
-        assert "Approve the highlighted pending approval" in body
+        assert "Approve highlighted approval" in body
         assert "Hold picked seats" not in body and "F5" not in body
+        _fits_whole(app)
+        await _in_portuguese(pilot, "Aprovar a aprovação marcada")  # longer: fits too
+        await pilot.press("f1")
+        await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert _body(app) == body
         await pilot.press("escape")
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, ConsoleScreen))
@@ -145,7 +208,9 @@ async def test_f1_at_the_counter_lists_the_counter_s_keys(hctx: CoreContext) -> 
         await wait_for(pilot, lambda: isinstance(app.screen, HelpScreen))
         body = _body(app)
         assert "Hold picked seats" in body and "F10 / Ctrl+F" in body
-        assert "Approve the highlighted pending approval" not in body
+        assert "Approve highlighted approval" not in body
+        _fits_whole(app)
+        await _in_portuguese(pilot, "Reservar os marcados")
 
 
 def test_the_header_is_one_line_at_80_columns_and_shortens_in_order() -> None:
@@ -176,3 +241,122 @@ def test_the_header_is_one_line_at_80_columns_and_shortens_in_order() -> None:
         assert len(tiny) == 40 and tiny.endswith("18:00") and "…" in tiny
     finally:
         set_language("en")
+
+
+# Each footer as its screen composes it: (face, screen, compact, command palette key).
+# Kept beside the screens' compose (a new footer is a new row here).
+FOOTERS = [
+    ("counter", "signin:SignInScreen", False, True),
+    ("counter", "signin:OpenShiftScreen", False, True),
+    ("counter", "events:EventsScreen", True, False),
+    ("counter", "sale:SaleScreen", True, False),
+    ("counter", "orders:OrdersScreen", False, False),
+    ("counter", "checkout:CashScreen", False, True),
+    ("counter", "checkout:CardScreen", False, True),
+    ("counter", "dialogs:SupervisorDialog", False, True),
+    ("counter", "dialogs:ReportDialog", False, True),
+    ("counter", "dialogs:CloseShiftDialog", False, True),
+    ("counter", "help:HelpScreen", False, True),
+    ("monitor", "monitor:MonitorScreen", False, True),
+    ("monitor", "monitor_charts:ChartsScreen", False, True),
+    ("monitor", "console:ConsoleScreen", True, False),
+    ("monitor", "console_seats:ConsoleSeatsScreen", True, False),
+    ("monitor", "console_dialogs:ConsoleSignIn", False, True),
+    ("monitor", "console_dialogs:ConfirmDialog", False, True),
+    ("monitor", "console_dialogs:PriceDialog", False, True),
+    ("monitor", "console_dialogs:CapacityDialog", False, True),
+    ("monitor", "console_dialogs:BlockDialog", False, True),
+    ("monitor", "help:HelpScreen", False, True),
+]
+
+
+def _screen_class(spec: str) -> type:
+    import importlib
+
+    module, name = spec.split(":")
+    cls: type = getattr(importlib.import_module(f"boxoffice_tui.screens.{module}"), name)
+    return cls
+
+
+def _bindings(cls: type) -> list[Any]:
+    """A class's BINDINGS with its bases' (Textual merges them so), base first."""
+    out: list[Any] = []
+    for klass in reversed(cls.__mro__):
+        out += klass.__dict__.get("BINDINGS", [])
+    return out
+
+
+def _footer_text(footer: Any) -> str:
+    return " ".join(f"{key.key_display} {key.description}".strip()
+                    for key in footer.query("FooterKey"))
+
+
+async def _footer_alone(face_app: type[App[Any]], real: type, compact: bool,
+                        palette: bool) -> tuple[str, list[str], bool]:
+    """``real``'s bindings (all of them, as if every action were possible) in a footer
+    like its own, on an app with the face's app keys and key caps, at 80x24: the footer's
+    text, its keys as shown, and whether it fits."""
+    from textual.screen import ModalScreen, Screen
+
+    from boxoffice_tui.app import BoxOfficeApp
+    from boxoffice_tui.base import translate_bindings
+    from boxoffice_tui.footer import QuickFooter
+    from boxoffice_tui.widgets.keycaps import KeyCaps
+    from boxoffice_tui.widgets.textual_compat import FooterKey
+
+    class Harness(ModalScreen if issubclass(real, ModalScreen) else Screen):  # type: ignore[misc]
+        BINDINGS = _bindings(real)
+
+        def compose(self) -> Any:
+            yield QuickFooter(compact=compact, show_command_palette=palette)
+
+        def on_mount(self) -> None:
+            translate_bindings(self)
+
+    class Face(KeyCaps, App[None]):
+        ENABLE_COMMAND_PALETTE = face_app.ENABLE_COMMAND_PALETTE
+        BINDINGS = [*BoxOfficeApp.BINDINGS, *face_app.__dict__.get("BINDINGS", [])]
+
+        def on_mount(self) -> None:
+            translate_bindings(self)
+            self.push_screen(Harness())
+
+    app = Face()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, Harness)
+                       and bool(app.screen.query("FooterKey")))
+        await pilot.pause()
+        footer = app.screen.query_one(QuickFooter)
+        keys = [key.key_display for key in footer.query(FooterKey)]
+        fits = footer.max_scroll_x == 0 and footer.virtual_size.width <= 80
+        return _footer_text(footer), keys, fits
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("lang", ["en", "pt-BR"])
+async def test_every_footer_shows_key_caps_and_fits_80_columns(lang: str) -> None:
+    """Every footer whole in 80 columns, and no key written Textual's way (f5, ^l, esc,
+    ⏎): what the guides say."""
+    faces: dict[str, type[App[Any]]] = {"counter": CashierApp, "monitor": MonitorApp}
+    seen: dict[str, str] = {}
+    cut: list[str] = []  # footers wider than 80 columns
+    textual_way: list[str] = []
+    set_language(lang)
+    try:
+        for face, spec, compact, palette in FOOTERS:
+            text, keys, fits = await _footer_alone(faces[face], _screen_class(spec),
+                                                   compact, palette)
+            seen[spec] = text
+            if not fits:
+                cut.append(f"{spec}: {text}")
+            textual_way += [f"{spec}: {k}" for k in keys
+                            if k.startswith(("esc", "⏎", "^", "f1", "f5", "ctrl+"))]
+    finally:
+        set_language("en")
+    assert cut == [], "\n".join(cut)
+    assert textual_way == []
+    # What the guides say, in the footers: a sample of each kind of key.
+    assert seen["sale:SaleScreen"].startswith("F5 ")
+    assert "Enter " in seen["events:EventsScreen"]
+    assert "Ctrl+L " in seen["monitor:MonitorScreen"]
+    assert "Esc " in seen["help:HelpScreen"]
