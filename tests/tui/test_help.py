@@ -243,6 +243,20 @@ def test_the_header_is_one_line_at_80_columns_and_shortens_in_order() -> None:
         set_language("en")
 
 
+def test_keys_are_written_as_their_key_caps() -> None:
+    from boxoffice_tui.widgets.keycaps import binding_cap, key_cap
+
+    caps = {"f5": "F5", "f10": "F10", "ctrl+l": "Ctrl+L", "ctrl+shift+p": "Ctrl+Shift+P",
+            "escape": "Esc", "enter": "Enter", "tab": "Tab", "delete": "Del",
+            "space": "Space", "pageup": "PgUp", "up": "↑", "plus": "+", "minus": "-",
+            "equals_sign": "=", "r": "r", "number_sign": "#"}
+    assert {key: key_cap(key) for key in caps} == caps
+    assert binding_cap(Binding("delete,c", "clear", "clear")) == "Del"
+    assert binding_cap(Binding("f10,ctrl+f", "close", "close")) == "F10"
+    # A binding's own display groups keys, and wins.
+    assert binding_cap(Binding("1", "best(1)", "qty", key_display="1-9 +/-")) == "1-9 +/-"
+
+
 # Each footer as its screen composes it: (face, screen, compact, command palette key).
 # Kept beside the screens' compose (a new footer is a new row here).
 FOOTERS = [
