@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from core.actors import Actor
 from core.reservation import hold_best_available
 from tests.core.helpers import event_id
+from tests.logins import psycopg_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,11 +87,14 @@ def _terminal(ctx, name: str) -> tuple[int, bool] | None:
 
 
 @pytest.mark.parametrize("keys", [b"", b"\r"], ids=["attract", "after-a-touch"])
-def test_a_kiosk_whose_terminal_goes_away_exits_and_releases_its_holds(ctx, db_url,
-                                                                       tmp_path, keys):
+def test_a_kiosk_whose_terminal_goes_away_exits_and_releases_its_holds(ctx, tmp_path, keys,
+                                                                       terminal_logins):
     name = f"hup-{uuid.uuid4().hex[:8]}"  # a fresh terminal: its heartbeat is this run's
+    # The kiosk runs on its own kiosk login, as its config file gives it.
+    login = terminal_logins.login(name, "kiosk")
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
-    env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
+    env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"),
+               BOXOFFICE_DATABASE__URL=psycopg_url(login.url),
                BOXOFFICE_TERMINAL__DATA_DIR=str(tmp_path),
                BOXOFFICE_TERMINAL__HEARTBEAT_S="1", TERM="xterm-256color",
                TEXTUAL_ANIMATIONS="none",
@@ -110,8 +113,11 @@ def test_a_kiosk_whose_terminal_goes_away_exits_and_releases_its_holds(ctx, db_u
         if keys:
             term.type(keys)
         tid = _terminal(ctx, name)[0]  # type: ignore[index]
-        actor = Actor(terminal_id=tid, terminal_name=name, channel="kiosk")
-        hold_best_available(ctx, actor, uuid.uuid4(), event_id(ctx.engine, "MAGICA"), 2)
+        # A hold of this kiosk, made on its login (what a customer's pick would leave).
+        actor = terminal_logins.actor(name, "kiosk")
+        assert actor.terminal_id == tid
+        hold_best_available(terminal_logins.context(name, "kiosk", ctx.settings), actor,
+                            uuid.uuid4(), event_id(ctx.engine, "MAGICA"), 2)
         assert _active_holds(ctx, tid) == 1
         time.sleep(0.5)  # let it draw the screen it is on
         gone_at = time.monotonic()
