@@ -95,7 +95,8 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     # The database first, whatever Redis says: that is what cuts a stolen terminal off.
     done = revoke_terminal(_owner_engine(), args.name)
     print(f"terminal {args.name} revoked: login disabled, {done['sessions_ended']}"
-          f" session(s) ended, {done['keys_revoked']} signing key(s) revoked from now on")
+          f" session(s) ended, {done['keys_revoked']} signing key(s) revoked from now on,"
+          f" {done['holds_released']} hold(s) released")
     if not done["login"]:
         return 0
     try:

@@ -57,7 +57,8 @@ DB_REFUSALS = ("not_authorized", "foreign_terminal", "self_approval", "ticket_ke
 # Refusals of the sale functions (bo_confirm_sale, bo_issue_tickets): the message is a
 # catalogue code, the detail its placeholders as JSON.
 SALE_REFUSALS = ("unknown_hold", "foreign_hold", "hold_not_active", "hold_expired",
-                 "amount_mismatch", "payment_unverified", "cash_not_accepted", "unknown_order")
+                 "amount_mismatch", "payment_unverified", "cash_not_accepted", "unknown_order",
+                 "hold_limit_reached")
 
 
 def refusal(exc: DBAPIError) -> BoxOfficeError | None:

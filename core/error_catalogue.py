@@ -53,6 +53,14 @@ CATALOGUE: Final[dict[str, Messages]] = {
         "en": "Quantity must be between 1 and {max}; got {quantity}.",
         "es": "La cantidad debe estar entre 1 y {max}; se recibió {quantity}.",
     },
+    "hold_limit_reached": {
+        "pt-BR": "Este terminal já segura {limit} lugares. Conclua ou cancele uma compra"
+                 " antes de escolher outros.",
+        "en": "This terminal already holds {limit} places. Finish or cancel a purchase"
+              " before choosing more.",
+        "es": "Este terminal ya reserva {limit} lugares. Termine o cancele una compra"
+              " antes de elegir otros.",
+    },
     "too_many_seats": {
         "pt-BR": "No máximo {max} assentos por pedido.",
         "en": "At most {max} seats per order.",

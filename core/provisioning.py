@@ -233,7 +233,35 @@ def revoke_terminal(owner_engine: Engine, name: str) -> dict[str, Any]:
             ended = len(conn.execute(text(
                 "select pg_terminate_backend(pid) from pg_stat_activity where usename = :l"),
                 {"l": row.login}).all())
-    return {"keys_revoked": int(keys), "sessions_ended": ended, "login": row.login}
+    # Its live holds go back on sale now, not when they expire (up to hours on a counter):
+    # a stolen kiosk's last holds must not keep seats off sale after it is cut off.
+    with unit_of_work(owner_engine) as conn:
+        released = int(conn.execute(_RELEASE_HOLDS, {"t": row.id}).scalar_one())
+    return {"keys_revoked": int(keys), "sessions_ended": ended, "login": row.login,
+            "holds_released": released}
+
+
+_RELEASE_HOLDS = text(
+    """
+    with h as (
+      update holds set status = 'released', ended_at = now()
+      where terminal_id = :t and status = 'active' returning id
+    ),
+    s as (
+      update event_seats es set status = 'available', hold_id = null, hold_expires_at = null,
+                                version = es.version + 1
+      from h where es.hold_id = h.id and es.status = 'held' returning 1
+    ),
+    g as (
+      update ga_inventory gi set held = gi.held - x.qty, version = gi.version + 1
+      from (select hi.event_id, hi.section_id, sum(hi.qty) as qty
+            from hold_items hi join h on h.id = hi.hold_id
+            where hi.seat_id is null group by hi.event_id, hi.section_id) x
+      where gi.event_id = x.event_id and gi.section_id = x.section_id returning 1
+    )
+    select count(*) from h
+    """
+)
 
 
 _LIST = text(

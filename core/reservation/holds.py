@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core import audit
-from core.actors import Actor
+from core.actors import Actor, refusal
 from core.context import CoreContext, SeatChange
 from core.errors import BoxOfficeError
 from core.idempotency import (
@@ -108,6 +108,13 @@ def _run_one(ctx: CoreContext, conn: Connection | None, stmt: Any, args: dict[st
             if "audit_log" in constraint and attempt == 0 and conn is None:
                 continue  # two first entries of a new chain at once: the next one links
             raise
+        except DBAPIError as exc:
+            # The database's own refusals (a kiosk over its held-places limit, migration
+            # 0020) reach the customer as their catalogue message, never raw.
+            err = refusal(exc)
+            if err is None:
+                raise
+            raise err from None
         return (rows[0].kind, rows[0]) if rows else (None, None)
     raise AssertionError("unreachable")
 
