@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
 from core.errors import BoxOfficeError
 from core.pricing import apply_pricing
 from core.reports import BY, occupancy, price_path, sales_report
@@ -24,37 +23,40 @@ from tests.payments.conftest import hold, operator_id
 
 
 @pytest.fixture(scope="module")
-def history(pctx, kiosk_pctx, kiosk):
-    """Sales at two counters and a kiosk, over several events, and two refunds."""
+def history(pctx, kiosk_pctx, kiosk, terminal_logins):
+    """Sales at two counters and a kiosk, over several events, and two refunds: each
+    terminal on its own login (the counters with their drawers open, the pricing job on
+    a worker login); the reports read with the owner's ``pctx``."""
     counters = []
     for name, login in (("rep-counter-1", "ana"), ("rep-counter-2", "bruno")):
-        a = Actor(register_terminal(pctx.engine, name, "cashier"), name,
-                  operator_id(pctx, login), "cashier", "counter")
-        open_shift(pctx, a, uuid.uuid4(), 100_000)
-        counters.append(a)
+        a = terminal_logins.actor(name, "cashier", operator_id(pctx, login), "cashier")
+        own = terminal_logins.new_context(name, "cashier", pctx.settings, pool_size=2,
+                                          gateway=pctx.gateway)
+        open_shift(own, a, uuid.uuid4(), 100_000)
+        counters.append((own, a))
     sales = []
     for i, code in enumerate(["SINATRA", "MAGICA", "COMEDIA-HOJE", "SINATRA", "POKER-OPEN"]):
-        a = counters[i % 2]
+        own, a = counters[i % 2]
         if code == "POKER-OPEN":
             from core.reservation import availability, hold_general_admission
             from tests.payments.conftest import event_id
 
             ev = event_id(pctx, code)
-            h = hold_general_admission(pctx, a, uuid.uuid4(), ev,
+            h = hold_general_admission(own, a, uuid.uuid4(), ev,
                                        availability(pctx.engine, ev).ga[0].section_id, 3)
         else:
-            h = hold(pctx, a, code, 1 + i % 3)
-        sales.append(checkout(pctx, a, uuid.uuid4(), h.hold_id, CashTender(h.total_minor)))
+            h = hold(own, a, code, 1 + i % 3)
+        sales.append(checkout(own, a, uuid.uuid4(), h.hold_id, CashTender(h.total_minor)))
         hk = hold(kiosk_pctx, kiosk, code if code != "POKER-OPEN" else "MAGICA", 2)
         sales.append(checkout(kiosk_pctx, kiosk, uuid.uuid4(), hk.hold_id,
                               CardTender("pm_card_visa")))
-    refund(pctx, counters[0], uuid.uuid4(), sales[0].order.order_id,
+    refund(*counters[0], uuid.uuid4(), sales[0].order.order_id,
            reason_code="customer_request")
     lines = sales[2].order.lines
-    refund(pctx, counters[1], uuid.uuid4(), sales[2].order.order_id,
+    refund(*counters[1], uuid.uuid4(), sales[2].order.order_id,
            reason_code="customer_request", line_ids=[lines[0].line_id])
-    apply_pricing(pctx, Actor(register_terminal(pctx.engine, "rep-worker", "system"),
-                              "rep-worker", None, None, "system"))
+    apply_pricing(terminal_logins.context("rep-worker", "worker", pctx.settings),
+                  terminal_logins.actor("rep-worker", "worker"))
     return sales
 
 
