@@ -257,31 +257,32 @@ def test_keys_are_written_as_their_key_caps() -> None:
     assert binding_cap(Binding("1", "best(1)", "qty", key_display="1-9 +/-")) == "1-9 +/-"
 
 
-# Each footer as its screen composes it: (face, screen, compact, command palette key).
-# Kept beside the screens' compose (a new footer is a new row here).
-FOOTERS = [
-    ("counter", "signin:SignInScreen", False, True),
-    ("counter", "signin:OpenShiftScreen", False, True),
-    ("counter", "events:EventsScreen", True, False),
-    ("counter", "sale:SaleScreen", True, False),
-    ("counter", "orders:OrdersScreen", False, False),
-    ("counter", "checkout:CashScreen", False, True),
-    ("counter", "checkout:CardScreen", False, True),
-    ("counter", "dialogs:SupervisorDialog", False, True),
-    ("counter", "dialogs:ReportDialog", False, True),
-    ("counter", "dialogs:CloseShiftDialog", False, True),
-    ("counter", "help:HelpScreen", False, True),
-    ("monitor", "monitor:MonitorScreen", False, True),
-    ("monitor", "monitor_charts:ChartsScreen", False, True),
-    ("monitor", "console:ConsoleScreen", True, False),
-    ("monitor", "console_seats:ConsoleSeatsScreen", True, False),
-    ("monitor", "console_dialogs:ConsoleSignIn", False, True),
-    ("monitor", "console_dialogs:ConfirmDialog", False, True),
-    ("monitor", "console_dialogs:PriceDialog", False, True),
-    ("monitor", "console_dialogs:CapacityDialog", False, True),
-    ("monitor", "console_dialogs:BlockDialog", False, True),
-    ("monitor", "help:HelpScreen", False, True),
-]
+SCREENS = Path(__file__).resolve().parents[2] / "boxoffice_tui" / "screens"
+
+
+def _footers() -> list[tuple[str, str, bool, bool]]:
+    """Each footer as a screen composes it, read from the screens' source: (face, module:
+    class, compact, command palette key). A new screen's footer is measured without
+    anyone listing it; the monitor's and console's modules are the monitor's face, the
+    help and the shared dialogs are on both, the rest are the counter's."""
+    import ast
+
+    out: list[tuple[str, str, bool, bool]] = []
+    for path in sorted(SCREENS.glob("*.py")):
+        module = path.stem
+        faces = (["monitor"] if module.startswith(("monitor", "console"))
+                 else ["counter", "monitor"] if module in ("help", "dialogs")
+                 else ["counter"])
+        for cls in ast.parse(path.read_text(encoding="utf-8")).body:
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            for node in ast.walk(cls):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id == "QuickFooter"):
+                    args = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+                    out += [(face, f"{module}:{cls.name}", bool(args.get("compact", False)),
+                             bool(args.get("show_command_palette", True))) for face in faces]
+    return out
 
 
 def _screen_class(spec: str) -> type:
@@ -357,12 +358,12 @@ async def test_every_footer_shows_key_caps_and_fits_80_columns(lang: str) -> Non
     textual_way: list[str] = []
     set_language(lang)
     try:
-        for face, spec, compact, palette in FOOTERS:
+        for face, spec, compact, palette in _footers():
             text, keys, fits = await _footer_alone(faces[face], _screen_class(spec),
                                                    compact, palette)
             seen[spec] = text
             if not fits:
-                cut.append(f"{spec}: {text}")
+                cut.append(f"{face} {spec}: {text}")
             textual_way += [f"{spec}: {k}" for k in keys
                             if k.startswith(("esc", "⏎", "^", "f1", "f5", "ctrl+"))]
     finally:
