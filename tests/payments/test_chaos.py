@@ -2,7 +2,10 @@
 a 5xx, hangs 10% past the client's timeout and drops 5% after charging. Afterwards (and
 after recover_stuck_sales()) the sandbox's own ledger and our database must agree:
 nobody charged twice, no captured money without a sold order, no sold order without
-captured money, no authorization left hanging on a customer's card."""
+captured money, no authorization left hanging on a customer's card.
+
+Each kiosk sells on its own kiosk login and the recovery runs on a worker login; the
+owner's ``pctx`` reads the ledger's counterpart."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from collections import Counter, defaultdict
 
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
+from core.actors import Actor
 from core.errors import BoxOfficeError
 from core.sales import CardTender, checkout, recover_stuck_sales
 from tests.payments.conftest import hold
@@ -21,9 +24,12 @@ CHECKOUTS = 500
 THREADS = 8
 
 
-def test_chaos_ledger_matches_database(pctx, sandbox):
-    kiosks = [Actor(register_terminal(pctx.engine, f"chaos-kiosk-{i}", "kiosk"),
-                    f"chaos-kiosk-{i}", None, None, "kiosk") for i in range(THREADS)]
+def test_chaos_ledger_matches_database(pctx, sandbox, terminal_logins):
+    kiosks = [terminal_logins.actor(f"chaos-kiosk-{i}", "kiosk") for i in range(THREADS)]
+    # Each kiosk's own context (its login), a pool of 1 + 1: 16 connections in all.
+    own = {k.terminal_id: terminal_logins.new_context(k.terminal_name, "kiosk", pctx.settings,
+                                                      pool_size=1, gateway=pctx.gateway)
+           for k in kiosks}
     sandbox.set_faults(error_rate=0.20, timeout_rate=0.10, hang_s=0.3, ambiguous_rate=0.05,
                        seed=1234)
     outcomes: Counter[str] = Counter()
@@ -40,14 +46,15 @@ def test_chaos_ledger_matches_database(pctx, sandbox):
             if i is None:
                 return
             try:
-                h = hold(pctx, actor, events[i % 3])
+                h = hold(own[actor.terminal_id], actor, events[i % 3])
             except BoxOfficeError as exc:  # best-available under contention: try again
                 with lock:
                     holds_failed[exc.code] += 1
                     todo_again.append(i)
                 continue
             try:
-                r = checkout(pctx, actor, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+                r = checkout(own[actor.terminal_id], actor, uuid.uuid4(), h.hold_id,
+                             CardTender("pm_card_visa"))
                 code = "capture_pending" if r.capture_pending else "completed"
             except BoxOfficeError as exc:
                 code = exc.code
@@ -72,8 +79,10 @@ def test_chaos_ledger_matches_database(pctx, sandbox):
     assert stats["dropped"] > 10
 
     sandbox.set_faults(error_rate=0, timeout_rate=0, ambiguous_rate=0)
+    worker_ctx = terminal_logins.new_context("chaos-worker", "worker", pctx.settings,
+                                             gateway=pctx.gateway)
     for _ in range(3):
-        rep = recover_stuck_sales(pctx, older_than_s=0)
+        rep = recover_stuck_sales(worker_ctx, older_than_s=0)
         if rep.still_stuck == 0:
             break
     assert rep.still_stuck == 0
