@@ -2,7 +2,10 @@
 down (RabbitMQ application stopped) while a real worker process is killed with SIGKILL
 right after the mail server took the email; the broker comes back, a new worker runs.
 A deduplicating receiver sees one email with the scannable tickets and one
-``sale.completed`` on RabbitMQ, carrying the same id."""
+``sale.completed`` on RabbitMQ, carrying the same id.
+
+The counter sells on its own cashier login and both worker processes run on a worker
+login (their config file's URL); the owner's ``pctx`` reads."""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ import uuid
 
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
 from core.outbox import CustomerContact
 from core.sales import CashTender, checkout, open_shift
+from tests.logins import psycopg_url
 from tests.outbox.conftest import settings_file
 from tests.outbox.test_broker_restart import DurableReceiver, _rabbitmqctl
 from tests.outbox.test_email import _qr
@@ -26,19 +29,21 @@ WORKER = [sys.executable, "-m", "boxoffice_cli.main", "worker", "--interval", "0
 
 
 def test_sale_email_and_event_exactly_once_across_kill_and_broker_restart(
-        pctx, db_url, smtp, exchange, tmp_path):
+        pctx, smtp, exchange, tmp_path, terminal_logins):
     handler, port = smtp
     with pctx.engine.begin() as c:
         c.execute(text("update outbox set sent_at = now() where sent_at is null"))
-    a = Actor(register_terminal(pctx.engine, "e2e-counter", "cashier"), "e2e-counter",
-              operator_id(pctx, "ana"), "cashier", "counter")
-    open_shift(pctx, a, uuid.uuid4(), 10_000)
+    a = terminal_logins.actor("e2e-counter", "cashier", operator_id(pctx, "ana"), "cashier")
+    own = terminal_logins.new_context("e2e-counter", "cashier", pctx.settings, pool_size=2,
+                                      gateway=pctx.gateway)
+    open_shift(own, a, uuid.uuid4(), 10_000)
     receiver = DurableReceiver(exchange)
-    h = hold(pctx, a, "COMEDIA-HOJE", 2)
+    h = hold(own, a, "COMEDIA-HOJE", 2)
     address = f"e2e-{uuid.uuid4().hex[:6]}@example.com"
-    sale = checkout(pctx, a, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
+    sale = checkout(own, a, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
                     contact=CustomerContact(address, "pt-BR", consent=True))
-    config = settings_file(tmp_path, db_url, exchange, port, lease_s=1)
+    worker = terminal_logins.login("e2e-worker", "worker")
+    config = settings_file(tmp_path, psycopg_url(worker.url), exchange, port, lease_s=1)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
     env["BOXOFFICE_CONFIG"] = str(config)
     _rabbitmqctl("stop_app")
