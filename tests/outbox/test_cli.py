@@ -1,5 +1,6 @@
 """``boxoffice events tail`` (the example consumer) and ``boxoffice outbox list|retry``,
-run as the real command: clear errors, no tracebacks."""
+run as the real command: clear errors, no tracebacks. The commands are the operator's
+(the owner's URL); the deliveries between them are the worker's, on a worker login."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def _env(config) -> dict[str, str]:
     return {**env, "BOXOFFICE_CONFIG": str(config)}
 
 
-def test_events_tail_prints_each_event_once(pctx, db_url, exchange, tmp_path):
+def test_events_tail_prints_each_event_once(pctx, db_url, exchange, tmp_path,
+                                           terminal_logins):
     with pctx.engine.begin() as c:
         c.execute(text("update outbox set sent_at = now() where sent_at is null"))
     config = settings_file(tmp_path, db_url, exchange, None)
@@ -35,7 +37,8 @@ def test_events_tail_prints_each_event_once(pctx, db_url, exchange, tmp_path):
             ids = [enqueue(c, "sale.completed", {"i": 1}, terminal_id=None),
                    enqueue(c, "ticket.checked_in", {"i": 2}, terminal_id=None),
                    enqueue(c, "event.paused", {"event_id": 1}, terminal_id=None)]
-        ctx = octx_for(pctx, exchange, None)
+        ctx = octx_for(terminal_logins.context("cli-worker", "worker", pctx.settings),
+                       exchange, None)
         deliver_outbox(ctx)
         # Send the sale again (what a worker killed after sending does): the tail drops it.
         with pctx.engine.begin() as c:

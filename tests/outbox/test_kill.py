@@ -1,7 +1,8 @@
 """Delivery survives kill -9 of the worker: a real ``boxoffice worker`` process is killed
 (SIGKILL, by itself, right after RabbitMQ took a message and before the row was marked
 sent: the worst moment); a new worker sends that message again with the same id, and a
-deduplicating receiver sees every message exactly once."""
+deduplicating receiver sees every message exactly once. The workers run on a worker
+login (their config file's URL); the owner's ``pctx`` writes the messages and reads."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import uuid
 from sqlalchemy import text
 
 from core.outbox import enqueue
+from tests.logins import psycopg_url
 from tests.outbox.conftest import settings_file
 
 WORKER = [sys.executable, "-m", "boxoffice_cli.main", "worker", "--interval", "0.2"]
@@ -24,13 +26,14 @@ def _env(config, **extra: str) -> dict[str, str]:
     return {**env, "BOXOFFICE_CONFIG": str(config), **extra}
 
 
-def test_worker_killed_mid_delivery_loses_nothing(pctx, db_url, exchange, receiver,
-                                                  tmp_path):
+def test_worker_killed_mid_delivery_loses_nothing(pctx, exchange, receiver, tmp_path,
+                                                  terminal_logins):
     with pctx.engine.begin() as c:
         c.execute(text("update outbox set sent_at = now() where sent_at is null"))
         ids = [enqueue(c, "ticket.checked_in", {"serial": i, "event_id": 1, "gate": "A"},
                        terminal_id=None) for i in range(20)]
-    config = settings_file(tmp_path, db_url, exchange, None, lease_s=1)
+    worker = terminal_logins.login("kill-worker", "worker")
+    config = settings_file(tmp_path, psycopg_url(worker.url), exchange, None, lease_s=1)
     first = subprocess.run(WORKER, env=_env(config, BOXOFFICE_TEST_CRASH_AT="outbox_after_send"),
                            capture_output=True, timeout=120)
     assert first.returncode == -signal.SIGKILL, first.stderr.decode()[-2000:]
