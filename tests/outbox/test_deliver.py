@@ -1,11 +1,15 @@
 """The worker delivers to the real RabbitMQ at least once, retries with backoff, parks
-what keeps failing (never drops it), and two workers never take the same message."""
+what keeps failing (never drops it), and two workers never take the same message.
+
+The worker delivers on its own worker login (``wctx``); the owner's ``pctx`` writes the
+messages, reads them and runs the operator's list/retry (``boxoffice outbox``)."""
 
 from __future__ import annotations
 
 import threading
 import uuid
 
+import pytest
 from sqlalchemy import text
 
 from config.settings import BrokerSettings
@@ -14,6 +18,13 @@ from core.outbox.broker import BrokerSink
 from core.outbox.deliver import backoff_s, claim, deliver_due
 from core.outbox.job import close_sinks, deliver_outbox
 from tests.outbox.conftest import octx_for, outbox_settings
+
+
+@pytest.fixture(scope="module")
+def wctx(pctx, terminal_logins):
+    """The worker's own context: its worker login (a pool of 4+4 for the claim race)."""
+    return terminal_logins.new_context("deliver-worker", "worker", pctx.settings,
+                                       pool_size=4)
 
 
 def _write(ctx, n: int, kind: str = "price.changed", terminal_id: int | None = None
@@ -29,10 +40,10 @@ def _drain_all(ctx) -> None:
         c.execute(text("update outbox set sent_at = now() where sent_at is null"))
 
 
-def test_delivers_every_message_once_with_its_id_and_envelope(pctx, exchange, receiver):
+def test_delivers_every_message_once_with_its_id_and_envelope(pctx, wctx, exchange, receiver):
     _drain_all(pctx)
-    ctx = octx_for(pctx, exchange, None)
-    ids = _write(ctx, 5)
+    ctx = octx_for(wctx, exchange, None)
+    ids = _write(pctx, 5)
     res = deliver_outbox(ctx)
     assert res.sent == 5 and res.failed == 0
     got = receiver.wait_for(5)
@@ -49,7 +60,7 @@ def test_delivers_every_message_once_with_its_id_and_envelope(pctx, exchange, re
     close_sinks(ctx)
 
 
-def test_failure_backs_off_then_parks_then_retry_delivers(pctx, exchange, receiver):
+def test_failure_backs_off_then_parks_then_retry_delivers(pctx, wctx, exchange, receiver):
     _drain_all(pctx)
     down = pctx.settings.model_copy(update={"broker": BrokerSettings(
         url="amqp://guest:guest@127.0.0.1:1/%2F", exchange=exchange, connect_timeout_s=0.5)})
@@ -58,7 +69,7 @@ def test_failure_backs_off_then_parks_then_retry_delivers(pctx, exchange, receiv
     [mid] = _write(pctx, 1)
     attempts = 0
     while True:
-        res = deliver_due(pctx.engine, {"broker": sink}, settings)
+        res = deliver_due(wctx.engine, {"broker": sink}, settings)
         attempts += res.failed
         if res.parked:
             break
@@ -72,9 +83,9 @@ def test_failure_backs_off_then_parks_then_retry_delivers(pctx, exchange, receiv
     assert row.attempts == 3 and row.last_error is not None
     assert row.last_error.startswith("ChannelDown: AMQPConnectionError")
     # Parked: never claimed again by itself.
-    assert deliver_due(pctx.engine, {"broker": sink}, settings).failed == 0
+    assert deliver_due(wctx.engine, {"broker": sink}, settings).failed == 0
     assert admin.retry(pctx.engine, [row.id]) == [row.id]
-    ctx = octx_for(pctx, exchange, None)
+    ctx = octx_for(wctx, exchange, None)
     assert deliver_outbox(ctx).sent == 1
     assert str(mid) in receiver.wait_for(1)
     assert admin.list_messages(pctx.engine, "sent", limit=1)[0].id == row.id
@@ -96,7 +107,7 @@ def test_retry_of_a_message_that_is_not_parked_is_refused(pctx):
     assert e.value.code == "outbox_message_unknown"
 
 
-def test_concurrent_workers_never_claim_the_same_message(pctx):
+def test_concurrent_workers_never_claim_the_same_message(pctx, wctx):
     _drain_all(pctx)
     ids = set(_write(pctx, 400))
     settings = outbox_settings(batch=7, lease_s=300)
@@ -107,7 +118,7 @@ def test_concurrent_workers_never_claim_the_same_message(pctx):
     def worker() -> None:
         start.wait()
         while True:
-            batch = claim(pctx.engine, ["broker"], settings)
+            batch = claim(wctx.engine, ["broker"], settings)
             if not batch:
                 return
             with lock:
@@ -122,13 +133,13 @@ def test_concurrent_workers_never_claim_the_same_message(pctx):
     assert set(claimed) == ids
 
 
-def test_a_broker_that_is_down_costs_one_attempt_per_pass_not_one_per_message(pctx,
+def test_a_broker_that_is_down_costs_one_attempt_per_pass_not_one_per_message(pctx, wctx,
                                                                              exchange):
     _drain_all(pctx)
     down = BrokerSettings(url="amqp://guest:guest@127.0.0.1:1/%2F", exchange=exchange,
                           connect_timeout_s=0.5)
     ids = _write(pctx, 5)
-    res = deliver_due(pctx.engine, {"broker": BrokerSink(down)}, outbox_settings())
+    res = deliver_due(wctx.engine, {"broker": BrokerSink(down)}, outbox_settings())
     assert (res.failed, res.sent) == (1, 0)
     with pctx.engine.connect() as c:
         attempts = [r[0] for r in c.execute(text(
@@ -138,16 +149,16 @@ def test_a_broker_that_is_down_costs_one_attempt_per_pass_not_one_per_message(pc
     _drain_all(pctx)
 
 
-def test_a_failing_worker_job_does_not_stop_delivery(pctx, exchange, receiver, monkeypatch):
+def test_a_failing_worker_job_does_not_stop_delivery(pctx, wctx, exchange, receiver, monkeypatch):
     from core import worker
 
     def broken(ctx) -> None:
         raise RuntimeError("metrics job broke")
 
     _drain_all(pctx)
-    ctx = octx_for(pctx, exchange, None)
+    ctx = octx_for(wctx, exchange, None)
     monkeypatch.setattr(worker, "JOBS", [broken, *worker.JOBS])
-    ids = _write(ctx, 2)
+    ids = _write(pctx, 2)
     assert worker.run_worker(ctx, once=True) == 0
     assert set(receiver.wait_for(2)) == {str(i) for i in ids}
     close_sinks(ctx)
