@@ -459,3 +459,32 @@ def test_the_worker_writes_only_through_its_flows(ctx, make, ana):
         assert c.execute(text("select s.state, p.status from sales s join payments p"
                               " on p.sale_id = s.id where s.id = :s"),
                          {"s": stuck.sale_id}).one() == ("completed", "captured")
+
+
+def test_a_counter_frees_a_sold_seat_only_with_its_refund(ctx, ana, kiosk):
+    theirs = _card_sale(kiosk)
+    [seat] = [ln.seat_id for ln in theirs.order.lines]
+    # Back on sale without a refund: the seat would be sold twice.
+    assert "status_change_refused" in _refused(ana.t, lambda c: c.execute(text(
+        "update event_seats set status = 'available', order_id = null, version = version + 1"
+        " where seat_id = :s and order_id = :o"), {"s": seat, "o": theirs.order.order_id}))
+    with ctx.engine.connect() as c:
+        assert c.execute(text("select status from event_seats where seat_id = :s"
+                              " and order_id = :o"),
+                         {"s": seat, "o": theirs.order.order_id}).scalar_one() == "sold"
+    # With the supervisor's approval (another shift's order), the refund frees it.
+    refund(ana.c, ana.actor, uuid.uuid4(), theirs.order.order_id,
+           reason_code="customer_request", approver=CARLA)
+    with ctx.engine.connect() as c:
+        assert c.execute(text("select status from event_seats where seat_id = :s"
+                              " and event_id = :e"),
+                         {"s": seat, "e": _event(ctx, "SINATRA")}).scalar_one() == "available"
+
+
+def test_a_confirmed_sale_keeps_its_intent(ctx, ana):
+    mine = _card_sale(ana)
+    # The refund of this order would go to whatever intent the row names.
+    assert "not_authorized" in _refused(ana.t, lambda c: c.execute(text(
+        "update sales set intent_id = 'pi_someone_elses' where id = :s"), {"s": mine.sale_id}))
+    assert "not_authorized" in _refused(ana.t, lambda c: c.execute(text(
+        "update sales set order_id = null where id = :s"), {"s": mine.sale_id}))

@@ -334,6 +334,44 @@ create trigger bo_guard_card_outcome before update on lease_sales for each row
   when (not pg_has_role(current_user, '{owner}', 'MEMBER'))
   execute function bo_guard_card_outcome();
 
+-- A sold seat goes back on sale only with its order line refunded (a refund row, 0013) or
+-- its order canceled: a counter's column grant let it free any terminal's sold seat and
+-- sell it twice. Checked at commit, whatever the order of the statements.
+create function bo_guard_unsell() returns trigger language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if exists (select 1 from order_lines l where l.order_id = old.order_id
+               and l.seat_id = old.seat_id and l.status <> 'sold')
+     or exists (select 1 from orders o where o.id = old.order_id
+                  and o.status in ('canceled', 'payment_unverified')) then
+    return null;
+  end if;
+  raise exception 'status_change_refused' using errcode = '42501',
+    detail = 'a sold seat goes back on sale only with its refund';
+end $$;
+create constraint trigger bo_guard_unsell after update of status on event_seats
+  deferrable initially deferred for each row
+  when (old.status = 'sold' and new.status <> 'sold'
+        and not pg_has_role(current_user, '{owner}', 'MEMBER'))
+  execute function bo_guard_unsell();
+
+-- Once a sale has its order, its intent is the one the order was confirmed on, and a
+-- card refund goes back to it: a counter rewriting it sent a customer's refund to another
+-- card.
+create function bo_guard_sale_record() returns trigger language plpgsql
+set search_path = pg_catalog, public, pg_temp as $$
+begin
+  raise exception 'not_authorized' using errcode = '42501',
+    detail = 'a sale''s payment reference and order stay as they were confirmed';
+end $$;
+create trigger bo_guard_sale_record before update of intent_id, order_id on sales
+  for each row
+  when (old.order_id is not null
+        and (new.intent_id is distinct from old.intent_id
+             or new.order_id is distinct from old.order_id)
+        and not pg_has_role(current_user, '{owner}', 'MEMBER'))
+  execute function bo_guard_sale_record();
+
 alter policy bo_counter_update on sales
   using (terminal_id = (select bo_my_terminal()))
   with check (terminal_id = (select bo_my_terminal()));
@@ -349,6 +387,10 @@ end $$;
 """
 
 DOWNGRADE = r"""
+drop trigger if exists bo_guard_sale_record on sales;
+drop function if exists bo_guard_sale_record();
+drop trigger if exists bo_guard_unsell on event_seats;
+drop function if exists bo_guard_unsell();
 do $$ begin
   execute format('grant usage on sequence %s to boxoffice_worker',
                  pg_get_serial_sequence('orders', 'number'));
@@ -374,7 +416,9 @@ delete from bo_settings where name = 'variance_approval_over_minor';
 """
 
 # Trigger functions only: no login calls them.
-FUNCTIONS = ('bo_guard_cash_movement()', 'bo_guard_shift()', 'bo_guard_operator()', 'bo_guard_payment()', 'bo_guard_card_outcome()')
+FUNCTIONS = ("bo_guard_cash_movement()", "bo_guard_shift()", "bo_guard_operator()",
+             "bo_guard_payment()", "bo_guard_card_outcome()", "bo_guard_unsell()",
+             "bo_guard_sale_record()")
 
 
 def upgrade() -> None:
