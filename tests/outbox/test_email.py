@@ -1,7 +1,12 @@
 """E-tickets and customer messages through a real SMTP server on loopback (aiosmtpd):
 each ticket arrives as a PNG whose QR decodes to the signed token the gate accepts; the
 customer's language; refunds, new dates and cancellations send their own message; a
-worker killed after sending resends the same Message-ID; no address in the log."""
+worker killed after sending resends the same Message-ID; no address in the log.
+
+The counter sells and refunds on its own cashier login, the worker (in process and as a
+``boxoffice worker`` process) delivers on a worker login, the gate scans on its gate
+login and the back office moves and cancels events on its admin login (carla signed in);
+the owner's ``pctx`` reads and quiets the outbox between tests."""
 
 from __future__ import annotations
 
@@ -20,7 +25,6 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
 from core.backoffice.cancel import cancel_event
 from core.backoffice.events import reschedule
 from core.outbox import CustomerContact
@@ -28,22 +32,36 @@ from core.outbox.job import close_sinks, deliver_outbox
 from core.sales import CashTender, checkout, open_shift, refund
 from core.tickets import GateChecker
 from printing.eticket import install
+from tests.logins import psycopg_url
 from tests.outbox.conftest import octx_for, settings_file
 from tests.payments.conftest import hold, operator_id
 
 
 @pytest.fixture(scope="module")
-def seller(pctx):
-    tid = register_terminal(pctx.engine, "mail-counter-1", "cashier")
-    a = Actor(tid, "mail-counter-1", operator_id(pctx, "bruno"), "cashier", "counter")
-    open_shift(pctx, a, uuid.uuid4(), 100_000)
+def sctx(pctx, terminal_logins):
+    """mail-counter-1's own context: its cashier login, with the sandbox gateway."""
+    return terminal_logins.new_context("mail-counter-1", "cashier", pctx.settings,
+                                       pool_size=2, gateway=pctx.gateway)
+
+
+@pytest.fixture(scope="module")
+def seller(pctx, sctx, terminal_logins):
+    a = terminal_logins.actor("mail-counter-1", "cashier", operator_id(pctx, "bruno"),
+                              "cashier")
+    open_shift(sctx, a, uuid.uuid4(), 100_000)
     return a
 
 
 @pytest.fixture(scope="module")
-def mctx(pctx, smtp, exchange):
+def wctx(pctx, terminal_logins):
+    """The worker's own context (its worker login)."""
+    return terminal_logins.context("mail-worker", "worker", pctx.settings)
+
+
+@pytest.fixture(scope="module")
+def mctx(wctx, smtp, exchange):
     install()
-    c = octx_for(pctx, exchange, smtp[1])
+    c = octx_for(wctx, exchange, smtp[1])
     yield c
     close_sinks(c)
 
@@ -53,9 +71,9 @@ def _quiet(pctx) -> None:
         c.execute(text("update outbox set sent_at = now() where sent_at is null"))
 
 
-def _sell(pctx, seller, code: str, n: int, email: str, lang: str):
-    h = hold(pctx, seller, code, n)
-    return checkout(pctx, seller, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
+def _sell(sctx, seller, code: str, n: int, email: str, lang: str):
+    h = hold(sctx, seller, code, n)
+    return checkout(sctx, seller, uuid.uuid4(), h.hold_id, CashTender(h.total_minor),
                     contact=CustomerContact(email, lang, consent=True))
 
 
@@ -70,10 +88,10 @@ def _qr(png: bytes) -> list[str]:
 
 
 def test_confirmation_carries_scannable_tickets_in_the_customers_language(
-        pctx, mctx, smtp, seller, receiver):
+        pctx, mctx, smtp, seller, sctx, receiver, terminal_logins):
     _quiet(pctx)
     handler, _ = smtp
-    sale = _sell(pctx, seller, "COMEDIA-HOJE", 2, "lucia@example.es", "es")
+    sale = _sell(sctx, seller, "COMEDIA-HOJE", 2, "lucia@example.es", "es")
     res = deliver_outbox(mctx)
     assert res.sent == 2 and res.failed == 0  # the broker copy and the email
     [mail] = _to(handler, "lucia@example.es")
@@ -89,8 +107,8 @@ def test_confirmation_carries_scannable_tickets_in_the_customers_language(
                                                 " order by serial"),
                                            {"o": sale.order.order_id})]
     assert sorted(tokens) == sorted(issued)
-    gate = GateChecker(pctx, Actor(register_terminal(pctx.engine, "mail-gate", "gate"),
-                                   "mail-gate", None, None, "counter"), "A",
+    gate = GateChecker(terminal_logins.context("mail-gate", "gate", pctx.settings),
+                       terminal_logins.actor("mail-gate", "gate"), "A",
                        opens_before=timedelta(hours=12))
     results = [gate.scan(t, uuid.uuid4()) for t in tokens]
     assert all(r.accepted for r in results), results
@@ -104,40 +122,42 @@ def test_confirmation_carries_scannable_tickets_in_the_customers_language(
 
 @pytest.mark.parametrize("lang,subject", [("pt-BR", "Seus ingressos: Tributo a Sinatra"),
                                           ("en", "Your tickets: Tributo a Sinatra")])
-def test_languages(pctx, mctx, smtp, seller, lang, subject):
+def test_languages(pctx, mctx, smtp, seller, sctx, lang, subject):
     handler, _ = smtp
     address = f"{lang.lower()}-{uuid.uuid4().hex[:6]}@example.com"
-    _sell(pctx, seller, "SINATRA", 1, address, lang)
+    _sell(sctx, seller, "SINATRA", 1, address, lang)
     deliver_outbox(mctx)
     [mail] = _to(handler, address)
     assert mail["Subject"].startswith(subject)
 
 
-def test_sale_without_an_address_sends_no_email(pctx, mctx, smtp, seller):
+def test_sale_without_an_address_sends_no_email(pctx, mctx, smtp, seller, sctx):
     handler, _ = smtp
     before = len(handler.messages)
-    h = hold(pctx, seller, "SINATRA", 1)
-    checkout(pctx, seller, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
+    h = hold(sctx, seller, "SINATRA", 1)
+    checkout(sctx, seller, uuid.uuid4(), h.hold_id, CashTender(h.total_minor))
     deliver_outbox(mctx)
     assert len(handler.messages) == before
 
 
 def test_refund_reschedule_and_cancellation_send_their_own_messages(pctx, mctx, smtp,
-                                                                     seller):
+                                                                     seller, sctx,
+                                                                     terminal_logins):
     handler, _ = smtp
     a, b = "refund-me@example.com", "moved@example.com"
-    sale = _sell(pctx, seller, "MAGICA", 1, a, "en")
-    _sell(pctx, seller, "MAGICA", 1, b, "pt-BR")
-    refund(pctx, seller, uuid.uuid4(), sale.order.order_id, reason_code="customer_request")
+    sale = _sell(sctx, seller, "MAGICA", 1, a, "en")
+    _sell(sctx, seller, "MAGICA", 1, b, "pt-BR")
+    refund(sctx, seller, uuid.uuid4(), sale.order.order_id, reason_code="customer_request")
     deliver_outbox(mctx)
     assert [m["Subject"] for m in _to(handler, a)][-1].startswith("Refund of order")
 
-    system = Actor(register_terminal(pctx.engine, "mail-backoffice", "system"),
-                   "mail-backoffice", None, None, "system")
+    desk = terminal_logins.context("mail-backoffice", "admin", pctx.settings)
+    carla = terminal_logins.actor("mail-backoffice", "admin", operator_id(pctx, "carla"),
+                                  "supervisor")
     with pctx.engine.connect() as c:
         starts = c.execute(text("select starts_at from events where code = 'MAGICA'")
                            ).scalar_one()
-    reschedule(pctx, system, uuid.uuid4(), "MAGICA", starts + timedelta(days=1))
+    reschedule(desk, carla, uuid.uuid4(), "MAGICA", starts + timedelta(days=1))
     deliver_outbox(mctx)
     moved = [m for m in _to(handler, b) if m["Subject"].startswith("Nova data")]
     assert len(moved) == 1
@@ -145,10 +165,8 @@ def test_refund_reschedule_and_cancellation_send_their_own_messages(pctx, mctx, 
     assert any(m["Subject"].startswith("New date") for m in _to(handler, a))
 
     c_addr = "canceled@example.com"
-    _sell(pctx, seller, "BURLESCO", 2, c_addr, "es")
-    carla = Actor(seller.terminal_id, seller.terminal_name, operator_id(pctx, "carla"),
-                  "supervisor", "counter")
-    cancel_event(pctx, carla, uuid.uuid4(), "BURLESCO", reason="stage flooded")
+    _sell(sctx, seller, "BURLESCO", 2, c_addr, "es")
+    cancel_event(desk, carla, uuid.uuid4(), "BURLESCO", reason="stage flooded")
     deliver_outbox(mctx)
     subjects = [m["Subject"] for m in _to(handler, c_addr)]
     assert sum(s.startswith("Cancelado: Cabaret Burlesco") for s in subjects) == 1
@@ -158,20 +176,22 @@ def test_refund_reschedule_and_cancellation_send_their_own_messages(pctx, mctx, 
     assert len(handler.messages) == before
 
 
-def test_killed_worker_resends_the_same_email_and_logs_no_address(pctx, db_url, smtp,
-                                                                   exchange, seller,
-                                                                   tmp_path):
+def test_killed_worker_resends_the_same_email_and_logs_no_address(pctx, smtp, exchange,
+                                                                   seller, sctx, tmp_path,
+                                                                   terminal_logins):
     _quiet(pctx)
     handler, port = smtp
     address = f"kill-{uuid.uuid4().hex[:6]}@example.com"
-    _sell(pctx, seller, "COMEDIA-HOJE", 1, address, "pt-BR")
+    _sell(sctx, seller, "COMEDIA-HOJE", 1, address, "pt-BR")
     with pctx.engine.begin() as c:  # the email goes first, so the kill follows it
         c.execute(text("update outbox set sent_at = now() where sent_at is null"
                        " and channel = 'broker'"))
     # And one the server refuses, quoting the address in its answer.
     refused = "refuse-me@example.com"
-    _sell(pctx, seller, "COMEDIA-HOJE", 1, refused, "en")
-    config = settings_file(tmp_path, db_url, exchange, port, lease_s=1, max_attempts=2)
+    _sell(sctx, seller, "COMEDIA-HOJE", 1, refused, "en")
+    worker = terminal_logins.login("mail-worker", "worker")
+    config = settings_file(tmp_path, psycopg_url(worker.url), exchange, port, lease_s=1,
+                           max_attempts=2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
     env["BOXOFFICE_CONFIG"] = str(config)
     worker = [sys.executable, "-m", "boxoffice_cli.main", "worker", "--interval", "0.2"]
@@ -241,7 +261,7 @@ def _self_signed(tmp_path):
     return crt, pem
 
 
-def test_starttls_and_login(pctx, seller, tmp_path):
+def test_starttls_and_login(pctx, seller, sctx, wctx, tmp_path):
     """A server that requires STARTTLS before AUTH and a login: the confirmation goes
     through with the configured credentials; a wrong password is a retried failure."""
     import ssl as ssl_
@@ -271,16 +291,16 @@ def test_starttls_and_login(pctx, seller, tmp_path):
     try:
         _quiet(pctx)
         install()
-        _sell(pctx, seller, "SINATRA", 1, "tls@example.com", "en")
+        _sell(sctx, seller, "SINATRA", 1, "tls@example.com", "en")
         wrong = MailSettings(host="127.0.0.1", port=port, starttls=True, username="boxoffice",
                              password="nope", cafile=crt)
-        res = deliver_due(pctx.engine, {"email": EmailSink(pctx.engine, wrong)},
+        res = deliver_due(wctx.engine, {"email": EmailSink(wctx.engine, wrong)},
                           outbox_settings(backoff_initial_s=0.01))
         assert res.failed == 1 and not handler.messages
         with pctx.engine.begin() as c:
             c.execute(text("update outbox set next_attempt_at = now() where sent_at is null"))
         right = wrong.model_copy(update={"password": SecretStr("s3cret")})
-        res = deliver_due(pctx.engine, {"email": EmailSink(pctx.engine, right)},
+        res = deliver_due(wctx.engine, {"email": EmailSink(wctx.engine, right)},
                           outbox_settings())
         assert res.sent == 1
         assert [m["To"] for m in handler.messages] == ["tls@example.com"]
