@@ -12,7 +12,13 @@ import yaml
 
 from config import Settings
 from terminal.logsetup import configure
-from tests.payments.conftest import cashier, event_id, pctx, sandbox  # noqa: F401
+from tests.payments.conftest import (  # noqa: F401
+    cashier,
+    cashier_pctx,
+    event_id,
+    pctx,
+    sandbox,
+)
 
 PROMTAIL = Path(__file__).resolve().parents[2] / "deploy" / "loki" / "promtail.yml"
 
@@ -62,7 +68,9 @@ def test_pipeline_reads_fields_every_json_line_has(tmp_path: Path):
     assert ts["source"] in fields and lines[0][ts["source"]].endswith("Z")
 
 
-def test_one_sale_can_be_followed_through_the_log(pctx, cashier, tmp_path: Path):  # noqa: F811
+def test_one_sale_can_be_followed_through_the_log(pctx, cashier, cashier_pctx,  # noqa: F811
+                                                  tmp_path: Path):
+    # The counter sells on its own cashier login.
     import uuid
 
     from core.reservation import hold_best_available
@@ -73,9 +81,11 @@ def test_one_sale_can_be_followed_through_the_log(pctx, cashier, tmp_path: Path)
     before = list(root.handlers)
     configure(log_file, "INFO")
     try:
-        open_shift(pctx, cashier, uuid.uuid4(), 0)
-        h = hold_best_available(pctx, cashier, uuid.uuid4(), event_id(pctx, "MAGICA"), 1)
-        sale = checkout(pctx, cashier, uuid.uuid4(), h.hold_id, CardTender("pm_card_visa"))
+        open_shift(cashier_pctx, cashier, uuid.uuid4(), 0)
+        h = hold_best_available(cashier_pctx, cashier, uuid.uuid4(), event_id(pctx, "MAGICA"),
+                                1)
+        sale = checkout(cashier_pctx, cashier, uuid.uuid4(), h.hold_id,
+                        CardTender("pm_card_visa"))
     finally:
         for hd in root.handlers[:]:
             if hd not in before:
