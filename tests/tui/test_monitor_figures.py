@@ -16,7 +16,7 @@ from boxoffice_tui.app import MonitorApp
 from boxoffice_tui.screens.dialogs import SupervisorDialog
 from boxoffice_tui.screens.monitor import MonitorScreen
 from boxoffice_tui.screens.monitor_text import amount
-from core.actors import authenticate, register_terminal
+from core.actors import authenticate
 from core.heartbeat import beat
 from terminal.counter import CounterSession
 from terminal.monitor import MonitorSession
@@ -27,15 +27,18 @@ pytestmark = [pytest.mark.db, pytest.mark.anyio]
 
 
 @pytest.fixture(scope="module")
-def floor(tctx: Any, ctx: Any) -> dict[str, Any]:
+def floor(tctx: Any, ctx: Any, terminal_logins: Any) -> dict[str, Any]:
     """A counter that sold cash and card and refunded the card order, then counted its
     drawer 80,00 short (waits for a supervisor); a kiosk stopped cleanly ten minutes
     ago; a cashier silent for ten minutes; a gate command that registered and never
     beat."""
-    eng = ctx.engine  # the owner's: the other terminals on the floor are set up
+    # Every terminal on the floor acts on its own login; the owner's ``ctx`` only moves
+    # the clock (heartbeats ten minutes old).
+    eng = ctx.engine
     counter = build_session(CounterSession, tctx, "mon-counter")
     counter.start()
-    counter.operator = authenticate(eng, "ana", "1234")
+    counter.operator = authenticate(terminal_logins.context(
+        "mon-counter", "cashier", tctx.settings).engine, "ana", "1234")
     counter.open_shift(20000, uuid.uuid4())
     ev = scalar(tctx, "select id from events where code = 'COMEDIA-HOJE'")
     cash = counter.pay_cash(uuid.uuid4(), counter.hold_best(uuid.uuid4(), ev, 1), 10 ** 6)
@@ -47,17 +50,19 @@ def floor(tctx: Any, ctx: Any) -> dict[str, Any]:
     assert closed.status == "pending_approval"
     counter.heartbeat({"screen": "EventsScreen", "operator": "ana", "breaker": "open",
                        "printer": "ok", "queue_depth": 0})
-    kiosk = register_terminal(eng, "mon-kiosk", "kiosk")
-    beat(eng, kiosk, {"kind": "kiosk", "screen": "stopped", "stopped": "staff exit",
-                      "printer": "ok", "breaker": "closed"})
-    silent = register_terminal(eng, "mon-silent", "cashier")
-    beat(eng, silent, {"screen": "EventsScreen", "printer": "ok", "breaker": "closed"})
+    kiosk = terminal_logins.context("mon-kiosk", "kiosk", tctx.settings, pool_size=1)
+    beat(kiosk.engine, terminal_logins.actor("mon-kiosk", "kiosk").terminal_id,
+         {"kind": "kiosk", "screen": "stopped", "stopped": "staff exit", "printer": "ok",
+          "breaker": "closed"})
+    silent = terminal_logins.context("mon-silent", "cashier", tctx.settings, pool_size=1)
+    beat(silent.engine, terminal_logins.actor("mon-silent", "cashier").terminal_id,
+         {"screen": "EventsScreen", "printer": "ok", "breaker": "closed"})
     from sqlalchemy import text
 
     with eng.begin() as c:
         c.execute(text("update terminals set last_heartbeat = now() - interval '10 minutes'"
                        " where name in ('mon-kiosk', 'mon-silent')"))
-    register_terminal(eng, "gate-G1", "gate")  # `boxoffice scan --gate G1`
+    terminal_logins.login("gate-G1", "gate")  # `boxoffice scan --gate G1`, provisioned
     return {"card": card, "cash": cash}
 
 
