@@ -124,10 +124,17 @@ def test_counter_help_covers_every_counter_key_and_no_monitor_key() -> None:
 
 
 @pytest.fixture(scope="module")
-def hctx(ctx: CoreContext, db_url: str, module_tmp: Path) -> CoreContext:
+def hctx(ctx: CoreContext, db_url: str, module_tmp: Path, terminal_logins: Any) -> CoreContext:
+    """help-counter's own context, on its cashier login."""
     settings = make_settings(db_url, module_tmp, terminal__name="help-counter",
                              terminal__language="en")
-    return CoreContext(settings=settings, engine=ctx.engine)
+    return terminal_logins.new_context("help-counter", "cashier", settings, pool_size=2)
+
+
+@pytest.fixture(scope="module")
+def mhctx(hctx: CoreContext, terminal_logins: Any) -> CoreContext:
+    """help-monitor's own context, on its monitor login."""
+    return terminal_logins.new_context("help-monitor", "monitor", hctx.settings, pool_size=2)
 
 
 def _body(app: Any) -> str:
@@ -165,10 +172,10 @@ async def _in_portuguese(pilot: Any, phrase: str) -> None:
 @pytest.mark.db
 @pytest.mark.anyio
 async def test_f1_on_the_monitor_and_its_console_lists_the_monitor_s_keys(
-        hctx: CoreContext) -> None:
+        mhctx: CoreContext) -> None:
     from boxoffice_tui.screens.console import ConsoleScreen
 
-    svc = MonitorSession(hctx, "help-monitor")
+    svc = MonitorSession(mhctx, "help-monitor")
     svc.operator = OperatorInfo(3, "carla", "Carla Mendes", "supervisor")
     app = MonitorApp(svc, language_code="en", heartbeat=False)
     async with app.run_test(size=(80, 24)) as pilot:
