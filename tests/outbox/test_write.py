@@ -7,7 +7,6 @@ import uuid
 import pytest
 from sqlalchemy import text
 
-from core.actors import Actor, register_terminal
 from core.errors import BoxOfficeError
 from core.outbox import CustomerContact, enqueue
 from core.sales import CardTender, CashTender, checkout, open_shift, refund
@@ -116,13 +115,15 @@ def test_enqueue_rolls_back_with_its_transaction(pctx, cashier_pctx, cashier):
         enqueue(c, "sale.exploded", {}, terminal_id=None)
 
 
-def test_a_comp_is_announced_as_a_sale_with_tender_comp(pctx):
+def test_a_comp_is_announced_as_a_sale_with_tender_comp(pctx, terminal_logins):
     from core.backoffice.inventory import issue_comp
     from tests.payments.conftest import operator_id
 
-    carla = Actor(register_terminal(pctx.engine, "write-monitor", "monitor"), "write-monitor",
-                  operator_id(pctx, "carla"), "supervisor", "counter")
-    comp = issue_comp(pctx, carla, uuid.uuid4(), "MAGICA", reason="press",
+    # The back office comps on its admin login, carla signed in.
+    desk = terminal_logins.context("write-desk", "admin", pctx.settings)
+    carla = terminal_logins.actor("write-desk", "admin", operator_id(pctx, "carla"),
+                                  "supervisor")
+    comp = issue_comp(desk, carla, uuid.uuid4(), "MAGICA", reason="press",
                       ga_section=None, quantity=0, seat_ids=_free_seats(pctx, "MAGICA", 2))
     [row] = [r for r in _rows(pctx, "sale.completed")
              if r.payload["order_id"] == str(comp.order_id)]
