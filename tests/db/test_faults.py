@@ -25,6 +25,7 @@ from core.sales.saga import CashTender, checkout
 from core.uow import autocommit, unit_of_work
 from tests.conftest import make_settings
 from tests.core.helpers import event_id, seats_of
+from tests.logins import TerminalLogins, psycopg_url
 
 Call = Callable[[CoreContext, Actor, int, int], Any]
 
@@ -71,9 +72,12 @@ def dead_ctx(module_tmp: Path) -> Iterator[CoreContext]:
 
 
 @pytest.fixture(scope="module")
-def slow_ctx(db_url: str, module_tmp: Path) -> Iterator[CoreContext]:
-    c = build_context(make_settings(db_url, module_tmp / "slow",
-                                    database__statement_timeout_ms=100), url=db_url)
+def slow_ctx(module_tmp: Path, counter: Actor,
+             terminal_logins: TerminalLogins) -> Iterator[CoreContext]:
+    """counter-1's own login (the ``actor``'s terminal) with a 100 ms statement timeout."""
+    url = psycopg_url(terminal_logins.login(counter.terminal_name, "cashier").url)
+    c = build_context(make_settings(url, module_tmp / "slow",
+                                    database__statement_timeout_ms=100), url=url)
     yield c
     c.engine.dispose()
 
