@@ -488,3 +488,27 @@ def test_a_confirmed_sale_keeps_its_intent(ctx, ana):
         "update sales set intent_id = 'pi_someone_elses' where id = :s"), {"s": mine.sale_id}))
     assert "not_authorized" in _refused(ana.t, lambda c: c.execute(text(
         "update sales set order_id = null where id = :s"), {"s": mine.sale_id}))
+
+
+def test_an_order_is_canceled_or_refunded_only_with_its_money(ctx, ana, kiosk):
+    theirs = _card_sale(kiosk)
+    mine = _cash_sale(ana)
+    [seat] = [ln.seat_id for ln in theirs.order.lines]
+
+    def cancel_and_free(c: Connection) -> None:  # then the seat is free to sell again
+        c.execute(text("update orders set status = 'canceled' where id = :o"),
+                  {"o": theirs.order.order_id})
+        c.execute(text("update event_seats set status = 'available', order_id = null"
+                       " where seat_id = :s and order_id = :o"),
+                  {"s": seat, "o": theirs.order.order_id})
+    assert "status_change_refused" in _refused(ana.t, cancel_and_free)
+    for order in (theirs.order.order_id, mine.order.order_id):
+        assert "status_change_refused" in _refused(ana.t, lambda c, o=order: c.execute(text(
+            "update orders set status = 'refunded' where id = :o"), {"o": o}))
+    # The kiosk's own order, canceled with no reversal of its sale.
+    assert "status_change_refused" in _refused(kiosk.t, lambda c: c.execute(text(
+        "update orders set status = 'canceled' where id = :o"), {"o": theirs.order.order_id}))
+    with ctx.engine.connect() as c:
+        assert c.execute(text("select status from orders where id = any(:o) order by number"),
+                         {"o": [theirs.order.order_id, mine.order.order_id]}
+                         ).scalars().all() == ["paid", "paid"]

@@ -37,7 +37,12 @@ own login could still write with nothing but the client's word for it.
    ``lease_sales`` row; the gateway reference, brand and last 4 change only with the
    status, and a payment stays with its order. A stored card's outcome is pending ->
    captured | declined once (a decline flagged). The counter updates only its own sales
-   (row security; it updated any terminal's sale before).
+   (row security; it updated any terminal's sale before), and a sale that has its order
+   keeps its intent (a card refund goes back to it).
+6. Orders and seats. A counter's status grants reached every terminal's order and seat:
+   an order becomes refunded with its refund row only, canceled only by the reversal of
+   its own sale (or the worker's), and a sold seat goes back on sale only with its line
+   refunded or its order canceled (checked at commit).
 5. The worker's writes. It inserted orders, order lines and tickets (and was exempt from
    bo_guard_direct), refunds, sales, holds, lease_sales and sync conflicts, and updated
    any column of leases, lease_seats and lease_sales. Everything it does goes through the
@@ -372,6 +377,44 @@ create trigger bo_guard_sale_record before update of intent_id, order_id on sale
         and not pg_has_role(current_user, '{owner}', 'MEMBER'))
   execute function bo_guard_sale_record();
 
+-- An order's status moves with its money: refunded (or partly) in the transaction that
+-- records its refund, canceled only by the reversal of its own sale (its terminal, the
+-- sale 'reversing') or by the worker. A counter's UPDATE of orders.status reached every
+-- terminal's order: a canceled order frees its seats. Checked at commit (the refund row
+-- is written after the order's status).
+create function bo_guard_order_status() returns trigger language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+declare
+  v_status text;
+begin
+  select o.status into v_status from orders o where o.id = new.id;
+  if v_status is distinct from new.status then
+    return null;  -- moved again later in the transaction: that row's check decides
+  end if;
+  if v_status in ('refunded', 'partially_refunded') then
+    if exists (select 1 from refunds r where r.order_id = new.id and r.created_at = now()) then
+      return null;
+    end if;
+  elsif v_status = 'canceled' then
+    if pg_has_role(session_user, 'boxoffice_worker', 'MEMBER')
+       or (new.terminal_id = bo_my_terminal() and exists (
+             select 1 from sales s where s.order_id = new.id
+               and s.state in ('reversing', 'reversed'))) then
+      return null;
+    end if;
+  else
+    return null;
+  end if;
+  raise exception 'status_change_refused' using errcode = '42501', detail = format(
+    'orders -> %s: with its refund, or by the reversal of its own sale', v_status);
+end $$;
+create constraint trigger bo_guard_order_status after update of status on orders
+  deferrable initially deferred for each row
+  when (new.status is distinct from old.status
+        and new.status in ('refunded', 'partially_refunded', 'canceled')
+        and not pg_has_role(current_user, '{owner}', 'MEMBER'))
+  execute function bo_guard_order_status();
+
 alter policy bo_counter_update on sales
   using (terminal_id = (select bo_my_terminal()))
   with check (terminal_id = (select bo_my_terminal()));
@@ -387,6 +430,8 @@ end $$;
 """
 
 DOWNGRADE = r"""
+drop trigger if exists bo_guard_order_status on orders;
+drop function if exists bo_guard_order_status();
 drop trigger if exists bo_guard_sale_record on sales;
 drop function if exists bo_guard_sale_record();
 drop trigger if exists bo_guard_unsell on event_seats;
@@ -418,7 +463,7 @@ delete from bo_settings where name = 'variance_approval_over_minor';
 # Trigger functions only: no login calls them.
 FUNCTIONS = ("bo_guard_cash_movement()", "bo_guard_shift()", "bo_guard_operator()",
              "bo_guard_payment()", "bo_guard_card_outcome()", "bo_guard_unsell()",
-             "bo_guard_sale_record()")
+             "bo_guard_sale_record()", "bo_guard_order_status()")
 
 
 def upgrade() -> None:
