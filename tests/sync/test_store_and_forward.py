@@ -41,8 +41,10 @@ def test_floor_limit_offline_total_and_decline_revokes(ctx, db_url, proxy, tmp_p
     ev = event_id(ctx.engine, "COMEDIA-HOJE")
     orq = seats_of(ctx.engine, ev, "ORQ")[:8]  # 120,00 each
     lease(term, uuid.uuid4(), ev, seat_ids=orq)
-    ana = authenticate(ctx.engine, "ana", "1234")
-    shift = open_shift(ctx, replace(term.actor, operator_id=ana.id), uuid.uuid4(), 10_000)
+    # ana signs in and opens her drawer at the terminal (its own login).
+    ana = authenticate(term.ctx.engine, "ana", "1234")
+    shift = open_shift(term.ctx, replace(term.actor, operator_id=ana.id), uuid.uuid4(),
+                       10_000)
     proxy.cut()
     term.watch.probe_once()
     assert not term.online

@@ -18,6 +18,7 @@ from terminal.bootstrap import start_peripherals
 from terminal.counter import CounterSession
 from terminal.results import OfflineCart
 from tests.conftest import make_settings
+from tests.logins import psycopg_url
 from tests.sync.helpers import event_id, lease_invariants, sold_per_seat
 from tests.sync.tcpproxy import TcpProxy
 from tests.tui.conftest import open_event, rows, scalar, sign_in, wait_for
@@ -35,13 +36,34 @@ def proxy(db_url: str) -> Any:
     p.close()
 
 
+def _lease_granted_once(ctx: CoreContext, logins: Any) -> None:
+    """A supervisor granted this counter its configured lease once (carla's PIN typed at
+    the counter) and it was given back: on its login, the lease taken at start is then a
+    renewal the database grants without a PIN, as on a real floor's second day."""
+    import uuid
+
+    from core.actors import authenticate
+    from core.leases import return_lease, take_lease
+    from tests.core.helpers import section_id
+
+    own = logins.context(NAME, "cashier", ctx.settings)
+    actor = logins.actor(NAME, "cashier")
+    ev = event_id(ctx.engine, "MAGICA")
+    info = take_lease(own, actor, uuid.uuid4(), ev, section_id=section_id(ctx.engine, ev, "BAL"),
+                      quantity=6, approver=authenticate(own.engine, "carla", "9999"))
+    return_lease(own, actor, uuid.uuid4(), info.lease_id)
+
+
 @pytest.fixture
 def octx(ctx: CoreContext, db_url: str, proxy: TcpProxy, tmp_path: Path,
-         sandbox: SandboxServer) -> Any:
-    """The counter's own context, connected through the proxy, with a configured lease
-    and quick hysteresis (one failed / good probe switches) so the test stays short."""
-    url = make_url(db_url).set(host="127.0.0.1", port=proxy.port).render_as_string(
+         sandbox: SandboxServer, terminal_logins: Any) -> Any:
+    """The counter's own context (its cashier login), connected through the proxy, with
+    a configured lease and quick hysteresis (one failed / good probe switches) so the
+    test stays short."""
+    login = psycopg_url(terminal_logins.login(NAME, "cashier").url)
+    url = make_url(login).set(host="127.0.0.1", port=proxy.port).render_as_string(
         hide_password=False)
+    _lease_granted_once(ctx, terminal_logins)
     settings = make_settings(
         url, tmp_path, terminal__name=NAME, terminal__language="en",
         gateway__kind="sandbox", gateway__base_url=sandbox.base_url,
