@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -253,13 +254,19 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import redis
 
     client = redis.Redis(port=port)
-    for _ in range(100):
+    deadline = time.monotonic() + 15  # a busy 2-core machine starts it in well under 1 s
+    while True:
         try:
             client.ping()
             break
         except redis.ConnectionError:
-            import time
-
+            # Polling: a starting server announces nothing we could wait on instead.
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                proc.wait(5)
+                raise RuntimeError(f"{exe} did not answer on 127.0.0.1:{port} (exit code"
+                                   f" {proc.returncode}); set BOXOFFICE_TEST_REDIS_URL to a"
+                                   " running Redis 7") from None
             time.sleep(0.05)
     yield f"redis://127.0.0.1:{port}/0"
     proc.terminate()
