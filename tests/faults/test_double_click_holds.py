@@ -4,7 +4,9 @@ Three cashiers each send every hold twice at the same instant (one key, a double
 while bystanders with their own keys hold, release and let holds lapse on a small
 section; for GA the one-statement fast path and the reclaiming slow path run side by side.
 Proven with threads against the real database: no driver error (no DeadlockDetected)
-reaches a caller, and both copies of a command get the same answer."""
+reaches a caller, and both copies of a command get the same answer. Every cashier and
+bystander holds on its own cashier login; the owner's ``ctx`` makes the section, lets
+holds lapse (the clock) and reads."""
 
 from __future__ import annotations
 
@@ -23,7 +25,6 @@ from core.reservation import (
     hold_seats,
     release_hold,
 )
-from tests.conftest import make_actor
 from tests.core.helpers import age_hold, invariants, key, make_event, seats_of
 
 pytestmark = pytest.mark.slow
@@ -41,18 +42,27 @@ def _outcome(fn, *args) -> tuple[str, object]:
 
 
 @pytest.mark.parametrize("kind", ["ga", "seats", "best"])
-def test_double_clicked_holds_with_bystanders_never_deadlock_or_disagree(ctx, kind):
+def test_double_clicked_holds_with_bystanders_never_deadlock_or_disagree(ctx, kind,
+                                                                          terminal_logins):
     ev, _, ga = make_event(ctx.engine, rows=1 if kind != "ga" else 0, per_row=6,
                            ga_capacity=6 if kind == "ga" else 0)
     pool = seats_of(ctx.engine, ev)
+    own = {}  # terminal id -> its own context (its login): a pool of 2+2 for a double click
+
+    def make_actor(name: str):
+        a = terminal_logins.actor(name, "cashier")
+        own[a.terminal_id] = terminal_logins.context(name, "cashier", ctx.settings,
+                                                     pool_size=2)
+        return a
 
     def take(actor, k, n: int, rnd: random.Random | None = None, cashier: int = 0):
+        c = own[actor.terminal_id]
         if kind == "ga":
-            return _outcome(hold_general_admission, ctx, actor, k, ev, ga, n)
+            return _outcome(hold_general_admission, c, actor, k, ev, ga, n)
         if kind == "best":
-            return _outcome(hold_best_available, ctx, actor, k, ev, n)
+            return _outcome(hold_best_available, c, actor, k, ev, n)
         seats = rnd.sample(pool, n) if rnd else pool[cashier * 2:cashier * 2 + 2]
-        return _outcome(hold_seats, ctx, actor, k, ev, seats)
+        return _outcome(hold_seats, c, actor, k, ev, seats)
 
     stop = time.monotonic() + RUN_S
     answers: dict[tuple[int, int], list[tuple[str, object]]] = {}
@@ -77,7 +87,7 @@ def test_double_clicked_holds_with_bystanders_never_deadlock_or_disagree(ctx, ki
             except threading.BrokenBarrierError:
                 return
             if copy == 0 and res is not None:
-                _outcome(release_hold, ctx, actor, key(), res.hold_id)
+                _outcome(release_hold, own[actor.terminal_id], actor, key(), res.hold_id)
             i += 1
         barrier.abort()
 
@@ -92,15 +102,15 @@ def test_double_clicked_holds_with_bystanders_never_deadlock_or_disagree(ctx, ki
             if rnd.random() < 0.5:
                 age_hold(ctx.engine, res.hold_id)  # lapses: counts as free again
             else:
-                _outcome(release_hold, ctx, actor, key(), res.hold_id)
+                _outcome(release_hold, own[actor.terminal_id], actor, key(), res.hold_id)
 
     threads = []
     for c in range(3):
-        actor = make_actor(ctx, f"dbl{kind}-cashier-{c}")
+        actor = make_actor(f"dbl{kind}-cashier-{c}")
         barrier = threading.Barrier(2)
         threads += [threading.Thread(target=clicker, args=(c, copy, barrier, actor))
                     for copy in (0, 1)]
-    threads += [threading.Thread(target=bystander, args=(n, make_actor(ctx, f"dbl{kind}-by-{n}")))
+    threads += [threading.Thread(target=bystander, args=(n, make_actor(f"dbl{kind}-by-{n}")))
                 for n in range(4)]
     for t in threads:
         t.start()
