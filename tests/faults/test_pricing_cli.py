@@ -4,7 +4,8 @@ Malformed --params fails before the PIN is asked; an unknown --section is an err
 "rule added" for every section; a rule clamped by the floor or ceiling says so in the
 output and in the price history; an invalid rule names the broken bound; ``pricing show``
 prints floor, ceiling and rules and fails for an unknown event; the repricing interval
-is a setting."""
+is a setting. The command runs on the pricing desk's own login (the back office's admin
+kind) and the repricing job on a worker login."""
 
 from __future__ import annotations
 
@@ -18,12 +19,14 @@ from boxoffice_cli.main import main
 from config import Settings
 from core.pricing import PricingJob
 from tests.core.helpers import event_id
+from tests.logins import psycopg_url
 
 
 @pytest.fixture
-def cli(ctx, db_url, tmp_path, monkeypatch, capsys):
+def cli(ctx, tmp_path, monkeypatch, capsys, terminal_logins):
+    desk = terminal_logins.login("pricing-desk", "admin")
     monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", db_url)
+    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", psycopg_url(desk.url))
     monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
     monkeypatch.setenv("BOXOFFICE_TERMINAL__NAME", "pricing-desk")
     monkeypatch.setenv("BOXOFFICE_TERMINAL__KIND", "monitor")
@@ -111,11 +114,9 @@ def test_show_prints_bounds_and_rules_and_fails_for_an_unknown_event(cli):
     assert code != 0 and "NOPE" in err
 
 
-def test_the_repricing_interval_is_a_setting(ctx):
+def test_the_repricing_interval_is_a_setting(ctx, terminal_logins):
     assert Settings().pricing.interval_s == 30
     settings = Settings(**{**ctx.settings.model_dump(), "pricing": {"interval_s": 5}})
-    from core.context import CoreContext
-
     job = PricingJob()
-    job(CoreContext(settings=settings, engine=ctx.engine))
+    job(terminal_logins.new_context("pricing-worker", "worker", settings, pool_size=1))
     assert job.interval_s == 5
