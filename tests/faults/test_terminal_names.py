@@ -16,6 +16,7 @@ import pytest
 from config import Settings
 from core.errors import BoxOfficeError
 from tests.conftest import make_settings
+from tests.logins import psycopg_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,22 +47,26 @@ def test_the_kiosk_command_does_not_take_the_cashiers_name(monkeypatch, tmp_path
 
 
 @pytest.fixture
-def settings(db_url: str, tmp_path: Path) -> Iterator[Settings]:
+def settings(tmp_path: Path, terminal_logins) -> Iterator[Settings]:
+    """twin-7's settings, on its own cashier login (both copies of it use that login)."""
     root = logging.getLogger()
     before = list(root.handlers)
-    yield make_settings(db_url, tmp_path, terminal__name="twin-7")
+    url = psycopg_url(terminal_logins.login("twin-7", "cashier").url)
+    yield make_settings(url, tmp_path, terminal__name="twin-7")
     for h in root.handlers[:]:
         if h not in before:
             root.removeHandler(h)
             h.close()
 
 
-def test_a_second_session_with_the_name_is_refused_until_the_first_goes(ctx, settings):
+def test_a_second_session_with_the_name_is_refused_until_the_first_goes(settings,
+                                                                        terminal_logins):
     from terminal.bootstrap import counter_session
 
-    first = counter_session(settings, ctx)
+    own = terminal_logins.context("twin-7", "cashier", settings)
+    first = counter_session(settings, own)
     first.start()
-    second = counter_session(settings, ctx)
+    second = counter_session(settings, own)
     with pytest.raises(BoxOfficeError) as err:
         second.start()
     assert err.value.code == "terminal_name_in_use" and "twin-7" in err.value.message("en")
@@ -72,10 +77,10 @@ def test_a_second_session_with_the_name_is_refused_until_the_first_goes(ctx, set
     second.release_name()
 
 
-def test_a_second_process_with_the_name_is_refused(ctx, settings, tmp_path):
+def test_a_second_process_with_the_name_is_refused(settings, tmp_path, terminal_logins):
     from terminal.bootstrap import counter_session
 
-    first = counter_session(settings, ctx)
+    first = counter_session(settings, terminal_logins.context("twin-7", "cashier", settings))
     first.start()
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
     env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"),

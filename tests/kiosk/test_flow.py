@@ -253,14 +253,17 @@ async def test_language_and_high_contrast_from_the_attract_screen(make_app: Any)
         assert "Volver" in str(screen.query_one("#back").label)
 
 
-def test_cli_exclude_puts_an_identifier_on_the_list(kctx: Any, db_url: str,
+def test_cli_exclude_puts_an_identifier_on_the_list(kctx: Any, terminal_logins: Any,
                                                     monkeypatch: pytest.MonkeyPatch,
                                                     tmp_path: Any) -> None:
     from boxoffice_cli.main import main
     from core.selfexclusion import is_excluded
+    from tests.logins import psycopg_url
 
+    # The exclusion desk: a monitor's own login, as its config file gives it.
+    desk = terminal_logins.login("kiosk-admin", "monitor")
     monkeypatch.setenv("BOXOFFICE_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", db_url)
+    monkeypatch.setenv("BOXOFFICE_DATABASE__URL", psycopg_url(desk.url))
     monkeypatch.setenv("BOXOFFICE_TERMINAL__DATA_DIR", str(tmp_path))
     import io
 
