@@ -132,7 +132,8 @@ def cmd_bench_holds(args: argparse.Namespace) -> int:
     from core.bench.holds import run_bench
 
     result = run_bench(_settings(), workers=args.workers, seconds=args.seconds,
-                       scenario=args.scenario, pgbench_too=not args.no_pgbench)
+                       scenario=args.scenario, pgbench_too=not args.no_pgbench,
+                       as_terminals=args.as_terminals)
     _emit(result, args.json)
     return 0 if result.get("oversold", 0) == 0 else 1
 
@@ -182,6 +183,10 @@ def build_parser() -> argparse.ArgumentParser:
     bh.add_argument("--scenario", choices=["best", "random", "hot", "ga"], default="best")
     bh.add_argument("--json", action="store_true")
     bh.add_argument("--no-pgbench", action="store_true", help="skip the pgbench comparison")
+    bh.add_argument("--as-terminals", action="store_true",
+                    help="each worker on its own provisioned cashier login (run with the"
+                         " owner's URL), as counters hold; the pgbench baseline stays the"
+                         " owner's")
     bh.set_defaults(func=cmd_bench_holds)
 
     _register_plugins(sub)

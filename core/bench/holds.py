@@ -124,9 +124,14 @@ def _op(scenario: str, settings_ctx: Any, actor: Actor, pool: Pool, rng: random.
 
 
 def _python_run(ctx: Any, scenario: str, workers: int, seconds: float, pool: Pool,
-                tag: str) -> dict[str, Any]:
-    actors = [Actor(register_terminal(ctx.engine, f"{tag}-w{i}", "cashier"), f"{tag}-w{i}")
-              for i in range(workers)]
+                tag: str, sellers: list[tuple[Any, Actor]] | None = None) -> dict[str, Any]:
+    """``sellers``: a context and actor per worker on that worker's own terminal login
+    (``--as-terminals``); otherwise every worker acts with the owner's rights on ``ctx``."""
+    if sellers is None:
+        actors = [Actor(register_terminal(ctx.engine, f"{tag}-w{i}", "cashier"),
+                        f"{tag}-w{i}") for i in range(workers)]
+    else:
+        actors = [a for _, a in sellers]
     hot = pool.seats[pool.events[0]][:10] if scenario == "hot" else []
     lat: list[list[float]] = [[] for _ in range(workers)]
     wins = [0] * workers
@@ -143,7 +148,8 @@ def _python_run(ctx: Any, scenario: str, workers: int, seconds: float, pool: Poo
         while time.perf_counter() < stop_at[0]:
             t0 = time.perf_counter()
             try:
-                _op(scenario, ctx, actors[i], pool, rng, hot)
+                _op(scenario, ctx if sellers is None else sellers[i][0], actors[i], pool,
+                    rng, hot)
                 wins[i] += 1
             except BoxOfficeError as e:
                 with lock:
@@ -266,8 +272,32 @@ def _pgbench_run(ctx: Any, exe: str, scenario: str, workers: int, seconds: float
     return out
 
 
+def _terminal_sellers(ctx: Any, settings: Settings, workers: int, tag: str
+                      ) -> tuple[list[tuple[Any, Actor]], list[str]]:
+    """A provisioned cashier login per worker, as ``boxoffice terminal add`` makes one, and
+    a one-connection context on each: holds then pay for row security, the column grants
+    and migration 0020's checks, as a counter's do."""
+    from sqlalchemy.engine import make_url
+
+    from core.app_context import build_context
+    from core.provisioning import provision_terminal
+
+    sellers, logins = [], []
+    for i in range(workers):
+        t = provision_terminal(ctx.engine, f"{tag.lower()}-t{i}", "cashier")
+        logins.append(t.login)
+        url = make_url(t.url).set(drivername="postgresql+psycopg").render_as_string(
+            hide_password=False)
+        terminal = settings.terminal.model_copy(update={"name": t.name, "kind": "cashier"})
+        c = build_context(settings.model_copy(update={"terminal": terminal}), url=url,
+                          pool_size=1)
+        sellers.append((c, Actor(t.terminal_id, t.name)))
+    return sellers, logins
+
+
 def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0,
-              scenario: str = "best", pgbench_too: bool = True) -> dict[str, Any]:
+              scenario: str = "best", pgbench_too: bool = True,
+              as_terminals: bool = False) -> dict[str, Any]:
     from core.app_context import build_context
     from core.db import migrate
 
@@ -281,12 +311,22 @@ def run_bench(settings: Settings, *, workers: int = 8, seconds: float = 10.0,
                                                         (ROOM_ROWS * ROOM_PER_ROW) + 1)
     tag = f"BENCH{uuid.uuid4().hex[:6].upper()}"
     pool = make_pool(ctx.engine, scenario, n_events, tag)
+    sellers: list[tuple[Any, Actor]] | None = None
+    logins: list[str] = []
     try:
         result: dict[str, Any] = {"scenario": scenario, "workers": workers,
-                                  "seconds": seconds}
-        result.update(_python_run(ctx, scenario, workers, seconds, pool, tag))
+                                  "seconds": seconds, "as_terminals": as_terminals}
+        if as_terminals:
+            sellers, logins = _terminal_sellers(ctx, settings, workers, tag)
+        result.update(_python_run(ctx, scenario, workers, seconds, pool, tag, sellers))
         result["oversold"] = _oversold(ctx.engine, pool.events)
     finally:
+        from core.provisioning import drop_login
+
+        for c, _ in sellers or []:
+            c.engine.dispose()
+        for login in logins:
+            drop_login(ctx.engine, login)
         retire(ctx.engine, tag)
     exe = pgbench.find_pgbench() if pgbench_too else None
     if exe:
