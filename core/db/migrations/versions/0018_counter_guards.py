@@ -396,10 +396,13 @@ begin
       return null;
     end if;
   elsif v_status = 'canceled' then
+    -- (An order the worker found unverified took no money: its terminal may cancel it,
+    -- as 0013 allows.)
     if pg_has_role(session_user, 'boxoffice_worker', 'MEMBER')
-       or (new.terminal_id = bo_my_terminal() and exists (
-             select 1 from sales s where s.order_id = new.id
-               and s.state in ('reversing', 'reversed'))) then
+       or (new.terminal_id = bo_my_terminal()
+           and (old.status = 'payment_unverified' or exists (
+                  select 1 from sales s where s.order_id = new.id
+                    and s.state in ('reversing', 'reversed')))) then
       return null;
     end if;
   else
