@@ -114,6 +114,17 @@ def test_a_sold_seat_goes_back_only_with_its_refund(ctx, counter, thief, kiosk_r
                 e=seat.event_id, s=seat.seat_id).status == "available"
 
 
+def test_a_ticket_is_voided_only_with_its_refund(ctx, counter, thief):
+    order = counter.sell(_event(ctx), seats=1)
+    serial = _one(ctx, "select serial from tickets where order_id = :o", o=order).serial
+    void = "update tickets set status = 'void', voided_at = now() where serial = :s"
+    for engine in (thief, _raw_of(counter)):
+        assert "status_change_refused" in _refused(engine, void, s=serial)
+    assert _one(ctx, "select status from tickets where serial = :s", s=serial).status == "valid"
+    refund(counter.ctx, counter.actor, uuid.uuid4(), order, reason_code="customer_request")
+    assert _one(ctx, "select status from tickets where serial = :s", s=serial).status == "void"
+
+
 def _raw_of(c: Counter) -> Engine:
     return create_engine(c.ctx.engine.url, poolclass=NullPool)
 

@@ -21,11 +21,14 @@ row-security policies only kept them off blocked seats, so each of these worked:
    hours, and could move another terminal's live hold onto its own or release it. Now
    a seat is held only by an active hold of the caller's own terminal and event, for no
    longer than that hold, and a live hold of another terminal is left alone.
-4. A kiosk's own flow could still hold the whole house, hold after hold. A kiosk now
+4. A counter voided any terminal's tickets (its status grant and an open update policy):
+   a guest with a paid ticket is turned away at the door. Now a ticket is voided only
+   with its refunded line or its order over (canceled, refunded, payment unverified).
+5. A kiosk's own flow could still hold the whole house, hold after hold. A kiosk now
    holds at most ``bo_settings.kiosk_max_held_places`` places at once (default 20: a
    customer buys at most 6, and a crashed session's holds linger until they expire).
 
-The checks that need the transaction's final state (1-3) are deferred constraint
+The checks that need the transaction's final state (1-4) are deferred constraint
 triggers: a hold is written by one statement with several parts whose order inside the
 statement is the planner's. They are queued only for rows changed by a terminal's login
 itself (``current_user``), never inside the owner's definer functions or the worker.
@@ -181,11 +184,34 @@ create trigger bo_guard_kiosk_holds before insert on holds for each row
         and not pg_has_role(current_user, '{owner}', 'MEMBER'))
   execute function bo_guard_kiosk_holds();
 
+-- 5. A ticket is voided only with its refunded line or its order over: a counter's
+-- status grant voided any terminal's tickets (a guest turned away at the door).
+create function bo_check_ticket_void() returns trigger language plpgsql security definer
+set search_path = pg_catalog, public, pg_temp as $$
+begin
+  if exists (select 1 from order_lines l join orders o on o.id = l.order_id
+              where l.id = new.line_id and l.status = 'sold'
+                and o.status not in ('canceled', 'refunded', 'payment_unverified')) then
+    raise exception 'status_change_refused' using errcode = '42501',
+      detail = 'tickets: a ticket is voided only with its refund or its order canceled';
+  end if;
+  return null;
+end $$;
+create constraint trigger bo_check_ticket_void after update on tickets
+  deferrable initially deferred for each row
+  when (old.status <> 'void' and new.status = 'void'
+        and not pg_has_role(current_user, '{owner}', 'MEMBER')
+        and not pg_has_role(current_user, 'boxoffice_worker', 'MEMBER'))
+  execute function bo_check_ticket_void();
+
 revoke execute on function bo_check_seat_returned(), bo_check_ga_counts(),
-  bo_guard_foreign_hold(), bo_check_seat_hold(), bo_guard_kiosk_holds() from public;
+  bo_guard_foreign_hold(), bo_check_seat_hold(), bo_guard_kiosk_holds(),
+  bo_check_ticket_void() from public;
 """
 
 DOWNGRADE = """
+drop trigger if exists bo_check_ticket_void on tickets;
+drop function if exists bo_check_ticket_void();
 drop trigger if exists bo_guard_kiosk_holds on holds;
 drop function if exists bo_guard_kiosk_holds();
 drop trigger if exists bo_check_seat_hold on event_seats;
