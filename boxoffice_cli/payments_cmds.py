@@ -51,11 +51,18 @@ def cmd_bench_checkout(args: argparse.Namespace) -> int:
 
 
 def _actor(args: argparse.Namespace) -> Any:
+    from boxoffice_cli.backoffice_cmds import read_pin
     from boxoffice_cli.main import _context
     from core.actors import Actor, authenticate, register_terminal
+    from core.errors import BoxOfficeError
 
     ctx = _context()
-    op = authenticate(ctx.engine, args.login, args.pin)
+    try:
+        # Never an argument: arguments show in ``ps``. A script gives it on standard input.
+        pin = read_pin(f"PIN for {args.login}: ")
+    except EOFError:
+        raise BoxOfficeError("pin_required") from None
+    op = authenticate(ctx.engine, args.login, pin)
     name = ctx.settings.terminal.name
     tid = register_terminal(ctx.engine, name, ctx.settings.terminal.kind)
     return ctx, Actor(tid, name, op.id, op.role, "counter")
@@ -70,11 +77,18 @@ def cmd_shift_open(args: argparse.Namespace) -> int:
     return 0
 
 
+def _supervisor_pin(login: str) -> Any:
+    from boxoffice_cli.sync_cmds import read_supervisor_pin
+    from core.sales import SupervisorPin
+
+    return SupervisorPin(login, read_supervisor_pin(login))
+
+
 def cmd_shift_close(args: argparse.Namespace) -> int:
-    from core.sales import SupervisorPin, close_shift
+    from core.sales import close_shift
 
     ctx, actor = _actor(args)
-    approver = SupervisorPin(args.supervisor, args.supervisor_pin) if args.supervisor else None
+    approver = _supervisor_pin(args.supervisor) if args.supervisor else None
     res = close_shift(ctx, actor, uuid.uuid4(), args.counted, approver=approver,
                       reason_code=args.reason)
     _print(res.to_json(), args.json)
@@ -82,7 +96,7 @@ def cmd_shift_close(args: argparse.Namespace) -> int:
 
 
 def cmd_shift_approve(args: argparse.Namespace) -> int:
-    from core.sales import SupervisorPin, approve_variance, current_shift
+    from core.sales import approve_variance, current_shift
 
     ctx, actor = _actor(args)
     cur = current_shift(ctx, actor)
@@ -90,8 +104,18 @@ def cmd_shift_approve(args: argparse.Namespace) -> int:
         print("no shift waiting for approval on this terminal", file=sys.stderr)
         return 1
     res = approve_variance(ctx, actor, uuid.uuid4(), cur.shift_id,
-                           SupervisorPin(args.supervisor, args.supervisor_pin), args.reason)
+                           _supervisor_pin(args.supervisor), args.reason)
     _print(res.to_json(), args.json)
+    return 0
+
+
+def cmd_shift_move(args: argparse.Namespace) -> int:
+    from core.sales.shifts import move_cash
+
+    ctx, actor = _actor(args)
+    move = move_cash(ctx, actor, uuid.uuid4(), args.kind, args.amount,
+                     approver=_supervisor_pin(args.supervisor), reason_code=args.reason)
+    _print(move.to_json(), args.json)
     return 0
 
 
@@ -143,8 +167,9 @@ def cmd_payments_reconcile(args: argparse.Namespace) -> int:
 
 
 def _operator_args(p: argparse.ArgumentParser) -> None:
+    # The operator's PIN (and a supervisor's) is asked at a hidden prompt, or read from
+    # standard input one per line in a script: never a command-line argument.
     p.add_argument("--login", required=True)
-    p.add_argument("--pin", required=True)
     p.add_argument("--json", action="store_true")
 
 
@@ -181,17 +206,24 @@ def register(sub: Any) -> None:
     _operator_args(sc)
     sc.add_argument("--counted", required=True, type=args_.amount,
                     help="cash counted in the drawer")
-    sc.add_argument("--supervisor", help="supervisor login approving a variance")
-    sc.add_argument("--supervisor-pin")
+    sc.add_argument("--supervisor", help="supervisor login approving a variance (PIN asked)")
     sc.add_argument("--reason", help="variance reason code")
     sc.set_defaults(func=cmd_shift_close)
     sp = sh_sub.add_parser("approve", help="supervisor accepts a counted shift's variance")
     _operator_args(sp)
-    sp.add_argument("--supervisor", required=True)
-    sp.add_argument("--supervisor-pin", required=True)
+    sp.add_argument("--supervisor", required=True, help="supervisor login (PIN asked)")
     sp.add_argument("--reason", required=True,
                     help="counting_error, change_error, missing_cash, surplus_cash, other")
     sp.set_defaults(func=cmd_shift_approve)
+    for kind, verb in (("paid_in", "pay-in"), ("paid_out", "pay-out")):
+        sm = sh_sub.add_parser(verb, help=f"{verb} cash {'into' if kind == 'paid_in' else 'out of'}"
+                               " the open drawer, with a supervisor's PIN")
+        _operator_args(sm)
+        sm.add_argument("--amount", required=True, type=args_.amount, help="e.g. 150,00")
+        sm.add_argument("--supervisor", required=True, help="supervisor login (PIN asked)")
+        sm.add_argument("--reason", required=True,
+                        help="bank_drop, change_fund, petty_cash, supplier, other")
+        sm.set_defaults(func=cmd_shift_move, kind=kind)
     sr = sh_sub.add_parser("report", help="X report (open shift) or Z report (--z)")
     _operator_args(sr)
     sr.add_argument("--shift", help="shift id (default: this terminal's open shift)")
