@@ -25,6 +25,7 @@ import zxingcpp
 from PIL import Image
 from sqlalchemy import text
 
+from core.actors import authenticate
 from core.backoffice.cancel import cancel_event
 from core.backoffice.events import reschedule
 from core.outbox import CustomerContact
@@ -166,7 +167,8 @@ def test_refund_reschedule_and_cancellation_send_their_own_messages(pctx, mctx, 
 
     c_addr = "canceled@example.com"
     _sell(sctx, seller, "BURLESCO", 2, c_addr, "es")
-    cancel_event(desk, carla, uuid.uuid4(), "BURLESCO", reason="stage flooded")
+    cancel_event(desk, carla, uuid.uuid4(), "BURLESCO", reason="stage flooded",
+                 signed_in=authenticate(desk.engine, "carla", "9999"))  # typed at the desk
     deliver_outbox(mctx)
     subjects = [m["Subject"] for m in _to(handler, c_addr)]
     assert sum(s.startswith("Cancelado: Cabaret Burlesco") for s in subjects) == 1
