@@ -7,7 +7,6 @@ default user is never changed."""
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -17,14 +16,14 @@ import redis
 
 from core.provisioning import delete_redis_user, provision_redis_user, redis_acl_rules
 
-URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PREFIX = f"bo{uuid.uuid4().hex[:6]}:"
 KINDS = ("cashier", "kiosk", "monitor", "gate", "worker")
 
 
 @pytest.fixture(scope="module")
-def users() -> Iterator[dict[str, object]]:
-    admin = redis.Redis.from_url(URL)
+def users(redis_url: str) -> Iterator[dict[str, object]]:
+    # The suite's Redis (tests/conftest.py: the machine's, or one started for the session).
+    admin = redis.Redis.from_url(redis_url)
     admin.ping()  # no Redis is a failure: the suite runs against a real one
     made: dict[str, object] = {}
     names = []
@@ -34,7 +33,7 @@ def users() -> Iterator[dict[str, object]]:
             pw = secrets.token_urlsafe(16)
             provision_redis_user(admin, name, kind, pw, prefix=PREFIX)
             names.append(name)
-            made[kind] = redis.Redis.from_url(URL, username=name, password=pw)
+            made[kind] = redis.Redis.from_url(redis_url, username=name, password=pw)
         admin.set(f"{PREFIX}avail:1", "{}")
         admin.set("other-app:key", "x")
         yield made

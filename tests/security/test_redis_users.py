@@ -35,13 +35,13 @@ from core.provisioning import (
 from tests.security.conftest import terminal_context, terminal_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 PREFIX = f"bo{uuid.uuid4().hex[:6]}:"
 
 
 @pytest.fixture(scope="module")
-def admin() -> Iterator[RedisAdmin]:
-    a = redis_admin(URL, PREFIX)
+def admin(redis_url: str) -> Iterator[RedisAdmin]:
+    # The suite's Redis (tests/conftest.py: the machine's, or one started for the session).
+    a = redis_admin(redis_url, PREFIX)
     yield a
     keys = list(a.client.scan_iter(match=f"{PREFIX}*"))
     if keys:
@@ -73,7 +73,7 @@ def _refused(fn: Callable[[], object]) -> None:
 def test_a_kiosks_redis_user_reads_and_subscribes_and_nothing_more(ctx, admin, add):
     t = add(f"redis-kiosk-{uuid.uuid4().hex[:6]}", "kiosk")
     assert t.redis_url and t.redis_url.startswith("redis://") and t.login in t.redis_url
-    assert "@127.0.0.1:6379/0" in t.redis_url or URL.split("//")[-1] in t.redis_url
+    assert admin.url.split("@")[-1].split("//")[-1] in t.redis_url
     admin.client.set(f"{PREFIX}avail:900001", '{"version": 1}')
     r = redis.Redis.from_url(t.redis_url)
     assert r.get(f"{PREFIX}avail:900001") == b'{"version": 1}'
@@ -127,7 +127,8 @@ def test_a_redis_refusal_leaves_no_login_behind(ctx, admin):
     admin.client.execute_command("ACL", "SETUSER", weak, "reset", "on", ">weak-pw",
                                  "-@all", "+ping", "+hello")
     try:
-        scheme, rest = URL.split("://", 1)
+        scheme, rest = admin.url.split("://", 1)
+        rest = rest.split("@")[-1]
         weak_admin = redis_admin(f"{scheme}://{weak}:weak-pw@{rest}", PREFIX)
         name = f"redis-weak-{uuid.uuid4().hex[:6]}"
         with pytest.raises(BoxOfficeError) as e:
@@ -144,7 +145,7 @@ def test_a_redis_refusal_leaves_no_login_behind(ctx, admin):
     finally:
         delete_redis_user(admin.client, weak)
     with pytest.raises(BoxOfficeError) as e:
-        redis_admin("redis://nobody:wrong@127.0.0.1:6379/0")
+        redis_admin("redis://nobody:wrong@" + admin.url.split("@")[-1].split("//")[-1])
     assert e.value.code == "redis_admin_failed"
 
 
@@ -173,7 +174,7 @@ def test_a_kiosk_on_its_own_user_bumps_versions_and_writes_nothing_else(ctx, add
 def test_cli_writes_the_redis_url_beside_the_database_url(ctx, db_url, admin, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOXOFFICE_")}
     env.update(BOXOFFICE_CONFIG=str(tmp_path / "none.toml"), BOXOFFICE_DATABASE__URL=db_url,
-               BOXOFFICE_REDIS__ADMIN_URL=URL, BOXOFFICE_REDIS__KEY_PREFIX=PREFIX,
+               BOXOFFICE_REDIS__ADMIN_URL=admin.url, BOXOFFICE_REDIS__KEY_PREFIX=PREFIX,
                BOXOFFICE_TERMINAL__LANGUAGE="en", HOME=str(tmp_path))
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
