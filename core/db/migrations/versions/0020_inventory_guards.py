@@ -23,7 +23,8 @@ row-security policies only kept them off blocked seats, so each of these worked:
    longer than that hold, and a live hold of another terminal is left alone.
 4. A counter voided any terminal's tickets (its status grant and an open update policy):
    a guest with a paid ticket is turned away at the door. Now a ticket is voided only
-   with its refunded line or its order over (canceled, refunded, payment unverified).
+   with its refunded line or its order over (canceled, refunded, payment unverified, or
+   an offline card sale whose stored card was declined).
 5. A kiosk's own flow could still hold the whole house, hold after hold. A kiosk now
    holds at most ``bo_settings.kiosk_max_held_places`` places at once (default 20: a
    customer buys at most 6, and a crashed session's holds linger until they expire).
@@ -191,7 +192,12 @@ set search_path = pg_catalog, public, pg_temp as $$
 begin
   if exists (select 1 from order_lines l join orders o on o.id = l.order_id
               where l.id = new.line_id and l.status = 'sold'
-                and o.status not in ('canceled', 'refunded', 'payment_unverified')) then
+                and o.status not in ('canceled', 'refunded', 'payment_unverified')
+                -- An offline card sale whose stored card was declined on reconnect: its
+                -- counter revokes the tickets when it records the decline (0019 checks
+                -- that decline with the gateway, like any card payment).
+                and not exists (select 1 from lease_sales ls where ls.order_id = o.id
+                                  and ls.card_status = 'declined')) then
     raise exception 'status_change_refused' using errcode = '42501',
       detail = 'tickets: a ticket is voided only with its refund or its order canceled';
   end if;
