@@ -12,15 +12,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
+from core.sales import refund
 from core.tickets import (
     GateChecker,
     OfflineGate,
     ticket_views,
     upload_offline_checkins,
-    void_tickets_in,
     write_snapshot,
 )
-from core.uow import unit_of_work
 from tests.printing.conftest import sell
 
 
@@ -29,8 +28,9 @@ def test_offline_accepts_once_across_threads_rejects_revoked_and_uploads(ctx, co
                                                                         gate_actor,
                                                                         seller_ctx):
     order, tickets = sell(ctx, counter, seats=3)
-    with unit_of_work(seller_ctx.engine) as conn:
-        void_tickets_in(conn, counter, order.order_id, [tickets[2].line_id], "refund")
+    # Refunded at the counter: its ticket is voided and revoked with the refund.
+    refund(seller_ctx, counter, uuid.uuid4(), order.order_id, reason_code="customer_request",
+           line_ids=[tickets[2].line_id])
     _, [entered] = sell(ctx, counter, seats=1)
     assert GateChecker(gate_ctx, gate_actor, "ONLINE").scan(entered.token, uuid.uuid4()).accepted
     snap = write_snapshot(ctx.engine, tmp_path / "snap.json")
