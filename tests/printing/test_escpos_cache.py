@@ -33,7 +33,7 @@ def test_terminals_starting_together_all_render(tmp_path: Path) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", RENDER], env=_env(folder),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for _ in range(12)]
-    results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
+    results = [(*p.communicate(timeout=120), p.returncode) for p in procs]
     failed = [err for out, err, rc in results if rc != 0 or "rendered" not in out]
     assert not failed, failed[0]
     assert list(folder.glob("*.capabilities.pickle"))
