@@ -19,6 +19,12 @@ from core.provisioning import ProvisionedTerminal, drop_login, provision_termina
 from tests.conftest import make_settings
 from tests.logins import login_actor, psycopg_url
 
+# ``counter`` here is the printing tests' (counter-1's cashier login, ana signed in with her
+# drawer open, its context ``seller_ctx``), the one their ``sell`` sells on: a module that
+# sells with it gets a real cash sale on a terminal login. Modules with a counter of their
+# own define their own fixture.
+from tests.printing.conftest import counter, seller_ctx  # noqa: F401
+
 Provision = Callable[[str, str], ProvisionedTerminal]
 
 
