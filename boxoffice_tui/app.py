@@ -244,6 +244,10 @@ class BoxOfficeApp(CoreCalls, KeyCaps, App):
                 "breaker": self.breaker.state, "lang": self.lang}
 
     def beat(self) -> None:
+        if not self.screen_stack:
+            # The timer can fire once more while the app closes, after its screens are
+            # gone: the "stopped" beat is say_stopped's, and self.screen would raise.
+            return
         state = self.terminal_state()
 
         def job() -> None:
