@@ -13,7 +13,8 @@ cancelled show, and every consumer of the box office's events would believe it.
 Now a kiosk, a counter and a gate may write only the kinds their own flows write, and
 each message must match the database: a sale's order is the caller's own and its total
 and currency are the order's; a reversal names the caller's own sale; a refund is a
-refund row the caller recorded, for that amount; a check-in names a ticket that exists.
+refund row the caller recorded, for that amount; a check-in names a ticket that exists
+(or the check-in row of an offline sale's serial not replayed yet).
 The back office, the monitor and the worker are not limited here (their writes are
 checked where they are made).
 """
@@ -53,8 +54,12 @@ begin
                       and r.amount_minor = (p->>'amount_minor')::bigint
                       and r.currency = p->>'currency');
   elsif new.topic = 'ticket.checked_in' and not v_kiosk then
+    -- A ticket, or an offline sale's serial checked in before its sale is replayed
+    -- (0012: a check-in row without a ticket yet).
     v_ok := exists (select 1 from tickets t where t.serial = (p->>'serial')::bigint
-                      and t.event_id = (p->>'event_id')::integer);
+                      and t.event_id = (p->>'event_id')::integer)
+            or exists (select 1 from checkins c where c.serial = (p->>'serial')::bigint
+                         and c.event_id = (p->>'event_id')::integer);
   else
     v_ok := false;
   end if;
