@@ -34,7 +34,14 @@ from core.sales import CardTender, CashTender, checkout, close_shift, open_shift
 from core.sales.approvals import SupervisorPin, record_approval
 from core.sales.shifts import move_cash, x_report
 from tests.payments.conftest import FAST_GATEWAY
-from tests.security.conftest import actor_for, raw_engine, terminal_context, terminal_settings
+from tests.printing.conftest import event_id
+from tests.security.conftest import (
+    actor_for,
+    operator_id,
+    raw_engine,
+    terminal_context,
+    terminal_settings,
+)
 
 EVENT = "COMEDIA-HOJE"
 CARLA = SupervisorPin("carla", "9999")
@@ -100,15 +107,11 @@ def kiosk(make) -> Counter:
 
 
 def _event(ctx: CoreContext, code: str = EVENT) -> int:
-    with ctx.engine.connect() as c:
-        return int(c.execute(text("select id from events where code = :c"),
-                             {"c": code}).scalar_one())
+    return int(event_id(ctx, code))
 
 
 def _operator(ctx: CoreContext, login: str) -> int:
-    with ctx.engine.connect() as c:
-        return int(c.execute(text("select id from operators where login = :l"),
-                             {"l": login}).scalar_one())
+    return operator_id(ctx.engine, login)
 
 
 def _cash_sale(k: Counter, seats: int = 1, actor: Actor | None = None) -> Any:

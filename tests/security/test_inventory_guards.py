@@ -23,20 +23,18 @@ from core.reservation import availability, hold_best_available, hold_general_adm
 from core.reservation.holds import release_hold
 from core.sales import CashTender, SupervisorPin, checkout, open_shift, refund
 from tests.logins import TerminalLogins, psycopg_url
+from tests.printing.conftest import event_id
+from tests.security.conftest import operator_id
 
 EVENT = "COMEDIA-HOJE"
 
 
 def _event(ctx: CoreContext, code: str = EVENT) -> int:
-    with ctx.engine.connect() as c:
-        return int(c.execute(text("select id from events where code = :c"),
-                             {"c": code}).scalar_one())
+    return int(event_id(ctx, code))
 
 
 def _operator(ctx: CoreContext, login: str) -> int:
-    with ctx.engine.connect() as c:
-        return int(c.execute(text("select id from operators where login = :l"),
-                             {"l": login}).scalar_one())
+    return operator_id(ctx.engine, login)
 
 
 def _raw(logins: TerminalLogins, name: str, kind: str) -> Engine:
